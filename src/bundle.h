@@ -1,0 +1,25 @@
+/* bundle.h: the per-run OCI bundle directory (config.json and the runtime's
+ * log), created under the state directory and removed after the run.
+ * The rootfs is not in the bundle: config.json points at the image's
+ * prepared rootfs, so creating a bundle is one mkdir and one write. */
+#ifndef OHR_BUNDLE_H
+#define OHR_BUNDLE_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct bundle
+{
+  char *id;   /* container id, unique per run */
+  char *dir;  /* bundle directory */
+  char *log;  /* runtime log file inside it */
+};
+
+int bundle_create (const char *state_base, const char *config,
+                   size_t config_len, struct bundle *out, ohr_error_t *err);
+
+/* Remove the bundle directory (not when keep); frees the fields. */
+void bundle_finish (struct bundle *b, int keep);
+
+#endif

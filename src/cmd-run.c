@@ -1,0 +1,320 @@
+/* cmd-run.c: run mode, what Cargo calls: oci-host-runner [OPTIONS] SCRIPT.
+ *
+ * Flow: options -> Cargo context -> image rootfs (prepared once) ->
+ * runtime -> layout (mounts, env) -> config.json -> bundle -> runtime run
+ * (init reports the script's fate on a pipe) -> exit status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "commands.h"
+#include "context.h"
+#include "envfilter.h"
+#include "exitcodes.h"
+#include "hostinfo.h"
+#include "image.h"
+#include "jobserver.h"
+#include "layout.h"
+#include "options.h"
+#include "runtime.h"
+#include "spec.h"
+#include "toolchain.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+#include "version.h"
+
+extern char **environ;
+
+/* fd numbers inside the container: ohr-init reports on 3 (see
+ * src/init/ohr-init.c), the jobserver pipe follows. */
+#define STATUS_FD_INDEX 0
+#define JOBSERVER_FIRST_FD 4
+
+struct run_state
+{
+  struct run_options opts;
+  struct run_context ctx;
+  struct hostinfo host;
+  struct image *image;
+  struct runtime rt;
+  struct toolchain tc;
+  struct jobserver js;
+  struct layout layout;
+  struct bundle bundle;
+  char *init_path;
+  char *config;
+  size_t config_len;
+};
+
+static void
+state_clear (struct run_state *s)
+{
+  bundle_finish (&s->bundle, s->opts.keep_bundle);
+  options_clear (&s->opts);
+  context_clear (&s->ctx);
+  image_free (s->image);
+  runtime_clear (&s->rt);
+  toolchain_clear (&s->tc);
+  jobserver_clear (&s->js);
+  layout_clear (&s->layout);
+  free (s->init_path);
+  free (s->config);
+}
+
+static void
+verbose (const struct run_state *s, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+verbose (const struct run_state *s, const char *fmt, ...)
+{
+  if (!s->opts.verbose)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  fputs ("oci-host-runner: ", stderr);
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+}
+
+/* ohr-init ships beside the binary (build tree) or in libexec (installed);
+ * OCI_HOST_RUNNER_INIT overrides both. */
+static int
+find_init (char **out, ohr_error_t *err)
+{
+  const char *env = getenv ("OCI_HOST_RUNNER_INIT");
+  if (env && *env)
+    {
+      if (access (env, X_OK) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "OCI_HOST_RUNNER_INIT '%s'", env);
+      *out = realpath (env, NULL);
+      return *out ? 0 : ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "init");
+    }
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot find my own executable");
+  exe[n] = '\0';
+  *strrchr (exe, '/') = '\0';
+  static const char *const rel[]
+      = { "ohr-init", "../libexec/oci-host-runner/ohr-init" };
+  for (size_t i = 0; i < 2; i++)
+    {
+      cleanup_free char *p = fs_path_join (exe, rel[i]);
+      if (p && access (p, X_OK) == 0)
+        {
+          *out = realpath (p, NULL);
+          if (*out)
+            return 0;
+        }
+    }
+  return ohr_error_set (err, ENOENT, OHR_ERR_INTERNAL,
+                        "ohr-init not found beside '%s' or in "
+                        "../libexec/oci-host-runner: reinstall, or set "
+                        "OCI_HOST_RUNNER_INIT",
+                        exe);
+}
+
+static int
+prepare (struct run_state *s, ohr_error_t *err)
+{
+  if (context_load (s->opts.command, environ, &s->ctx, err) < 0)
+    return -1;
+  hostinfo_probe (&s->host);
+  struct image_options io
+      = { .cache_dir = s->opts.cache_dir, .rootless = s->host.rootless };
+  if (image_open (s->opts.image, &io, &s->image, err) < 0)
+    return -1;
+  verbose (s, "image %s: rootfs %s", s->image->ref, s->image->rootfs);
+  if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,
+                      err)
+      < 0)
+    return -1;
+  verbose (s, "runtime %s; cgroups %s; %s", s->rt.reason ? s->rt.reason : "",
+           hostinfo_cgroup_mode_name (s->host.cgroups),
+           s->host.rootless ? "rootless" : "root");
+  if (toolchain_find (environ, &s->tc, err) < 0
+      || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
+                          &s->js, err)
+             < 0
+      || find_init (&s->init_path, err) < 0)
+    return -1;
+  for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
+    verbose (s, "toolchain: %s", s->tc.notes[i]);
+  return 0;
+}
+
+static int
+generate (struct run_state *s, ohr_error_t *err)
+{
+  struct layout_input li = {
+    .ctx = &s->ctx,
+    .image = s->image,
+    .toolchain = &s->tc,
+    .jobserver = &s->js,
+    .envp = environ,
+    .extra_env = s->opts.env,
+    .init_path = s->init_path,
+    .network = s->opts.network,
+    .rootless = s->host.rootless,
+  };
+  if (layout_build (&li, &s->layout, err) < 0)
+    return -1;
+  struct spec_input si = {
+    .rootfs = s->image->rootfs,
+    .args = s->layout.args,
+    .env = s->layout.env,
+    .cwd = s->ctx.cwd,
+    .hostname = "build",
+    /* root inside: the invoking user outside (rootless: through the user
+     * namespace mapping), without any capability */
+    .uid = 0,
+    .gid = 0,
+    .new_netns = s->opts.network == NETWORK_NONE,
+    .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
+    .host_uid = s->host.uid,
+    .host_gid = s->host.gid,
+    .mounts = &s->layout.mounts,
+  };
+  if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
+    return -1;
+  if (bundle_create (s->opts.state_dir, s->config, s->config_len, &s->bundle,
+                     err)
+      < 0)
+    return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  if (s->opts.keep_bundle)
+    fprintf (stderr, "oci-host-runner: bundle kept at %s\n", s->bundle.dir);
+  return 0;
+}
+
+/* What ohr-init wrote: "exit N", "signal N" or "exec ERRNO". */
+struct init_report
+{
+  char what[8];
+  int value;
+};
+
+static bool
+read_report (int fd, struct init_report *out)
+{
+  char buf[128];
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* an exec failure is followed by the child's own exit: the first wins */
+  return sscanf (buf, "%7s %d", out->what, &out->value) == 2;
+}
+
+static int
+runtime_failure (struct run_state *s, const struct runtime_result *rr,
+                 ohr_error_t *err)
+{
+  cleanup_free char *msg = runtime_log_error (s->bundle.log);
+  if (msg)
+    return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
+                          "runtime %s failed before the build script ran: %s",
+                          s->rt.backend->name, msg);
+  if (!rr->exited)
+    return ohr_error_set (err, EINTR, OHR_ERR_RUNTIME,
+                          "runtime %s was killed by signal %d (%s)",
+                          s->rt.backend->name, rr->status,
+                          strsignal (rr->status));
+  return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
+                        "runtime %s exited with status %d before the build "
+                        "script ran (rerun with --keep-bundle -v and see "
+                        "runtime.log in the bundle)",
+                        s->rt.backend->name, rr->status);
+}
+
+static int
+interpret (struct run_state *s, const struct runtime_result *rr,
+           const struct init_report *rep, bool have_report, ohr_error_t *err)
+{
+  if (!have_report)
+    return runtime_failure (s, rr, err);
+  if (strcmp (rep->what, "exit") == 0)
+    return rep->value;
+  if (strcmp (rep->what, "signal") == 0)
+    {
+      fprintf (stderr,
+               "oci-host-runner: build script of %s was killed by signal %d "
+               "(SIG%s)\n",
+               s->ctx.package, rep->value, sigabbrev_np (rep->value)
+                                                ? sigabbrev_np (rep->value)
+                                                : "?");
+      return OHR_EXIT_SIGNAL_BASE + rep->value;
+    }
+  int e = rep->value;
+  return ohr_error_errno (err, e, e == ENOENT ? OHR_ERR_NOTFOUND : OHR_ERR_NOEXEC,
+                          "cannot execute build script '%s' in image '%s'%s",
+                          s->ctx.script, s->image->ref,
+                          e == ENOENT ? " (its ELF interpreter or a library "
+                                        "is missing from the image)"
+                                      : "");
+}
+
+static int
+execute (struct run_state *s, ohr_error_t *err)
+{
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+  cleanup_close int status_r = pfd[0];
+  cleanup_close int status_w = pfd[1];
+  int pass[3] = { status_w, s->js.read_fd, s->js.write_fd };
+  size_t n_pass = s->js.read_fd >= 0 ? 3 : 1;
+  struct runtime_result rr;
+  int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log,
+                       pass, n_pass, &rr, err);
+  close (steal_fd (&status_w));
+  if (r < 0)
+    return -1;
+  fcntl (status_r, F_SETFL, O_NONBLOCK);
+  struct init_report rep = { 0 };
+  bool have = read_report (status_r, &rep);
+  if (rr.force_deleted)
+    verbose (s, "container %s was left behind by the runtime: deleted",
+             s->bundle.id);
+  return interpret (s, &rr, &rep, have, err);
+}
+
+int
+cmd_run (int argc, char **argv, ohr_error_t *err)
+{
+  struct run_state s = { 0 };
+  int r;
+  if (options_parse (argc, argv, environ, &s.opts, err) < 0)
+    return -1;
+  if (s.opts.help)
+    {
+      fputs (options_usage, stdout);
+      r = 0;
+    }
+  else if (s.opts.version)
+    {
+      printf ("oci-host-runner %s\n", OHR_VERSION);
+      r = 0;
+    }
+  else if (prepare (&s, err) < 0 || generate (&s, err) < 0)
+    r = -1;
+  else
+    r = execute (&s, err);
+  if (r < 0 && err && *err && s.ctx.package
+      && (*err)->kind != OHR_ERR_USAGE)
+    ohr_error_wrap (err, "build script of %s", s.ctx.package);
+  state_clear (&s);
+  return r;
+}

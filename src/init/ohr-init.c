@@ -1,0 +1,119 @@
+/* ohr-init: the first process inside every build-script container.
+ *
+ * Why not run the build script as pid 1 directly: pid 1 ignores every
+ * signal it has no handler for, so a forwarded SIGINT/SIGTERM would not stop
+ * a script, orphaned compiler processes would never be reaped, and the
+ * runtime reports a signal death only as an ambiguous 128+N.  This init
+ * forks the script, forwards signals to it, reaps every child, and reports
+ * the script's exact fate on fd 3 (a pipe to oci-host-runner):
+ *     "exit N\n" | "signal N\n" | "exec ERRNO\n"
+ * It exits with the script's status (128+N for a signal).
+ *
+ * Built static, so it runs in any image whatever its libc; it uses no
+ * library beyond the syscalls.  Usage: ohr-init SCRIPT [ARGS...]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STATUS_FD 3
+
+static const int forwarded[]
+    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
+
+static void
+report (const char *what, int value)
+{
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%s %d\n", what, value);
+  if (n > 0 && write (STATUS_FD, buf, (size_t) n) < 0)
+    {
+      /* the runner is gone; nothing left to tell */
+    }
+}
+
+static void
+exec_script (char **argv, const sigset_t *oldmask)
+{
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaction (forwarded[i], &dfl, NULL);
+  sigprocmask (SIG_SETMASK, oldmask, NULL);
+  execv (argv[0], argv);
+  int e = errno;
+  report ("exec", e);
+  _exit (e == ENOENT ? 127 : 126);
+}
+
+static void
+noop (int sig)
+{
+  (void) sig;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      fprintf (stderr, "ohr-init: usage: ohr-init SCRIPT [ARGS...]\n");
+      return 125;
+    }
+  /* The script must not inherit the status pipe: it could forge a report. */
+  fcntl (STATUS_FD, F_SETFD, FD_CLOEXEC);
+
+  sigset_t set, oldmask;
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaddset (&set, forwarded[i]);
+  sigprocmask (SIG_BLOCK, &set, &oldmask);
+  /* pid 1 drops signals whose action is SIG_DFL; a (never run) handler
+   * keeps them queued for sigwaitinfo whoever sends them. */
+  struct sigaction sa = { .sa_handler = noop };
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaction (forwarded[i], &sa, NULL);
+
+  pid_t child = fork ();
+  if (child < 0)
+    {
+      report ("exec", errno);
+      return 126;
+    }
+  if (child == 0)
+    exec_script (argv + 1, &oldmask);
+
+  for (;;)
+    {
+      int sig = sigwaitinfo (&set, NULL);
+      if (sig < 0)
+        continue;
+      if (sig != SIGCHLD)
+        {
+          kill (child, sig);
+          continue;
+        }
+      int status;
+      pid_t pid;
+      /* Reap every exited process; stop when the script is among them. */
+      while ((pid = waitpid (-1, &status, WNOHANG)) > 0)
+        {
+          if (pid != child)
+            continue;
+          if (WIFSIGNALED (status))
+            {
+              report ("signal", WTERMSIG (status));
+              return 128 + WTERMSIG (status);
+            }
+          /* An exec failure already reported itself. */
+          int code = WEXITSTATUS (status);
+          report ("exit", code);
+          return code;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/* layout.h: what a build script sees inside its container.
+ *
+ * Owns the mount table (system mounts, image binds, the toolchain, the
+ * build directory and package source read-only, OUT_DIR read-write, the
+ * init) and the process (init + script, environment, cwd).  Paths inside
+ * are the paths outside, so everything Cargo and the script print stays
+ * valid on the host.
+ */
+#ifndef OHR_LAYOUT_H
+#define OHR_LAYOUT_H
+
+#include <stdbool.h>
+
+#include "context.h"
+#include "image.h"
+#include "jobserver.h"
+#include "mounts.h"
+#include "options.h"
+#include "toolchain.h"
+#include "util/error.h"
+
+/* Where things appear inside the container. */
+#define LAYOUT_INIT_PATH "/dev/.ohr-init"
+#define LAYOUT_HOME "/tmp/home"
+
+struct layout_input
+{
+  const struct run_context *ctx;
+  const struct image *image;
+  const struct toolchain *toolchain;
+  const struct jobserver *jobserver;
+  char *const *envp;  /* the host environment Cargo gave us */
+  char *const *extra_env; /* --env */
+  const char *init_path;  /* host path of ohr-init */
+  enum network_mode network;
+  bool rootless;      /* no gid=5 on devpts, no sysfs without a netns */
+};
+
+struct layout
+{
+  struct mount_table mounts;
+  char **env;
+  char **args;
+};
+
+int layout_build (const struct layout_input *in, struct layout *out,
+                  ohr_error_t *err);
+
+void layout_clear (struct layout *l);
+
+#endif

@@ -1,0 +1,82 @@
+/* main.c: the command table.  Cargo calls us with options and a build
+ * script path, so anything that is not a command name is run mode. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "exitcodes.h"
+#include "options.h"
+#include "version.h"
+
+struct command
+{
+  const char *name;
+  int (*fn) (int argc, char **argv, ohr_error_t *err);
+  const char *summary;
+};
+
+static int
+cmd_help (int argc, char **argv, ohr_error_t *err)
+{
+  (void) argc, (void) argv, (void) err;
+  fputs (options_usage, stdout);
+  return 0;
+}
+
+static int
+cmd_version (int argc, char **argv, ohr_error_t *err)
+{
+  (void) argc, (void) argv, (void) err;
+  printf ("oci-host-runner %s\n", OHR_VERSION);
+  return 0;
+}
+
+static const struct command commands[] = {
+  { "run", cmd_run, "run a build script (the default)" },
+  { "help", cmd_help, "show help" },
+  { "version", cmd_version, "show the version" },
+};
+
+int
+ohr_exit_code_for (enum ohr_error_kind kind)
+{
+  switch (kind)
+    {
+    case OHR_ERR_USAGE:
+      return OHR_EXIT_USAGE;
+    case OHR_ERR_CONTEXT:
+      return OHR_EXIT_CONTEXT;
+    case OHR_ERR_IMAGE:
+      return OHR_EXIT_IMAGE;
+    case OHR_ERR_POLICY:
+      return OHR_EXIT_POLICY;
+    case OHR_ERR_NOEXEC:
+      return OHR_EXIT_NOEXEC;
+    case OHR_ERR_NOTFOUND:
+      return OHR_EXIT_NOTFOUND;
+    case OHR_ERR_RUNTIME:
+    case OHR_ERR_INTERNAL:
+    default:
+      return OHR_EXIT_RUNTIME;
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  const struct command *cmd = NULL;
+  if (argc > 1)
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+      if (strcmp (argv[1], commands[i].name) == 0)
+        cmd = &commands[i];
+  ohr_error_t err = NULL;
+  int r = cmd ? cmd->fn (argc - 1, argv + 1, &err) : cmd_run (argc, argv, &err);
+  if (r >= 0)
+    return r;
+  fprintf (stderr, "oci-host-runner: %s\n",
+           err ? err->msg : "unknown error");
+  int code = err ? ohr_exit_code_for (err->kind) : OHR_EXIT_RUNTIME;
+  ohr_error_free (&err);
+  return code;
+}

@@ -1,0 +1,280 @@
+/* options.c: see options.h */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envfilter.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+const char options_usage[]
+    = "Usage: oci-host-runner [OPTIONS] [--] SCRIPT [ARGS...]\n"
+      "       oci-host-runner COMMAND [--help]\n"
+      "\n"
+      "Run a Cargo build script inside an OCI container (crun or runc).\n"
+      "Cargo calls it through host.runner with the build script's "
+      "environment.\n"
+      "\n"
+      "Options (each also set by the variable in brackets):\n"
+      "  --image REF          image to run in; 'host' is the embedded default\n"
+      "                       [OCI_HOST_RUNNER_IMAGE]\n"
+      "  --runtime NAME       auto, crun, runc or the path of a runc-compatible\n"
+      "                       binary (default auto) [OCI_HOST_RUNNER_RUNTIME]\n"
+      "  --network MODE       none (default: own namespace with only lo) or "
+      "host\n"
+      "                       [OCI_HOST_RUNNER_NETWORK]\n"
+      "  --env NAME[=VALUE]   also pass NAME (or set it); repeatable\n"
+      "                       [OCI_HOST_RUNNER_ENV: comma-separated NAMEs]\n"
+      "  --cache-dir DIR      prepared root filesystems\n"
+      "                       [OCI_HOST_RUNNER_CACHE_DIR; default "
+      "$XDG_CACHE_HOME/oci-host-runner]\n"
+      "  --state-dir DIR      runtime state and bundles [OCI_HOST_RUNNER_"
+      "STATE_DIR;\n"
+      "                       default /run/oci-host-runner as root, else\n"
+      "                       $XDG_RUNTIME_DIR/oci-host-runner]\n"
+      "  --keep-bundle        keep the generated bundle and print its path\n"
+      "                       [OCI_HOST_RUNNER_KEEP_BUNDLE=1]\n"
+      "  -v, --verbose        say what was chosen and why "
+      "[OCI_HOST_RUNNER_VERBOSE=1]\n"
+      "  -h, --help           show this help\n"
+      "  -V, --version        show the version\n"
+      "\n"
+      "Commands:\n"
+      "  run [OPTIONS] SCRIPT [ARGS...]   the same as without a command\n"
+      "  help, version\n"
+      "\n"
+      "Exit status: the build script's own; 121 usage, 122 missing Cargo\n"
+      "context, 123 image, 124 refused by policy, 125 runtime failure,\n"
+      "126 script not executable, 127 script not found, 128+N killed by\n"
+      "signal N.\n";
+
+enum
+{
+  OPT_IMAGE = 256,
+  OPT_RUNTIME,
+  OPT_NETWORK,
+  OPT_ENV,
+  OPT_CACHE_DIR,
+  OPT_STATE_DIR,
+  OPT_KEEP_BUNDLE,
+};
+
+static const struct option long_options[] = {
+  { "image", required_argument, NULL, OPT_IMAGE },
+  { "runtime", required_argument, NULL, OPT_RUNTIME },
+  { "network", required_argument, NULL, OPT_NETWORK },
+  { "env", required_argument, NULL, OPT_ENV },
+  { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+  { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+  { "keep-bundle", no_argument, NULL, OPT_KEEP_BUNDLE },
+  { "verbose", no_argument, NULL, 'v' },
+  { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'V' },
+  { NULL, 0, NULL, 0 },
+};
+
+static bool
+truthy (const char *v)
+{
+  return v && (strcmp (v, "1") == 0 || strcmp (v, "true") == 0
+               || strcmp (v, "yes") == 0);
+}
+
+static int
+set_string (char **dst, const char *v, ohr_error_t *err)
+{
+  free (*dst);
+  *dst = strdup (v);
+  return *dst ? 0 : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+}
+
+static int
+parse_network (const char *v, const char *where, enum network_mode *out,
+               ohr_error_t *err)
+{
+  if (strcmp (v, "none") == 0)
+    *out = NETWORK_NONE;
+  else if (strcmp (v, "host") == 0)
+    *out = NETWORK_HOST;
+  else
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "%s: unknown network mode '%s' (use none or host)",
+                          where, v);
+  return 0;
+}
+
+static int
+from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
+{
+  const char *v;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_IMAGE")) && *v
+      && set_string (&o->image, v, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_RUNTIME")) && *v
+      && set_string (&o->runtime, v, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
+      && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_CACHE_DIR")) && *v
+      && set_string (&o->cache_dir, v, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_STATE_DIR")) && *v
+      && set_string (&o->state_dir, v, err) < 0)
+    return -1;
+  o->keep_bundle = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_KEEP_BUNDLE"));
+  o->verbose = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_VERBOSE"));
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ENV")))
+    {
+      cleanup_free char *copy = strdup (v);
+      char *save = NULL;
+      for (char *n = strtok_r (copy, ", ", &save); n;
+           n = strtok_r (NULL, ", ", &save))
+        if (strv_push (&o->env, n) < 0)
+          return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+    }
+  return 0;
+}
+
+static const char *
+home_dir (char *const *envp)
+{
+  const char *h = envfilter_get (envp, "HOME");
+  if (h && h[0] == '/')
+    return h;
+  struct passwd *pw = getpwuid (geteuid ());
+  return pw ? pw->pw_dir : "/";
+}
+
+static int
+default_dirs (char *const *envp, struct run_options *o, ohr_error_t *err)
+{
+  if (o->cache_dir == NULL)
+    {
+      const char *x = envfilter_get (envp, "XDG_CACHE_HOME");
+      int r = x && x[0] == '/'
+                  ? asprintf (&o->cache_dir, "%s/oci-host-runner", x)
+                  : asprintf (&o->cache_dir, "%s/.cache/oci-host-runner",
+                              home_dir (envp));
+      if (r < 0)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+    }
+  if (o->state_dir == NULL)
+    {
+      const char *x = envfilter_get (envp, "XDG_RUNTIME_DIR");
+      struct stat st;
+      int r;
+      if (geteuid () == 0)
+        r = asprintf (&o->state_dir, "/run/oci-host-runner");
+      else if (x && x[0] == '/' && stat (x, &st) == 0 && st.st_uid == geteuid ())
+        r = asprintf (&o->state_dir, "%s/oci-host-runner", x);
+      else
+        r = asprintf (&o->state_dir, "/tmp/oci-host-runner-%u",
+                      (unsigned) geteuid ());
+      if (r < 0)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+    }
+  return 0;
+}
+
+static int
+apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
+{
+  switch (c)
+    {
+    case OPT_IMAGE:
+      return set_string (&o->image, arg, err);
+    case OPT_RUNTIME:
+      return set_string (&o->runtime, arg, err);
+    case OPT_NETWORK:
+      return parse_network (arg, "--network", &o->network, err);
+    case OPT_ENV:
+      return strv_push (&o->env, arg) < 0
+                 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
+                 : 0;
+    case OPT_CACHE_DIR:
+      return set_string (&o->cache_dir, arg, err);
+    case OPT_STATE_DIR:
+      return set_string (&o->state_dir, arg, err);
+    case OPT_KEEP_BUNDLE:
+      o->keep_bundle = true;
+      return 0;
+    case 'v':
+      o->verbose = true;
+      return 0;
+    case 'h':
+      o->help = true;
+      return 0;
+    case 'V':
+      o->version = true;
+      return 0;
+    default:
+      return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "option %d", c);
+    }
+}
+
+int
+options_parse (int argc, char **argv, char *const *envp,
+               struct run_options *out, ohr_error_t *err)
+{
+  struct run_options o = { .network = NETWORK_NONE };
+  if (set_string (&o.image, "host", err) < 0
+      || set_string (&o.runtime, "auto", err) < 0 || from_env (envp, &o, err) < 0)
+    goto fail;
+  optind = 0; /* reset getopt: options_parse may run more than once */
+  opterr = 0;
+  int c;
+  while ((c = getopt_long (argc, argv, "+vhV", long_options, NULL)) != -1)
+    {
+      if (c == '?' || c == ':')
+        {
+          const char *bad = argv[optind - 1];
+          if (optopt && optopt < 256 && strchr ("vhV", optopt) == NULL)
+            ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                           "unknown option '-%c' (see --help)", optopt);
+          else if (optopt)
+            ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                           "option '%s' needs a value (see --help)", bad);
+          else
+            ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                           "unknown option '%s' (see --help)", bad);
+          goto fail;
+        }
+      if (apply_option (c, optarg, &o, err) < 0)
+        goto fail;
+    }
+  for (int i = optind; i < argc; i++)
+    if (strv_push (&o.command, argv[i]) < 0)
+      {
+        ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+        goto fail;
+      }
+  if (default_dirs (envp, &o, err) < 0)
+    goto fail;
+  *out = o;
+  return 0;
+fail:
+  options_clear (&o);
+  return -1;
+}
+
+void
+options_clear (struct run_options *o)
+{
+  free (o->image);
+  free (o->runtime);
+  strv_free (o->env);
+  free (o->cache_dir);
+  free (o->state_dir);
+  strv_free (o->command);
+  memset (o, 0, sizeof *o);
+}

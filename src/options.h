@@ -1,0 +1,42 @@
+/* options.h: run-mode settings from the command line, environment
+ * variables (OCI_HOST_RUNNER_*) and defaults, in that order of precedence.
+ * CI sets the variables; Cargo's host.runner passes the options. */
+#ifndef OHR_OPTIONS_H
+#define OHR_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "util/error.h"
+
+enum network_mode
+{
+  NETWORK_NONE, /* own network namespace with only lo */
+  NETWORK_HOST, /* the host's network namespace */
+};
+
+struct run_options
+{
+  char *image;       /* default "host" */
+  char *runtime;     /* auto|crun|runc|PATH, default auto */
+  enum network_mode network;
+  char **env;        /* extra NAME or NAME=VALUE */
+  char *cache_dir;   /* prepared rootfs and images */
+  char *state_dir;   /* runtime state and bundles */
+  bool keep_bundle;
+  bool verbose;
+  bool help;
+  bool version;
+  char **command;    /* SCRIPT [ARGS...] */
+};
+
+/* Parse argv (argv[0] is the program); envp supplies OCI_HOST_RUNNER_*,
+ * HOME, XDG_CACHE_HOME and XDG_RUNTIME_DIR for the defaults. */
+int options_parse (int argc, char **argv, char *const *envp,
+                   struct run_options *out, ohr_error_t *err);
+
+void options_clear (struct run_options *o);
+
+/* The --help text of run mode. */
+extern const char options_usage[];
+
+#endif

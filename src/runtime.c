@@ -1,0 +1,504 @@
+/* runtime.c: selection, spawning and supervision (see runtime.h). */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+/* After forwarding a termination signal, how long the script gets to exit
+ * before the container is killed. */
+#define GRACE_SECONDS 10
+
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static char *
+find_in_path (const char *name)
+{
+  if (strchr (name, '/'))
+    return access (name, X_OK) == 0 ? strdup (name) : NULL;
+  const char *path = getenv ("PATH");
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  cleanup_free char *copy = strdup (path);
+  char *save = NULL;
+  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
+    {
+      char *cand = fs_path_join (d, name);
+      if (cand && access (cand, X_OK) == 0)
+        return cand;
+      free (cand);
+    }
+  return NULL;
+}
+
+static const struct runtime_backend *
+backend_for_path (const char *path)
+{
+  const char *base = strrchr (path, '/');
+  base = base ? base + 1 : path;
+  return strstr (base, "crun") ? &runtime_backend_crun : &runtime_backend_runc;
+}
+
+static int
+try_backend (const struct runtime_backend *b, const char *path,
+             const struct hostinfo *host, struct runtime *out,
+             const char **why)
+{
+  enum runtime_prep prep = RUNTIME_PREP_NONE;
+  *why = b->check (host, &prep);
+  if (*why)
+    return -1;
+  out->backend = b;
+  out->path = strdup (path);
+  out->prep = prep;
+  return 0;
+}
+
+static const char *
+prep_note (enum runtime_prep prep)
+{
+  switch (prep)
+    {
+    case RUNTIME_PREP_HIDE_UNIFIED:
+      return " (hybrid cgroups: started in a private mount namespace "
+             "without the v2 tree)";
+    case RUNTIME_PREP_OWN_USERNS:
+      return " (hybrid cgroups, rootless: started in the runner's own user "
+             "namespace, no cgroups)";
+    case RUNTIME_PREP_NONE:
+    default:
+      return "";
+    }
+}
+
+static int
+select_auto (const struct hostinfo *host, struct runtime *out,
+             ohr_error_t *err)
+{
+  /* crun first: it starts a container in about a third of runc's time. */
+  const struct runtime_backend *order[]
+      = { &runtime_backend_crun, &runtime_backend_runc };
+  char notes[512] = "";
+  for (size_t i = 0; i < 2; i++)
+    {
+      cleanup_free char *path = find_in_path (order[i]->name);
+      const char *why = "not found in PATH";
+      if (path && try_backend (order[i], path, host, out, &why) == 0)
+        return asprintf (&out->reason, "auto: %s at %s%s", order[i]->name,
+                         path, prep_note (out->prep))
+                       < 0
+                   ? -1
+                   : 0;
+      size_t l = strlen (notes);
+      snprintf (notes + l, sizeof notes - l, "%s%s: %s", l ? "; " : "",
+                order[i]->name, why);
+    }
+  return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME,
+                        "no usable OCI runtime (%s): install crun or runc "
+                        "(Debian: apt-get install crun runc)",
+                        notes);
+}
+
+static int
+select_named (const char *want, const struct hostinfo *host,
+              struct runtime *out, ohr_error_t *err)
+{
+  bool by_path = strchr (want, '/') != NULL;
+  if (!by_path && strcmp (want, "crun") != 0 && strcmp (want, "runc") != 0)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "unknown runtime '%s': use auto, crun, runc or the "
+                          "path of a runc-compatible binary",
+                          want);
+  cleanup_free char *path = find_in_path (want);
+  if (path == NULL)
+    return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME,
+                          "runtime '%s': %s", want,
+                          by_path ? "no executable at that path"
+                                  : "not found in PATH (Debian: apt-get "
+                                    "install crun runc)");
+  const struct runtime_backend *b
+      = by_path ? backend_for_path (path)
+                : (strcmp (want, "crun") == 0 ? &runtime_backend_crun
+                                              : &runtime_backend_runc);
+  const char *why = NULL;
+  if (try_backend (b, path, host, out, &why) < 0)
+    return ohr_error_set (err, ENOTSUP, OHR_ERR_RUNTIME,
+                          "runtime '%s' cannot run on this host: %s", want,
+                          why);
+  if (asprintf (&out->reason, "%s at %s%s", b->name, path,
+                prep_note (out->prep))
+      < 0)
+    out->reason = NULL;
+  return 0;
+}
+
+int
+runtime_select (const char *want, const struct hostinfo *host,
+                const char *state_base, struct runtime *out, ohr_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  int r = strcmp (want, "auto") == 0 ? select_auto (host, out, err)
+                                     : select_named (want, host, out, err);
+  if (r < 0 || out->path == NULL)
+    {
+      runtime_clear (out);
+      return r < 0 ? r
+                   : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
+                                      "runtime");
+    }
+  out->state_root = fs_path_join (state_base, out->backend->name);
+  if (out->state_root == NULL || fs_mkdir_p (out->state_root, 0700, err) < 0)
+    {
+      runtime_clear (out);
+      return ohr_error_wrap (err, "runtime state directory");
+    }
+  return 0;
+}
+
+bool
+runtime_spec_needs_userns (const struct runtime *rt,
+                           const struct hostinfo *host)
+{
+  return host->rootless && rt->prep != RUNTIME_PREP_OWN_USERNS;
+}
+
+void
+runtime_clear (struct runtime *rt)
+{
+  free (rt->path);
+  free (rt->state_root);
+  free (rt->reason);
+  memset (rt, 0, sizeof *rt);
+}
+
+/* ---- child side: runs between fork and exec, reports failures on errfd */
+
+static void
+child_fail (int errfd, const char *stage)
+{
+  char buf[256];
+  int n = snprintf (buf, sizeof buf, "%d %s", errno, stage);
+  if (n > 0 && write (errfd, buf, (size_t) n) < 0)
+    {
+      /* parent gone */
+    }
+  _exit (127);
+}
+
+static int
+write_proc (const char *file, const char *data)
+{
+  int fd = open (file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t w = write (fd, data, strlen (data));
+  int e = errno;
+  close (fd);
+  errno = e;
+  return w < 0 ? -1 : 0;
+}
+
+static void
+child_prep (enum runtime_prep prep, int errfd)
+{
+  if (prep == RUNTIME_PREP_HIDE_UNIFIED)
+    {
+      if (unshare (CLONE_NEWNS) < 0)
+        child_fail (errfd, "cannot create a private mount namespace "
+                           "(unshare CLONE_NEWNS)");
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        child_fail (errfd, "cannot make mounts private");
+      if (umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
+          && errno != ENOENT)
+        child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
+    }
+  else if (prep == RUNTIME_PREP_OWN_USERNS)
+    {
+      uid_t uid = geteuid ();
+      gid_t gid = getegid ();
+      char map[64];
+      if (unshare (CLONE_NEWUSER | CLONE_NEWNS) < 0)
+        child_fail (errfd, "cannot create a user namespace (unshare "
+                           "CLONE_NEWUSER); check "
+                           "/proc/sys/user/max_user_namespaces");
+      snprintf (map, sizeof map, "0 %u 1", (unsigned) uid);
+      if (write_proc ("/proc/self/setgroups", "deny") < 0
+          || write_proc ("/proc/self/uid_map", map) < 0)
+        child_fail (errfd, "cannot write the uid map");
+      snprintf (map, sizeof map, "0 %u 1", (unsigned) gid);
+      if (write_proc ("/proc/self/gid_map", map) < 0)
+        child_fail (errfd, "cannot write the gid map");
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        child_fail (errfd, "cannot make mounts private");
+      if (mount ("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV,
+                 "mode=755")
+          < 0)
+        child_fail (errfd, "cannot hide /sys/fs/cgroup");
+    }
+}
+
+static void
+child_fds (const int *pass_fds, size_t n_pass, int errfd)
+{
+  int tmp[16];
+  if (n_pass > sizeof tmp / sizeof *tmp)
+    {
+      errno = EMFILE;
+      child_fail (errfd, "too many fds to pass");
+    }
+  /* Move everything above the target range first, so that no source is
+   * overwritten before it is copied. */
+  for (size_t i = 0; i < n_pass; i++)
+    if ((tmp[i] = fcntl (pass_fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
+      child_fail (errfd, "cannot pass a file descriptor");
+  for (size_t i = 0; i < n_pass; i++)
+    if (dup2 (tmp[i], 3 + (int) i) < 0)
+      child_fail (errfd, "cannot pass a file descriptor");
+}
+
+static void
+child_exec (const struct runtime *rt, char **argv, const int *pass_fds,
+            size_t n_pass, int errfd, const sigset_t *oldmask)
+{
+  errfd = fcntl (errfd, F_DUPFD_CLOEXEC, 100);
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+    sigaction (stop_signals[i], &dfl, NULL);
+  child_prep (rt->prep, errfd);
+  child_fds (pass_fds, n_pass, errfd);
+  sigprocmask (SIG_SETMASK, oldmask, NULL);
+  execv (rt->path, argv);
+  child_fail (errfd, "cannot execute");
+}
+
+/* ---- parent side */
+
+static int
+spawn (const struct runtime *rt, char **argv, const int *pass_fds,
+       size_t n_pass, const sigset_t *oldmask, pid_t *out_pid,
+       ohr_error_t *err)
+{
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (pfd[0]);
+      close (pfd[1]);
+      return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
+                              "%s: cannot fork", rt->backend->name);
+    }
+  if (pid == 0)
+    {
+      close (pfd[0]);
+      child_exec (rt, argv, pass_fds, n_pass, pfd[1], oldmask);
+    }
+  close (pfd[1]);
+  char buf[256];
+  ssize_t n;
+  while ((n = read (pfd[0], buf, sizeof buf - 1)) < 0 && errno == EINTR)
+    ;
+  close (pfd[0]);
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      int e = atoi (buf);
+      const char *stage = strchr (buf, ' ');
+      waitpid (pid, NULL, 0);
+      return ohr_error_set (err, e, OHR_ERR_RUNTIME, "%s (%s): %s: %s",
+                            rt->backend->name, rt->path,
+                            stage ? stage + 1 : "setup", strerror (e));
+    }
+  *out_pid = pid;
+  return 0;
+}
+
+static int
+base_argv (const struct runtime *rt, const char *log_path, char ***argv)
+{
+  if (strv_push (argv, rt->path) < 0 || strv_push (argv, "--root") < 0
+      || strv_push (argv, rt->state_root) < 0)
+    return -1;
+  return rt->backend->global_args (rt, log_path, argv);
+}
+
+static void
+block_signals (sigset_t *set, sigset_t *oldmask)
+{
+  sigemptyset (set);
+  sigaddset (set, SIGCHLD);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+    sigaddset (set, stop_signals[i]);
+  sigprocmask (SIG_BLOCK, set, oldmask);
+}
+
+/* Run a short runtime command (kill, delete) to completion. */
+static int
+run_simple (const struct runtime *rt, const char *const *cmd,
+            const sigset_t *oldmask, ohr_error_t *err)
+{
+  cleanup_strv char **argv = NULL;
+  if (base_argv (rt, NULL, &argv) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+  for (size_t i = 0; cmd[i]; i++)
+    if (strv_push (&argv, cmd[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+  pid_t pid;
+  if (spawn (rt, argv, NULL, 0, oldmask, &pid, err) < 0)
+    return -1;
+  int status;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
+}
+
+static bool
+state_exists (const struct runtime *rt, const char *id)
+{
+  cleanup_free char *p = fs_path_join (rt->state_root, id);
+  return p && fs_exists (p);
+}
+
+static void
+kill_container (const struct runtime *rt, const char *id,
+                const sigset_t *oldmask)
+{
+  const char *cmd[] = { "kill", id, "KILL", NULL };
+  ohr_error_t ignored = NULL;
+  run_simple (rt, cmd, oldmask, &ignored);
+  ohr_error_free (&ignored);
+}
+
+/* Wait for the runtime; forward stop signals; escalate to SIGKILL when the
+ * script outlives the grace period or a second signal arrives. */
+static void
+supervise (const struct runtime *rt, const char *id, pid_t pid,
+           const sigset_t *set, const sigset_t *oldmask,
+           struct runtime_result *out)
+{
+  time_t deadline = 0;
+  bool killed = false;
+  for (;;)
+    {
+      int status;
+      pid_t w = waitpid (pid, &status, WNOHANG);
+      if (w == pid)
+        {
+          out->exited = WIFEXITED (status);
+          out->status = out->exited ? WEXITSTATUS (status) : WTERMSIG (status);
+          return;
+        }
+      struct timespec ts = { .tv_sec = 1 };
+      int sig = deadline ? sigtimedwait (set, NULL, &ts) : sigwaitinfo (set, NULL);
+      bool overdue = deadline && time (NULL) >= deadline;
+      if (sig > 0 && sig != SIGCHLD)
+        {
+          if (out->forwarded && !killed)
+            overdue = true; /* second signal: stop waiting */
+          out->forwarded = sig;
+          kill (pid, sig);
+          if (!deadline)
+            deadline = time (NULL) + GRACE_SECONDS;
+        }
+      if (overdue && !killed)
+        {
+          killed = true;
+          kill_container (rt, id, oldmask);
+        }
+    }
+}
+
+int
+runtime_run (const struct runtime *rt, const char *bundle, const char *id,
+             const char *log_path, const int *pass_fds, size_t n_pass,
+             struct runtime_result *out, ohr_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  cleanup_strv char **argv = NULL;
+  char nfds[16];
+  snprintf (nfds, sizeof nfds, "%zu", n_pass);
+  if (base_argv (rt, log_path, &argv) < 0 || strv_push (&argv, "run") < 0
+      || strv_push (&argv, "--bundle") < 0 || strv_push (&argv, bundle) < 0
+      || strv_push (&argv, "--preserve-fds") < 0
+      || strv_push (&argv, nfds) < 0 || strv_push (&argv, id) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+
+  sigset_t set, oldmask;
+  block_signals (&set, &oldmask);
+  pid_t pid = -1;
+  int r = spawn (rt, argv, pass_fds, n_pass, &oldmask, &pid, err);
+  if (r == 0)
+    supervise (rt, id, pid, &set, &oldmask, out);
+  /* runc and crun remove the container after a normal exit; anything left
+   * (runtime killed, signal, crash) is deleted here. */
+  if (state_exists (rt, id))
+    {
+      const char *cmd[] = { "delete", "--force", id, NULL };
+      ohr_error_t ignored = NULL;
+      run_simple (rt, cmd, &oldmask, &ignored);
+      ohr_error_free (&ignored);
+      out->force_deleted = true;
+    }
+  sigprocmask (SIG_SETMASK, &oldmask, NULL);
+  return r;
+}
+
+static char *
+log_line_error (const char *line)
+{
+  char errbuf[128];
+  yajl_val root = yajl_tree_parse (line, errbuf, sizeof errbuf);
+  if (root == NULL)
+    return NULL;
+  const char *lpath[] = { "level", NULL };
+  const char *mpath[] = { "msg", NULL };
+  yajl_val level = yajl_tree_get (root, lpath, yajl_t_string);
+  yajl_val msg = yajl_tree_get (root, mpath, yajl_t_string);
+  const char *lv = level ? level->u.string : NULL;
+  const char *mv = msg ? msg->u.string : NULL;
+  char *out = NULL;
+  if (lv && mv && strcmp (lv, "error") == 0)
+    out = strdup (mv);
+  yajl_tree_free (root);
+  return out;
+}
+
+char *
+runtime_log_error (const char *log_path)
+{
+  cleanup_free char *data = NULL;
+  ohr_error_t ignored = NULL;
+  if (fs_read_file (log_path, 1 << 20, &data, NULL, &ignored) < 0)
+    {
+      ohr_error_free (&ignored);
+      return NULL;
+    }
+  char *last = NULL;
+  char *save = NULL;
+  for (char *l = strtok_r (data, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      char *m = log_line_error (l);
+      if (m)
+        {
+          free (last);
+          last = m;
+        }
+    }
+  return last;
+}

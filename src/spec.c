@@ -1,0 +1,245 @@
+/* spec.c: see spec.h */
+#define _GNU_SOURCE
+#include "spec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+/* runc's defaults (libcontainer/specconv), plus paths podman masks too. */
+static const char *const masked_paths[] = {
+  "/proc/acpi",        "/proc/asound",      "/proc/interrupts",
+  "/proc/kcore",       "/proc/keys",        "/proc/latency_stats",
+  "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug",
+  "/proc/scsi",        "/sys/firmware",     "/sys/fs/selinux",
+  "/sys/dev/block",    NULL,
+};
+
+static const char *const readonly_paths[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+  NULL,
+};
+
+/* Every call in a generator block goes through G(); the first failure
+ * jumps to the block's single error label (crun GEN_OR_FAIL). */
+#define G(call)                                                               \
+  do                                                                          \
+    {                                                                         \
+      if ((st = (call)) != yajl_gen_status_ok)                                \
+        goto fail;                                                            \
+    }                                                                         \
+  while (0)
+
+static yajl_gen_status
+gen_str (yajl_gen g, const char *s)
+{
+  return yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+}
+
+static yajl_gen_status
+gen_kv (yajl_gen g, const char *k, const char *v)
+{
+  yajl_gen_status st = gen_str (g, k);
+  return st != yajl_gen_status_ok ? st : gen_str (g, v);
+}
+
+static yajl_gen_status
+gen_kint (yajl_gen g, const char *k, long long v)
+{
+  yajl_gen_status st = gen_str (g, k);
+  return st != yajl_gen_status_ok ? st : yajl_gen_integer (g, v);
+}
+
+static yajl_gen_status
+gen_kbool (yajl_gen g, const char *k, bool v)
+{
+  yajl_gen_status st = gen_str (g, k);
+  return st != yajl_gen_status_ok ? st : yajl_gen_bool (g, v);
+}
+
+static yajl_gen_status
+gen_strv (yajl_gen g, const char *k, char *const *v)
+{
+  yajl_gen_status st;
+  G (gen_str (g, k));
+  G (yajl_gen_array_open (g));
+  for (size_t i = 0; v && v[i]; i++)
+    G (gen_str (g, v[i]));
+  G (yajl_gen_array_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_empty_caps (yajl_gen g)
+{
+  static const char *const sets[]
+      = { "bounding", "effective", "inheritable", "permitted", "ambient" };
+  yajl_gen_status st;
+  G (gen_str (g, "capabilities"));
+  G (yajl_gen_map_open (g));
+  for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+    G (gen_strv (g, sets[i], NULL));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_process (yajl_gen g, const struct spec_input *in)
+{
+  yajl_gen_status st;
+  G (gen_str (g, "process"));
+  G (yajl_gen_map_open (g));
+  G (gen_kbool (g, "terminal", false));
+  G (gen_str (g, "user"));
+  G (yajl_gen_map_open (g));
+  G (gen_kint (g, "uid", in->uid));
+  G (gen_kint (g, "gid", in->gid));
+  G (yajl_gen_map_close (g));
+  G (gen_strv (g, "args", in->args));
+  G (gen_strv (g, "env", in->env));
+  G (gen_kv (g, "cwd", in->cwd));
+  G (gen_empty_caps (g));
+  G (gen_kbool (g, "noNewPrivileges", true));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_mounts (yajl_gen g, const struct mount_table *t)
+{
+  yajl_gen_status st;
+  G (gen_str (g, "mounts"));
+  G (yajl_gen_array_open (g));
+  for (size_t i = 0; t && i < t->n; i++)
+    {
+      const struct ohr_mount *m = &t->v[i];
+      G (yajl_gen_map_open (g));
+      G (gen_kv (g, "destination", m->destination));
+      G (gen_kv (g, "type", m->type));
+      G (gen_kv (g, "source", m->source));
+      if (m->options)
+        G (gen_strv (g, "options", m->options));
+      G (yajl_gen_map_close (g));
+    }
+  G (yajl_gen_array_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_id_mapping (yajl_gen g, const char *key, long long host_id)
+{
+  yajl_gen_status st;
+  G (gen_str (g, key));
+  G (yajl_gen_array_open (g));
+  G (yajl_gen_map_open (g));
+  G (gen_kint (g, "containerID", 0));
+  G (gen_kint (g, "hostID", host_id));
+  G (gen_kint (g, "size", 1));
+  G (yajl_gen_map_close (g));
+  G (yajl_gen_array_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_namespaces (yajl_gen g, const struct spec_input *in)
+{
+  const char *types[8] = { "pid", "ipc", "uts", "mount" };
+  size_t n = 4;
+  if (in->new_netns)
+    types[n++] = "network";
+  if (in->new_userns)
+    types[n++] = "user";
+  yajl_gen_status st;
+  G (gen_str (g, "namespaces"));
+  G (yajl_gen_array_open (g));
+  for (size_t i = 0; i < n; i++)
+    {
+      G (yajl_gen_map_open (g));
+      G (gen_kv (g, "type", types[i]));
+      G (yajl_gen_map_close (g));
+    }
+  G (yajl_gen_array_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_linux (yajl_gen g, const struct spec_input *in)
+{
+  yajl_gen_status st;
+  G (gen_str (g, "linux"));
+  G (yajl_gen_map_open (g));
+  G (gen_namespaces (g, in));
+  if (in->new_userns)
+    {
+      G (gen_id_mapping (g, "uidMappings", in->host_uid));
+      G (gen_id_mapping (g, "gidMappings", in->host_gid));
+    }
+  G (gen_strv (g, "maskedPaths", (char *const *) masked_paths));
+  G (gen_strv (g, "readonlyPaths", (char *const *) readonly_paths));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_spec (yajl_gen g, const struct spec_input *in)
+{
+  yajl_gen_status st;
+  G (yajl_gen_map_open (g));
+  G (gen_kv (g, "ociVersion", "1.0.2"));
+  G (gen_process (g, in));
+  G (gen_str (g, "root"));
+  G (yajl_gen_map_open (g));
+  G (gen_kv (g, "path", in->rootfs));
+  G (gen_kbool (g, "readonly", true));
+  G (yajl_gen_map_close (g));
+  G (gen_kv (g, "hostname", in->hostname ? in->hostname : "build"));
+  G (gen_mounts (g, in->mounts));
+  G (gen_linux (g, in));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+int
+spec_generate (const struct spec_input *in, char **out, size_t *out_len,
+               ohr_error_t *err)
+{
+  if (in->rootfs == NULL || in->args == NULL || in->args[0] == NULL
+      || in->cwd == NULL || in->cwd[0] != '/')
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "spec: rootfs, args and an absolute cwd are needed");
+  yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "spec");
+  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
+  yajl_gen_status st = gen_spec (g, in);
+  const unsigned char *buf = NULL;
+  size_t len = 0;
+  int r = 0;
+  if (st == yajl_gen_status_ok
+      && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
+    {
+      *out = strndup ((const char *) buf, len);
+      if (*out == NULL)
+        r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "spec");
+      else if (out_len)
+        *out_len = len;
+    }
+  else
+    r = ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                       "cannot generate the OCI spec: %s",
+                       st == yajl_gen_invalid_string
+                           ? "a value (argument, path or environment "
+                             "variable) is not valid UTF-8"
+                           : "yajl generator error");
+  yajl_gen_free (g);
+  return r;
+}

@@ -1,0 +1,38 @@
+/* spec.h: OCI runtime spec (config.json) generation with yajl.
+ *
+ * Owns the security baseline every build script gets: read-only root, no
+ * capabilities, noNewPrivileges, pid/ipc/uts/mount namespaces (plus network
+ * when isolated, user when rootless), runc's masked and read-only /proc and
+ * /sys paths.  What varies per run comes in through struct spec_input.
+ */
+#ifndef OHR_SPEC_H
+#define OHR_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mounts.h"
+#include "util/error.h"
+
+struct spec_input
+{
+  const char *rootfs;
+  char *const *args;
+  char *const *env;
+  const char *cwd;
+  const char *hostname;
+  uid_t uid; /* process user inside the container */
+  gid_t gid;
+  bool new_netns;  /* network none: own namespace with only lo */
+  bool new_userns; /* rootless: user namespace mapping 0 -> host ids */
+  uid_t host_uid;
+  gid_t host_gid;
+  const struct mount_table *mounts;
+};
+
+/* Generate config.json; *out is NUL-terminated and owned by the caller. */
+int spec_generate (const struct spec_input *in, char **out, size_t *out_len,
+                   ohr_error_t *err);
+
+#endif

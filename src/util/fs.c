@@ -1,0 +1,332 @@
+/* fs.c: see fs.h */
+#define _GNU_SOURCE
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+int
+fs_mkdir_p (const char *path, mode_t mode, ohr_error_t *err)
+{
+  cleanup_free char *p = strdup (path);
+  if (p == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "mkdir '%s'", path);
+  size_t len = strlen (p);
+  for (size_t i = 1; i <= len; i++)
+    {
+      if (p[i] != '/' && p[i] != '\0')
+        continue;
+      char saved = p[i];
+      p[i] = '\0';
+      if (mkdir (p, mode) < 0 && errno != EEXIST)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot create directory '%s'", p);
+      p[i] = saved;
+    }
+  if (!fs_is_dir (path))
+    return ohr_error_set (err, ENOTDIR, OHR_ERR_INTERNAL,
+                          "'%s' exists and is not a directory", path);
+  return 0;
+}
+
+static int
+write_all (int fd, const void *data, size_t len)
+{
+  const char *p = data;
+  while (len > 0)
+    {
+      ssize_t w = write (fd, p, len);
+      if (w < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -1;
+        }
+      p += w;
+      len -= (size_t) w;
+    }
+  return 0;
+}
+
+int
+fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                 bool durable, ohr_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  if (asprintf (&tmp, "%s.tmp.%d", path, getpid ()) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "write '%s'", path);
+  cleanup_close int fd
+      = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot create '%s'", tmp);
+  if (write_all (fd, data, len) < 0 || (durable && fsync (fd) < 0))
+    {
+      int e = errno;
+      unlink (tmp);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot write '%s'",
+                              tmp);
+    }
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                              "cannot rename '%s' to '%s'", tmp, path);
+    }
+  return 0;
+}
+
+int
+fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
+              ohr_error_t *err)
+{
+  cleanup_close int fd
+      = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot create '%s'", path);
+  if (write_all (fd, data, len) < 0)
+    {
+      int e = errno;
+      unlink (path);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot write '%s'",
+                              path);
+    }
+  return 0;
+}
+
+int
+fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
+              ohr_error_t *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
+                            path);
+  size_t cap = 4096, len = 0;
+  cleanup_free char *buf = malloc (cap + 1);
+  if (buf == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'", path);
+  for (;;)
+    {
+      if (len == cap)
+        {
+          if (cap >= max)
+            return ohr_error_set (err, EFBIG, OHR_ERR_INTERNAL,
+                                  "'%s' is larger than %zu bytes", path, max);
+          cap = cap * 2 > max ? max : cap * 2;
+          char *nb = realloc (buf, cap + 1);
+          if (nb == NULL)
+            return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
+                                    "read '%s'", path);
+          buf = nb;
+        }
+      ssize_t r = read (fd, buf + len, cap - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot read '%s'", path);
+      if (r == 0)
+        break;
+      len += (size_t) r;
+    }
+  buf[len] = '\0';
+  if (out_len)
+    *out_len = len;
+  *out = steal_pointer (&buf);
+  return 0;
+}
+
+static int
+rm_rf_at (int parent_fd, const char *name, dev_t dev, ohr_error_t *err)
+{
+  struct stat st;
+  if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT
+               ? 0
+               : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                  "cannot stat '%s'", name);
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot remove '%s'", name);
+      return 0;
+    }
+  if (st.st_dev != dev)
+    return ohr_error_set (err, EXDEV, OHR_ERR_INTERNAL,
+                          "refusing to remove '%s': it is a mount point",
+                          name);
+  int fd = openat (parent_fd, name,
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
+                            name);
+  cleanup_dir DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                              "cannot read '%s'", name);
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (rm_rf_at (dirfd (d), de->d_name, dev, err) < 0)
+        return ohr_error_wrap (err, "in '%s'", name);
+    }
+  if (unlinkat (parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot remove directory '%s'", name);
+  return 0;
+}
+
+int
+fs_rm_rf (const char *path, ohr_error_t *err)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0)
+    return errno == ENOENT ? 0
+                           : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                              "cannot stat '%s'", path);
+  return rm_rf_at (AT_FDCWD, path, st.st_dev, err);
+}
+
+static int
+copy_symlink (const char *src, const char *dst, ohr_error_t *err)
+{
+  char target[4096];
+  ssize_t n = readlink (src, target, sizeof target - 1);
+  if (n < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot read link '%s'", src);
+  target[n] = '\0';
+  cleanup_free char *tmp = NULL;
+  if (asprintf (&tmp, "%s.tmp.%d", dst, getpid ()) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "copy '%s'", src);
+  unlink (tmp);
+  if (symlink (target, tmp) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot create link '%s'", tmp);
+  if (rename (tmp, dst) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                              "cannot rename '%s'", tmp);
+    }
+  return 0;
+}
+
+int
+fs_copy_entry (const char *src, const char *dst, ohr_error_t *err)
+{
+  struct stat st;
+  if (lstat (src, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot stat '%s'",
+                            src);
+  if (S_ISLNK (st.st_mode))
+    return copy_symlink (src, dst, err);
+  if (!S_ISREG (st.st_mode))
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "'%s' is not a regular file or symlink", src);
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  if (fs_read_file (src, 64 << 20, &data, &len, err) < 0)
+    return -1;
+  if (fs_write_atomic (dst, data, len, st.st_mode & 07777, true, err) < 0)
+    return -1;
+  struct timespec times[2] = { st.st_atim, st.st_mtim };
+  if (utimensat (AT_FDCWD, dst, times, 0) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot set times of '%s'", dst);
+  return 0;
+}
+
+bool
+fs_is_dir (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+bool
+fs_exists (const char *path)
+{
+  struct stat st;
+  return lstat (path, &st) == 0;
+}
+
+bool
+fs_path_is_under (const char *path, const char *dir)
+{
+  size_t n = strlen (dir);
+  if (n == 1 && dir[0] == '/')
+    return path[0] == '/';
+  return strncmp (path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+char *
+fs_path_normalize (const char *path)
+{
+  if (path == NULL || path[0] != '/')
+    return NULL;
+  char *out = malloc (strlen (path) + 2);
+  if (out == NULL)
+    return NULL;
+  size_t o = 0;
+  const char *p = path;
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      const char *end = strchrnul (p, '/');
+      size_t n = (size_t) (end - p);
+      if (n == 1 && p[0] == '.')
+        {
+          p = end;
+          continue;
+        }
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        {
+          free (out);
+          return NULL;
+        }
+      out[o++] = '/';
+      memcpy (out + o, p, n);
+      o += n;
+      p = end;
+    }
+  if (o == 0)
+    out[o++] = '/';
+  out[o] = '\0';
+  return out;
+}
+
+char *
+fs_path_join (const char *a, const char *b)
+{
+  char *s = NULL;
+  size_t la = strlen (a);
+  while (la > 1 && a[la - 1] == '/')
+    la--;
+  while (*b == '/')
+    b++;
+  if (asprintf (&s, "%.*s/%s", (int) la, a, b) < 0)
+    return NULL;
+  return s;
+}

@@ -1,0 +1,52 @@
+/* fs.h: filesystem helpers: directories, atomic writes, recursive removal,
+ * path checks.  Every writer leaves either the old or the new content,
+ * never a half-written file (temp + fsync + rename). */
+#ifndef OHR_UTIL_FS_H
+#define OHR_UTIL_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+/* mkdir -p with the given mode for created components. */
+int fs_mkdir_p (const char *path, mode_t mode, ohr_error_t *err);
+
+/* Write data to path atomically (temp file in the same directory, fsync,
+ * rename).  When durable is false the fsync is skipped: for state that is
+ * thrown away after the run and lives on tmpfs. */
+int fs_write_atomic (const char *path, const void *data, size_t len,
+                     mode_t mode, bool durable, ohr_error_t *err);
+
+/* Write data to a new file that must not exist (O_EXCL), no fsync. */
+int fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
+                  ohr_error_t *err);
+
+/* Read a whole (small) file, at most max bytes; NUL-terminated. */
+int fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
+                  ohr_error_t *err);
+
+/* rm -rf that never crosses into another filesystem and never follows
+ * symlinks.  A missing path is not an error. */
+int fs_rm_rf (const char *path, ohr_error_t *err);
+
+/* Copy a regular file or a symlink (as a symlink), keeping mode and mtime,
+ * atomically. */
+int fs_copy_entry (const char *src, const char *dst, ohr_error_t *err);
+
+bool fs_is_dir (const char *path);
+bool fs_exists (const char *path);
+
+/* true when path equals dir or lies below it (both absolute, normalized). */
+bool fs_path_is_under (const char *path, const char *dir);
+
+/* Lexically normalize an absolute path: collapse //, /./ and trailing /;
+ * ".." components are refused (returns NULL) because symlinks make their
+ * meaning depend on the filesystem. */
+char *fs_path_normalize (const char *path);
+
+/* Join a and b with exactly one slash. */
+char *fs_path_join (const char *a, const char *b);
+
+#endif

@@ -1,0 +1,1 @@
+#define OHR_VERSION "0.1.0"
