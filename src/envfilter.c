@@ -152,6 +152,12 @@ compare_entries (const void *a, const void *b)
   return c != 0 ? c : (nx < ny ? -1 : nx > ny);
 }
 
+void
+envfilter_sort (char **env)
+{
+  qsort (env, strv_len (env), sizeof (char *), compare_entries);
+}
+
 int
 envfilter_build (char *const *envp, char *const *extra, char ***out,
                  ohr_error_t *err)
@@ -173,7 +179,7 @@ envfilter_build (char *const *envp, char *const *extra, char ***out,
       return -1;
   if (env == NULL && (env = calloc (1, sizeof (char *))) == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
-  qsort (env, strv_len (env), sizeof (char *), compare_entries);
+  envfilter_sort (env);
   *out = steal_pointer (&env);
   return 0;
 }

@@ -31,6 +31,9 @@ int envfilter_build (char *const *envp, char *const *extra, char ***out,
 int envfilter_set (char ***env, const char *name, const char *value,
                    ohr_error_t *err);
 
+/* Sort an env vector by name (a spec must not depend on host env order). */
+void envfilter_sort (char **env);
+
 /* The value of NAME in env, or NULL. */
 const char *envfilter_get (char *const *env, const char *name);
 

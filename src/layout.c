@@ -147,6 +147,7 @@ build_env (const struct layout_input *in, char ***out, ohr_error_t *err)
   if (set_path (in, &env, err) < 0
       || envfilter_set (&env, "HOME", LAYOUT_HOME, err) < 0)
     return -1;
+  envfilter_sort (env);
   *out = steal_pointer (&env);
   return 0;
 }

@@ -1,0 +1,375 @@
+/* harness.c: the timing harness of bench/invoke (compiled by it into a
+ * temporary directory; not part of the product).
+ *
+ * Usage: harness -n N -w WARMUP -o OUTDIR MODEFILE
+ *
+ * MODEFILE has one mode per line, fields separated by TABs:
+ *     NAME  FLAGS  ARG0  ARG1 ...
+ * FLAGS is "-" or a comma-separated list of
+ *     hide-unified  in the child, before exec: unshare(CLONE_NEWNS), make
+ *                   every mount a slave, unmount /sys/fs/cgroup/unified:
+ *                   exactly what oci-host-runner does before it starts crun
+ *                   on a hybrid-cgroup host (src/runtime.c, child_prep)
+ *     shared-ns     in the child, before exec: setns() into ONE mount
+ *                   namespace made at start-up the same way (the cost of
+ *                   "unshare once around the whole loop", without making
+ *                   the other modes run inside it)
+ *     fd3           open /dev/null as fd 3 (the status fd ohr-init writes)
+ * "{ID}" in an argument is replaced by a container id unique to the run.
+ *
+ * Rounds: WARMUP unrecorded rounds, then N recorded ones; each round runs
+ * every mode once, the starting mode rotating from round to round, so that
+ * slow drift of the machine (other load, caches, frequency) hits all modes
+ * alike instead of whichever ran last.
+ *
+ * One sample = wall time from just before fork() to waitpid() returning,
+ * CLOCK_MONOTONIC, in the harness process.  A child's stdout is appended to
+ * OUTDIR/NAME.out and its stderr to OUTDIR/NAME.err; stdin is /dev/null.
+ *
+ * Output: OUTDIR/samples.tsv (NAME, round, microseconds) and, on stdout,
+ * one line per mode:
+ *     NAME  runs  failures  min  median  p90  mean  max     (microseconds)
+ * median and p90 are nearest-rank percentiles of the N samples.
+ * Exit status: 0, or 1 when any recorded or warm-up run failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MODES 32
+#define MAX_ARGS 64
+
+enum
+{
+  F_HIDE_UNIFIED = 1,
+  F_SHARED_NS = 2,
+  F_FD3 = 4,
+};
+
+struct mode
+{
+  char *name;
+  unsigned flags;
+  char *argv[MAX_ARGS + 1];
+  int argc;
+  int out_fd, err_fd;
+  double *samples; /* microseconds */
+  int failures;
+  int first_status;
+};
+
+static struct mode modes[MAX_MODES];
+static int n_modes;
+static int shared_ns_fd = -1;
+static char cwd[4096];
+
+static void
+die (const char *what)
+{
+  perror (what);
+  exit (2);
+}
+
+static double
+now_us (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+static void
+hide_unified (void)
+{
+  if (unshare (CLONE_NEWNS) < 0)
+    die ("unshare(CLONE_NEWNS)");
+  if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    die ("mount(/, MS_REC|MS_SLAVE)");
+  if (umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
+      && errno != ENOENT)
+    die ("umount2(/sys/fs/cgroup/unified)");
+}
+
+/* Make the shared namespace, then go back to the original one. */
+static void
+make_shared_ns (void)
+{
+  int host = open ("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (host < 0)
+    die ("open /proc/self/ns/mnt");
+  hide_unified ();
+  shared_ns_fd = open ("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (shared_ns_fd < 0)
+    die ("open /proc/self/ns/mnt (private)");
+  if (setns (host, CLONE_NEWNS) < 0)
+    die ("setns back to the original mount namespace");
+  close (host);
+  if (chdir (cwd) < 0)
+    die ("chdir");
+}
+
+static unsigned
+parse_flags (const char *s)
+{
+  unsigned f = 0;
+  if (strcmp (s, "-") == 0)
+    return 0;
+  char *copy = strdup (s), *save = NULL;
+  for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
+    {
+      if (strcmp (t, "hide-unified") == 0)
+        f |= F_HIDE_UNIFIED;
+      else if (strcmp (t, "shared-ns") == 0)
+        f |= F_SHARED_NS;
+      else if (strcmp (t, "fd3") == 0)
+        f |= F_FD3;
+      else
+        {
+          fprintf (stderr, "harness: unknown flag '%s'\n", t);
+          exit (2);
+        }
+    }
+  free (copy);
+  return f;
+}
+
+static void
+load_modes (const char *file, const char *outdir, int n)
+{
+  FILE *f = fopen (file, "r");
+  if (f == NULL)
+    die (file);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline (&line, &cap, f)) > 0)
+    {
+      if (line[len - 1] == '\n')
+        line[--len] = '\0';
+      if (len == 0 || line[0] == '#')
+        continue;
+      if (n_modes == MAX_MODES)
+        {
+          fprintf (stderr, "harness: too many modes\n");
+          exit (2);
+        }
+      struct mode *m = &modes[n_modes++];
+      char *save = NULL;
+      char *name = strtok_r (line, "\t", &save);
+      char *flags = strtok_r (NULL, "\t", &save);
+      if (name == NULL || flags == NULL)
+        {
+          fprintf (stderr, "harness: bad mode line\n");
+          exit (2);
+        }
+      m->name = strdup (name);
+      m->flags = parse_flags (flags);
+      for (char *a; (a = strtok_r (NULL, "\t", &save));)
+        {
+          if (m->argc == MAX_ARGS)
+            {
+              fprintf (stderr, "harness: too many arguments\n");
+              exit (2);
+            }
+          m->argv[m->argc++] = strdup (a);
+        }
+      if (m->argc == 0)
+        {
+          fprintf (stderr, "harness: mode %s has no command\n", m->name);
+          exit (2);
+        }
+      char path[4096];
+      snprintf (path, sizeof path, "%s/%s.out", outdir, m->name);
+      m->out_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
+                                  | O_CLOEXEC, 0644);
+      snprintf (path, sizeof path, "%s/%s.err", outdir, m->name);
+      m->err_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
+                                  | O_CLOEXEC, 0644);
+      if (m->out_fd < 0 || m->err_fd < 0)
+        die (path);
+      m->samples = calloc ((size_t) n, sizeof *m->samples);
+      if (m->samples == NULL)
+        die ("calloc");
+      if (m->flags & F_SHARED_NS && shared_ns_fd < 0)
+        make_shared_ns ();
+    }
+  free (line);
+  fclose (f);
+}
+
+/* argv with {ID} replaced; allocated in the child only (leaks are moot). */
+static char **
+child_argv (const struct mode *m, int mode_index, int round)
+{
+  static char *argv[MAX_ARGS + 1];
+  for (int i = 0; i < m->argc; i++)
+    {
+      const char *a = m->argv[i];
+      const char *p = strstr (a, "{ID}");
+      if (p == NULL)
+        {
+          argv[i] = (char *) a;
+          continue;
+        }
+      if (asprintf (&argv[i], "%.*sohrbench-%d-%d-%d%s", (int) (p - a), a,
+                    (int) getppid (), mode_index, round, p + 4)
+          < 0)
+        _exit (125);
+    }
+  argv[m->argc] = NULL;
+  return argv;
+}
+
+static void
+child (const struct mode *m, int mode_index, int round)
+{
+  int devnull = open ("/dev/null", O_RDWR);
+  if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (m->out_fd, 1) < 0
+      || dup2 (m->err_fd, 2) < 0)
+    _exit (125);
+  if (m->flags & F_FD3)
+    {
+      if (dup2 (devnull, 3) < 0)
+        _exit (125);
+    }
+  if (devnull > 3)
+    close (devnull);
+  if (m->flags & F_HIDE_UNIFIED)
+    hide_unified ();
+  if (m->flags & F_SHARED_NS)
+    {
+      if (setns (shared_ns_fd, CLONE_NEWNS) < 0 || chdir (cwd) < 0)
+        die ("setns");
+    }
+  char **argv = child_argv (m, mode_index, round);
+  execv (argv[0], argv);
+  perror (argv[0]);
+  _exit (127);
+}
+
+/* One run; returns microseconds, records a failure. */
+static double
+run_once (struct mode *m, int mode_index, int round)
+{
+  double t0 = now_us ();
+  pid_t pid = fork ();
+  if (pid < 0)
+    die ("fork");
+  if (pid == 0)
+    child (m, mode_index, round);
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      die ("waitpid");
+  double t1 = now_us ();
+  if (!(WIFEXITED (status) && WEXITSTATUS (status) == 0))
+    {
+      if (m->failures++ == 0)
+        m->first_status = status;
+    }
+  return t1 - t0;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* nearest rank: the smallest sample with at least p% at or below it */
+static double
+percentile (const double *sorted, int n, double p)
+{
+  int rank = (int) ((p / 100.0) * n + 0.999999);
+  if (rank < 1)
+    rank = 1;
+  if (rank > n)
+    rank = n;
+  return sorted[rank - 1];
+}
+
+int
+main (int argc, char **argv)
+{
+  int n = 200, warmup = 5, opt;
+  const char *outdir = ".";
+  while ((opt = getopt (argc, argv, "n:w:o:")) != -1)
+    switch (opt)
+      {
+      case 'n':
+        n = atoi (optarg);
+        break;
+      case 'w':
+        warmup = atoi (optarg);
+        break;
+      case 'o':
+        outdir = optarg;
+        break;
+      default:
+        fprintf (stderr, "usage: harness -n N -w WARMUP -o OUTDIR MODEFILE\n");
+        return 2;
+      }
+  if (optind != argc - 1 || n < 1 || warmup < 0)
+    {
+      fprintf (stderr, "usage: harness -n N -w WARMUP -o OUTDIR MODEFILE\n");
+      return 2;
+    }
+  if (getcwd (cwd, sizeof cwd) == NULL)
+    die ("getcwd");
+  load_modes (argv[optind], outdir, n);
+  if (n_modes == 0)
+    {
+      fprintf (stderr, "harness: no modes\n");
+      return 2;
+    }
+
+  for (int r = 0; r < warmup + n; r++)
+    for (int k = 0; k < n_modes; k++)
+      {
+        int i = (k + r) % n_modes;
+        double us = run_once (&modes[i], i, r);
+        if (r >= warmup)
+          modes[i].samples[r - warmup] = us;
+      }
+
+  char path[4096];
+  snprintf (path, sizeof path, "%s/samples.tsv", outdir);
+  FILE *sf = fopen (path, "w");
+  if (sf == NULL)
+    die (path);
+  int failed = 0;
+  for (int i = 0; i < n_modes; i++)
+    {
+      struct mode *m = &modes[i];
+      double sum = 0;
+      for (int r = 0; r < n; r++)
+        {
+          fprintf (sf, "%s\t%d\t%.1f\n", m->name, r, m->samples[r]);
+          sum += m->samples[r];
+        }
+      qsort (m->samples, (size_t) n, sizeof *m->samples, cmp_double);
+      printf ("%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", m->name, n,
+              m->failures, m->samples[0], percentile (m->samples, n, 50),
+              percentile (m->samples, n, 90), sum / n, m->samples[n - 1]);
+      if (m->failures)
+        {
+          failed = 1;
+          int st = m->first_status;
+          fprintf (stderr, "harness: %s: %d failed run(s), first: %s %d\n",
+                   m->name, m->failures,
+                   WIFEXITED (st) ? "exit status" : "signal",
+                   WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+        }
+    }
+  fclose (sf);
+  return failed;
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The generated config.json: valid against the official OCI schema, and
+# carrying the security baseline and the environment allowlist.
+. "$(dirname "$0")/../lib/libtest.sh"
+
+export OCI_HOST_RUNNER_STATE_DIR=$T/state OCI_HOST_RUNNER_CACHE_DIR=$T/cache
+printf '#!/bin/sh\nexit 0\n' >"$T/script.sh"
+fake_cargo_context "$T/ctx" "$T/script.sh"
+cd "$T/ctx/pkg"
+
+# Secrets and noise a developer's shell has; none may reach the spec.
+export GITHUB_TOKEN=ghp_secret_marker_1 CARGO_REGISTRY_TOKEN=secret_marker_2
+export SSH_AUTH_SOCK=/tmp/ssh-secret_marker_3 AWS_SECRET_ACCESS_KEY=secret_marker_4
+export http_proxy=http://proxy.invalid:3128 CARGO_HOME=/root/.cargo
+export CARGO_CFG_TARGET_OS=linux CARGO_FEATURE_STD=1 DEP_Z_INCLUDE=/x/include
+export TARGET=x86_64-unknown-linux-gnu NUM_JOBS=2 OPT_LEVEL=0 PROFILE=debug
+export RUSTC=$(rustc --print sysroot)/bin/rustc
+export OHR_EXTRA=passed-by-name
+
+specfile() { sed -n 's/^oci-host-runner: bundle kept at //p' "$T/err"; }
+SCHEMA=/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
+[ -f "$SCHEMA/config-schema.json" ] || fatal "OCI runtime-spec schema not installed (make deps)"
+
+for net in none host; do
+  "$OHR" --keep-bundle --network $net --env OHR_EXTRA --env OHR_SET=value "$SCRIPT" 2>"$T/err"
+  cfg=$(specfile)/config.json
+  cp "$cfg" "$T/config-$net.json"
+  check "network=$net: config.json validates against the OCI schema" \
+    /usr/bin/python3 "$TOP/tests/lib/validate-spec.py" "$cfg"
+done
+
+# Assertions on content, in Python for JSON access.
+check "security baseline and environment allowlist" /usr/bin/python3 - "$T" "$OUT_DIR" "$CARGO_MANIFEST_DIR" "$RUSTC" <<'PY'
+import json, sys, os
+t, out_dir, manifest, rustc = sys.argv[1:5]
+c = json.load(open(t + "/config-none.json"))
+h = json.load(open(t + "/config-host.json"))
+p = c["process"]
+errors = []
+def need(cond, what):
+    if not cond: errors.append(what)
+need(c["root"]["readonly"] is True, "root must be read-only")
+need(all(p["capabilities"][k] == [] for k in ("bounding", "effective", "permitted", "inheritable", "ambient")), "no capabilities")
+need(p["noNewPrivileges"] is True, "noNewPrivileges")
+need(p["cwd"] == manifest, "cwd is the package root")
+need(p["args"][0] == "/dev/.ohr-init" and p["args"][1].endswith("build-script-build"), "init runs the script: %r" % p["args"])
+ns = {n["type"] for n in c["linux"]["namespaces"]}
+need({"pid", "ipc", "uts", "mount", "network"} <= ns, "namespaces %r" % ns)
+need("network" not in {n["type"] for n in h["linux"]["namespaces"]}, "--network host shares the host netns")
+need("user" not in ns, "no user namespace as root")
+need("/proc/kcore" in c["linux"]["maskedPaths"] and "/proc/sys" in c["linux"]["readonlyPaths"], "masked/readonly paths")
+env = dict(e.split("=", 1) for e in p["env"])
+blob = json.dumps(c)
+for marker in ("secret_marker", "ghp_", "proxy.invalid"):
+    need(marker not in blob, "spec leaks %s" % marker)
+for gone in ("GITHUB_TOKEN", "CARGO_REGISTRY_TOKEN", "SSH_AUTH_SOCK", "AWS_SECRET_ACCESS_KEY", "http_proxy", "CARGO_HOME", "USER", "TERM"):
+    need(gone not in env, "%s must not be passed" % gone)
+for kept in ("OUT_DIR", "CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_CFG_TARGET_OS", "CARGO_FEATURE_STD", "DEP_Z_INCLUDE", "TARGET", "NUM_JOBS", "OPT_LEVEL", "PROFILE", "RUSTC"):
+    need(kept in env, "%s must be passed" % kept)
+need(env.get("OHR_EXTRA") == "passed-by-name" and env.get("OHR_SET") == "value", "--env NAME and NAME=VALUE")
+need(env["HOME"] == "/tmp/home", "HOME is the private tmpfs")
+need(env["PATH"].startswith(os.path.dirname(rustc) + ":") and "/usr/bin" in env["PATH"], "PATH: toolchain then image: " + env["PATH"])
+need(list(env) == sorted(env), "env sorted (spec independent of host env order)")
+m = {x["destination"]: x for x in c["mounts"]}
+need("rw" in m[out_dir]["options"] and m[out_dir]["type"] == "bind", "OUT_DIR read-write bind")
+need("ro" in m[manifest]["options"], "package source read-only")
+build = os.path.dirname(os.path.dirname(out_dir))
+need(build in m and "ro" in m[build]["options"], "build dir read-only (dependencies' OUT_DIRs)")
+tc = os.path.dirname(os.path.dirname(rustc))
+need(tc in m and "ro" in m[tc]["options"], "toolchain %s read-only" % tc)
+need(m["/tmp"]["type"] == "tmpfs" and m["/tmp/home"]["type"] == "tmpfs", "private /tmp and HOME")
+need(m["/usr"]["source"] == "/usr" and "ro" in m["/usr"]["options"], "host image: /usr read-only")
+order = [x["destination"] for x in c["mounts"]]
+for i, d in enumerate(order):
+    for parent in order[i + 1:]:
+        need(not (d.startswith(parent + "/")), "mount %s comes before its parent %s" % (d, parent))
+for e in errors:
+    print("# " + e)
+sys.exit(1 if errors else 0)
+PY
+
+# A rootless spec: user namespace mapping 0 -> the caller (checked without
+# running anything, by generating as an unprivileged user).
+if id ohr-test >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin ohr-test 2>/dev/null; then
+  chmod 711 "$T"
+  chown -R ohr-test "$T/ctx"
+  mkdir -p "$T/ustate" && chown ohr-test "$T/ustate"
+  su ohr-test -s /bin/bash -c "cd '$CARGO_MANIFEST_DIR' && OCI_HOST_RUNNER_STATE_DIR=$T/ustate OCI_HOST_RUNNER_CACHE_DIR=$T/ustate/cache HOME=$T/ustate '$OHR' --runtime runc --keep-bundle '$SCRIPT'" 2>"$T/err" || true
+  cfg=$(specfile)/config.json
+  check "rootless: config.json validates" /usr/bin/python3 "$TOP/tests/lib/validate-spec.py" "$cfg"
+  uid=$(id -u ohr-test)
+  check "rootless: user namespace maps 0 to the caller" /usr/bin/python3 -c "
+import json,sys; c=json.load(open('$cfg')); l=c['linux']
+assert 'user' in [n['type'] for n in l['namespaces']]
+assert l['uidMappings']==[{'containerID':0,'hostID':$uid,'size':1}], l['uidMappings']
+assert not any('gid=5' in o for m in c['mounts'] for o in m.get('options',[])), 'devpts gid=5 cannot be mapped rootless'"
+else
+  not_ok "rootless spec: cannot create the test user"
+fi
+finish
