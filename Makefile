@@ -96,7 +96,9 @@ integration: all
 corpus: all
 	OHR=$(abspath $(BUILD)/oci-host-runner) tests/run-integration.sh test-corpus
 
-check: all format-check unit unit-asan integration
+# deps first, in its own make: pkg-config flags are read when make starts.
+check: deps
+	$(MAKE) all format-check unit unit-asan integration
 
 format:
 	clang-format -i $(SRC) src/main.c src/init/ohr-init.c $(HEADERS) tests/unit/*.c
@@ -110,7 +112,8 @@ format-check:
 deps:
 	@tools/install-deps
 
-demo: all
+demo: deps
+	$(MAKE) all
 	OHR=$(abspath $(BUILD)/oci-host-runner) tools/demo
 
 bench: all

@@ -20,7 +20,7 @@ make_id (char **out)
   if (getrandom (r, sizeof r, GRND_NONBLOCK) < 0)
     {
       /* no entropy yet: pid and address are unique enough for an id */
-      unsigned long v = (unsigned long) getpid () ^ (unsigned long) (void *) r;
+      unsigned long v = (unsigned long)getpid () ^ (unsigned long)(void *)r;
       memcpy (r, &v, sizeof r);
     }
   return asprintf (out, "ohr-%d-%02x%02x%02x%02x%02x%02x", getpid (), r[0],

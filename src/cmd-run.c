@@ -70,8 +70,7 @@ state_clear (struct run_state *s)
   free (s->config);
 }
 
-static void
-verbose (const struct run_state *s, const char *fmt, ...)
+static void verbose (const struct run_state *s, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 static void
@@ -138,6 +137,8 @@ prepare (struct run_state *s, ohr_error_t *err)
   if (image_open (s->opts.image, &io, &s->image, err) < 0)
     return -1;
   verbose (s, "image %s: rootfs %s", s->image->ref, s->image->rootfs);
+  if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
+    return ohr_error_wrap (err, "state directory");
   if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,
                       err)
       < 0)
@@ -228,10 +229,9 @@ runtime_failure (struct run_state *s, const struct runtime_result *rr,
                           "runtime %s failed before the build script ran: %s",
                           s->rt.backend->name, msg);
   if (!rr->exited)
-    return ohr_error_set (err, EINTR, OHR_ERR_RUNTIME,
-                          "runtime %s was killed by signal %d (%s)",
-                          s->rt.backend->name, rr->status,
-                          strsignal (rr->status));
+    return ohr_error_set (
+        err, EINTR, OHR_ERR_RUNTIME, "runtime %s was killed by signal %d (%s)",
+        s->rt.backend->name, rr->status, strsignal (rr->status));
   return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
                         "runtime %s exited with status %d before the build "
                         "script ran (rerun with --keep-bundle -v and see "
@@ -243,6 +243,15 @@ static int
 interpret (struct run_state *s, const struct runtime_result *rr,
            const struct init_report *rep, bool have_report, ohr_error_t *err)
 {
+  if (!have_report && rr->killed)
+    {
+      /* init itself was SIGKILLed, so it could not report */
+      fprintf (stderr,
+               "oci-host-runner: build script of %s did not stop after "
+               "SIG%s and was killed\n",
+               s->ctx.package, sigabbrev_np (rr->forwarded));
+      return OHR_EXIT_SIGNAL_BASE + SIGKILL;
+    }
   if (!have_report)
     return runtime_failure (s, rr, err);
   if (strcmp (rep->what, "exit") == 0)
@@ -252,13 +261,13 @@ interpret (struct run_state *s, const struct runtime_result *rr,
       fprintf (stderr,
                "oci-host-runner: build script of %s was killed by signal %d "
                "(SIG%s)\n",
-               s->ctx.package, rep->value, sigabbrev_np (rep->value)
-                                                ? sigabbrev_np (rep->value)
-                                                : "?");
+               s->ctx.package, rep->value,
+               sigabbrev_np (rep->value) ? sigabbrev_np (rep->value) : "?");
       return OHR_EXIT_SIGNAL_BASE + rep->value;
     }
   int e = rep->value;
-  return ohr_error_errno (err, e, e == ENOENT ? OHR_ERR_NOTFOUND : OHR_ERR_NOEXEC,
+  return ohr_error_errno (err, e,
+                          e == ENOENT ? OHR_ERR_NOTFOUND : OHR_ERR_NOEXEC,
                           "cannot execute build script '%s' in image '%s'%s",
                           s->ctx.script, s->image->ref,
                           e == ENOENT ? " (its ELF interpreter or a library "
@@ -312,8 +321,7 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else
     r = execute (&s, err);
-  if (r < 0 && err && *err && s.ctx.package
-      && (*err)->kind != OHR_ERR_USAGE)
+  if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
     ohr_error_wrap (err, "build script of %s", s.ctx.package);
   state_clear (&s);
   return r;

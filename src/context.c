@@ -33,8 +33,8 @@ check_path (const char *what, const char *path, ohr_error_t *err)
 static int
 absolute (const char *path, const char *cwd, char **out, ohr_error_t *err)
 {
-  cleanup_free char *joined = path[0] == '/' ? strdup (path)
-                                             : fs_path_join (cwd, path);
+  cleanup_free char *joined
+      = path[0] == '/' ? strdup (path) : fs_path_join (cwd, path);
   if (joined == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "path");
   char *n = fs_path_normalize (joined);
@@ -64,8 +64,7 @@ load_dir (char *const *envp, const char *var, const char *cwd, char **out,
     return ohr_error_wrap (err, "%s", var);
   struct stat st;
   if (stat (*out, &st) < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_CONTEXT, "%s '%s'", var,
-                            *out);
+    return ohr_error_errno (err, errno, OHR_ERR_CONTEXT, "%s '%s'", var, *out);
   if (!S_ISDIR (st.st_mode))
     return ohr_error_set (err, ENOTDIR, OHR_ERR_CONTEXT,
                           "%s '%s' is not a directory", var, *out);
@@ -76,13 +75,16 @@ static int
 load_script (const char *arg, const char *cwd, char **out, ohr_error_t *err)
 {
   if (absolute (arg, cwd, out, err) < 0)
-    return ohr_error_wrap (err, "build script");
+    {
+      if (*err && (*err)->status == ENOENT)
+        (*err)->kind = OHR_ERR_NOTFOUND;
+      return ohr_error_wrap (err, "build script");
+    }
   struct stat st;
   if (stat (*out, &st) < 0)
-    return ohr_error_errno (err, errno,
-                            errno == ENOENT ? OHR_ERR_NOTFOUND
-                                            : OHR_ERR_NOEXEC,
-                            "build script '%s'", *out);
+    return ohr_error_errno (
+        err, errno, errno == ENOENT ? OHR_ERR_NOTFOUND : OHR_ERR_NOEXEC,
+        "build script '%s'", *out);
   if (!S_ISREG (st.st_mode))
     return ohr_error_set (err, EACCES, OHR_ERR_NOEXEC,
                           "build script '%s' is not a regular file", *out);
@@ -136,8 +138,8 @@ same_file (const char *a, const char *b)
 }
 
 int
-context_load (char *const *command, char *const *envp,
-              struct run_context *out, ohr_error_t *err)
+context_load (char *const *command, char *const *envp, struct run_context *out,
+              ohr_error_t *err)
 {
   struct run_context ctx = { 0 };
   if (command == NULL || command[0] == NULL)

@@ -14,14 +14,14 @@
 
 struct run_context
 {
-  char *script;     /* absolute, normalized */
-  char **args;      /* script arguments (without the script) */
-  char *out_dir;    /* absolute, normalized, existing directory */
+  char *script;  /* absolute, normalized */
+  char **args;   /* script arguments (without the script) */
+  char *out_dir; /* absolute, normalized, existing directory */
   char *manifest_dir;
-  char *build_dir;  /* <target>/<profile>/build when OUT_DIR has that shape,
-                       else NULL */
+  char *build_dir; /* <target>/<profile>/build when OUT_DIR has that shape,
+                      else NULL */
   char *cwd;
-  char *package;    /* "name version" for messages */
+  char *package; /* "name version" for messages */
 };
 
 int context_load (char *const *command, char *const *envp,

@@ -12,31 +12,60 @@
 /* Set by Cargo for build scripts (the Cargo book, "Environment variables
  * Cargo sets for build scripts") or read by them from Cargo's env. */
 static const char *const exact_names[] = {
-  "OUT_DIR", "TARGET", "HOST", "NUM_JOBS", "OPT_LEVEL", "DEBUG", "PROFILE",
-  "CARGO", "CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_MANIFEST_LINKS",
-  "CARGO_MAKEFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_PRIMARY_PACKAGE",
-  "CARGO_CRATE_NAME", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR",
-  "RUSTDOC", "LD_LIBRARY_PATH", "SOURCE_DATE_EPOCH",
+  "OUT_DIR",
+  "TARGET",
+  "HOST",
+  "NUM_JOBS",
+  "OPT_LEVEL",
+  "DEBUG",
+  "PROFILE",
+  "CARGO",
+  "CARGO_MANIFEST_DIR",
+  "CARGO_MANIFEST_PATH",
+  "CARGO_MANIFEST_LINKS",
+  "CARGO_MAKEFLAGS",
+  "CARGO_ENCODED_RUSTFLAGS",
+  "CARGO_PRIMARY_PACKAGE",
+  "CARGO_CRATE_NAME",
+  "CARGO_TARGET_TMPDIR",
+  "CARGO_RUSTC_CURRENT_DIR",
+  "RUSTDOC",
+  "LD_LIBRARY_PATH",
+  "SOURCE_DATE_EPOCH",
   /* build-tool conventions read by the cc and pkg-config crates */
-  "CC", "CXX", "AR", "RANLIB", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS",
-  "ARFLAGS", "CRATE_CC_NO_DEFAULTS", "CC_ENABLE_DEBUG_OUTPUT",
-  "CC_SHELL_ESCAPED_FLAGS", "PKG_CONFIG", "PKG_CONFIG_PATH",
-  "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG_ALLOW_CROSS",
-  "PKG_CONFIG_ALL_STATIC", "PKG_CONFIG_ALL_DYNAMIC",
+  "CC",
+  "CXX",
+  "AR",
+  "RANLIB",
+  "CFLAGS",
+  "CXXFLAGS",
+  "CPPFLAGS",
+  "LDFLAGS",
+  "ARFLAGS",
+  "CRATE_CC_NO_DEFAULTS",
+  "CC_ENABLE_DEBUG_OUTPUT",
+  "CC_SHELL_ESCAPED_FLAGS",
+  "PKG_CONFIG",
+  "PKG_CONFIG_PATH",
+  "PKG_CONFIG_LIBDIR",
+  "PKG_CONFIG_SYSROOT_DIR",
+  "PKG_CONFIG_ALLOW_CROSS",
+  "PKG_CONFIG_ALL_STATIC",
+  "PKG_CONFIG_ALL_DYNAMIC",
 };
 
 /* Prefixes Cargo uses for families of variables, and the target-specific
  * spellings of the build-tool variables (CC_x86_64-unknown-linux-gnu ...). */
 static const char *const prefixes[] = {
-  "CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "DEP_", "RUSTC",
-  "RUSTDOC_", "HOST_", "TARGET_", "CC_", "CXX_", "AR_", "RANLIB_",
-  "CFLAGS_", "CXXFLAGS_", "CPPFLAGS_", "LDFLAGS_", "ARFLAGS_",
-  "PKG_CONFIG_",
+  "CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "DEP_",      "RUSTC",
+  "RUSTDOC_",   "HOST_",      "TARGET_",        "CC_",       "CXX_",
+  "AR_",        "RANLIB_",    "CFLAGS_",        "CXXFLAGS_", "CPPFLAGS_",
+  "LDFLAGS_",   "ARFLAGS_",   "PKG_CONFIG_",
 };
 
 static const char *const secret_words[] = {
-  "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY",
-  "API_KEY", "ACCESS_KEY",
+  "TOKEN",      "SECRET",      "PASSWORD", "PASSWD",
+  "CREDENTIAL", "PRIVATE_KEY", "API_KEY",  "ACCESS_KEY",
 };
 
 static bool
@@ -72,7 +101,7 @@ static size_t
 name_len (const char *entry)
 {
   const char *eq = strchr (entry, '=');
-  return eq ? (size_t) (eq - entry) : strlen (entry);
+  return eq ? (size_t)(eq - entry) : strlen (entry);
 }
 
 static bool
@@ -91,7 +120,7 @@ find_entry (char *const *env, const char *name, size_t n)
 {
   for (size_t i = 0; env && env[i]; i++)
     if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
-      return (ssize_t) i;
+      return (ssize_t)i;
   return -1;
 }
 
@@ -105,6 +134,8 @@ envfilter_get (char *const *env, const char *name)
 static int
 set_entry (char ***env, char *entry, ohr_error_t *err)
 {
+  if (entry == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
   size_t n = name_len (entry);
   ssize_t i = find_entry (*env, entry, n);
   if (i >= 0)
@@ -146,7 +177,7 @@ add_extra (char ***env, char *const *envp, const char *extra, ohr_error_t *err)
 static int
 compare_entries (const void *a, const void *b)
 {
-  const char *x = *(char *const *) a, *y = *(char *const *) b;
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
   size_t nx = name_len (x), ny = name_len (y);
   int c = strncmp (x, y, nx < ny ? nx : ny);
   return c != 0 ? c : (nx < ny ? -1 : nx > ny);
@@ -171,7 +202,8 @@ envfilter_build (char *const *envp, char *const *extra, char ***out,
       char name[256];
       memcpy (name, envp[i], n);
       name[n] = '\0';
-      if (envfilter_allowed (name) && set_entry (&env, strdup (envp[i]), err) < 0)
+      if (envfilter_allowed (name)
+          && set_entry (&env, strdup (envp[i]), err) < 0)
         return -1;
     }
   for (size_t i = 0; extra && extra[i]; i++)

@@ -34,8 +34,8 @@
 /* /etc entries copied into the skeleton (files, symlinks or directories of
  * them).  Missing ones are skipped. */
 static const char *const etc_entries[] = {
-  "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd",    "group",
-  "nsswitch.conf", "alternatives", "os-release", "localtime",
+  "ld.so.cache",   "ld.so.conf",   "ld.so.conf.d", "passwd",    "group",
+  "nsswitch.conf", "alternatives", "os-release",   "localtime",
 };
 
 /* Top-level directories that merged-/usr systems make symlinks. */
@@ -44,8 +44,8 @@ static const char *const usr_links[] = {
 };
 
 static const char *const skeleton_dirs[] = {
-  "dev", "proc", "sys", "tmp", "run", "home", "etc", "usr",
-  "var", "var/tmp", "opt", "mnt", "srv",
+  "dev", "proc", "sys",     "tmp", "run", "home", "etc",
+  "usr", "var",  "var/tmp", "opt", "mnt", "srv",
 };
 
 static uint64_t
@@ -67,9 +67,9 @@ hash_stat (uint64_t h, const char *path)
   h = fnv1a (h, path, strlen (path) + 1);
   if (lstat (path, &st) < 0)
     return fnv1a (h, "-", 1);
-  int64_t v[5] = { (int64_t) st.st_ino, (int64_t) st.st_mode,
-                   (int64_t) st.st_size, (int64_t) st.st_mtim.tv_sec,
-                   (int64_t) st.st_mtim.tv_nsec };
+  int64_t v[5]
+      = { (int64_t)st.st_ino, (int64_t)st.st_mode, (int64_t)st.st_size,
+          (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec };
   return fnv1a (h, v, sizeof v);
 }
 
@@ -98,8 +98,8 @@ static int
 copy_dir_entries (const char *src, const char *dst, ohr_error_t *err)
 {
   if (mkdir (dst, 0755) < 0 && errno != EEXIST)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                            "cannot create '%s'", dst);
+    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot create '%s'",
+                            dst);
   cleanup_dir DIR *d = opendir (src);
   if (d == NULL)
     return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot read '%s'",
@@ -114,7 +114,8 @@ copy_dir_entries (const char *src, const char *dst, ohr_error_t *err)
       if (s == NULL || t == NULL)
         return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "copy");
       struct stat st;
-      if (lstat (s, &st) < 0 || !(S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)))
+      if (lstat (s, &st) < 0
+          || !(S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)))
         continue; /* only flat directories of files and links are copied */
       if (fs_copy_entry (s, t, err) < 0)
         return -1;
@@ -192,8 +193,8 @@ prepare_rootfs (const char *parent, const char *final, ohr_error_t *err)
   if (asprintf (&tmp, "%s/.tmp-rootfs-XXXXXX", parent) < 0)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "rootfs");
   if (mkdtemp (tmp) == NULL)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                            "cannot create '%s'", tmp);
+    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot create '%s'",
+                            tmp);
   chmod (tmp, 0755);
   if (make_skeleton (tmp, err) < 0)
     {
@@ -236,10 +237,11 @@ image_host_open (const struct image_options *opts, struct image *img,
   cleanup_free char *parent = fs_path_join (opts->cache_dir, "host");
   if (parent == NULL
       || asprintf (&img->rootfs, "%s/rootfs-%016llx", parent,
-                   (unsigned long long) host_fingerprint ())
+                   (unsigned long long)host_fingerprint ())
              < 0)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "rootfs");
-  if (!fs_is_dir (img->rootfs) && prepare_rootfs (parent, img->rootfs, err) < 0)
+  if (!fs_is_dir (img->rootfs)
+      && prepare_rootfs (parent, img->rootfs, err) < 0)
     return ohr_error_wrap (err, "cannot prepare the rootfs in '%s'", parent);
   if (add_host_binds (img, err) < 0)
     return -1;

@@ -23,12 +23,12 @@ struct image_options
 
 struct image
 {
-  char *ref;             /* the reference as the user gave it */
-  char *digest;          /* content digest; NULL for "host" */
-  char *rootfs;          /* prepared rootfs, never written by a run */
+  char *ref;                /* the reference as the user gave it */
+  char *digest;             /* content digest; NULL for "host" */
+  char *rootfs;             /* prepared rootfs, never written by a run */
   struct mount_table binds; /* read-only binds the image needs */
-  char **env;            /* image config Env ("PATH=...") */
-  char *workdir;         /* image config WorkingDir, or NULL */
+  char **env;               /* image config Env ("PATH=...") */
+  char *workdir;            /* image config WorkingDir, or NULL */
 };
 
 /* Resolve and, on first use, prepare the image named by ref. */

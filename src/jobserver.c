@@ -26,11 +26,10 @@ parse_fds (const char *v, int *r, int *w)
     return false;
   const char *p = end + 1;
   long b = strtol (p, &end, 10);
-  if (end == p || *end != '\0' || a < 0 || b < 0 || a > 1 << 20
-      || b > 1 << 20)
+  if (end == p || *end != '\0' || a < 0 || b < 0 || a > 1 << 20 || b > 1 << 20)
     return false;
-  *r = (int) a;
-  *w = (int) b;
+  *r = (int)a;
+  *w = (int)b;
   return true;
 }
 
@@ -38,7 +37,8 @@ parse_fds (const char *v, int *r, int *w)
 static char *
 rewrite_word (const char *word, int first_fd, struct jobserver *js)
 {
-  static const char *const keys[] = { "--jobserver-auth=", "--jobserver-fds=" };
+  static const char *const keys[]
+      = { "--jobserver-auth=", "--jobserver-fds=" };
   for (size_t k = 0; k < 2; k++)
     {
       size_t n = strlen (keys[k]);
@@ -84,7 +84,8 @@ jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "jobserver");
   res[0] = '\0';
   char *save = NULL;
-  for (char *w = strtok_r (copy, " ", &save); w; w = strtok_r (NULL, " ", &save))
+  for (char *w = strtok_r (copy, " ", &save); w;
+       w = strtok_r (NULL, " ", &save))
     {
       cleanup_free char *nw = rewrite_word (w, first_fd, &js);
       if (nw == NULL)
@@ -102,7 +103,7 @@ jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
             }
           res = nr;
         }
-      len += (size_t) sprintf (res + len, "%s%s", len ? " " : "", nw);
+      len += (size_t)sprintf (res + len, "%s%s", len ? " " : "", nw);
     }
   js.makeflags = steal_pointer (&res);
   *out = js;

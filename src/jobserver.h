@@ -18,14 +18,14 @@ struct jobserver
 {
   int read_fd; /* host fds, -1 when none */
   int write_fd;
-  char *fifo;     /* fifo path, or NULL */
+  char *fifo;      /* fifo path, or NULL */
   char *makeflags; /* CARGO_MAKEFLAGS rewritten for the container */
 };
 
 /* Parse makeflags (may be NULL); fds that are not open are ignored and
  * their flags dropped, so the script falls back to its own -j. */
-int jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
-                     ohr_error_t *err);
+int jobserver_parse (const char *makeflags, int first_fd,
+                     struct jobserver *out, ohr_error_t *err);
 
 void jobserver_clear (struct jobserver *js);
 

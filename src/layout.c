@@ -60,7 +60,7 @@ add_binds (const struct layout_input *in, struct mount_table *t,
   const struct mount_table *ib = &in->image->binds;
   for (size_t i = 0; i < ib->n; i++)
     if (mounts_add (t, ib->v[i].destination, ib->v[i].type, ib->v[i].source,
-                    (const char *const *) ib->v[i].options, err)
+                    (const char *const *)ib->v[i].options, err)
         < 0)
       return -1;
   if (ADD (t, LAYOUT_INIT_PATH, "bind", in->init_path, "bind", "ro", "nosuid",
@@ -78,7 +78,8 @@ add_binds (const struct layout_input *in, struct mount_table *t,
       && mounts_add_bind (t, ctx->build_dir, ctx->build_dir, false, false, err)
              < 0)
     return -1;
-  if ((ctx->build_dir == NULL || !fs_path_is_under (ctx->script, ctx->build_dir))
+  if ((ctx->build_dir == NULL
+       || !fs_path_is_under (ctx->script, ctx->build_dir))
       && mounts_add_bind (t, ctx->script, ctx->script, false, false, err) < 0)
     return -1;
   if (mounts_add_bind (t, ctx->manifest_dir, ctx->manifest_dir, false, false,
@@ -101,12 +102,13 @@ set_path (const struct layout_input *in, char ***env, ohr_error_t *err)
 {
   const char *image_path = envfilter_get (in->image->env, "PATH");
   if (image_path == NULL)
-    image_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    image_path
+        = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   const char *rustc = envfilter_get (*env, "RUSTC");
   cleanup_free char *path = NULL;
   const char *slash = rustc ? strrchr (rustc, '/') : NULL;
   int r = slash && rustc[0] == '/' && slash != rustc
-              ? asprintf (&path, "%.*s:%s", (int) (slash - rustc), rustc,
+              ? asprintf (&path, "%.*s:%s", (int)(slash - rustc), rustc,
                           image_path)
               : asprintf (&path, "%s", image_path);
   if (r < 0)
@@ -127,7 +129,7 @@ build_env (const struct layout_input *in, char ***out, ohr_error_t *err)
       const char *eq = strchr (e, '=');
       if (eq == NULL || strncmp (e, "PATH=", 5) == 0)
         continue;
-      cleanup_free char *name = strndup (e, (size_t) (eq - e));
+      cleanup_free char *name = strndup (e, (size_t)(eq - e));
       if (name && envfilter_get (env, name) == NULL
           && envfilter_set (&env, name, eq + 1, err) < 0)
         return -1;
@@ -136,8 +138,9 @@ build_env (const struct layout_input *in, char ***out, ohr_error_t *err)
        i++)
     {
       const char *rw = in->toolchain->rewrites[i];
-      cleanup_free char *name = strndup (rw, (size_t) (strchr (rw, '=') - rw));
-      if (name == NULL || envfilter_set (&env, name, strchr (rw, '=') + 1, err) < 0)
+      cleanup_free char *name = strndup (rw, (size_t)(strchr (rw, '=') - rw));
+      if (name == NULL
+          || envfilter_set (&env, name, strchr (rw, '=') + 1, err) < 0)
         return -1;
     }
   if (in->jobserver->makeflags

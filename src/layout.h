@@ -29,11 +29,11 @@ struct layout_input
   const struct image *image;
   const struct toolchain *toolchain;
   const struct jobserver *jobserver;
-  char *const *envp;  /* the host environment Cargo gave us */
+  char *const *envp;      /* the host environment Cargo gave us */
   char *const *extra_env; /* --env */
   const char *init_path;  /* host path of ohr-init */
   enum network_mode network;
-  bool rootless;      /* no gid=5 on devpts, no sysfs without a netns */
+  bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
 };
 
 struct layout

@@ -19,7 +19,7 @@ struct command
 static int
 cmd_help (int argc, char **argv, ohr_error_t *err)
 {
-  (void) argc, (void) argv, (void) err;
+  (void)argc, (void)argv, (void)err;
   fputs (options_usage, stdout);
   return 0;
 }
@@ -27,7 +27,7 @@ cmd_help (int argc, char **argv, ohr_error_t *err)
 static int
 cmd_version (int argc, char **argv, ohr_error_t *err)
 {
-  (void) argc, (void) argv, (void) err;
+  (void)argc, (void)argv, (void)err;
   printf ("oci-host-runner %s\n", OHR_VERSION);
   return 0;
 }
@@ -71,11 +71,11 @@ main (int argc, char **argv)
       if (strcmp (argv[1], commands[i].name) == 0)
         cmd = &commands[i];
   ohr_error_t err = NULL;
-  int r = cmd ? cmd->fn (argc - 1, argv + 1, &err) : cmd_run (argc, argv, &err);
+  int r
+      = cmd ? cmd->fn (argc - 1, argv + 1, &err) : cmd_run (argc, argv, &err);
   if (r >= 0)
     return r;
-  fprintf (stderr, "oci-host-runner: %s\n",
-           err ? err->msg : "unknown error");
+  fprintf (stderr, "oci-host-runner: %s\n", err ? err->msg : "unknown error");
   int code = err ? ohr_exit_code_for (err->kind) : OHR_EXIT_RUNTIME;
   ohr_error_free (&err);
   return code;

@@ -22,7 +22,7 @@ mounts_add (struct mount_table *t, const char *destination, const char *type,
   m->destination = strdup (destination);
   m->type = strdup (type);
   m->source = strdup (source);
-  m->order = (int) t->n;
+  m->order = (int)t->n;
   bool ok = m->destination && m->type && m->source;
   for (size_t i = 0; ok && options && options[i]; i++)
     ok = strv_push (&m->options, options[i]) == 0;
@@ -89,7 +89,7 @@ mounts_sort (struct mount_table *t)
   if (t->n > 1)
     qsort (t->v, t->n, sizeof *t->v, compare_mounts);
   for (size_t i = 0; i < t->n; i++)
-    t->v[i].order = (int) i;
+    t->v[i].order = (int)i;
 }
 
 void

@@ -25,10 +25,13 @@ const char options_usage[]
       "environment.\n"
       "\n"
       "Options (each also set by the variable in brackets):\n"
-      "  --image REF          image to run in; 'host' is the embedded default\n"
+      "  --image REF          image to run in; 'host' is the embedded "
+      "default\n"
       "                       [OCI_HOST_RUNNER_IMAGE]\n"
-      "  --runtime NAME       auto, crun, runc or the path of a runc-compatible\n"
-      "                       binary (default auto) [OCI_HOST_RUNNER_RUNTIME]\n"
+      "  --runtime NAME       auto, crun, runc or the path of a "
+      "runc-compatible\n"
+      "                       binary (default auto) "
+      "[OCI_HOST_RUNNER_RUNTIME]\n"
       "  --network MODE       none (default: own namespace with only lo) or "
       "host\n"
       "                       [OCI_HOST_RUNNER_NETWORK]\n"
@@ -85,8 +88,9 @@ static const struct option long_options[] = {
 static bool
 truthy (const char *v)
 {
-  return v && (strcmp (v, "1") == 0 || strcmp (v, "true") == 0
-               || strcmp (v, "yes") == 0);
+  return v
+         && (strcmp (v, "1") == 0 || strcmp (v, "true") == 0
+             || strcmp (v, "yes") == 0);
 }
 
 static int
@@ -131,12 +135,15 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_STATE_DIR")) && *v
       && set_string (&o->state_dir, v, err) < 0)
     return -1;
-  o->keep_bundle = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_KEEP_BUNDLE"));
+  o->keep_bundle
+      = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_KEEP_BUNDLE"));
   o->verbose = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_VERBOSE"));
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ENV")))
     {
       cleanup_free char *copy = strdup (v);
       char *save = NULL;
+      if (copy == NULL)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
       for (char *n = strtok_r (copy, ", ", &save); n;
            n = strtok_r (NULL, ", ", &save))
         if (strv_push (&o->env, n) < 0)
@@ -175,11 +182,12 @@ default_dirs (char *const *envp, struct run_options *o, ohr_error_t *err)
       int r;
       if (geteuid () == 0)
         r = asprintf (&o->state_dir, "/run/oci-host-runner");
-      else if (x && x[0] == '/' && stat (x, &st) == 0 && st.st_uid == geteuid ())
+      else if (x && x[0] == '/' && stat (x, &st) == 0
+               && st.st_uid == geteuid ())
         r = asprintf (&o->state_dir, "%s/oci-host-runner", x);
       else
         r = asprintf (&o->state_dir, "/tmp/oci-host-runner-%u",
-                      (unsigned) geteuid ());
+                      (unsigned)geteuid ());
       if (r < 0)
         return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
     }
@@ -228,7 +236,8 @@ options_parse (int argc, char **argv, char *const *envp,
 {
   struct run_options o = { .network = NETWORK_NONE };
   if (set_string (&o.image, "host", err) < 0
-      || set_string (&o.runtime, "auto", err) < 0 || from_env (envp, &o, err) < 0)
+      || set_string (&o.runtime, "auto", err) < 0
+      || from_env (envp, &o, err) < 0)
     goto fail;
   optind = 0; /* reset getopt: options_parse may run more than once */
   opterr = 0;
@@ -238,7 +247,11 @@ options_parse (int argc, char **argv, char *const *envp,
       if (c == '?' || c == ':')
         {
           const char *bad = argv[optind - 1];
-          if (optopt && optopt < 256 && strchr ("vhV", optopt) == NULL)
+          if (strncmp (bad, "--", 2) == 0 && strchr (bad, '=') && optopt != 0)
+            ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                           "option '%.*s' does not take a value",
+                           (int)(strchr (bad, '=') - bad), bad);
+          else if (optopt && optopt < 256 && strchr ("vhV", optopt) == NULL)
             ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
                            "unknown option '-%c' (see --help)", optopt);
           else if (optopt)

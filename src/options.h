@@ -16,17 +16,17 @@ enum network_mode
 
 struct run_options
 {
-  char *image;       /* default "host" */
-  char *runtime;     /* auto|crun|runc|PATH, default auto */
+  char *image;   /* default "host" */
+  char *runtime; /* auto|crun|runc|PATH, default auto */
   enum network_mode network;
-  char **env;        /* extra NAME or NAME=VALUE */
-  char *cache_dir;   /* prepared rootfs and images */
-  char *state_dir;   /* runtime state and bundles */
+  char **env;      /* extra NAME or NAME=VALUE */
+  char *cache_dir; /* prepared rootfs and images */
+  char *state_dir; /* runtime state and bundles */
   bool keep_bundle;
   bool verbose;
   bool help;
   bool version;
-  char **command;    /* SCRIPT [ARGS...] */
+  char **command; /* SCRIPT [ARGS...] */
 };
 
 /* Parse argv (argv[0] is the program); envp supplies OCI_HOST_RUNNER_*,

@@ -21,14 +21,13 @@ crun_check (const struct hostinfo *host, enum runtime_prep *prep)
   if (host->rootless && !userns_available (&why))
     return why;
   if (host->cgroups == CGROUP_MODE_HYBRID)
-    *prep = host->rootless ? RUNTIME_PREP_OWN_USERNS
-                           : RUNTIME_PREP_HIDE_UNIFIED;
+    *prep
+        = host->rootless ? RUNTIME_PREP_OWN_USERNS : RUNTIME_PREP_HIDE_UNIFIED;
   return NULL;
 }
 
 static int
-crun_global_args (const struct runtime *rt, const char *log_path,
-                  char ***argv)
+crun_global_args (const struct runtime *rt, const char *log_path, char ***argv)
 {
   if (rt->prep == RUNTIME_PREP_OWN_USERNS
       && strv_push (argv, "--cgroup-manager=disabled") < 0)

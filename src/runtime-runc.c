@@ -11,7 +11,7 @@
 static const char *
 runc_check (const struct hostinfo *host, enum runtime_prep *prep)
 {
-  (void) prep;
+  (void)prep;
   const char *why = NULL;
   if (host->rootless && !userns_available (&why))
     return why;
@@ -19,10 +19,9 @@ runc_check (const struct hostinfo *host, enum runtime_prep *prep)
 }
 
 static int
-runc_global_args (const struct runtime *rt, const char *log_path,
-                  char ***argv)
+runc_global_args (const struct runtime *rt, const char *log_path, char ***argv)
 {
-  (void) rt;
+  (void)rt;
   if (log_path
       && (strv_push (argv, "--log") < 0 || strv_push (argv, log_path) < 0
           || strv_push (argv, "--log-format") < 0

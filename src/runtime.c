@@ -36,7 +36,8 @@ find_in_path (const char *name)
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   cleanup_free char *copy = strdup (path);
   char *save = NULL;
-  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
+  for (char *d = strtok_r (copy, ":", &save); d;
+       d = strtok_r (NULL, ":", &save))
     {
       char *cand = fs_path_join (d, name);
       if (cand && access (cand, X_OK) == 0)
@@ -126,8 +127,8 @@ select_named (const char *want, const struct hostinfo *host,
                           want);
   cleanup_free char *path = find_in_path (want);
   if (path == NULL)
-    return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME,
-                          "runtime '%s': %s", want,
+    return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME, "runtime '%s': %s",
+                          want,
                           by_path ? "no executable at that path"
                                   : "not found in PATH (Debian: apt-get "
                                     "install crun runc)");
@@ -157,9 +158,9 @@ runtime_select (const char *want, const struct hostinfo *host,
   if (r < 0 || out->path == NULL)
     {
       runtime_clear (out);
-      return r < 0 ? r
-                   : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
-                                      "runtime");
+      return r < 0
+                 ? r
+                 : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
     }
   out->state_root = fs_path_join (state_base, out->backend->name);
   if (out->state_root == NULL || fs_mkdir_p (out->state_root, 0700, err) < 0)
@@ -193,7 +194,7 @@ child_fail (int errfd, const char *stage)
 {
   char buf[256];
   int n = snprintf (buf, sizeof buf, "%d %s", errno, stage);
-  if (n > 0 && write (errfd, buf, (size_t) n) < 0)
+  if (n > 0 && write (errfd, buf, (size_t)n) < 0)
     {
       /* parent gone */
     }
@@ -236,11 +237,11 @@ child_prep (enum runtime_prep prep, int errfd)
         child_fail (errfd, "cannot create a user namespace (unshare "
                            "CLONE_NEWUSER); check "
                            "/proc/sys/user/max_user_namespaces");
-      snprintf (map, sizeof map, "0 %u 1", (unsigned) uid);
+      snprintf (map, sizeof map, "0 %u 1", (unsigned)uid);
       if (write_proc ("/proc/self/setgroups", "deny") < 0
           || write_proc ("/proc/self/uid_map", map) < 0)
         child_fail (errfd, "cannot write the uid map");
-      snprintf (map, sizeof map, "0 %u 1", (unsigned) gid);
+      snprintf (map, sizeof map, "0 %u 1", (unsigned)gid);
       if (write_proc ("/proc/self/gid_map", map) < 0)
         child_fail (errfd, "cannot write the gid map");
       if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -267,7 +268,7 @@ child_fds (const int *pass_fds, size_t n_pass, int errfd)
     if ((tmp[i] = fcntl (pass_fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
       child_fail (errfd, "cannot pass a file descriptor");
   for (size_t i = 0; i < n_pass; i++)
-    if (dup2 (tmp[i], 3 + (int) i) < 0)
+    if (dup2 (tmp[i], 3 + (int)i) < 0)
       child_fail (errfd, "cannot pass a file descriptor");
 }
 
@@ -301,8 +302,8 @@ spawn (const struct runtime *rt, char **argv, const int *pass_fds,
     {
       close (pfd[0]);
       close (pfd[1]);
-      return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
-                              "%s: cannot fork", rt->backend->name);
+      return ohr_error_errno (err, errno, OHR_ERR_RUNTIME, "%s: cannot fork",
+                              rt->backend->name);
     }
   if (pid == 0)
     {
@@ -405,7 +406,8 @@ supervise (const struct runtime *rt, const char *id, pid_t pid,
           return;
         }
       struct timespec ts = { .tv_sec = 1 };
-      int sig = deadline ? sigtimedwait (set, NULL, &ts) : sigwaitinfo (set, NULL);
+      int sig
+          = deadline ? sigtimedwait (set, NULL, &ts) : sigwaitinfo (set, NULL);
       bool overdue = deadline && time (NULL) >= deadline;
       if (sig > 0 && sig != SIGCHLD)
         {
@@ -418,7 +420,7 @@ supervise (const struct runtime *rt, const char *id, pid_t pid,
         }
       if (overdue && !killed)
         {
-          killed = true;
+          killed = out->killed = true;
           kill_container (rt, id, oldmask);
         }
     }
@@ -435,8 +437,8 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
   snprintf (nfds, sizeof nfds, "%zu", n_pass);
   if (base_argv (rt, log_path, &argv) < 0 || strv_push (&argv, "run") < 0
       || strv_push (&argv, "--bundle") < 0 || strv_push (&argv, bundle) < 0
-      || strv_push (&argv, "--preserve-fds") < 0
-      || strv_push (&argv, nfds) < 0 || strv_push (&argv, id) < 0)
+      || strv_push (&argv, "--preserve-fds") < 0 || strv_push (&argv, nfds) < 0
+      || strv_push (&argv, id) < 0)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
 
   sigset_t set, oldmask;
@@ -491,7 +493,8 @@ runtime_log_error (const char *log_path)
     }
   char *last = NULL;
   char *save = NULL;
-  for (char *l = strtok_r (data, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+  for (char *l = strtok_r (data, "\n", &save); l;
+       l = strtok_r (NULL, "\n", &save))
     {
       char *m = log_line_error (l);
       if (m)

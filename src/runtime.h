@@ -66,9 +66,10 @@ bool runtime_spec_needs_userns (const struct runtime *rt,
 
 struct runtime_result
 {
-  bool exited;     /* the runtime process exited (else: killed by signal) */
-  int status;      /* its exit code, or the signal that killed it */
-  int forwarded;   /* last signal we forwarded to it, 0 if none */
+  bool exited;        /* the runtime process exited (else: killed by signal) */
+  int status;         /* its exit code, or the signal that killed it */
+  int forwarded;      /* last signal we forwarded to it, 0 if none */
+  bool killed;        /* the script outlived the grace period: SIGKILLed */
   bool force_deleted; /* state was left behind and removed */
 };
 

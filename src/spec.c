@@ -9,16 +9,18 @@
 
 /* runc's defaults (libcontainer/specconv), plus paths podman masks too. */
 static const char *const masked_paths[] = {
-  "/proc/acpi",        "/proc/asound",      "/proc/interrupts",
-  "/proc/kcore",       "/proc/keys",        "/proc/latency_stats",
-  "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug",
-  "/proc/scsi",        "/sys/firmware",     "/sys/fs/selinux",
+  "/proc/acpi",        "/proc/asound",
+  "/proc/interrupts",  "/proc/kcore",
+  "/proc/keys",        "/proc/latency_stats",
+  "/proc/timer_list",  "/proc/timer_stats",
+  "/proc/sched_debug", "/proc/scsi",
+  "/sys/firmware",     "/sys/fs/selinux",
   "/sys/dev/block",    NULL,
 };
 
 static const char *const readonly_paths[] = {
-  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-  NULL,
+  "/proc/bus",           "/proc/fs", "/proc/irq", "/proc/sys",
+  "/proc/sysrq-trigger", NULL,
 };
 
 /* Every call in a generator block goes through G(); the first failure
@@ -34,7 +36,7 @@ static const char *const readonly_paths[] = {
 static yajl_gen_status
 gen_str (yajl_gen g, const char *s)
 {
-  return yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
 }
 
 static yajl_gen_status
@@ -181,8 +183,8 @@ gen_linux (yajl_gen g, const struct spec_input *in)
       G (gen_id_mapping (g, "uidMappings", in->host_uid));
       G (gen_id_mapping (g, "gidMappings", in->host_gid));
     }
-  G (gen_strv (g, "maskedPaths", (char *const *) masked_paths));
-  G (gen_strv (g, "readonlyPaths", (char *const *) readonly_paths));
+  G (gen_strv (g, "maskedPaths", (char *const *)masked_paths));
+  G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));
   G (yajl_gen_map_close (g));
 fail:
   return st;
@@ -227,7 +229,7 @@ spec_generate (const struct spec_input *in, char **out, size_t *out_len,
   if (st == yajl_gen_status_ok
       && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
     {
-      *out = strndup ((const char *) buf, len);
+      *out = strndup ((const char *)buf, len);
       if (*out == NULL)
         r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "spec");
       else if (out_len)

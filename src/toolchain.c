@@ -14,8 +14,8 @@
 #include "util/strv.h"
 
 /* Mounting one of these would hide the image's own system directories. */
-static const char *const system_prefixes[] = { "/", "/usr", "/usr/local",
-                                               "/bin", "/opt" };
+static const char *const system_prefixes[]
+    = { "/", "/usr", "/usr/local", "/bin", "/opt" };
 
 static bool
 is_system_prefix (const char *dir)
@@ -35,7 +35,8 @@ search_path (const char *name, const char *path_var)
     return NULL;
   cleanup_free char *copy = strdup (path_var);
   char *save = NULL;
-  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
+  for (char *d = strtok_r (copy, ":", &save); d;
+       d = strtok_r (NULL, ":", &save))
     {
       cleanup_free char *cand = fs_path_join (d, name);
       if (cand && access (cand, X_OK) == 0)
@@ -103,8 +104,8 @@ add_tool (struct toolchain *tc, char *const *env, char *const *host_env,
   cleanup_free char *real
       = search_path (value, envfilter_get (host_env, "PATH"));
   if (real == NULL)
-    return NOTE (tc, err, "%s='%s' not found on the host: not mounted",
-                       var, value);
+    return NOTE (tc, err, "%s='%s' not found on the host: not mounted", var,
+                 value);
   if (is_rustup_proxy (real))
     {
       const char *base = strrchr (value, '/');
@@ -113,8 +114,8 @@ add_tool (struct toolchain *tc, char *const *env, char *const *host_env,
       if (real == NULL)
         return NOTE (tc, err,
                      "%s='%s' is a rustup proxy and RUSTUP_HOME/"
-                           "RUSTUP_TOOLCHAIN do not name a toolchain",
-                           var, value);
+                     "RUSTUP_TOOLCHAIN do not name a toolchain",
+                     var, value);
       if (strv_pushf (&tc->rewrites, "%s=%s", var, real) < 0)
         return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "toolchain");
     }
@@ -123,7 +124,7 @@ add_tool (struct toolchain *tc, char *const *env, char *const *host_env,
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "toolchain");
   if (is_system_prefix (root))
     return NOTE (tc, err, "%s='%s' lives in '%s', which the image provides",
-                       var, real, root);
+                 var, real, root);
   for (size_t i = 0; tc->roots && tc->roots[i]; i++)
     if (fs_path_is_under (root, tc->roots[i]))
       return 0;

@@ -31,7 +31,7 @@ report (const char *what, int value)
 {
   char buf[32];
   int n = snprintf (buf, sizeof buf, "%s %d\n", what, value);
-  if (n > 0 && write (STATUS_FD, buf, (size_t) n) < 0)
+  if (n > 0 && write (STATUS_FD, buf, (size_t)n) < 0)
     {
       /* the runner is gone; nothing left to tell */
     }
@@ -53,7 +53,7 @@ exec_script (char **argv, const sigset_t *oldmask)
 static void
 noop (int sig)
 {
-  (void) sig;
+  (void)sig;
 }
 
 int

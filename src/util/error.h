@@ -32,7 +32,8 @@ struct ohr_error
 };
 typedef struct ohr_error *ohr_error_t;
 
-/* Set *err (which must be NULL) and return a negative value: -status, or -1. */
+/* Set *err (which must be NULL) and return a negative value: -status, or -1.
+ */
 int ohr_error_set (ohr_error_t *err, int status, enum ohr_error_kind kind,
                    const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));

@@ -51,7 +51,7 @@ write_all (int fd, const void *data, size_t len)
           return -1;
         }
       p += w;
-      len -= (size_t) w;
+      len -= (size_t)w;
     }
   return 0;
 }
@@ -66,9 +66,11 @@ fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
   cleanup_close int fd
       = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                            "cannot create '%s'", tmp);
-  if (write_all (fd, data, len) < 0 || (durable && fsync (fd) < 0))
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            tmp);
+  /* fchmod: open() applied the umask, the caller asked for this mode */
+  if (write_all (fd, data, len) < 0 || fchmod (fd, mode) < 0
+      || (durable && fsync (fd) < 0))
     {
       int e = errno;
       unlink (tmp);
@@ -92,8 +94,8 @@ fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
   cleanup_close int fd
       = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                            "cannot create '%s'", path);
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            path);
   if (write_all (fd, data, len) < 0)
     {
       int e = errno;
@@ -112,7 +114,8 @@ fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
   if (fd < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
                             path);
-  size_t cap = 4096, len = 0;
+  /* One byte beyond max tells "exactly max" from "too large". */
+  size_t cap = max < 4096 ? max + 1 : 4096, len = 0;
   cleanup_free char *buf = malloc (cap + 1);
   if (buf == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'", path);
@@ -120,14 +123,11 @@ fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
     {
       if (len == cap)
         {
-          if (cap >= max)
-            return ohr_error_set (err, EFBIG, OHR_ERR_INTERNAL,
-                                  "'%s' is larger than %zu bytes", path, max);
-          cap = cap * 2 > max ? max : cap * 2;
+          cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
           char *nb = realloc (buf, cap + 1);
           if (nb == NULL)
-            return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
-                                    "read '%s'", path);
+            return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'",
+                                    path);
           buf = nb;
         }
       ssize_t r = read (fd, buf + len, cap - len);
@@ -138,7 +138,10 @@ fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
                                 "cannot read '%s'", path);
       if (r == 0)
         break;
-      len += (size_t) r;
+      len += (size_t)r;
+      if (len > max)
+        return ohr_error_set (err, EFBIG, OHR_ERR_INTERNAL,
+                              "'%s' is larger than %zu bytes", path, max);
     }
   buf[len] = '\0';
   if (out_len)
@@ -152,10 +155,9 @@ rm_rf_at (int parent_fd, const char *name, dev_t dev, ohr_error_t *err)
 {
   struct stat st;
   if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT
-               ? 0
-               : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                  "cannot stat '%s'", name);
+    return errno == ENOENT ? 0
+                           : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                              "cannot stat '%s'", name);
   if (!S_ISDIR (st.st_mode))
     {
       if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
@@ -176,8 +178,8 @@ rm_rf_at (int parent_fd, const char *name, dev_t dev, ohr_error_t *err)
   if (d == NULL)
     {
       close (fd);
-      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                              "cannot read '%s'", name);
+      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot read '%s'",
+                              name);
     }
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
@@ -224,8 +226,8 @@ copy_symlink (const char *src, const char *dst, ohr_error_t *err)
     {
       int e = errno;
       unlink (tmp);
-      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
-                              "cannot rename '%s'", tmp);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot rename '%s'",
+                              tmp);
     }
   return 0;
 }
@@ -252,6 +254,25 @@ fs_copy_entry (const char *src, const char *dst, ohr_error_t *err)
   if (utimensat (AT_FDCWD, dst, times, 0) < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                             "cannot set times of '%s'", dst);
+  return 0;
+}
+
+int
+fs_ensure_private_dir (const char *path, ohr_error_t *err)
+{
+  if (fs_mkdir_p (path, 0700, err) < 0)
+    return -1;
+  struct stat st;
+  if (lstat (path, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot stat '%s'",
+                            path);
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid ()
+      || (st.st_mode & 022) != 0)
+    return ohr_error_set (err, EPERM, OHR_ERR_INTERNAL,
+                          "'%s' must be a directory owned by uid %u and "
+                          "writable only by it; remove it or choose another "
+                          "with --state-dir",
+                          path, (unsigned)geteuid ());
   return 0;
 }
 
@@ -295,7 +316,7 @@ fs_path_normalize (const char *path)
       if (*p == '\0')
         break;
       const char *end = strchrnul (p, '/');
-      size_t n = (size_t) (end - p);
+      size_t n = (size_t)(end - p);
       if (n == 1 && p[0] == '.')
         {
           p = end;
@@ -322,11 +343,11 @@ fs_path_join (const char *a, const char *b)
 {
   char *s = NULL;
   size_t la = strlen (a);
-  while (la > 1 && a[la - 1] == '/')
-    la--;
+  while (la > 0 && a[la - 1] == '/')
+    la--; /* "/" joins as "" + "/" + b */
   while (*b == '/')
     b++;
-  if (asprintf (&s, "%.*s/%s", (int) la, a, b) < 0)
+  if (asprintf (&s, "%.*s/%s", (int)la, a, b) < 0)
     return NULL;
   return s;
 }

@@ -35,6 +35,11 @@ int fs_rm_rf (const char *path, ohr_error_t *err);
  * atomically. */
 int fs_copy_entry (const char *src, const char *dst, ohr_error_t *err);
 
+/* mkdir -p, then insist the directory is ours and private: owned by the
+ * effective uid, not a symlink, not writable by group or others (state in
+ * a shared /tmp must not be pre-created by someone else). */
+int fs_ensure_private_dir (const char *path, ohr_error_t *err);
+
 bool fs_is_dir (const char *path);
 bool fs_exists (const char *path);
 

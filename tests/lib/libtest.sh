@@ -127,3 +127,10 @@ leftovers() { # state_dir
   done
   echo "$n"
 }
+
+# An unprivileged user for rootless tests (created once, never removed:
+# other tests may run concurrently on a developer machine).
+TEST_USER=ohr-test
+ensure_test_user() {
+  id "$TEST_USER" >/dev/null 2>&1 || useradd -M -s /bin/bash "$TEST_USER"
+}

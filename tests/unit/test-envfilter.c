@@ -1,10 +1,13 @@
 /* test-envfilter.c: the environment allowlist and envfilter_build. */
 #define _GNU_SOURCE
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,9 +46,15 @@ static void
 test_denied_names (void **state)
 {
   static const char *const denied[] = {
-    "HOME",         "SSH_AUTH_SOCK", "AWS_SECRET_ACCESS_KEY",
-    "CARGO_REGISTRY_TOKEN", "CARGO_HOME", "GITHUB_TOKEN",
-    "http_proxy",   "PATH",          "",
+    "HOME",
+    "SSH_AUTH_SOCK",
+    "AWS_SECRET_ACCESS_KEY",
+    "CARGO_REGISTRY_TOKEN",
+    "CARGO_HOME",
+    "GITHUB_TOKEN",
+    "http_proxy",
+    "PATH",
+    "",
   };
   for (size_t i = 0; i < sizeof denied / sizeof *denied; i++)
     {
@@ -101,12 +110,9 @@ test_build_sorted_and_filtered (void **state)
   };
   char **out = build_ok (envp, NULL);
   static const char *const want[] = {
-    "CARGO_FEATURE_STD=1",
-    "CARGO_PKG_AUTHORS=A <a@example.org>",
-    "CARGO_PKG_NAME=foo",
-    "CC=gcc",
-    "OUT_DIR=/t/out",
-    "RUSTC=/usr/bin/rustc",
+    "CARGO_FEATURE_STD=1", "CARGO_PKG_AUTHORS=A <a@example.org>",
+    "CARGO_PKG_NAME=foo",  "CC=gcc",
+    "OUT_DIR=/t/out",      "RUSTC=/usr/bin/rustc",
   };
   size_t n = sizeof want / sizeof *want;
   assert_int_equal (strv_len (out), n);
@@ -150,7 +156,7 @@ test_build_extras (void **state)
     "OUT_DIR=/t/out", "MY_TOOL=/opt/tool", "CC=gcc", "HOME=/root", NULL,
   };
   char *extra[] = {
-    "MY_TOOL",         /* copied from the host */
+    "MY_TOOL",          /* copied from the host */
     "NOT_SET_ANYWHERE", /* unset on the host: ignored */
     "CC=clang",         /* overrides the host value */
     "ZED=1",            /* new */
@@ -185,7 +191,7 @@ static void
 check_invalid_extra (const char *bad)
 {
   char *envp[] = { "OUT_DIR=/t/out", NULL };
-  char *extra[] = { (char *) bad, NULL };
+  char *extra[] = { (char *)bad, NULL };
   ohr_error_t err = NULL;
   char **out = NULL;
   int r = envfilter_build (envp, extra, &out, &err);
@@ -247,6 +253,24 @@ test_get (void **state)
   assert_null (envfilter_get (NULL, "CC"));
 }
 
+static void
+test_sort (void **state)
+{
+  char **env = NULL;
+  ohr_error_t err = NULL;
+  assert_int_equal (envfilter_set (&env, "PATH", "/usr/bin", &err), 0);
+  assert_int_equal (envfilter_set (&env, "DEP_A0", "2", &err), 0);
+  assert_int_equal (envfilter_set (&env, "HOME", "/tmp/home", &err), 0);
+  assert_int_equal (envfilter_set (&env, "DEP_A", "1", &err), 0);
+  envfilter_sort (env);
+  assert_int_equal (strv_len (env), 4);
+  assert_string_equal (env[0], "DEP_A=1");
+  assert_string_equal (env[1], "DEP_A0=2");
+  assert_string_equal (env[2], "HOME=/tmp/home");
+  assert_string_equal (env[3], "PATH=/usr/bin");
+  strv_free (env);
+}
+
 int
 main (void)
 {
@@ -262,6 +286,7 @@ main (void)
     cmocka_unit_test (test_build_invalid_extra),
     cmocka_unit_test (test_set_replaces),
     cmocka_unit_test (test_get),
+    cmocka_unit_test (test_sort),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /* test-spec.c: generate config.json and read it back with yajl_tree. */
 #define _GNU_SOURCE
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +17,10 @@
 #include "spec.h"
 #include "util/error.h"
 
-static char *test_args[] = { "/dev/.ohr-init", "--", "/t/build-script-build",
-                             "--flag", NULL };
-static char *test_env[] = { "OUT_DIR=/t/out", "PATH=/usr/bin:/bin",
-                            "RUSTC=/usr/bin/rustc", NULL };
+static char *test_args[]
+    = { "/dev/.ohr-init", "--", "/t/build-script-build", "--flag", NULL };
+static char *test_env[]
+    = { "OUT_DIR=/t/out", "PATH=/usr/bin:/bin", "RUSTC=/usr/bin/rustc", NULL };
 
 struct fixture
 {
@@ -154,8 +157,8 @@ has_namespace (yajl_val tree, const char *type)
   for (size_t i = 0; i < YAJL_GET_ARRAY (ns)->len; i++)
     {
       const char *path[] = { "type", NULL };
-      yajl_val t
-          = yajl_tree_get (YAJL_GET_ARRAY (ns)->values[i], path, yajl_t_string);
+      yajl_val t = yajl_tree_get (YAJL_GET_ARRAY (ns)->values[i], path,
+                                  yajl_t_string);
       assert_non_null (t);
       if (strcmp (str_of (t), type) == 0)
         return true;
@@ -172,7 +175,8 @@ test_baseline (void **state)
   assert_string_equal (get_str (tree, "ociVersion", NULL, NULL), "1.0.2");
   assert_string_equal (get_str (tree, "root", "path", NULL),
                        "/var/cache/ohr/rootfs");
-  assert_true (YAJL_IS_TRUE (get (tree, yajl_t_any, "root", "readonly", NULL)));
+  assert_true (
+      YAJL_IS_TRUE (get (tree, yajl_t_any, "root", "readonly", NULL)));
   assert_string_equal (get_str (tree, "hostname", NULL, NULL), "builder");
 
   assert_strv_array (get (tree, yajl_t_array, "process", "args", NULL),
@@ -180,8 +184,8 @@ test_baseline (void **state)
   assert_strv_array (get (tree, yajl_t_array, "process", "env", NULL),
                      test_env);
   assert_string_equal (get_str (tree, "process", "cwd", NULL), "/t/pkg");
-  assert_true (YAJL_IS_FALSE (get (tree, yajl_t_any, "process", "terminal",
-                                   NULL)));
+  assert_true (
+      YAJL_IS_FALSE (get (tree, yajl_t_any, "process", "terminal", NULL)));
   assert_true (YAJL_IS_TRUE (
       get (tree, yajl_t_any, "process", "noNewPrivileges", NULL)));
 
@@ -189,7 +193,8 @@ test_baseline (void **state)
       = { "bounding", "effective", "inheritable", "permitted", "ambient" };
   for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
     {
-      yajl_val a = get (tree, yajl_t_array, "process", "capabilities", sets[i]);
+      yajl_val a
+          = get (tree, yajl_t_array, "process", "capabilities", sets[i]);
       assert_int_equal (YAJL_GET_ARRAY (a)->len, 0);
     }
 

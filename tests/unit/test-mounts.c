@@ -1,0 +1,208 @@
+/* test-mounts.c: the mount table (order, lookup, bind options). */
+#define _GNU_SOURCE
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mounts.h"
+#include "util/error.h"
+#include "util/strv.h"
+
+static void
+add (struct mount_table *t, const char *dest, const char *type)
+{
+  ohr_error_t err = NULL;
+  assert_int_equal (mounts_add (t, dest, type, type, NULL, &err), 0);
+  assert_null (err);
+}
+
+static void
+assert_order (const struct mount_table *t, const char *const *want)
+{
+  size_t n = 0;
+  while (want[n])
+    n++;
+  assert_int_equal (t->n, n);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal (t->v[i].destination, want[i]);
+}
+
+static void
+test_add_copies (void **state)
+{
+  struct mount_table t = { 0 };
+  ohr_error_t err = NULL;
+  char dest[] = "/proc";
+  static const char *const opts[] = { "nosuid", "noexec", NULL };
+  assert_int_equal (mounts_add (&t, dest, "proc", "proc", opts, &err), 0);
+  dest[1] = 'X'; /* the table owns copies */
+  assert_int_equal (t.n, 1);
+  assert_string_equal (t.v[0].destination, "/proc");
+  assert_string_equal (t.v[0].type, "proc");
+  assert_string_equal (t.v[0].source, "proc");
+  assert_int_equal (strv_len (t.v[0].options), 2);
+  assert_string_equal (t.v[0].options[0], "nosuid");
+  assert_string_equal (t.v[0].options[1], "noexec");
+
+  assert_int_equal (mounts_add (&t, "/dev", "tmpfs", "tmpfs", NULL, &err), 0);
+  assert_null (t.v[1].options);
+  assert_int_equal (t.v[1].order, 1);
+  mounts_free (&t);
+  assert_int_equal (t.n, 0);
+  assert_null (t.v);
+}
+
+static void
+test_sort_parents_first (void **state)
+{
+  struct mount_table t = { 0 };
+  add (&t, "/a/b/c", "bind");
+  add (&t, "/a/b", "bind");
+  add (&t, "/a", "bind");
+  add (&t, "/", "bind");
+  mounts_sort (&t);
+  static const char *const want[] = { "/", "/a", "/a/b", "/a/b/c", NULL };
+  assert_order (&t, want);
+  for (size_t i = 0; i < t.n; i++)
+    assert_int_equal (t.v[i].order, (int)i);
+  mounts_free (&t);
+}
+
+static void
+test_sort_stable (void **state)
+{
+  /* Equal depth keeps insertion order, not alphabetical order: system
+   * mounts (/dev, /dev/pts, /dev/shm...) must stay in the order added. */
+  struct mount_table t = { 0 };
+  add (&t, "/zeta/child", "bind");
+  add (&t, "/zeta", "bind");
+  add (&t, "/dev/shm", "tmpfs");
+  add (&t, "/proc", "proc");
+  add (&t, "/dev", "tmpfs");
+  add (&t, "/dev/pts", "devpts");
+  add (&t, "/alpha", "bind");
+  add (&t, "/dev/mqueue", "mqueue");
+  mounts_sort (&t);
+  static const char *const want[] = {
+    "/zeta",    "/proc",    "/dev",        "/alpha", "/zeta/child",
+    "/dev/shm", "/dev/pts", "/dev/mqueue", NULL,
+  };
+  assert_order (&t, want);
+  /* sorting again changes nothing */
+  mounts_sort (&t);
+  assert_order (&t, want);
+  mounts_free (&t);
+}
+
+static void
+test_sort_trailing_slash_and_single (void **state)
+{
+  struct mount_table t = { 0 };
+  mounts_sort (&t); /* empty: no-op */
+  assert_int_equal (t.n, 0);
+  add (&t, "/a/b/", "bind");
+  add (&t, "/a", "bind");
+  mounts_sort (&t);
+  static const char *const want[] = { "/a", "/a/b/", NULL };
+  assert_order (&t, want);
+  mounts_free (&t);
+}
+
+static void
+test_find_and_covering (void **state)
+{
+  struct mount_table t = { 0 };
+  add (&t, "/", "bind");
+  add (&t, "/usr", "bind");
+  add (&t, "/usr/lib/rust", "bind");
+  add (&t, "/usr/lib", "bind");
+  add (&t, "/t/out", "bind");
+
+  const struct ohr_mount *m = mounts_find (&t, "/usr/lib");
+  assert_non_null (m);
+  assert_string_equal (m->destination, "/usr/lib");
+  assert_null (mounts_find (&t, "/usr/li"));
+  assert_null (mounts_find (&t, "/nope"));
+
+  m = mounts_covering (&t, "/usr/lib/rust/bin/rustc");
+  assert_non_null (m);
+  assert_string_equal (m->destination, "/usr/lib/rust");
+  m = mounts_covering (&t, "/usr/lib/x");
+  assert_string_equal (m->destination, "/usr/lib");
+  m = mounts_covering (&t, "/usr/lib");
+  assert_string_equal (m->destination, "/usr/lib");
+  /* "/usr/libexec" is not below "/usr/lib" */
+  m = mounts_covering (&t, "/usr/libexec/x");
+  assert_string_equal (m->destination, "/usr");
+  m = mounts_covering (&t, "/t/outside");
+  assert_string_equal (m->destination, "/");
+  mounts_free (&t);
+
+  struct mount_table u = { 0 };
+  add (&u, "/usr", "bind");
+  assert_null (mounts_covering (&u, "/etc/passwd"));
+  assert_null (mounts_find (&u, "/"));
+  mounts_free (&u);
+}
+
+static void
+test_add_bind_options (void **state)
+{
+  struct mount_table t = { 0 };
+  ohr_error_t err = NULL;
+  assert_int_equal (
+      mounts_add_bind (&t, "/host/src", "/ctr/ro", false, false, &err), 0);
+  assert_int_equal (
+      mounts_add_bind (&t, "/host/out", "/ctr/rw", true, false, &err), 0);
+  assert_int_equal (
+      mounts_add_bind (&t, "/host/usr", "/ctr/rec", false, true, &err), 0);
+  assert_null (err);
+  assert_int_equal (t.n, 3);
+
+  const struct ohr_mount *ro = mounts_find (&t, "/ctr/ro");
+  assert_non_null (ro);
+  assert_string_equal (ro->source, "/host/src");
+  assert_string_equal (ro->type, "bind");
+  assert_true (strv_contains (ro->options, "bind"));
+  assert_false (strv_contains (ro->options, "rbind"));
+  assert_true (strv_contains (ro->options, "ro"));
+  assert_false (strv_contains (ro->options, "rw"));
+  assert_true (strv_contains (ro->options, "nosuid"));
+  assert_true (strv_contains (ro->options, "nodev"));
+
+  const struct ohr_mount *rw = mounts_find (&t, "/ctr/rw");
+  assert_non_null (rw);
+  assert_true (strv_contains (rw->options, "rw"));
+  assert_false (strv_contains (rw->options, "ro"));
+  assert_true (strv_contains (rw->options, "nosuid"));
+  assert_true (strv_contains (rw->options, "nodev"));
+
+  const struct ohr_mount *rec = mounts_find (&t, "/ctr/rec");
+  assert_non_null (rec);
+  assert_true (strv_contains (rec->options, "rbind"));
+  assert_false (strv_contains (rec->options, "bind"));
+  assert_true (strv_contains (rec->options, "ro"));
+  mounts_free (&t);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_add_copies),
+    cmocka_unit_test (test_sort_parents_first),
+    cmocka_unit_test (test_sort_stable),
+    cmocka_unit_test (test_sort_trailing_slash_and_single),
+    cmocka_unit_test (test_find_and_covering),
+    cmocka_unit_test (test_add_bind_options),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
