@@ -42,9 +42,9 @@ HEADERS  := $(wildcard src/*.h src/util/*.h)
 all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init
 
 check-pkgs:
-	@pkg-config --exists $(PKGS) $(TEST_PKGS) || { \
+	@pkg-config --exists $(PKGS) || { \
 	  echo "missing development packages: run 'make deps' (needs root)" >&2; \
-	  pkg-config --print-errors --exists $(PKGS) $(TEST_PKGS); exit 1; }
+	  pkg-config --print-errors --exists $(PKGS); exit 1; }
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
