@@ -38,6 +38,7 @@ bundle_create (const char *state_base, const char *config, size_t config_len,
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
   if (asprintf (&b.dir, "%s/%s", parent, b.id) < 0
       || asprintf (&b.log, "%s/runtime.log", b.dir) < 0
+      || asprintf (&b.stderr_log, "%s/runtime.stderr", b.dir) < 0
       || (cfg = fs_path_join (b.dir, "config.json")) == NULL)
     {
       bundle_finish (&b, 1);
@@ -71,5 +72,6 @@ bundle_finish (struct bundle *b, int keep)
   free (b->id);
   free (b->dir);
   free (b->log);
+  free (b->stderr_log);
   memset (b, 0, sizeof *b);
 }

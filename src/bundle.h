@@ -11,9 +11,10 @@
 
 struct bundle
 {
-  char *id;  /* container id, unique per run */
-  char *dir; /* bundle directory */
-  char *log; /* runtime log file inside it */
+  char *id;         /* container id, unique per run */
+  char *dir;        /* bundle directory */
+  char *log;        /* runtime log file inside it (JSON lines) */
+  char *stderr_log; /* the runtime's own stderr */
 };
 
 int bundle_create (const char *state_base, const char *config,

@@ -34,10 +34,11 @@
 
 extern char **environ;
 
-/* fd numbers inside the container: ohr-init reports on 3 (see
- * src/init/ohr-init.c), the jobserver pipe follows. */
-#define STATUS_FD_INDEX 0
-#define JOBSERVER_FIRST_FD 4
+/* fd numbers inside the container (see src/init/ohr-init.c): ohr-init
+ * reports on 3 and gives the script fd 4 as its stderr; the jobserver pipe
+ * follows.  The runtime's own stderr goes to a file in the bundle, so its
+ * messages never mix with the script's. */
+#define JOBSERVER_FIRST_FD 5
 
 struct run_state
 {
@@ -219,11 +220,31 @@ read_report (int fd, struct init_report *out)
   return sscanf (buf, "%7s %d", out->what, &out->value) == 2;
 }
 
+/* The last non-empty line a runtime printed on stderr, or NULL. */
+static char *
+last_line (const char *path)
+{
+  cleanup_free char *data = NULL;
+  ohr_error_t ignored = NULL;
+  if (fs_read_file (path, 1 << 20, &data, NULL, &ignored) < 0)
+    {
+      ohr_error_free (&ignored);
+      return NULL;
+    }
+  char *line = NULL, *save = NULL;
+  for (char *l = strtok_r (data, "\n", &save); l;
+       l = strtok_r (NULL, "\n", &save))
+    line = l;
+  return line ? strdup (line) : NULL;
+}
+
 static int
 runtime_failure (struct run_state *s, const struct runtime_result *rr,
                  ohr_error_t *err)
 {
   cleanup_free char *msg = runtime_log_error (s->bundle.log);
+  if (msg == NULL)
+    msg = last_line (s->bundle.stderr_log);
   if (msg)
     return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
                           "runtime %s failed before the build script ran: %s",
@@ -283,11 +304,16 @@ execute (struct run_state *s, ohr_error_t *err)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
   cleanup_close int status_r = pfd[0];
   cleanup_close int status_w = pfd[1];
-  int pass[3] = { status_w, s->js.read_fd, s->js.write_fd };
-  size_t n_pass = s->js.read_fd >= 0 ? 3 : 1;
+  cleanup_close int rt_stderr = open (
+      s->bundle.stderr_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (rt_stderr < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            s->bundle.stderr_log);
+  int pass[4] = { status_w, STDERR_FILENO, s->js.read_fd, s->js.write_fd };
+  size_t n_pass = s->js.read_fd >= 0 ? 4 : 2;
   struct runtime_result rr;
   int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log,
-                       pass, n_pass, &rr, err);
+                       pass, n_pass, rt_stderr, &rr, err);
   close (steal_fd (&status_w));
   if (r < 0)
     return -1;

@@ -254,7 +254,7 @@ child_prep (enum runtime_prep prep, int errfd)
 }
 
 static void
-child_fds (const int *pass_fds, size_t n_pass, int errfd)
+child_fds (const int *pass_fds, size_t n_pass, int stderr_fd, int errfd)
 {
   int tmp[16];
   if (n_pass > sizeof tmp / sizeof *tmp)
@@ -267,21 +267,27 @@ child_fds (const int *pass_fds, size_t n_pass, int errfd)
   for (size_t i = 0; i < n_pass; i++)
     if ((tmp[i] = fcntl (pass_fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
       child_fail (errfd, "cannot pass a file descriptor");
+  int err_copy = -1;
+  if (stderr_fd >= 0
+      && (err_copy = fcntl (stderr_fd, F_DUPFD_CLOEXEC, 100)) < 0)
+    child_fail (errfd, "cannot redirect stderr");
   for (size_t i = 0; i < n_pass; i++)
     if (dup2 (tmp[i], 3 + (int)i) < 0)
       child_fail (errfd, "cannot pass a file descriptor");
+  if (err_copy >= 0 && dup2 (err_copy, 2) < 0)
+    child_fail (errfd, "cannot redirect stderr");
 }
 
 static void
 child_exec (const struct runtime *rt, char **argv, const int *pass_fds,
-            size_t n_pass, int errfd, const sigset_t *oldmask)
+            size_t n_pass, int stderr_fd, int errfd, const sigset_t *oldmask)
 {
   errfd = fcntl (errfd, F_DUPFD_CLOEXEC, 100);
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
     sigaction (stop_signals[i], &dfl, NULL);
   child_prep (rt->prep, errfd);
-  child_fds (pass_fds, n_pass, errfd);
+  child_fds (pass_fds, n_pass, stderr_fd, errfd);
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   execv (rt->path, argv);
   child_fail (errfd, "cannot execute");
@@ -291,7 +297,7 @@ child_exec (const struct runtime *rt, char **argv, const int *pass_fds,
 
 static int
 spawn (const struct runtime *rt, char **argv, const int *pass_fds,
-       size_t n_pass, const sigset_t *oldmask, pid_t *out_pid,
+       size_t n_pass, int stderr_fd, const sigset_t *oldmask, pid_t *out_pid,
        ohr_error_t *err)
 {
   int pfd[2];
@@ -308,7 +314,7 @@ spawn (const struct runtime *rt, char **argv, const int *pass_fds,
   if (pid == 0)
     {
       close (pfd[0]);
-      child_exec (rt, argv, pass_fds, n_pass, pfd[1], oldmask);
+      child_exec (rt, argv, pass_fds, n_pass, stderr_fd, pfd[1], oldmask);
     }
   close (pfd[1]);
   char buf[256];
@@ -351,7 +357,7 @@ block_signals (sigset_t *set, sigset_t *oldmask)
 
 /* Run a short runtime command (kill, delete) to completion. */
 static int
-run_simple (const struct runtime *rt, const char *const *cmd,
+run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
             const sigset_t *oldmask, ohr_error_t *err)
 {
   cleanup_strv char **argv = NULL;
@@ -361,7 +367,7 @@ run_simple (const struct runtime *rt, const char *const *cmd,
     if (strv_push (&argv, cmd[i]) < 0)
       return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
   pid_t pid;
-  if (spawn (rt, argv, NULL, 0, oldmask, &pid, err) < 0)
+  if (spawn (rt, argv, NULL, 0, stderr_fd, oldmask, &pid, err) < 0)
     return -1;
   int status;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
@@ -377,19 +383,19 @@ state_exists (const struct runtime *rt, const char *id)
 }
 
 static void
-kill_container (const struct runtime *rt, const char *id,
+kill_container (const struct runtime *rt, const char *id, int stderr_fd,
                 const sigset_t *oldmask)
 {
   const char *cmd[] = { "kill", id, "KILL", NULL };
   ohr_error_t ignored = NULL;
-  run_simple (rt, cmd, oldmask, &ignored);
+  run_simple (rt, cmd, stderr_fd, oldmask, &ignored);
   ohr_error_free (&ignored);
 }
 
 /* Wait for the runtime; forward stop signals; escalate to SIGKILL when the
  * script outlives the grace period or a second signal arrives. */
 static void
-supervise (const struct runtime *rt, const char *id, pid_t pid,
+supervise (const struct runtime *rt, const char *id, pid_t pid, int stderr_fd,
            const sigset_t *set, const sigset_t *oldmask,
            struct runtime_result *out)
 {
@@ -421,7 +427,7 @@ supervise (const struct runtime *rt, const char *id, pid_t pid,
       if (overdue && !killed)
         {
           killed = out->killed = true;
-          kill_container (rt, id, oldmask);
+          kill_container (rt, id, stderr_fd, oldmask);
         }
     }
 }
@@ -429,7 +435,7 @@ supervise (const struct runtime *rt, const char *id, pid_t pid,
 int
 runtime_run (const struct runtime *rt, const char *bundle, const char *id,
              const char *log_path, const int *pass_fds, size_t n_pass,
-             struct runtime_result *out, ohr_error_t *err)
+             int stderr_fd, struct runtime_result *out, ohr_error_t *err)
 {
   memset (out, 0, sizeof *out);
   cleanup_strv char **argv = NULL;
@@ -444,16 +450,16 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
   sigset_t set, oldmask;
   block_signals (&set, &oldmask);
   pid_t pid = -1;
-  int r = spawn (rt, argv, pass_fds, n_pass, &oldmask, &pid, err);
+  int r = spawn (rt, argv, pass_fds, n_pass, stderr_fd, &oldmask, &pid, err);
   if (r == 0)
-    supervise (rt, id, pid, &set, &oldmask, out);
+    supervise (rt, id, pid, stderr_fd, &set, &oldmask, out);
   /* runc and crun remove the container after a normal exit; anything left
    * (runtime killed, signal, crash) is deleted here. */
   if (state_exists (rt, id))
     {
       const char *cmd[] = { "delete", "--force", id, NULL };
       ohr_error_t ignored = NULL;
-      run_simple (rt, cmd, &oldmask, &ignored);
+      run_simple (rt, cmd, stderr_fd, &oldmask, &ignored);
       ohr_error_free (&ignored);
       out->force_deleted = true;
     }

@@ -74,12 +74,14 @@ struct runtime_result
 };
 
 /* Run `RUNTIME run --bundle BUNDLE ID` with fds pass_fds[i] as 3+i in the
- * container.  Blocks until it exits; forwards termination signals (after a
- * grace period a second signal, or the first repeated, kills the container).
- * Always removes the container state before returning. */
+ * container.  The runtime's own stderr goes to stderr_fd (when >= 0): its
+ * messages must not mix with the script's, which travels as a passed fd.
+ * Blocks until it exits; forwards termination signals (after a grace period a
+ * second signal, or the first repeated, kills the container). Always removes
+ * the container state before returning. */
 int runtime_run (const struct runtime *rt, const char *bundle, const char *id,
                  const char *log_path, const int *pass_fds, size_t n_pass,
-                 struct runtime_result *out, ohr_error_t *err);
+                 int stderr_fd, struct runtime_result *out, ohr_error_t *err);
 
 /* The last error message the runtime logged in log_path (JSON lines), or
  * NULL. */

@@ -9,6 +9,10 @@
  *     "exit N\n" | "signal N\n" | "exec ERRNO\n"
  * It exits with the script's status (128+N for a signal).
  *
+ * fd 4 is the stderr Cargo gave the runner: the runtime's own stderr is
+ * captured by the runner (so runtime noise never mixes with the script's
+ * output), and the script gets the real one here.
+ *
  * Built static, so it runs in any image whatever its libc; it uses no
  * library beyond the syscalls.  Usage: ohr-init SCRIPT [ARGS...]
  */
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #define STATUS_FD 3
+#define STDERR_PASSED_FD 4
 
 static const int forwarded[]
     = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
@@ -66,6 +71,11 @@ main (int argc, char **argv)
     }
   /* The script must not inherit the status pipe: it could forge a report. */
   fcntl (STATUS_FD, F_SETFD, FD_CLOEXEC);
+  if (fcntl (STDERR_PASSED_FD, F_GETFD) >= 0)
+    {
+      dup2 (STDERR_PASSED_FD, STDERR_FILENO);
+      close (STDERR_PASSED_FD);
+    }
 
   sigset_t set, oldmask;
   sigemptyset (&set);

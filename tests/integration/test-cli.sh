@@ -68,6 +68,25 @@ check "CARGO_MANIFEST_DIR missing: exit 122 naming it" bash -c "[ $rc -eq 122 ] 
 (cd "$T" && run "$OHR" "$SCRIPT"; echo "$rc" >"$T/rc")
 check "cwd outside the package: exit 122" assert_eq 122 "$(cat "$T/rc")" "exit code"
 
+# Runtimes missing from PATH: the message says which and how to install.
+mkdir -p "$T/emptybin"
+run env PATH="$T/emptybin" "$OHR" --runtime crun "$SCRIPT"
+check "crun not in PATH: exit 125" assert_eq 125 "$rc" "exit code"
+check "crun not in PATH: says so and how to install" assert_file_has "$T/err" "runtime 'crun': not found in PATH \(Debian: apt-get install crun runc\)"
+run env PATH="$T/emptybin" "$OHR" "$SCRIPT"
+check "auto with no runtime: exit 125 naming both" \
+  bash -c "[ $rc -eq 125 ] && grep -q 'no usable OCI runtime (crun: not found in PATH; runc: not found in PATH)' '$T/err'"
+
+# A real runtime failure (the init mount point cannot take a directory):
+# one line naming the runtime and its own error, exit 125, no leftovers.
+mkdir -p "$T/not-an-init"
+for rt in $(runtimes); do
+  run env OCI_HOST_RUNNER_INIT="$T/not-an-init" "$OHR" --runtime "$rt" "$SCRIPT"
+  check "$rt: runtime failure: exit 125" assert_eq 125 "$rc" "exit code"
+  check "$rt: runtime failure: one line naming the runtime and cause" \
+    bash -c "grep -q 'runtime $rt failed before the build script ran: .*' '$T/err' && [ \$(wc -l <'$T/err') -eq 1 ]"
+done
+
 run env OCI_HOST_RUNNER_NETWORK=nowhere "$OHR" "$SCRIPT"
 check "bad env setting names the variable" bash -c "[ $rc -eq 121 ] && grep -q OCI_HOST_RUNNER_NETWORK '$T/err'"
 

@@ -61,6 +61,14 @@ for rt in $(runtimes); do
   check "$rt: the connection was refused inside the network namespace" assert_file_has "$T/cargo.out" "tcp: blocked: 127.0.0.1:$PORT"
   check "$rt: the listener saw no connection" assert_eq "$(cat "$T/conns.before")" "$(cat "$T/conns")" "connections"
 
+  cp "$T/conns" "$T/conns.before"
+  if cargo_build_runner "$CR/tcp-connect" "$T/hostnet-$rt" --runtime "$rt" --network host --env "OHR_TEST_PORT=$PORT"; then
+    ok "$rt: --network host reaches the listener (the probe works)"
+  else
+    not_ok "$rt: --network host reaches the listener (the probe works)"
+  fi
+  check "$rt: ... and the listener counted it" assert_eq "$(($(cat "$T/conns.before") + 1))" "$(cat "$T/conns")" "connections"
+
   cargo_env
   if (cd "$CR/read-secrets" && HOME=$H GITHUB_TOKEN=secret-marker-env SSH_AUTH_SOCK=/tmp/secret-marker-sock \
       CARGO_REGISTRY_TOKEN=secret-marker-registry cargo build --offline -Zhost-config -Ztarget-applies-to-host \
@@ -83,6 +91,13 @@ for rt in $(runtimes); do
   fi
   check "$rt: Cargo reports exit status 3" assert_file_has "$T/cargo.out" "exit status: 3\)"
   check "$rt: the script's stderr reaches Cargo" assert_file_has "$T/cargo.out" "exit-code: exiting with status 3"
+
+  if cargo_build_runner "$CR/jobserver" "$tgt" --runtime "$rt"; then
+    ok "$rt: Cargo's jobserver reaches the script (token taken and returned)"
+  else
+    not_ok "$rt: Cargo's jobserver reaches the script (token taken and returned)"
+    grep jobserver "$T/cargo.out" | head -3 | sed 's/^/# /'
+  fi
 
   cargo_build_runner "$CR/abort" "$tgt" --runtime "$rt" || true
   check "$rt: abort() gives 128+6 to Cargo" assert_file_has "$T/cargo.out" "exit status: 134\)"
