@@ -220,31 +220,12 @@ read_report (int fd, struct init_report *out)
   return sscanf (buf, "%7s %d", out->what, &out->value) == 2;
 }
 
-/* The last non-empty line a runtime printed on stderr, or NULL. */
-static char *
-last_line (const char *path)
-{
-  cleanup_free char *data = NULL;
-  ohr_error_t ignored = NULL;
-  if (fs_read_file (path, 1 << 20, &data, NULL, &ignored) < 0)
-    {
-      ohr_error_free (&ignored);
-      return NULL;
-    }
-  char *line = NULL, *save = NULL;
-  for (char *l = strtok_r (data, "\n", &save); l;
-       l = strtok_r (NULL, "\n", &save))
-    line = l;
-  return line ? strdup (line) : NULL;
-}
-
 static int
 runtime_failure (struct run_state *s, const struct runtime_result *rr,
                  ohr_error_t *err)
 {
-  cleanup_free char *msg = runtime_log_error (s->bundle.log);
-  if (msg == NULL)
-    msg = last_line (s->bundle.stderr_log);
+  cleanup_free char *msg
+      = runtime_error_message (s->bundle.log, s->bundle.stderr_log);
   if (msg)
     return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
                           "runtime %s failed before the build script ran: %s",

@@ -487,12 +487,13 @@ log_line_error (const char *line)
   return out;
 }
 
-char *
-runtime_log_error (const char *log_path)
+/* The last line of a file for which pick() returns a string, or NULL. */
+static char *
+last_matching_line (const char *path, char *(*pick) (const char *line))
 {
   cleanup_free char *data = NULL;
   ohr_error_t ignored = NULL;
-  if (fs_read_file (log_path, 1 << 20, &data, NULL, &ignored) < 0)
+  if (fs_read_file (path, 1 << 20, &data, NULL, &ignored) < 0)
     {
       ohr_error_free (&ignored);
       return NULL;
@@ -502,7 +503,7 @@ runtime_log_error (const char *log_path)
   for (char *l = strtok_r (data, "\n", &save); l;
        l = strtok_r (NULL, "\n", &save))
     {
-      char *m = log_line_error (l);
+      char *m = pick (l);
       if (m)
         {
           free (last);
@@ -510,4 +511,17 @@ runtime_log_error (const char *log_path)
         }
     }
   return last;
+}
+
+static char *
+any_line (const char *line)
+{
+  return strdup (line);
+}
+
+char *
+runtime_error_message (const char *log_path, const char *stderr_path)
+{
+  char *m = last_matching_line (log_path, log_line_error);
+  return m ? m : last_matching_line (stderr_path, any_line);
 }

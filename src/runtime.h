@@ -83,9 +83,9 @@ int runtime_run (const struct runtime *rt, const char *bundle, const char *id,
                  const char *log_path, const int *pass_fds, size_t n_pass,
                  int stderr_fd, struct runtime_result *out, ohr_error_t *err);
 
-/* The last error message the runtime logged in log_path (JSON lines), or
- * NULL. */
-char *runtime_log_error (const char *log_path);
+/* Why the runtime failed: the last error it logged in log_path (JSON
+ * lines), else the last line it printed to stderr_path; NULL if neither. */
+char *runtime_error_message (const char *log_path, const char *stderr_path);
 
 void runtime_clear (struct runtime *rt);
 
