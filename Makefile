@@ -2,7 +2,7 @@
 # CLI and the unit tests (crun's libcrun_testing pattern).
 
 CC       ?= cc
-PKGS     := yajl libcurl ostree-1
+PKGS     := yajl libcurl ostree-1 libarchive libcrypto
 TEST_PKGS := cmocka
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
@@ -31,6 +31,9 @@ SRC += src/bundle.c src/cmd-run.c
 
 UNIT_TESTS += test-envfilter test-spec test-jobserver test-options
 UNIT_TESTS += test-mounts test-fs test-context test-hostinfo
+
+# Each subsystem adds its own SRC, UNIT_TESTS and targets in mk/<name>.mk.
+-include $(sort $(wildcard mk/*.mk))
 
 OBJ       = $(SRC:src/%.c=$(BUILD)/obj/%.o)
 ASAN_OBJ  = $(SRC:src/%.c=$(ASAN_BUILD)/obj/%.o)
