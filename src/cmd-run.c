@@ -171,6 +171,7 @@ generate (struct run_state *s, ohr_error_t *err)
     .init_path = s->init_path,
     .network = s->opts.network,
     .rootless = s->host.rootless,
+    .paths = s->opts.paths,
   };
   if (layout_build (&li, &s->layout, err) < 0)
     return -1;
@@ -178,7 +179,7 @@ generate (struct run_state *s, ohr_error_t *err)
     .rootfs = s->image->rootfs,
     .args = s->layout.args,
     .env = s->layout.env,
-    .cwd = s->ctx.cwd,
+    .cwd = s->layout.cwd,
     .hostname = "build",
     /* root inside: the invoking user outside (rootless: through the user
      * namespace mapping), without any capability */
@@ -277,6 +278,28 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                                       : "");
 }
 
+static void
+write_all_stdout (const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (STDOUT_FILENO, buf, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return; /* Cargo went away: nothing to tell it */
+      buf += w;
+      len -= (size_t)w;
+    }
+}
+
+static void
+stdout_pump (void *ctx, const char *buf, size_t len)
+{
+  (void)ctx;
+  write_all_stdout (buf, len);
+}
+
 static int
 execute (struct run_state *s, ohr_error_t *err)
 {
@@ -291,10 +314,29 @@ execute (struct run_state *s, ohr_error_t *err)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
                             s->bundle.stderr_log);
   int pass[4] = { status_w, STDERR_FILENO, s->js.read_fd, s->js.write_fd };
-  size_t n_pass = s->js.read_fd >= 0 ? 4 : 2;
+  struct runtime_io io = {
+    .pass_fds = pass,
+    .n_pass = s->js.read_fd >= 0 ? 4 : 2,
+    .stdout_fd = -1,
+    .stderr_fd = rt_stderr,
+    .pump_fd = -1,
+  };
+  cleanup_close int out_r = -1;
+  if (s->opts.paths == PATHS_CANONICAL)
+    {
+      /* the script's stdout comes through us: directives name container
+       * paths that Cargo must see as host paths */
+      if (pipe2 (pfd, O_CLOEXEC) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+      out_r = pfd[0];
+      io.stdout_fd = pfd[1];
+      io.pump_fd = out_r;
+      io.pump = stdout_pump;
+      io.pump_ctx = s;
+    }
   struct runtime_result rr;
-  int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log,
-                       pass, n_pass, rt_stderr, &rr, err);
+  int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log, &io,
+                       &rr, err);
   close (steal_fd (&status_w));
   if (r < 0)
     return -1;

@@ -29,7 +29,7 @@
 #include "util/fs.h"
 #include "util/strv.h"
 
-#define HOST_LAYOUT_VERSION 1
+#define HOST_LAYOUT_VERSION 2 /* 2: /cargo for canonical paths */
 
 /* /etc entries copied into the skeleton (files, symlinks or directories of
  * them).  Missing ones are skipped. */

@@ -23,6 +23,22 @@
 #define LAYOUT_INIT_PATH "/dev/.ohr-init"
 #define LAYOUT_HOME "/tmp/home"
 
+/* Canonical paths: a small tmpfs at /cargo holds the mount points, so no
+ * image ever needs them (only /cargo itself). */
+#define LAYOUT_CARGO_ROOT "/cargo"
+#define LAYOUT_CARGO_SRC "/cargo/src"
+#define LAYOUT_CARGO_OUT "/cargo/out"
+#define LAYOUT_CARGO_BUILD "/cargo/build"
+#define LAYOUT_CARGO_SCRIPT "/cargo/bin/build-script"
+#define LAYOUT_CARGO_TOOLCHAIN "/cargo/toolchain"
+
+/* A host path and where it appears in the container. */
+struct path_pair
+{
+  char *host;
+  char *container;
+};
+
 struct layout_input
 {
   const struct run_context *ctx;
@@ -34,6 +50,12 @@ struct layout_input
   const char *init_path;  /* host path of ohr-init */
   enum network_mode network;
   bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
+  enum paths_mode paths;
+  char *const *extra_mounts; /* host paths the policy adds, read-only */
+  /* When set, the package source is an overlay whose writes land here
+   * (inspected after the run) instead of a read-only bind. */
+  const char *source_upper;
+  const char *source_work;
 };
 
 struct layout
@@ -41,7 +63,14 @@ struct layout
   struct mount_table mounts;
   char **env;
   char **args;
+  char *cwd;               /* inside the container */
+  struct path_pair *pairs; /* host <-> container, longest host first */
+  size_t n_pairs;
 };
+
+/* Replace host prefixes in value with their container paths (at path
+ * component boundaries); a fresh string. */
+char *layout_map_value (const struct layout *l, const char *value);
 
 int layout_build (const struct layout_input *in, struct layout *out,
                   ohr_error_t *err);

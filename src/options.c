@@ -35,6 +35,11 @@ const char options_usage[]
       "  --network MODE       none (default: own namespace with only lo) or "
       "host\n"
       "                       [OCI_HOST_RUNNER_NETWORK]\n"
+      "  --paths MODE         identity (default: paths inside = paths "
+      "outside)\n"
+      "                       or canonical (/cargo/src, /cargo/out, ...; \n"
+      "                       directives mapped back) "
+      "[OCI_HOST_RUNNER_PATHS]\n"
       "  --env NAME[=VALUE]   also pass NAME (or set it); repeatable\n"
       "                       [OCI_HOST_RUNNER_ENV: comma-separated NAMEs]\n"
       "  --cache-dir DIR      prepared root filesystems\n"
@@ -65,6 +70,7 @@ enum
   OPT_IMAGE = 256,
   OPT_RUNTIME,
   OPT_NETWORK,
+  OPT_PATHS,
   OPT_ENV,
   OPT_CACHE_DIR,
   OPT_STATE_DIR,
@@ -75,6 +81,7 @@ static const struct option long_options[] = {
   { "image", required_argument, NULL, OPT_IMAGE },
   { "runtime", required_argument, NULL, OPT_RUNTIME },
   { "network", required_argument, NULL, OPT_NETWORK },
+  { "paths", required_argument, NULL, OPT_PATHS },
   { "env", required_argument, NULL, OPT_ENV },
   { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
@@ -117,6 +124,22 @@ parse_network (const char *v, const char *where, enum network_mode *out,
 }
 
 static int
+parse_paths (const char *v, const char *where, enum paths_mode *out,
+             ohr_error_t *err)
+{
+  if (strcmp (v, "identity") == 0)
+    *out = PATHS_IDENTITY;
+  else if (strcmp (v, "canonical") == 0)
+    *out = PATHS_CANONICAL;
+  else
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "%s: unknown paths mode '%s' (use identity or "
+                          "canonical)",
+                          where, v);
+  return 0;
+}
+
+static int
 from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
 {
   const char *v;
@@ -128,6 +151,9 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
       && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_PATHS")) && *v
+      && parse_paths (v, "OCI_HOST_RUNNER_PATHS", &o->paths, err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_CACHE_DIR")) && *v
       && set_string (&o->cache_dir, v, err) < 0)
@@ -205,6 +231,8 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
       return set_string (&o->runtime, arg, err);
     case OPT_NETWORK:
       return parse_network (arg, "--network", &o->network, err);
+    case OPT_PATHS:
+      return parse_paths (arg, "--paths", &o->paths, err);
     case OPT_ENV:
       return strv_push (&o->env, arg) < 0
                  ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")

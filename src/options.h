@@ -14,14 +14,21 @@ enum network_mode
   NETWORK_HOST, /* the host's network namespace */
 };
 
+enum paths_mode
+{
+  PATHS_IDENTITY,  /* paths inside are the paths outside */
+  PATHS_CANONICAL, /* fixed /cargo/... paths, mapped back in directives */
+};
+
 struct run_options
 {
   char *image;   /* default "host" */
   char *runtime; /* auto|crun|runc|PATH, default auto */
   enum network_mode network;
-  char **env;      /* extra NAME or NAME=VALUE */
-  char *cache_dir; /* prepared rootfs and images */
-  char *state_dir; /* runtime state and bundles */
+  enum paths_mode paths; /* default identity */
+  char **env;            /* extra NAME or NAME=VALUE */
+  char *cache_dir;       /* prepared rootfs and images */
+  char *state_dir;       /* runtime state and bundles */
   bool keep_bundle;
   bool verbose;
   bool help;

@@ -4,12 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -254,8 +256,10 @@ child_prep (enum runtime_prep prep, int errfd)
 }
 
 static void
-child_fds (const int *pass_fds, size_t n_pass, int stderr_fd, int errfd)
+child_fds (const struct runtime_io *io, int errfd)
 {
+  const int *pass_fds = io->pass_fds;
+  size_t n_pass = io->n_pass;
   int tmp[16];
   if (n_pass > sizeof tmp / sizeof *tmp)
     {
@@ -267,27 +271,32 @@ child_fds (const int *pass_fds, size_t n_pass, int stderr_fd, int errfd)
   for (size_t i = 0; i < n_pass; i++)
     if ((tmp[i] = fcntl (pass_fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
       child_fail (errfd, "cannot pass a file descriptor");
-  int err_copy = -1;
-  if (stderr_fd >= 0
-      && (err_copy = fcntl (stderr_fd, F_DUPFD_CLOEXEC, 100)) < 0)
+  int err_copy = -1, out_copy = -1;
+  if (io->stderr_fd >= 0
+      && (err_copy = fcntl (io->stderr_fd, F_DUPFD_CLOEXEC, 100)) < 0)
     child_fail (errfd, "cannot redirect stderr");
+  if (io->stdout_fd >= 0
+      && (out_copy = fcntl (io->stdout_fd, F_DUPFD_CLOEXEC, 100)) < 0)
+    child_fail (errfd, "cannot redirect stdout");
   for (size_t i = 0; i < n_pass; i++)
     if (dup2 (tmp[i], 3 + (int)i) < 0)
       child_fail (errfd, "cannot pass a file descriptor");
   if (err_copy >= 0 && dup2 (err_copy, 2) < 0)
     child_fail (errfd, "cannot redirect stderr");
+  if (out_copy >= 0 && dup2 (out_copy, 1) < 0)
+    child_fail (errfd, "cannot redirect stdout");
 }
 
 static void
-child_exec (const struct runtime *rt, char **argv, const int *pass_fds,
-            size_t n_pass, int stderr_fd, int errfd, const sigset_t *oldmask)
+child_exec (const struct runtime *rt, char **argv, const struct runtime_io *io,
+            int errfd, const sigset_t *oldmask)
 {
   errfd = fcntl (errfd, F_DUPFD_CLOEXEC, 100);
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
     sigaction (stop_signals[i], &dfl, NULL);
   child_prep (rt->prep, errfd);
-  child_fds (pass_fds, n_pass, stderr_fd, errfd);
+  child_fds (io, errfd);
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   execv (rt->path, argv);
   child_fail (errfd, "cannot execute");
@@ -296,9 +305,8 @@ child_exec (const struct runtime *rt, char **argv, const int *pass_fds,
 /* ---- parent side */
 
 static int
-spawn (const struct runtime *rt, char **argv, const int *pass_fds,
-       size_t n_pass, int stderr_fd, const sigset_t *oldmask, pid_t *out_pid,
-       ohr_error_t *err)
+spawn (const struct runtime *rt, char **argv, const struct runtime_io *io,
+       const sigset_t *oldmask, pid_t *out_pid, ohr_error_t *err)
 {
   int pfd[2];
   if (pipe2 (pfd, O_CLOEXEC) < 0)
@@ -314,7 +322,7 @@ spawn (const struct runtime *rt, char **argv, const int *pass_fds,
   if (pid == 0)
     {
       close (pfd[0]);
-      child_exec (rt, argv, pass_fds, n_pass, stderr_fd, pfd[1], oldmask);
+      child_exec (rt, argv, io, pfd[1], oldmask);
     }
   close (pfd[1]);
   char buf[256];
@@ -367,7 +375,9 @@ run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
     if (strv_push (&argv, cmd[i]) < 0)
       return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
   pid_t pid;
-  if (spawn (rt, argv, NULL, 0, stderr_fd, oldmask, &pid, err) < 0)
+  struct runtime_io io
+      = { .stdout_fd = stderr_fd, .stderr_fd = stderr_fd, .pump_fd = -1 };
+  if (spawn (rt, argv, &io, oldmask, &pid, err) < 0)
     return -1;
   int status;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
@@ -392,55 +402,122 @@ kill_container (const struct runtime *rt, const char *id, int stderr_fd,
   ohr_error_free (&ignored);
 }
 
-/* Wait for the runtime; forward stop signals; escalate to SIGKILL when the
- * script outlives the grace period or a second signal arrives. */
+struct supervision
+{
+  const struct runtime *rt;
+  const char *id;
+  const struct runtime_io *io;
+  const sigset_t *oldmask;
+  pid_t pid;
+  time_t grace_deadline;   /* after a forwarded signal */
+  time_t timeout_deadline; /* policy timeout */
+  bool pump_open;
+};
+
 static void
-supervise (const struct runtime *rt, const char *id, pid_t pid, int stderr_fd,
-           const sigset_t *set, const sigset_t *oldmask,
+stop_container (struct supervision *sv, struct runtime_result *out)
+{
+  if (out->killed)
+    return;
+  out->killed = true;
+  kill_container (sv->rt, sv->id, sv->io->stderr_fd, sv->oldmask);
+}
+
+static void
+on_signal (struct supervision *sv, int sig, struct runtime_result *out)
+{
+  if (sig == SIGCHLD)
+    return;
+  if (out->forwarded)
+    stop_container (sv, out); /* second signal: stop waiting */
+  out->forwarded = sig;
+  kill (sv->pid, sig);
+  if (!sv->grace_deadline)
+    sv->grace_deadline = time (NULL) + GRACE_SECONDS;
+}
+
+static void
+drain (struct supervision *sv)
+{
+  char buf[65536];
+  ssize_t n = read (sv->io->pump_fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
+    {
+      sv->pump_open = false;
+      sv->io->pump (sv->io->pump_ctx, buf, 0);
+      return;
+    }
+  sv->io->pump (sv->io->pump_ctx, buf, (size_t)n);
+}
+
+static bool
+reaped (struct supervision *sv, struct runtime_result *out)
+{
+  int status;
+  if (sv->pid < 0)
+    return true;
+  if (waitpid (sv->pid, &status, WNOHANG) != sv->pid)
+    return false;
+  out->exited = WIFEXITED (status);
+  out->status = out->exited ? WEXITSTATUS (status) : WTERMSIG (status);
+  sv->pid = -1;
+  return true;
+}
+
+/* Wait for the runtime while draining the pump; forward stop signals;
+ * kill the container when the script outlives the grace period, a second
+ * signal arrives, or the timeout passes. */
+static void
+supervise (struct supervision *sv, const sigset_t *set,
            struct runtime_result *out)
 {
-  time_t deadline = 0;
-  bool killed = false;
+  cleanup_close int sfd = signalfd (-1, set, SFD_CLOEXEC);
+  int quiet_polls = 0;
   for (;;)
     {
-      int status;
-      pid_t w = waitpid (pid, &status, WNOHANG);
-      if (w == pid)
+      bool done = reaped (sv, out);
+      /* once the runtime is gone, the pipe's last writers die with the
+       * container: wait for EOF a little, never forever */
+      if (done && (!sv->pump_open || quiet_polls > 20))
+        return;
+      struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+                             { .fd = sv->pump_open ? sv->io->pump_fd : -1,
+                               .events = POLLIN } };
+      int timeout
+          = done || sv->grace_deadline || sv->timeout_deadline ? 100 : -1;
+      int n = poll (p, 2, timeout);
+      if (n == 0 && done)
+        quiet_polls++;
+      if (n > 0 && (p[0].revents & POLLIN))
         {
-          out->exited = WIFEXITED (status);
-          out->status = out->exited ? WEXITSTATUS (status) : WTERMSIG (status);
-          return;
+          struct signalfd_siginfo si;
+          if (read (sfd, &si, sizeof si) == sizeof si)
+            on_signal (sv, (int)si.ssi_signo, out);
         }
-      struct timespec ts = { .tv_sec = 1 };
-      int sig
-          = deadline ? sigtimedwait (set, NULL, &ts) : sigwaitinfo (set, NULL);
-      bool overdue = deadline && time (NULL) >= deadline;
-      if (sig > 0 && sig != SIGCHLD)
+      if (n > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        drain (sv);
+      time_t now = time (NULL);
+      if (sv->grace_deadline && now >= sv->grace_deadline)
+        stop_container (sv, out);
+      if (sv->timeout_deadline && now >= sv->timeout_deadline && !out->killed)
         {
-          if (out->forwarded && !killed)
-            overdue = true; /* second signal: stop waiting */
-          out->forwarded = sig;
-          kill (pid, sig);
-          if (!deadline)
-            deadline = time (NULL) + GRACE_SECONDS;
-        }
-      if (overdue && !killed)
-        {
-          killed = out->killed = true;
-          kill_container (rt, id, stderr_fd, oldmask);
+          out->timed_out = true;
+          stop_container (sv, out);
         }
     }
 }
 
 int
 runtime_run (const struct runtime *rt, const char *bundle, const char *id,
-             const char *log_path, const int *pass_fds, size_t n_pass,
-             int stderr_fd, struct runtime_result *out, ohr_error_t *err)
+             const char *log_path, const struct runtime_io *io,
+             struct runtime_result *out, ohr_error_t *err)
 {
   memset (out, 0, sizeof *out);
   cleanup_strv char **argv = NULL;
   char nfds[16];
-  snprintf (nfds, sizeof nfds, "%zu", n_pass);
+  snprintf (nfds, sizeof nfds, "%zu", io->n_pass);
   if (base_argv (rt, log_path, &argv) < 0 || strv_push (&argv, "run") < 0
       || strv_push (&argv, "--bundle") < 0 || strv_push (&argv, bundle) < 0
       || strv_push (&argv, "--preserve-fds") < 0 || strv_push (&argv, nfds) < 0
@@ -450,16 +527,30 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
   sigset_t set, oldmask;
   block_signals (&set, &oldmask);
   pid_t pid = -1;
-  int r = spawn (rt, argv, pass_fds, n_pass, stderr_fd, &oldmask, &pid, err);
+  int r = spawn (rt, argv, io, &oldmask, &pid, err);
+  if (io->pump_fd >= 0 && io->stdout_fd >= 0)
+    close (io->stdout_fd);
   if (r == 0)
-    supervise (rt, id, pid, stderr_fd, &set, &oldmask, out);
+    {
+      struct supervision sv = {
+        .rt = rt,
+        .id = id,
+        .io = io,
+        .oldmask = &oldmask,
+        .pid = pid,
+        .pump_open = io->pump_fd >= 0,
+        .timeout_deadline
+        = io->timeout_seconds > 0 ? time (NULL) + io->timeout_seconds : 0,
+      };
+      supervise (&sv, &set, out);
+    }
   /* runc and crun remove the container after a normal exit; anything left
    * (runtime killed, signal, crash) is deleted here. */
   if (state_exists (rt, id))
     {
       const char *cmd[] = { "delete", "--force", id, NULL };
       ohr_error_t ignored = NULL;
-      run_simple (rt, cmd, stderr_fd, &oldmask, &ignored);
+      run_simple (rt, cmd, io->stderr_fd, &oldmask, &ignored);
       ohr_error_free (&ignored);
       out->force_deleted = true;
     }

@@ -70,18 +70,36 @@ struct runtime_result
   int status;         /* its exit code, or the signal that killed it */
   int forwarded;      /* last signal we forwarded to it, 0 if none */
   bool killed;        /* the script outlived the grace period: SIGKILLed */
+  bool timed_out;     /* killed because io->timeout_seconds passed */
   bool force_deleted; /* state was left behind and removed */
 };
 
-/* Run `RUNTIME run --bundle BUNDLE ID` with fds pass_fds[i] as 3+i in the
- * container.  The runtime's own stderr goes to stderr_fd (when >= 0): its
- * messages must not mix with the script's, which travels as a passed fd.
- * Blocks until it exits; forwards termination signals (after a grace period a
- * second signal, or the first repeated, kills the container). Always removes
- * the container state before returning. */
+/* How the runtime's process is wired. */
+struct runtime_io
+{
+  const int *pass_fds; /* become fds 3, 4, ... in the container */
+  size_t n_pass;
+  int stdout_fd; /* the runtime's (and so the script's) stdout; -1 inherit */
+  int stderr_fd; /* the runtime's own stderr; -1 inherit.  Its messages
+                    must not mix with the script's, which travels as a
+                    passed fd */
+  /* Drained while the container runs: pump(ctx, buf, len) per read, and
+   * once with len 0 at end of file.  With a pump, runtime_run closes
+   * stdout_fd (the pipe's write end) once the runtime holds it, so the
+   * end of file comes when the container is gone. */
+  int pump_fd;
+  void (*pump) (void *ctx, const char *buf, size_t len);
+  void *pump_ctx;
+  int timeout_seconds; /* 0: none; else the container is killed */
+};
+
+/* Run `RUNTIME run --bundle BUNDLE ID`.  Blocks until it exits; forwards
+ * termination signals (after a grace period a second signal, or the first
+ * repeated, kills the container).  Always removes the container state
+ * before returning. */
 int runtime_run (const struct runtime *rt, const char *bundle, const char *id,
-                 const char *log_path, const int *pass_fds, size_t n_pass,
-                 int stderr_fd, struct runtime_result *out, ohr_error_t *err);
+                 const char *log_path, const struct runtime_io *io,
+                 struct runtime_result *out, ohr_error_t *err);
 
 /* Why the runtime failed: the last error it logged in log_path (JSON
  * lines), else the last line it printed to stderr_path; NULL if neither. */
