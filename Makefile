@@ -27,7 +27,7 @@ SRC += src/envfilter.c src/hostinfo.c src/userns.c src/mounts.c
 SRC += src/image.c src/image-host.c src/toolchain.c src/spec.c
 SRC += src/runtime.c src/runtime-crun.c src/runtime-runc.c
 SRC += src/jobserver.c src/options.c src/context.c src/layout.c
-SRC += src/bundle.c src/cmd-run.c src/digest.c
+SRC += src/bundle.c src/cmd-run.c src/digest.c src/outcheck.c
 
 UNIT_TESTS += test-envfilter test-spec test-jobserver test-options
 UNIT_TESTS += test-mounts test-fs test-context test-hostinfo

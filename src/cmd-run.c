@@ -24,6 +24,7 @@
 #include "jobserver.h"
 #include "layout.h"
 #include "options.h"
+#include "outcheck.h"
 #include "runtime.h"
 #include "spec.h"
 #include "toolchain.h"
@@ -349,6 +350,70 @@ execute (struct run_state *s, ohr_error_t *err)
   return interpret (s, &rr, &rep, have, err);
 }
 
+/* Symlinks out of OUT_DIR are removed (a later step would follow them into
+ * the host) and fail the run. */
+static int
+check_symlinks (struct run_state *s, ohr_error_t *err)
+{
+  struct outcheck_report rep = { 0 };
+  if (outcheck_symlinks (s->ctx.out_dir, &rep, err) < 0)
+    return -1;
+  if (rep.n == 0)
+    return 0;
+  for (size_t i = 0; i < rep.n; i++)
+    {
+      cleanup_free char *p = fs_path_join (s->ctx.out_dir, rep.v[i].path);
+      if (p)
+        unlink (p);
+    }
+  int r = ohr_error_set (err, EPERM, OHR_ERR_POLICY,
+                         "left a symlink in OUT_DIR pointing outside it "
+                         "('%s' -> '%s'%s); removed",
+                         rep.v[0].path, rep.v[0].what,
+                         rep.n > 1 ? ", and more" : "");
+  outcheck_report_clear (&rep);
+  return r;
+}
+
+/* Canonical paths written into generated text files cannot be opened by
+ * the host's rustc: name the first and the policy rule that avoids it. */
+static int
+check_container_paths (struct run_state *s, ohr_error_t *err)
+{
+  cleanup_strv char **prefixes = NULL;
+  for (size_t i = 0; i < s->layout.n_pairs; i++)
+    if (strv_push (&prefixes, s->layout.pairs[i].container) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+  struct outcheck_report rep = { 0 };
+  if (outcheck_prefixes (s->ctx.out_dir, prefixes, &rep, err) < 0)
+    return -1;
+  if (rep.n == 0)
+    return 0;
+  cleanup_free char *name = strdup (s->ctx.package);
+  if (name && strchr (name, ' '))
+    *strchr (name, ' ') = '\0';
+  int r = ohr_error_set (
+      err, EINVAL, OHR_ERR_POLICY,
+      "wrote the container path '%s' into OUT_DIR/%s:%d%s, which the host's "
+      "rustc cannot open; run this package with identity paths (policy: "
+      "{\"package\":\"%s\",\"paths\":\"identity\"})",
+      rep.v[0].what, rep.v[0].path, rep.v[0].line,
+      rep.n > 1 ? " (and more files)" : "", name ? name : "?");
+  outcheck_report_clear (&rep);
+  return r;
+}
+
+static int
+after_run (struct run_state *s, int code, ohr_error_t *err)
+{
+  if (check_symlinks (s, err) < 0)
+    return -1;
+  if (code == 0 && s->opts.paths == PATHS_CANONICAL
+      && check_container_paths (s, err) < 0)
+    return -1;
+  return code;
+}
+
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
@@ -368,8 +433,8 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     }
   else if (prepare (&s, err) < 0 || generate (&s, err) < 0)
     r = -1;
-  else
-    r = execute (&s, err);
+  else if ((r = execute (&s, err)) >= 0)
+    r = after_run (&s, r, err);
   if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
     ohr_error_wrap (err, "build script of %s", s.ctx.package);
   state_clear (&s);

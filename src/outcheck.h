@@ -1,0 +1,52 @@
+/* outcheck.h: what a build script left behind, checked after the run.
+ *
+ *  - generated text files in OUT_DIR that embed container paths
+ *    (/cargo/out/x.rs in an include!): the host's rustc cannot open them;
+ *  - symlinks in OUT_DIR that point outside it (absolute, or escaping with
+ *    ".."): a later step (rustc, a dependent's build script) would follow
+ *    them into the host;
+ *  - files written into the source overlay (the scratch upper layer over
+ *    the package source).
+ * Object files and archives are binary and not scanned: debug info
+ * carrying canonical paths is what -fdebug-prefix-map does on purpose.
+ */
+#ifndef OHR_OUTCHECK_H
+#define OHR_OUTCHECK_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct outcheck_finding
+{
+  char *path; /* relative to the scanned directory */
+  int line;   /* 1-based, 0 when not about a line */
+  char *what; /* the prefix found, the link target, or "written"/"deleted" */
+};
+
+struct outcheck_report
+{
+  struct outcheck_finding *v;
+  size_t n;
+};
+
+/* Text files under dir whose content names one of prefixes (at a path
+ * boundary); the first occurrence per file. */
+int outcheck_prefixes (const char *dir, char *const *prefixes,
+                       struct outcheck_report *out, ohr_error_t *err);
+
+/* Symlinks under dir whose target is absolute or climbs out of dir. */
+int outcheck_symlinks (const char *dir, struct outcheck_report *out,
+                       ohr_error_t *err);
+
+/* Entries of an overlay upper directory: files written ("written") and
+ * whiteouts ("deleted"); directories only when new and empty. */
+int outcheck_overlay_changes (const char *upper, struct outcheck_report *out,
+                              ohr_error_t *err);
+
+void outcheck_report_clear (struct outcheck_report *r);
+
+/* "a, b, c and N more" for messages; a fresh string. */
+char *outcheck_summary (const struct outcheck_report *r, size_t max);
+
+#endif
