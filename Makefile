@@ -30,7 +30,7 @@ SRC += src/jobserver.c src/options.c src/context.c src/layout.c
 SRC += src/bundle.c src/cmd-run.c src/digest.c src/outcheck.c
 
 UNIT_TESTS += test-envfilter test-spec test-jobserver test-options
-UNIT_TESTS += test-mounts test-fs test-context test-hostinfo
+UNIT_TESTS += test-mounts test-fs test-context test-hostinfo test-outcheck
 
 # Each subsystem adds its own SRC, UNIT_TESTS and targets in mk/<name>.mk.
 -include $(sort $(wildcard mk/*.mk))

@@ -1,0 +1,173 @@
+/* test-outcheck.c: after-run checks on a real directory tree. */
+#define _GNU_SOURCE
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "outcheck.h"
+#include "util/fs.h"
+
+static char *
+make_tree (void)
+{
+  char tmpl[] = "/tmp/ohr-outcheck-XXXXXX";
+  char *dir = strdup (mkdtemp (tmpl));
+  assert_non_null (dir);
+  return dir;
+}
+
+static void
+put (const char *dir, const char *rel, const char *data, size_t len)
+{
+  char *p = fs_path_join (dir, rel);
+  char *slash = strrchr (p, '/');
+  *slash = '\0';
+  assert_int_equal (fs_mkdir_p (p, 0755, NULL), 0);
+  *slash = '/';
+  assert_int_equal (fs_write_new (p, data, len, 0644, NULL), 0);
+  free (p);
+}
+
+static const struct outcheck_finding *
+find (const struct outcheck_report *r, const char *path)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp (r->v[i].path, path) == 0)
+      return &r->v[i];
+  return NULL;
+}
+
+static void
+test_prefixes (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  static const char gen[] = "// generated\nconst A: u8 = 1;\n"
+                            "include!(\"/cargo/out/x.rs\");\n";
+  put (dir, "gen.rs", gen, sizeof gen - 1);
+  static const char outer[] = "path = /cargo/outer/y\n";
+  put (dir, "outer.txt", outer, sizeof outer - 1);
+  static const char deep[] = "a\nb\nc\nsrc=/cargo/src\n";
+  put (dir, "sub/dir/deep.txt", deep, sizeof deep - 1);
+  /* a binary file naming the prefix (debug info) is not a finding */
+  static const char obj[] = "\x7f"
+                            "ELF\0\0\0/cargo/src/x.c\0";
+  put (dir, "x.o", obj, sizeof obj - 1);
+  static const char embedded[] = "see a/cargo/out here\n";
+  put (dir, "embedded.txt", embedded, sizeof embedded - 1);
+
+  char *prefixes[] = { "/cargo/out", "/cargo/src", NULL };
+  struct outcheck_report rep = { 0 };
+  assert_int_equal (outcheck_prefixes (dir, prefixes, &rep, NULL), 0);
+  const struct outcheck_finding *f = find (&rep, "gen.rs");
+  assert_non_null (f);
+  assert_int_equal (f->line, 3);
+  assert_string_equal (f->what, "/cargo/out");
+  f = find (&rep, "sub/dir/deep.txt");
+  assert_non_null (f);
+  assert_int_equal (f->line, 4);
+  assert_string_equal (f->what, "/cargo/src");
+  assert_null (find (&rep, "outer.txt"));
+  assert_null (find (&rep, "x.o"));
+  assert_null (find (&rep, "embedded.txt"));
+  assert_int_equal (rep.n, 2);
+  char *sum = outcheck_summary (&rep, 1);
+  assert_non_null (strstr (sum, " and 1 more"));
+  free (sum);
+  outcheck_report_clear (&rep);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
+static void
+test_symlinks (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  char *p;
+  assert_int_equal (fs_mkdir_p ((p = fs_path_join (dir, "a/b")), 0755, NULL),
+                    0);
+  free (p);
+  struct
+  {
+    const char *rel, *target;
+    int escapes;
+  } links[] = {
+    { "abs", "/etc/shadow", 1 }, { "a/up", "../../x", 1 },
+    { "a/b/ok", "../../f", 0 },  { "a/b/bad", "../../../f", 1 },
+    { "fine", "a/b/c", 0 },      { "a/dots", "./../a/./b", 0 },
+  };
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    {
+      p = fs_path_join (dir, links[i].rel);
+      assert_int_equal (symlink (links[i].target, p), 0);
+      free (p);
+    }
+  struct outcheck_report rep = { 0 };
+  assert_int_equal (outcheck_symlinks (dir, &rep, NULL), 0);
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    {
+      const struct outcheck_finding *f = find (&rep, links[i].rel);
+      if (links[i].escapes)
+        {
+          assert_non_null (f);
+          assert_string_equal (f->what, links[i].target);
+        }
+      else if (f)
+        fail_msg ("'%s' -> '%s' reported but stays inside", links[i].rel,
+                  links[i].target);
+    }
+  outcheck_report_clear (&rep);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
+static void
+test_overlay_changes (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  put (dir, "src/generated.rs", "x", 1);
+  char *w = fs_path_join (dir, "Cargo.toml");
+  /* overlayfs whiteout: a 0/0 character device (needs CAP_MKNOD) */
+  int have_mknod = mknod (w, S_IFCHR | 0600, makedev (0, 0)) == 0;
+  free (w);
+  struct outcheck_report rep = { 0 };
+  assert_int_equal (outcheck_overlay_changes (dir, &rep, NULL), 0);
+  const struct outcheck_finding *f = find (&rep, "src/generated.rs");
+  assert_non_null (f);
+  assert_string_equal (f->what, "written");
+  assert_null (find (&rep, "src"));
+  if (have_mknod)
+    {
+      f = find (&rep, "Cargo.toml");
+      assert_non_null (f);
+      assert_string_equal (f->what, "deleted");
+    }
+  outcheck_report_clear (&rep);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_prefixes),
+    cmocka_unit_test (test_symlinks),
+    cmocka_unit_test (test_overlay_changes),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
