@@ -33,6 +33,7 @@ struct registry_stats
 {
   int requests; /* HTTP requests made */
   int retries;  /* of which retries */
+  int resumed;  /* blob downloads resumed with Range (206) */
   long long bytes;
 };
 
