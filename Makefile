@@ -27,7 +27,9 @@ SRC += src/envfilter.c src/hostinfo.c src/userns.c src/mounts.c
 SRC += src/image.c src/image-host.c src/toolchain.c src/spec.c
 SRC += src/runtime.c src/runtime-crun.c src/runtime-runc.c
 SRC += src/jobserver.c src/options.c src/context.c src/layout.c
-SRC += src/bundle.c src/cmd-run.c src/digest.c src/outcheck.c
+SRC += src/bundle.c src/cmd-run.c src/outcheck.c src/helpers.c
+SRC += src/catalog.c src/ocilayout.c src/image-oci.c src/util/proc.c
+SRC += src/digest.c src/digest-sha256.c src/fetch.c
 
 UNIT_TESTS += test-envfilter test-spec test-jobserver test-options
 UNIT_TESTS += test-mounts test-fs test-context test-hostinfo test-outcheck
@@ -42,7 +44,8 @@ HEADERS  := $(wildcard src/*.h src/util/*.h)
 .PHONY: all check unit unit-asan integration format format-check deps \
         demo bench clean install check-pkgs corpus
 
-all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init
+all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init \
+     $(BUILD)/oci-host-runner-store
 
 check-pkgs:
 	@pkg-config --exists $(PKGS) || { \
@@ -57,6 +60,10 @@ $(BUILD)/libohr.a: $(OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/oci-host-runner: $(BUILD)/obj/main.o $(BUILD)/libohr.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The store helper: the only binary that links libostree and libcurl.
+$(BUILD)/oci-host-runner-store: $(BUILD)/obj/store-main.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: it runs inside images whatever their libc (see src/init/).
@@ -104,10 +111,10 @@ check: deps
 	$(MAKE) all format-check unit unit-asan integration
 
 format:
-	clang-format -i $(SRC) src/main.c src/init/ohr-init.c $(HEADERS) tests/unit/*.c
+	clang-format -i $(SRC) src/main.c src/store-main.c src/init/ohr-init.c $(HEADERS) tests/unit/*.c
 
 format-check:
-	@clang-format --dry-run --Werror $(SRC) src/main.c src/init/ohr-init.c \
+	@clang-format --dry-run --Werror $(SRC) src/main.c src/store-main.c src/init/ohr-init.c \
 	  $(HEADERS) tests/unit/*.c && echo "format: ok"
 
 # ---- set-up, demo, benchmark
@@ -125,6 +132,7 @@ bench: all
 install: all
 	install -D -m 755 $(BUILD)/oci-host-runner $(DESTDIR)$(PREFIX)/bin/oci-host-runner
 	install -D -m 755 $(BUILD)/ohr-init $(DESTDIR)$(PREFIX)/libexec/oci-host-runner/ohr-init
+	install -D -m 755 $(BUILD)/oci-host-runner-store $(DESTDIR)$(PREFIX)/libexec/oci-host-runner/oci-host-runner-store
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -27,19 +27,25 @@ make_id (char **out)
                    r[1], r[2], r[3], r[4], r[5]);
 }
 
+static int
+paths (const char *state_base, struct bundle *b)
+{
+  if (make_id (&b->id) < 0
+      || asprintf (&b->dir, "%s/bundles/%s", state_base, b->id) < 0
+      || asprintf (&b->log, "%s/runtime.log", b->dir) < 0
+      || asprintf (&b->stderr_log, "%s/runtime.stderr", b->dir) < 0
+      || asprintf (&b->upper, "%s/source-upper", b->dir) < 0
+      || asprintf (&b->work, "%s/source-work", b->dir) < 0)
+    return -1;
+  return 0;
+}
+
 int
-bundle_create (const char *state_base, const char *config, size_t config_len,
-               struct bundle *out, ohr_error_t *err)
+bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
 {
   struct bundle b = { 0 };
   cleanup_free char *parent = fs_path_join (state_base, "bundles");
-  cleanup_free char *cfg = NULL;
-  if (parent == NULL || make_id (&b.id) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
-  if (asprintf (&b.dir, "%s/%s", parent, b.id) < 0
-      || asprintf (&b.log, "%s/runtime.log", b.dir) < 0
-      || asprintf (&b.stderr_log, "%s/runtime.stderr", b.dir) < 0
-      || (cfg = fs_path_join (b.dir, "config.json")) == NULL)
+  if (parent == NULL || paths (state_base, &b) < 0)
     {
       bundle_finish (&b, 1);
       return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
@@ -54,14 +60,27 @@ bundle_create (const char *state_base, const char *config, size_t config_len,
       bundle_finish (&b, 1);
       return -1;
     }
-  /* Thrown away after the run (and on tmpfs when /run is): no fsync. */
-  if (fs_write_new (cfg, config, config_len, 0600, err) < 0)
+  /* 0755: the container's root (the user's uid when rootless) writes here */
+  if (mkdir (b.upper, 0755) < 0 || mkdir (b.work, 0700) < 0)
     {
+      ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                       "cannot create the source overlay in '%s'", b.dir);
       bundle_finish (&b, 0);
       return -1;
     }
   *out = b;
   return 0;
+}
+
+int
+bundle_write_config (const struct bundle *b, const char *config,
+                     size_t config_len, ohr_error_t *err)
+{
+  cleanup_free char *cfg = fs_path_join (b->dir, "config.json");
+  if (cfg == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
+  /* Thrown away after the run (and on tmpfs when /run is): no fsync. */
+  return fs_write_new (cfg, config, config_len, 0600, err);
 }
 
 void
@@ -73,5 +92,7 @@ bundle_finish (struct bundle *b, int keep)
   free (b->dir);
   free (b->log);
   free (b->stderr_log);
+  free (b->upper);
+  free (b->work);
   memset (b, 0, sizeof *b);
 }

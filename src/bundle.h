@@ -1,7 +1,8 @@
-/* bundle.h: the per-run OCI bundle directory (config.json and the runtime's
- * log), created under the state directory and removed after the run.
- * The rootfs is not in the bundle: config.json points at the image's
- * prepared rootfs, so creating a bundle is one mkdir and one write. */
+/* bundle.h: the per-run OCI bundle directory (config.json, the runtime's
+ * log and stderr, the scratch upper layer over the package source),
+ * created under the state directory and removed after the run.  The
+ * rootfs is not in the bundle: config.json points at the image's prepared
+ * rootfs, so creating a bundle is a few mkdirs and one write. */
 #ifndef OHR_BUNDLE_H
 #define OHR_BUNDLE_H
 
@@ -15,10 +16,17 @@ struct bundle
   char *dir;        /* bundle directory */
   char *log;        /* runtime log file inside it (JSON lines) */
   char *stderr_log; /* the runtime's own stderr */
+  char *upper;      /* overlay upper dir over the package source */
+  char *work;       /* overlay work dir */
 };
 
-int bundle_create (const char *state_base, const char *config,
-                   size_t config_len, struct bundle *out, ohr_error_t *err);
+/* Make the directory (and the overlay dirs). */
+int bundle_create (const char *state_base, struct bundle *out,
+                   ohr_error_t *err);
+
+/* Write config.json into it. */
+int bundle_write_config (const struct bundle *b, const char *config,
+                         size_t config_len, ohr_error_t *err);
 
 /* Remove the bundle directory (not when keep); frees the fields. */
 void bundle_finish (struct bundle *b, int keep);

@@ -17,14 +17,17 @@
 #include "bundle.h"
 #include "commands.h"
 #include "context.h"
+#include "directives.h"
 #include "envfilter.h"
 #include "exitcodes.h"
+#include "helpers.h"
 #include "hostinfo.h"
 #include "image.h"
 #include "jobserver.h"
 #include "layout.h"
 #include "options.h"
 #include "outcheck.h"
+#include "policy.h"
 #include "runtime.h"
 #include "spec.h"
 #include "toolchain.h"
@@ -55,6 +58,11 @@ struct run_state
   char *init_path;
   char *config;
   size_t config_len;
+  struct policy policy;
+  struct policy_effective eff; /* the policy for this package */
+  bool cgroups;                /* limits can be enforced through cgroups */
+  struct directive_filter *directives; /* canonical paths: maps stdout */
+  ohr_error_t pump_error;
 };
 
 static void
@@ -70,6 +78,10 @@ state_clear (struct run_state *s)
   layout_clear (&s->layout);
   free (s->init_path);
   free (s->config);
+  directive_filter_free (s->directives);
+  policy_effective_clear (&s->eff);
+  policy_clear (&s->policy);
+  ohr_error_free (&s->pump_error);
 }
 
 static void verbose (const struct run_state *s, const char *fmt, ...)
@@ -88,57 +100,73 @@ verbose (const struct run_state *s, const char *fmt, ...)
   va_end (ap);
 }
 
-/* ohr-init ships beside the binary (build tree) or in libexec (installed);
- * OCI_HOST_RUNNER_INIT overrides both. */
+/* The user's policy (never anything from the crate): --policy, then the
+ * default locations, then the built-in defaults. */
 static int
-find_init (char **out, ohr_error_t *err)
+load_policy (struct run_state *s, ohr_error_t *err)
 {
-  const char *env = getenv ("OCI_HOST_RUNNER_INIT");
-  if (env && *env)
+  cleanup_free char *path
+      = s->opts.policy ? strdup (s->opts.policy) : policy_default_path ();
+  if (path == NULL)
+    policy_default (&s->policy);
+  else if (policy_load (path, &s->policy, err) < 0)
     {
-      if (access (env, X_OK) < 0)
-        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                "OCI_HOST_RUNNER_INIT '%s'", env);
-      *out = realpath (env, NULL);
-      return *out ? 0 : ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "init");
+      (*err)->kind = OHR_ERR_USAGE;
+      return -1;
     }
-  char exe[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  if (n < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                            "cannot find my own executable");
-  exe[n] = '\0';
-  *strrchr (exe, '/') = '\0';
-  static const char *const rel[]
-      = { "ohr-init", "../libexec/oci-host-runner/ohr-init" };
-  for (size_t i = 0; i < 2; i++)
-    {
-      cleanup_free char *p = fs_path_join (exe, rel[i]);
-      if (p && access (p, X_OK) == 0)
-        {
-          *out = realpath (p, NULL);
-          if (*out)
-            return 0;
-        }
-    }
-  return ohr_error_set (err, ENOENT, OHR_ERR_INTERNAL,
-                        "ohr-init not found beside '%s' or in "
-                        "../libexec/oci-host-runner: reinstall, or set "
-                        "OCI_HOST_RUNNER_INIT",
-                        exe);
+  if (policy_resolve (&s->policy, getenv ("CARGO_PKG_NAME"),
+                      getenv ("CARGO_PKG_VERSION"), &s->eff, err)
+      < 0)
+    return -1;
+  const struct policy_settings *p = &s->eff.settings;
+  if (!s->opts.network_set)
+    s->opts.network = p->network;
+  if (!s->opts.paths_set)
+    s->opts.paths = p->paths;
+  for (size_t i = 0; p->env && p->env[i]; i++)
+    if (strv_push (&s->opts.env, p->env[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
+  for (size_t i = 0; i < s->eff.n_matches; i++)
+    verbose (s, "policy %s: rule %s", path ? path : "(built-in)",
+             s->eff.matches[i].json);
+  return 0;
+}
+
+/* Memory and pids limits need cgroups the runtime can write: root, or a
+ * runtime that manages them; rootless on v1 (or crun with its cgroups
+ * hidden) cannot, and says so. */
+static void
+decide_cgroups (struct run_state *s)
+{
+  s->cgroups = !s->host.rootless && s->host.cgroups != CGROUP_MODE_NONE;
+  if (!s->cgroups)
+    fprintf (stderr,
+             "oci-host-runner: notice: memory and pids limits are not "
+             "enforced here (%s, cgroups %s); the timeout still is\n",
+             s->host.rootless ? "rootless" : "root",
+             hostinfo_cgroup_mode_name (s->host.cgroups));
 }
 
 static int
 prepare (struct run_state *s, ohr_error_t *err)
 {
-  if (context_load (s->opts.command, environ, &s->ctx, err) < 0)
+  if (context_load (s->opts.command, environ, &s->ctx, err) < 0
+      || load_policy (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
-  struct image_options io
-      = { .cache_dir = s->opts.cache_dir, .rootless = s->host.rootless };
+  struct image_options io = {
+    .cache_dir = s->opts.cache_dir,
+    .store_dir = s->opts.store_dir,
+    .rootless = s->host.rootless,
+    .allow_unpinned = s->opts.allow_unpinned,
+    .insecure_hosts = s->opts.insecure,
+    .verbose = s->opts.verbose,
+  };
   if (image_open (s->opts.image, &io, &s->image, err) < 0)
     return -1;
   verbose (s, "image %s: rootfs %s", s->image->ref, s->image->rootfs);
+  for (size_t i = 0; s->image->notes && s->image->notes[i]; i++)
+    fprintf (stderr, "oci-host-runner: %s\n", s->image->notes[i]);
   if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
     return ohr_error_wrap (err, "state directory");
   if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,
@@ -152,7 +180,8 @@ prepare (struct run_state *s, ohr_error_t *err)
       || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
                           &s->js, err)
              < 0
-      || find_init (&s->init_path, err) < 0)
+      || helpers_find ("ohr-init", "OCI_HOST_RUNNER_INIT", &s->init_path, err)
+             < 0)
     return -1;
   for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
     verbose (s, "toolchain: %s", s->tc.notes[i]);
@@ -173,7 +202,16 @@ generate (struct run_state *s, ohr_error_t *err)
     .network = s->opts.network,
     .rootless = s->host.rootless,
     .paths = s->opts.paths,
+    .extra_mounts = s->eff.settings.mounts,
+    .n_extra_mounts = s->eff.settings.n_mounts,
+    .source_upper = s->bundle.upper,
+    .source_work = s->bundle.work,
   };
+  if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
+    return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  li.source_upper = s->bundle.upper;
+  li.source_work = s->bundle.work;
+  decide_cgroups (s);
   if (layout_build (&li, &s->layout, err) < 0)
     return -1;
   struct spec_input si = {
@@ -191,12 +229,12 @@ generate (struct run_state *s, ohr_error_t *err)
     .host_uid = s->host.uid,
     .host_gid = s->host.gid,
     .mounts = &s->layout.mounts,
+    .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
+    .pids_limit = s->cgroups ? s->eff.settings.pids : 0,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;
-  if (bundle_create (s->opts.state_dir, s->config, s->config_len, &s->bundle,
-                     err)
-      < 0)
+  if (bundle_write_config (&s->bundle, s->config, s->config_len, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   if (s->opts.keep_bundle)
     fprintf (stderr, "oci-host-runner: bundle kept at %s\n", s->bundle.dir);
@@ -243,10 +281,35 @@ runtime_failure (struct run_state *s, const struct runtime_result *rr,
                         s->rt.backend->name, rr->status);
 }
 
+/* The package name alone, for policy suggestions. */
+static const char *
+package_name (void)
+{
+  const char *n = getenv ("CARGO_PKG_NAME");
+  return n && *n ? n : "NAME";
+}
+
+static int
+timed_out (struct run_state *s, ohr_error_t *err)
+{
+  char doubled[32];
+  snprintf (doubled, sizeof doubled, "%llus",
+            (unsigned long long)s->eff.settings.timeout * 2);
+  cleanup_free char *rule
+      = policy_rule_suggestion (package_name (), "timeout", doubled);
+  return ohr_error_set (err, ETIMEDOUT, OHR_ERR_POLICY,
+                        "exceeded its time limit of %llus and was killed "
+                        "(raise it with: %s)",
+                        (unsigned long long)s->eff.settings.timeout,
+                        rule ? rule : "a policy rule");
+}
+
 static int
 interpret (struct run_state *s, const struct runtime_result *rr,
            const struct init_report *rep, bool have_report, ohr_error_t *err)
 {
+  if (rr->timed_out)
+    return timed_out (s, err);
   if (!have_report && rr->killed)
     {
       /* init itself was SIGKILLed, so it could not report */
@@ -262,11 +325,16 @@ interpret (struct run_state *s, const struct runtime_result *rr,
     return rep->value;
   if (strcmp (rep->what, "signal") == 0)
     {
+      /* the kernel's OOM killer is the usual sender of an unasked-for
+       * SIGKILL inside a memory-limited container */
+      bool oom = rep->value == SIGKILL && !rr->forwarded && s->cgroups
+                 && s->eff.settings.memory;
       fprintf (stderr,
                "oci-host-runner: build script of %s was killed by signal %d "
-               "(SIG%s)\n",
+               "(SIG%s)%s\n",
                s->ctx.package, rep->value,
-               sigabbrev_np (rep->value) ? sigabbrev_np (rep->value) : "?");
+               sigabbrev_np (rep->value) ? sigabbrev_np (rep->value) : "?",
+               oom ? ": most likely it reached its memory limit" : "");
       return OHR_EXIT_SIGNAL_BASE + rep->value;
     }
   int e = rep->value;
@@ -294,11 +362,64 @@ write_all_stdout (const char *buf, size_t len)
     }
 }
 
+static int
+write_stdout (void *ctx, const void *buf, size_t len, ohr_error_t *err)
+{
+  (void)ctx, (void)err;
+  write_all_stdout (buf, len);
+  return 0;
+}
+
+/* The script's stdout, streaming through the directive mapper. */
 static void
 stdout_pump (void *ctx, const char *buf, size_t len)
 {
-  (void)ctx;
-  write_all_stdout (buf, len);
+  struct run_state *s = ctx;
+  if (s->pump_error)
+    {
+      write_all_stdout (buf, len); /* mapper failed: pass the rest as is */
+      return;
+    }
+  int r = len ? directive_filter_feed (s->directives, buf, len, &s->pump_error)
+              : directive_filter_finish (s->directives, &s->pump_error);
+  (void)r;
+}
+
+/* Paths images provide: directives may name them as they are. */
+static const char *const image_paths[]
+    = { "/usr", "/lib",  "/lib32", "/lib64", "/libx32",
+        "/bin", "/sbin", "/etc",   "/opt" };
+
+static int
+make_directive_filter (struct run_state *s, ohr_error_t *err)
+{
+  size_t n = s->layout.n_pairs;
+  cleanup_free struct directive_map *maps = calloc (n + 1, sizeof *maps);
+  if (maps == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "directives");
+  for (size_t i = 0; i < n; i++)
+    {
+      maps[i].container_prefix = s->layout.pairs[i].container;
+      maps[i].host_prefix = s->layout.pairs[i].host;
+    }
+  s->directives = directive_filter_new (
+      maps, n, image_paths, sizeof image_paths / sizeof *image_paths,
+      write_stdout, s, err);
+  return s->directives ? 0 : -1;
+}
+
+/* Directives naming paths outside what the container mounts: warnings. */
+static void
+report_directive_notes (const struct run_state *s)
+{
+  const struct directive_notes *notes
+      = s->directives ? directive_filter_notes (s->directives) : NULL;
+  for (size_t i = 0; notes && i < notes->n; i++)
+    fprintf (stderr,
+             "oci-host-runner: warning: build script of %s: directive "
+             "'%s' names '%s', %s\n",
+             s->ctx.package, notes->v[i].key, notes->v[i].path,
+             directive_note_reason (notes->v[i].kind));
 }
 
 static int
@@ -321,6 +442,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .stdout_fd = -1,
     .stderr_fd = rt_stderr,
     .pump_fd = -1,
+    .timeout_seconds = (int)s->eff.settings.timeout,
   };
   cleanup_close int out_r = -1;
   if (s->opts.paths == PATHS_CANONICAL)
@@ -331,6 +453,11 @@ execute (struct run_state *s, ohr_error_t *err)
         return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
       out_r = pfd[0];
       io.stdout_fd = pfd[1];
+      if (make_directive_filter (s, err) < 0)
+        {
+          close (pfd[1]);
+          return -1;
+        }
       io.pump_fd = out_r;
       io.pump = stdout_pump;
       io.pump_ctx = s;
@@ -341,6 +468,7 @@ execute (struct run_state *s, ohr_error_t *err)
   close (steal_fd (&status_w));
   if (r < 0)
     return -1;
+  report_directive_notes (s);
   fcntl (status_r, F_SETFL, O_NONBLOCK);
   struct init_report rep = { 0 };
   bool have = read_report (status_r, &rep);
@@ -403,10 +531,58 @@ check_container_paths (struct run_state *s, ohr_error_t *err)
   return r;
 }
 
+/* Writes into the package source landed in the overlay's upper layer:
+ * name them, and allow them only when the policy says so. */
+static int
+check_source_writes (struct run_state *s, ohr_error_t *err)
+{
+  struct outcheck_report rep = { 0 };
+  if (outcheck_overlay_changes (s->bundle.upper, &rep, err) < 0)
+    return -1;
+  if (rep.n == 0)
+    return 0;
+  cleanup_free char *files = outcheck_summary (&rep, 5);
+  int r = 0;
+  if (s->eff.settings.source_writes == POLICY_SOURCE_WRITES_OVERLAY)
+    fprintf (stderr,
+             "oci-host-runner: build script of %s wrote %s into its source; "
+             "the writes were kept apart and discarded (policy "
+             "source-writes: overlay)\n",
+             s->ctx.package, files ? files : "files");
+  else
+    {
+      cleanup_free char *rule = policy_rule_suggestion (
+          package_name (), "source-writes", "overlay");
+      r = ohr_error_set (err, EROFS, OHR_ERR_POLICY,
+                         "wrote %s; build scripts may write only to OUT_DIR "
+                         "(allow with: %s)",
+                         files ? files : "into its source",
+                         rule ? rule : "a policy rule");
+    }
+  outcheck_report_clear (&rep);
+  return r;
+}
+
+/* Under a strict policy, a directive naming a path outside what the
+ * container mounts is an error, not a warning. */
+static int
+check_strict_directives (struct run_state *s, ohr_error_t *err)
+{
+  const struct directive_notes *notes
+      = s->directives ? directive_filter_notes (s->directives) : NULL;
+  if (!s->eff.strict || notes == NULL || notes->n == 0)
+    return 0;
+  return ohr_error_set (err, EPERM, OHR_ERR_POLICY,
+                        "directive '%s' names '%s', %s (strict policy)",
+                        notes->v[0].key, notes->v[0].path,
+                        directive_note_reason (notes->v[0].kind));
+}
+
 static int
 after_run (struct run_state *s, int code, ohr_error_t *err)
 {
-  if (check_symlinks (s, err) < 0)
+  if (check_source_writes (s, err) < 0 || check_symlinks (s, err) < 0
+      || check_strict_directives (s, err) < 0)
     return -1;
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
       && check_container_paths (s, err) < 0)

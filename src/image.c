@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imageref.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 
@@ -20,6 +21,7 @@ image_free (struct image *img)
   mounts_free (&img->binds);
   strv_free (img->env);
   free (img->workdir);
+  strv_free (img->notes);
   free (img);
 }
 
@@ -37,12 +39,14 @@ image_open (const char *ref, const struct image_options *opts,
                               ref);
     }
   cleanup_image struct image *owned = img;
-  if (strcmp (ref, "host") != 0)
-    return ohr_error_set (err, ENOENT, OHR_ERR_IMAGE,
-                          "unknown image '%s': this build knows 'host' (the "
-                          "embedded image built from the host's /usr)",
-                          ref);
-  if (image_host_open (opts, img, err) < 0)
+  struct imageref parsed = { 0 };
+  if (imageref_parse (ref, &parsed, err) < 0)
+    return -1;
+  int r = parsed.kind == IMAGEREF_HOST
+              ? image_host_open (opts, img, err)
+              : image_oci_open (&parsed, opts, img, err);
+  imageref_clear (&parsed);
+  if (r < 0)
     return ohr_error_wrap (err, "image '%s'", ref);
   *out = steal_pointer (&owned);
   return 0;

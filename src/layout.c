@@ -159,9 +159,9 @@ add_binds (const struct layout_input *in, struct layout *l, ohr_error_t *err)
               "mode=755", "size=64k")
              < 0)
     return -1;
-  for (size_t i = 0; in->extra_mounts && in->extra_mounts[i]; i++)
-    if (mounts_add_bind (t, in->extra_mounts[i], in->extra_mounts[i], false,
-                         true, err)
+  for (size_t i = 0; i < in->n_extra_mounts; i++)
+    if (mounts_add_bind (t, in->extra_mounts[i].source,
+                         in->extra_mounts[i].destination, false, true, err)
         < 0)
       return -1;
   /* Package source read-only (or an overlay that keeps writes apart), every

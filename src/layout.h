@@ -16,6 +16,7 @@
 #include "jobserver.h"
 #include "mounts.h"
 #include "options.h"
+#include "policy.h"
 #include "toolchain.h"
 #include "util/error.h"
 
@@ -51,7 +52,9 @@ struct layout_input
   enum network_mode network;
   bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
   enum paths_mode paths;
-  char *const *extra_mounts; /* host paths the policy adds, read-only */
+  /* read-only host paths the policy adds */
+  const struct policy_mount *extra_mounts;
+  size_t n_extra_mounts;
   /* When set, the package source is an overlay whose writes land here
    * (inspected after the run) instead of a read-only bind. */
   const char *source_upper;

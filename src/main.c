@@ -4,8 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "commands.h"
 #include "exitcodes.h"
+#include "helpers.h"
 #include "options.h"
 #include "version.h"
 
@@ -32,8 +37,37 @@ cmd_version (int argc, char **argv, ohr_error_t *err)
   return 0;
 }
 
+/* The store commands run in oci-host-runner-store, so that this binary
+ * (exec'd for every build script) never loads libostree or libcurl. */
+static int
+cmd_store (int argc, char **argv, ohr_error_t *err)
+{
+  char *helper = NULL;
+  if (helpers_find ("oci-host-runner-store", "OCI_HOST_RUNNER_STORE", &helper,
+                    err)
+      < 0)
+    return -1;
+  char **args = calloc ((size_t)argc + 2, sizeof *args);
+  if (args == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "exec");
+  args[0] = helper;
+  for (int i = 0; i < argc; i++)
+    args[i + 1] = argv[i];
+  execv (helper, args);
+  int e = errno;
+  free (args);
+  return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot execute '%s'",
+                          helper);
+}
+
 static const struct command commands[] = {
   { "run", cmd_run, "run a build script (the default)" },
+  { "pull", cmd_store, "fetch an image into the store" },
+  { "import", cmd_store, "import an OCI layout or archive" },
+  { "images", cmd_store, "list stored images" },
+  { "inspect", cmd_store, "show a stored image" },
+  { "rm", cmd_store, "remove a stored image" },
+  { "gc", cmd_store, "drop unreferenced objects" },
   { "help", cmd_help, "show help" },
   { "version", cmd_version, "show the version" },
 };

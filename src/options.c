@@ -40,8 +40,23 @@ const char options_usage[]
       "                       or canonical (/cargo/src, /cargo/out, ...; \n"
       "                       directives mapped back) "
       "[OCI_HOST_RUNNER_PATHS]\n"
+      "  --policy FILE        per-package policy (network, mounts, env,\n"
+      "                       source writes, paths, limits) "
+      "[OCI_HOST_RUNNER_POLICY;\n"
+      "                       default $XDG_CONFIG_HOME/oci-host-runner/"
+      "policy.json,\n"
+      "                       then /etc/oci-host-runner/policy.json]\n"
+      "                       --network and --paths override it\n"
       "  --env NAME[=VALUE]   also pass NAME (or set it); repeatable\n"
       "                       [OCI_HOST_RUNNER_ENV: comma-separated NAMEs]\n"
+      "  --allow-unpinned     run a registry image named by tag (resolved on\n"
+      "                       every run, with a warning) "
+      "[OCI_HOST_RUNNER_ALLOW_UNPINNED=1]\n"
+      "  --insecure-registry HOST  plain http for HOST; repeatable\n"
+      "                       [OCI_HOST_RUNNER_INSECURE_REGISTRIES: "
+      "comma-separated]\n"
+      "  --store DIR          image store [OCI_HOST_RUNNER_STORE_DIR; "
+      "default: the cache dir]\n"
       "  --cache-dir DIR      prepared root filesystems\n"
       "                       [OCI_HOST_RUNNER_CACHE_DIR; default "
       "$XDG_CACHE_HOME/oci-host-runner]\n"
@@ -58,6 +73,9 @@ const char options_usage[]
       "\n"
       "Commands:\n"
       "  run [OPTIONS] SCRIPT [ARGS...]   the same as without a command\n"
+      "  pull REF | import oci:PATH|oci-archive:FILE | images | inspect "
+      "REF\n"
+      "  rm REF | gc      the image store (each with --help)\n"
       "  help, version\n"
       "\n"
       "Exit status: the build script's own; 121 usage, 122 missing Cargo\n"
@@ -71,10 +89,14 @@ enum
   OPT_RUNTIME,
   OPT_NETWORK,
   OPT_PATHS,
+  OPT_POLICY,
   OPT_ENV,
   OPT_CACHE_DIR,
   OPT_STATE_DIR,
   OPT_KEEP_BUNDLE,
+  OPT_STORE,
+  OPT_INSECURE,
+  OPT_ALLOW_UNPINNED,
 };
 
 static const struct option long_options[] = {
@@ -82,10 +104,14 @@ static const struct option long_options[] = {
   { "runtime", required_argument, NULL, OPT_RUNTIME },
   { "network", required_argument, NULL, OPT_NETWORK },
   { "paths", required_argument, NULL, OPT_PATHS },
+  { "policy", required_argument, NULL, OPT_POLICY },
   { "env", required_argument, NULL, OPT_ENV },
   { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "keep-bundle", no_argument, NULL, OPT_KEEP_BUNDLE },
+  { "store", required_argument, NULL, OPT_STORE },
+  { "insecure-registry", required_argument, NULL, OPT_INSECURE },
+  { "allow-unpinned", no_argument, NULL, OPT_ALLOW_UNPINNED },
   { "verbose", no_argument, NULL, 'v' },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
@@ -140,6 +166,20 @@ parse_paths (const char *v, const char *where, enum paths_mode *out,
 }
 
 static int
+split_list (const char *v, char ***out, ohr_error_t *err)
+{
+  cleanup_free char *copy = strdup (v);
+  if (copy == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+  char *save = NULL;
+  for (char *n = strtok_r (copy, ", ", &save); n;
+       n = strtok_r (NULL, ", ", &save))
+    if (strv_push (out, n) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+  return 0;
+}
+
+static int
 from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
 {
   const char *v;
@@ -150,9 +190,14 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
       && set_string (&o->runtime, v, err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
+      && (o->network_set = true)
       && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
     return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_POLICY")) && *v
+      && set_string (&o->policy, v, err) < 0)
+    return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_PATHS")) && *v
+      && (o->paths_set = true)
       && parse_paths (v, "OCI_HOST_RUNNER_PATHS", &o->paths, err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_CACHE_DIR")) && *v
@@ -164,6 +209,14 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
   o->keep_bundle
       = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_KEEP_BUNDLE"));
   o->verbose = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_VERBOSE"));
+  o->allow_unpinned
+      = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_ALLOW_UNPINNED"));
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_STORE_DIR")) && *v
+      && set_string (&o->store_dir, v, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_INSECURE_REGISTRIES"))
+      && split_list (v, &o->insecure, err) < 0)
+    return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ENV")))
     {
       cleanup_free char *copy = strdup (v);
@@ -230,8 +283,12 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
     case OPT_RUNTIME:
       return set_string (&o->runtime, arg, err);
     case OPT_NETWORK:
+      o->network_set = true;
       return parse_network (arg, "--network", &o->network, err);
+    case OPT_POLICY:
+      return set_string (&o->policy, arg, err);
     case OPT_PATHS:
+      o->paths_set = true;
       return parse_paths (arg, "--paths", &o->paths, err);
     case OPT_ENV:
       return strv_push (&o->env, arg) < 0
@@ -243,6 +300,15 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
       return set_string (&o->state_dir, arg, err);
     case OPT_KEEP_BUNDLE:
       o->keep_bundle = true;
+      return 0;
+    case OPT_STORE:
+      return set_string (&o->store_dir, arg, err);
+    case OPT_INSECURE:
+      return strv_push (&o->insecure, arg) < 0
+                 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
+                 : 0;
+    case OPT_ALLOW_UNPINNED:
+      o->allow_unpinned = true;
       return 0;
     case 'v':
       o->verbose = true;
@@ -314,7 +380,10 @@ options_clear (struct run_options *o)
   free (o->image);
   free (o->runtime);
   strv_free (o->env);
+  free (o->policy);
   free (o->cache_dir);
+  free (o->store_dir);
+  strv_free (o->insecure);
   free (o->state_dir);
   strv_free (o->command);
   memset (o, 0, sizeof *o);

@@ -25,10 +25,16 @@ struct run_options
   char *image;   /* default "host" */
   char *runtime; /* auto|crun|runc|PATH, default auto */
   enum network_mode network;
+  bool network_set; /* given by flag or variable: overrides the policy */
+  bool paths_set;
+  char *policy;          /* policy file, or NULL for the default search */
   enum paths_mode paths; /* default identity */
   char **env;            /* extra NAME or NAME=VALUE */
   char *cache_dir;       /* prepared rootfs and images */
-  char *state_dir;       /* runtime state and bundles */
+  char *store_dir;       /* image store (default: cache_dir) */
+  char **insecure;       /* registries reachable over plain http */
+  bool allow_unpinned;
+  char *state_dir; /* runtime state and bundles */
   bool keep_bundle;
   bool verbose;
   bool help;

@@ -172,6 +172,35 @@ fail:
 }
 
 static yajl_gen_status
+gen_limit (yajl_gen g, const char *key, unsigned long long limit)
+{
+  yajl_gen_status st;
+  G (gen_str (g, key));
+  G (yajl_gen_map_open (g));
+  G (gen_kint (g, "limit", (long long)limit));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
+gen_resources (yajl_gen g, const struct spec_input *in)
+{
+  yajl_gen_status st = yajl_gen_status_ok;
+  if (!in->memory_limit && !in->pids_limit)
+    return st;
+  G (gen_str (g, "resources"));
+  G (yajl_gen_map_open (g));
+  if (in->memory_limit)
+    G (gen_limit (g, "memory", in->memory_limit));
+  if (in->pids_limit)
+    G (gen_limit (g, "pids", in->pids_limit));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
 gen_linux (yajl_gen g, const struct spec_input *in)
 {
   yajl_gen_status st;
@@ -183,6 +212,7 @@ gen_linux (yajl_gen g, const struct spec_input *in)
       G (gen_id_mapping (g, "uidMappings", in->host_uid));
       G (gen_id_mapping (g, "gidMappings", in->host_gid));
     }
+  G (gen_resources (g, in));
   G (gen_strv (g, "maskedPaths", (char *const *)masked_paths));
   G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));
   G (yajl_gen_map_close (g));

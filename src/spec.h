@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "mounts.h"
@@ -29,6 +30,9 @@ struct spec_input
   uid_t host_uid;
   gid_t host_gid;
   const struct mount_table *mounts;
+  /* cgroup limits (0: none); only set where cgroups can be written */
+  unsigned long long memory_limit; /* bytes */
+  unsigned long long pids_limit;
 };
 
 /* Generate config.json; *out is NUL-terminated and owned by the caller. */

@@ -43,9 +43,11 @@ run "$OHR" --runtime /nonexistent/runc "$SCRIPT"
 check "runtime path missing: exit 125" assert_eq 125 "$rc" "exit code"
 check "runtime path missing: says so" assert_file_has "$T/err" "no executable at that path"
 
-run "$OHR" --image registry.example/x:latest "$SCRIPT"
+run "$OHR" --image "oci:$T/no-such-layout:v1" "$SCRIPT"
 check "unknown image: exit 123" assert_eq 123 "$rc" "exit code"
-check "unknown image: one line naming it" bash -c "grep -q \"unknown image 'registry.example/x:latest'\" '$T/err' && [ \$(wc -l <'$T/err') -eq 1 ]"
+check "unknown image: one line naming it" bash -c "grep -q \"image 'oci:$T/no-such-layout:v1': not an OCI image layout\" '$T/err' && [ \$(wc -l <'$T/err') -eq 1 ]"
+run "$OHR" --image "Not/A Ref" "$SCRIPT"
+check "malformed image reference: exit 121 naming it" bash -c "[ $rc -eq 121 ] && grep -q \"image reference 'Not/A Ref'\" '$T/err'"
 
 run "$OHR" "$T/ctx/no-such-script"
 check "script not found: exit 127" assert_eq 127 "$rc" "exit code"

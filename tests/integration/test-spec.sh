@@ -63,7 +63,8 @@ need(env["PATH"].startswith(os.path.dirname(rustc) + ":") and "/usr/bin" in env[
 need(list(env) == sorted(env), "env sorted (spec independent of host env order)")
 m = {x["destination"]: x for x in c["mounts"]}
 need("rw" in m[out_dir]["options"] and m[out_dir]["type"] == "bind", "OUT_DIR read-write bind")
-need("ro" in m[manifest]["options"], "package source read-only")
+src = m[manifest]
+need(src["type"] == "overlay" and "lowerdir=" + manifest in src["options"] and any(o.startswith("upperdir=") for o in src["options"]), "package source: overlay with a scratch upper (writes never reach it)")
 build = os.path.dirname(os.path.dirname(out_dir))
 need(build in m and "ro" in m[build]["options"], "build dir read-only (dependencies' OUT_DIRs)")
 tc = os.path.dirname(os.path.dirname(rustc))
