@@ -88,6 +88,19 @@ cargo_build_runner() {
     --target-dir "$target" --config "host.runner=[$args]") >"$T/cargo.out" 2>&1
 }
 
+# cargo_build_runner_args DIR TARGET_DIR "CARGO ARGS" RUNNER_ARGS...
+cargo_build_runner_args() {
+  local dir=$1 target=$2 cargs=$3
+  shift 3
+  local args="\"$OHR\""
+  local a
+  for a in "$@"; do args+=",\"$a\""; done
+  cargo_env
+  # shellcheck disable=SC2086
+  (cd "$dir" && cargo build --offline $cargs -Zhost-config -Ztarget-applies-to-host \
+    --target-dir "$target" --config "host.runner=[$args]") >"$T/cargo.out" 2>&1
+}
+
 cargo_build_native() {
   local dir=$1 target=$2
   cargo_env

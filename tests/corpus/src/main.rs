@@ -678,6 +678,7 @@ fn main() {
     check_ring(&mut r);
     check_blake3(&mut r);
     check_onig(&mut r);
+    r.line("ohr-ccdep (path dep, cc)", format!("mix(7)={:08x}", ohr_ccdep::mix(7)));
     // code generation
     check_typenum(&mut r);
     check_mime_guess(&mut r);

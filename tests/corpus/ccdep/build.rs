@@ -1,0 +1,4 @@
+fn main() {
+    println!("cargo:rerun-if-changed=csrc/mix.c");
+    cc::Build::new().file("csrc/mix.c").compile("ohrmix");
+}

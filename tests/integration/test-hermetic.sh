@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Path-independent runs (--paths canonical): Cargo sees host paths in
+# directives, generated files embedding container paths are caught, and
+# two checkouts at different absolute paths give byte-identical OUT_DIRs.
+. "$(dirname "$0")/../lib/libtest.sh"
+
+export OCI_HOST_RUNNER_STATE_DIR=$T/state OCI_HOST_RUNNER_CACHE_DIR=$T/cache
+EX=$TOP/examples
+BINS="codegen cffi links-consumer cfgprobe"
+outputs() { local b; for b in $BINS; do "$1/debug/$b"; done; }
+cargo_build_native "$EX" "$T/native" || fatal "native build failed"
+outputs "$T/native" >"$T/native.txt"
+
+for rt in $(runtimes); do
+  tgt=$T/canon-$rt
+  if cargo_build_runner "$EX" "$tgt" --runtime "$rt" --paths canonical -v; then
+    ok "$rt: examples build with canonical paths"
+  else
+    not_ok "$rt: examples build with canonical paths"; tail -15 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  outputs "$tgt" >"$T/$rt.txt"
+  check "$rt: same output as native" diff -u "$T/native.txt" "$T/$rt.txt"
+  check "$rt: link-search mapped back to the host OUT_DIR" \
+    assert_file_has "$(ls "$tgt"/debug/build/cffi-*/output | head -1)" "^cargo:rustc-link-search=native=$tgt/debug/build/cffi-[0-9a-f]+/out$"
+  check "$rt: metadata (DEP_*_INCLUDE) mapped back" \
+    assert_file_has "$(ls "$tgt"/debug/build/links-provider-*/output | head -1)" "^cargo:include=$tgt/debug/build/links-provider-[0-9a-f]+/out/include$"
+  check "$rt: no container path reached Cargo" \
+    bash -c "! grep -l '/cargo/' $tgt/debug/build/*/output"
+done
+
+# A script that writes its container OUT_DIR into generated Rust.
+cp -r "$TOP/tests/fixtures/crates" "$T/crates"
+if cargo_build_runner "$T/crates/leak-path" "$T/leak" --paths canonical; then
+  not_ok "canonical: a generated include! of /cargo/out fails the build"
+else
+  ok "canonical: a generated include! of /cargo/out fails the build"
+fi
+check "canonical: the error names file:line and the identity-paths rule" \
+  assert_file_has "$T/cargo.out" "wrote the container path '/cargo/out' into OUT_DIR/generated.rs:2, .*\\{\"package\":\"ohr-fixture-leak-path\",\"paths\":\"identity\"\\}"
+cat >"$T/policy.json" <<'JSON'
+{ "version": 1, "defaults": { "paths": "canonical" },
+  "packages": [ { "package": "ohr-fixture-leak-path", "paths": "identity" } ] }
+JSON
+chmod 644 "$T/policy.json"
+cargo_build_runner "$T/crates/leak-path" "$T/leak2" --policy "$T/policy.json" \
+  && ok "the suggested policy rule makes it build" || not_ok "the suggested policy rule makes it build"
+check "... and it runs" assert_eq "leak-path: value=42" "$("$T/leak2/debug/ohr-fixture-leak-path" 2>&1)" "output"
+
+# A directive naming a host path outside every mount: a warning; an error
+# under a strict policy.
+printf '#!/bin/sh\necho cargo:rustc-link-search=native=/root/private/lib\necho cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu\n' >"$T/d.sh"
+fake_cargo_context "$T/ctx" "$T/d.sh"
+(cd "$T/ctx/pkg" && "$OHR" --paths canonical "$SCRIPT" >"$T/out" 2>"$T/err") && rc=0 || rc=$?
+check "outside path: reported as a warning, run succeeds" \
+  bash -c "[ $rc -eq 0 ] && grep -q \"warning: .*'rustc-link-search' names '/root/private/lib'\" '$T/err' && ! grep -q '/usr/lib/x86_64' '$T/err'"
+printf '{ "version": 1, "strict": true }\n' >"$T/strict.json"
+chmod 644 "$T/strict.json"
+(cd "$T/ctx/pkg" && "$OHR" --paths canonical --policy "$T/strict.json" "$SCRIPT" >"$T/out" 2>"$T/err") && rc=0 || rc=$?
+check "outside path: an error (124) under a strict policy" \
+  bash -c "[ $rc -eq 124 ] && grep -q 'strict policy' '$T/err'"
+
+# Reproducibility: the same sources at two different absolute paths.
+mkdir -p "$T/a" "$T/b/somewhere/much/deeper"
+for d in "$T/a" "$T/b/somewhere/much/deeper"; do
+  cp -r "$EX" "$d/examples"
+  cp -r "$TOP/tests/corpus" "$d/corpus"
+  rm -rf "$d/examples/target" "$d/corpus/target"
+done
+# OUT_DIR trees keyed by package (the hash in the directory name depends
+# on the path of path dependencies), content compared byte for byte.
+tree_sums() { # target_dir
+  local o
+  for o in "$1"/debug/build/*/out; do
+    local pkg
+    pkg=$(basename "$(dirname "$o")")
+    (cd "$o" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sed "s|^|${pkg%-*} |")
+  done | sort
+}
+repro() { # mode project [cargo args...]
+  local mode=$1 p=$2 side
+  shift 2
+  for side in a b/somewhere/much/deeper; do
+    cargo_build_runner_args "$T/$side/$p" "$T/$side/$p/target-$mode" "$*" --paths "$mode" \
+      || { tail -5 "$T/cargo.out"; return 1; }
+    tree_sums "$T/$side/$p/target-$mode" >"$T/sums-$mode-$p-${side%%/*}"
+  done
+  diff "$T/sums-$mode-$p-a" "$T/sums-$mode-$p-b" >"$T/diff-$mode-$p" || true
+}
+repro canonical examples
+check "examples: OUT_DIRs byte-identical across checkouts (canonical)" \
+  bash -c "[ ! -s '$T/diff-canonical-examples' ] && [ -s '$T/sums-canonical-examples-a' ]"
+# The cc crate compiles with -g in debug builds: the object's DW_AT_comp_dir
+# is the package root, which differs between checkouts unless canonical.
+repro identity corpus -p ohr-ccdep
+check "ccdep: with identity paths its objects differ (the test can fail)" \
+  bash -c "grep -q '^[<>] ohr-ccdep .*\.o$' '$T/diff-identity-corpus'"
+repro canonical corpus
+if [ -s "$T/diff-canonical-corpus" ]; then
+  not_ok "corpus: OUT_DIRs byte-identical across checkouts (canonical)"
+  grep '^[<>]' "$T/diff-canonical-corpus" | awk '{print "#   " $1, $2, $4}' | sort -u | head -20
+else
+  ok "corpus: OUT_DIRs byte-identical across checkouts (canonical)"
+fi
+check "corpus: ccdep's C objects are among the compared files" \
+  bash -c "grep -q '^ohr-ccdep .*\\.o$' '$T/sums-canonical-corpus-a'"
+finish
