@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,9 +258,43 @@ fetch_layout (const struct imageref *ref, const char *dir, const char *name,
 
 /* An archive is unpacked (safely: no absolute paths, no "..", no links
  * out) into a temp directory and imported as a layout. */
+/* Unpack relative to dest: the secure flags refuse absolute names, ".."
+ * and links that lead out. */
+static int
+extract_entries (struct archive *a, struct archive *w, const char *file,
+                 ohr_error_t *err)
+{
+  struct archive_entry *e;
+  int st;
+  while ((st = archive_read_next_header (a, &e)) == ARCHIVE_OK)
+    {
+      if (archive_write_header (w, e) != ARCHIVE_OK)
+        return ohr_error_set (
+            err, EINVAL, OHR_ERR_IMAGE, "OCI archive '%s': %s: %s", file,
+            archive_entry_pathname (e), archive_error_string (w));
+      const void *buf;
+      size_t size;
+      la_int64_t off;
+      while (archive_read_data_block (a, &buf, &size, &off) == ARCHIVE_OK)
+        if (archive_write_data_block (w, buf, size, off) != ARCHIVE_OK)
+          return ohr_error_set (err, EIO, OHR_ERR_IMAGE,
+                                "OCI archive '%s': %s", file,
+                                archive_error_string (w));
+      archive_write_finish_entry (w);
+    }
+  if (st != ARCHIVE_EOF)
+    return ohr_error_set (err, EINVAL, OHR_ERR_IMAGE, "OCI archive '%s': %s",
+                          file, archive_error_string (a));
+  return 0;
+}
+
 static int
 extract_archive (const char *file, const char *dest, ohr_error_t *err)
 {
+  cleanup_close int cwd = open (".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cwd < 0 || chdir (dest) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot enter '%s'",
+                            dest);
   struct archive *a = archive_read_new ();
   struct archive *w = archive_write_disk_new ();
   archive_read_support_format_tar (a);
@@ -267,40 +302,15 @@ extract_archive (const char *file, const char *dest, ohr_error_t *err)
   archive_write_disk_set_options (
       w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS
              | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-  int r = 0;
-  if (archive_read_open_filename (a, file, 65536) != ARCHIVE_OK)
-    r = ohr_error_set (err, EINVAL, OHR_ERR_IMAGE, "OCI archive '%s': %s",
-                       file, archive_error_string (a));
-  struct archive_entry *e;
-  while (r == 0 && archive_read_next_header (a, &e) == ARCHIVE_OK)
-    {
-      cleanup_free char *target
-          = fs_path_join (dest, archive_entry_pathname (e));
-      const char *hl = archive_entry_hardlink (e);
-      cleanup_free char *hl_target = hl ? fs_path_join (dest, hl) : NULL;
-      if (target == NULL || (hl && hl_target == NULL))
-        {
-          r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "archive");
-          break;
-        }
-      archive_entry_set_pathname (e, target);
-      if (hl_target)
-        archive_entry_set_hardlink (e, hl_target);
-      if (archive_write_header (w, e) != ARCHIVE_OK)
-        r = ohr_error_set (err, EINVAL, OHR_ERR_IMAGE, "OCI archive '%s': %s",
-                           file, archive_error_string (w));
-      const void *buf;
-      size_t size;
-      la_int64_t off;
-      while (r == 0
-             && archive_read_data_block (a, &buf, &size, &off) == ARCHIVE_OK)
-        if (archive_write_data_block (w, buf, size, off) != ARCHIVE_OK)
-          r = ohr_error_set (err, EIO, OHR_ERR_IMAGE, "OCI archive '%s': %s",
-                             file, archive_error_string (w));
-      archive_write_finish_entry (w);
-    }
+  int r = archive_read_open_filename (a, file, 65536) == ARCHIVE_OK
+              ? extract_entries (a, w, file, err)
+              : ohr_error_set (err, EINVAL, OHR_ERR_IMAGE,
+                               "OCI archive '%s': %s", file,
+                               archive_error_string (a));
   archive_read_free (a);
   archive_write_free (w);
+  if (fchdir (cwd) < 0 && r == 0)
+    r = ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot return");
   return r;
 }
 
@@ -320,7 +330,10 @@ fetch_archive (const struct imageref *ref, const struct fetch_options *o,
   if (mkdtemp (tmp) == NULL)
     return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot create '%s'",
                             tmp);
-  int r = extract_archive (ref->path, tmp, err);
+  cleanup_free char *abs = realpath (ref->path, NULL);
+  int r = abs ? extract_archive (abs, tmp, err)
+              : ohr_error_errno (err, errno, OHR_ERR_IMAGE, "OCI archive '%s'",
+                                 ref->path);
   if (r == 0)
     r = fetch_layout (ref, tmp, name, o, st, res, err);
   fs_rm_rf (tmp, NULL);

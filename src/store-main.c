@@ -9,11 +9,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -111,14 +113,61 @@ parse_ref (const char *text, struct imageref *ref, ohr_error_t *err)
   return imageref_parse (text, ref, err);
 }
 
+/* A name as given, its canonical form, a pinned digest the store has, or
+ * a name the catalogue knows (pinned names are recorded there). */
+static int
+resolve_name (const struct store_cli *cli, struct store *st, const char *text,
+              char **out, ohr_error_t *err)
+{
+  struct imageref ref = { 0 };
+  int r = -1;
+  if (imageref_parse (text, &ref, NULL) == 0)
+    {
+      if (store_resolve (st, ref.canonical, out, NULL) == 0)
+        r = 0;
+      else if (ref.digest && store_has_image (st, ref.digest))
+        r = (*out = strdup (ref.digest)) ? 0 : -1;
+      else if (catalog_lookup (cli->store_dir, ref.canonical, out, NULL) == 1)
+        r = 0;
+    }
+  imageref_clear (&ref);
+  return r == 0 ? 0 : store_resolve (st, text, out, err);
+}
+
+/* One pull at a time per store: a second `ensure` of the same image (cargo
+ * runs build scripts in parallel) waits, then finds it prepared. */
+static int
+lock_pulls (const struct store_cli *cli, int *out_fd, ohr_error_t *err)
+{
+  cleanup_free char *path = fs_path_join (cli->store_dir, "pull.lock");
+  if (path == NULL || fs_mkdir_p (cli->store_dir, 0755, err) < 0)
+    return -1;
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot open '%s'",
+                            path);
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        close (fd);
+        return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot lock '%s'",
+                                path);
+      }
+  *out_fd = fd;
+  return 0;
+}
+
 static int
 cmd_ensure (struct store_cli *cli, ohr_error_t *err)
 {
   struct imageref ref = { 0 };
   struct fetch_options o = { 0 };
   struct fetch_result res = { 0 };
+  cleanup_close int lock = -1;
   fetch_opts (cli, &o);
-  int r = parse_ref (cli->args[0], &ref, err);
+  int r = lock_pulls (cli, &lock, err);
+  if (r == 0)
+    r = parse_ref (cli->args[0], &ref, err);
   if (r == 0)
     r = fetch_ensure (&ref, &o, &res, err);
   if (r == 0)
@@ -150,8 +199,11 @@ cmd_pull (struct store_cli *cli, ohr_error_t *err)
   struct imageref ref = { 0 };
   struct fetch_options o = { 0 };
   struct fetch_result res = { 0 };
+  cleanup_close int lock = -1;
   fetch_opts (cli, &o);
-  int r = parse_ref (cli->args[0], &ref, err);
+  int r = lock_pulls (cli, &lock, err);
+  if (r == 0)
+    r = parse_ref (cli->args[0], &ref, err);
   if (r == 0)
     r = fetch_ensure (&ref, &o, &res, err);
   if (r == 0)
@@ -205,20 +257,6 @@ cmd_images (struct store_cli *cli, ohr_error_t *err)
 }
 
 static int
-resolve_name (struct store *st, const char *text, char **out, ohr_error_t *err)
-{
-  struct imageref ref = { 0 };
-  if (imageref_parse (text, &ref, NULL) == 0
-      && store_resolve (st, ref.canonical, out, NULL) == 0)
-    {
-      imageref_clear (&ref);
-      return 0;
-    }
-  imageref_clear (&ref);
-  return store_resolve (st, text, out, err);
-}
-
-static int
 cmd_inspect (struct store_cli *cli, ohr_error_t *err)
 {
   struct store *st = NULL;
@@ -226,7 +264,7 @@ cmd_inspect (struct store_cli *cli, ohr_error_t *err)
     return -1;
   cleanup_free char *digest = NULL, *config = NULL;
   size_t len = 0;
-  int r = resolve_name (st, cli->args[0], &digest, err);
+  int r = resolve_name (cli, st, cli->args[0], &digest, err);
   if (r == 0)
     r = store_get_config (st, digest, &config, &len, err);
   if (r == 0)
@@ -243,7 +281,7 @@ cmd_rm (struct store_cli *cli, ohr_error_t *err)
   if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
     return -1;
   cleanup_free char *digest = NULL;
-  int r = resolve_name (st, cli->args[0], &digest, err);
+  int r = resolve_name (cli, st, cli->args[0], &digest, err);
   if (r == 0)
     r = store_remove (st, digest, err);
   if (r == 0)

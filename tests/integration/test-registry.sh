@@ -24,26 +24,7 @@ PASSWORD="pw-$RANDOM$RANDOM-do-not-print"
 BASIC_B64=$(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)
 MT_OCI_MANIFEST_RE="application/vnd\.oci\.image\.manifest\.v1\+json"
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_http() { # url: until it answers 200 or 401 (10 s at most)
-  "$PY" - "$1" <<'EOF' || fatal "nothing answers at $1"
-import sys, time, urllib.error, urllib.request
-for _ in range(100):
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=1)
-        sys.exit(0)
-    except urllib.error.HTTPError as e:
-        if e.code == 401:
-            sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.1)
-sys.exit(1)
-EOF
-}
+. "$TOP/tests/lib/registry.sh"
 
 wait_file() { # path
   local i
@@ -52,30 +33,6 @@ wait_file() { # path
     sleep 0.1
   done
   fatal "$1 did not appear"
-}
-
-# start_registry NAME AUTH_YAML: a docker-registry on a free port -> $PORT
-start_registry() {
-  local name=$1 auth=$2
-  PORT=$(free_port)
-  cat >"$T/$name.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $T/$name-store
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$PORT
-$auth
-EOF
-  docker-registry serve "$T/$name.yml" >"$T/$name.log" 2>&1 &
-  at_exit "kill $!"
-  wait_http "http://127.0.0.1:$PORT/v2/"
 }
 
 # A small OCI layout: a config and six gzip layers, one of them 1 MiB of

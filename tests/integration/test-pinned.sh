@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Pinned images end to end: an image pushed with skopeo to a real
+# docker-registry, pulled by digest into the libostree store through the
+# runner, used by a real cargo build (runc and crun), then from cache with
+# the registry down; tags refused with the digest to pin; oci: layouts and
+# oci-archive:; the store commands; a pull killed with SIGKILL; parallel
+# first use.
+. "$(dirname "$0")/../lib/libtest.sh"
+. "$TOP/tests/lib/registry.sh"
+
+for t in docker-registry skopeo "$PY"; do
+  command -v "$t" >/dev/null || fatal "missing $t: run 'make deps'"
+done
+unset REGISTRY_AUTH_FILE http_proxy https_proxy
+export XDG_RUNTIME_DIR=$T/run OCI_HOST_RUNNER_STATE_DIR=$T/state
+mkdir -p "$XDG_RUNTIME_DIR"
+STORE=$T/store
+export OCI_HOST_RUNNER_STORE_DIR=$STORE OCI_HOST_RUNNER_CACHE_DIR=$T/cache
+
+"$PY" "$TOP/tests/lib/make-test-image.py" "$T/layout" 24
+start_registry reg
+REG=127.0.0.1:$PORT
+for tag in base big; do
+  skopeo copy -q --dest-tls-verify=false "oci:$T/layout:$tag" "docker://$REG/ohr/test:$tag" \
+    || fatal "skopeo copy $tag failed"
+done
+
+# A hand-run build script that reports what it sees in the image.
+cat >"$T/probe.sh" <<'SH'
+#!/bin/sh
+echo "cargo:rustc-env=IMAGE_VAR=$OHR_IMAGE_VAR"
+read marker </etc/image-marker && echo "marker=$marker"
+[ -e /usr/share/removeme ] && echo "removeme=present" || echo "removeme=whited-out"
+SH
+fake_cargo_context "$T/ctx" "$T/probe.sh"
+run() { rc=0; (cd "$T/ctx/pkg" && "$@") >"$T/out" 2>"$T/err" || rc=$?; }
+
+# pull by tag: the store helper fetches, prints the digest to pin
+run "$OHR" pull "$REG/ohr/test:base"
+check "pull by tag succeeds" assert_eq 0 "$rc" "exit code"
+DIGEST=$(sed -n 's/^pin it as: .*@//p' "$T/out")
+check "pull prints the digest to pin" bash -c "[[ '$DIGEST' == sha256:* ]]"
+PINNED=$REG/ohr/test@$DIGEST
+
+run "$OHR" --image "$REG/ohr/test:base" "$SCRIPT"
+check "run mode refuses a tag: exit 123" assert_eq 123 "$rc" "exit code"
+check "... and prints the digest to pin" assert_file_has "$T/err" "not pinned by digest: use $REG/ohr/test@$DIGEST \\(or --allow-unpinned\\)"
+run "$OHR" --allow-unpinned --image "$REG/ohr/test:base" "$SCRIPT"
+check "--allow-unpinned runs it and warns" \
+  bash -c "[ $rc -eq 0 ] && grep -q \"warning: '$REG/ohr/test:base' is not pinned: this run used $DIGEST\" '$T/err'"
+
+for rt in $(runtimes); do
+  run "$OHR" --runtime "$rt" --image "$PINNED" "$SCRIPT"
+  check "$rt: a pinned image runs the script" assert_eq 0 "$rc" "exit code"
+  check "$rt: the image's Env is honoured" assert_file_has "$T/out" "^cargo:rustc-env=IMAGE_VAR=from-image$"
+  check "$rt: the upper layer's file is there" assert_file_has "$T/out" "^marker=ohr test image$"
+  check "$rt: the whiteout removed the lower layer's file" assert_file_has "$T/out" "^removeme=whited-out$"
+done
+
+# A real cargo build of the pure-Rust examples in the pinned image.
+cargo_env
+EXB="-p codegen -p cfgprobe -p links-consumer"
+cargo_build_native "$TOP/examples" "$T/native" || fatal "native build failed"
+for b in codegen cfgprobe links-consumer; do "$T/native/debug/$b"; done >"$T/native.txt"
+for rt in $(runtimes); do
+  if cargo_build_runner_args "$TOP/examples" "$T/t-$rt" "$EXB" --runtime "$rt" --image "$PINNED" -v; then
+    ok "$rt: cargo build of the examples in $REG/ohr/test@..."
+  else
+    not_ok "$rt: cargo build of the examples in $REG/ohr/test@..."; tail -10 "$T/cargo.out" | sed 's/^/# /'
+  fi
+  for b in codegen cfgprobe links-consumer; do "$T/t-$rt/debug/$b"; done >"$T/$rt.txt"
+  check "$rt: same output as native" diff -u "$T/native.txt" "$T/$rt.txt"
+  check "$rt: the build scripts ran in the pinned image" \
+    assert_file_has "$(ls "$T"/t-"$rt"/debug/build/codegen-*/stderr | head -1)" "image $REG/ohr/test@$DIGEST: rootfs $STORE/rootfs/"
+done
+
+# From cache: the registry is gone, the pinned image still runs.
+kill "$REGISTRY_PID"
+wait "$REGISTRY_PID" 2>/dev/null || true
+run "$OHR" --image "$PINNED" "$SCRIPT"
+check "registry down: the pinned image runs from the store" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"
+rm -rf "$T/t2"
+cargo_build_runner_args "$TOP/examples" "$T/t2" "$EXB" --image "$PINNED" \
+  && ok "registry down: a clean cargo build still works" \
+  || not_ok "registry down: a clean cargo build still works"
+run "$OHR" pull "$REG/ohr/test:big"
+check "registry down: pull fails with exit 123" assert_eq 123 "$rc" "exit code"
+check "... naming the registry and the attempts" assert_file_has "$T/err" "cannot connect to $REG .*after [0-9]+ attempts"
+
+# oci: layouts and oci-archive:
+run "$OHR" --image "oci:$T/layout:base" "$SCRIPT"
+check "oci:LAYOUT:TAG runs" bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"
+run "$OHR" --image "oci:$T/layout@$DIGEST" "$SCRIPT"
+check "oci:LAYOUT@DIGEST runs the same image" assert_eq 0 "$rc" "exit code"
+run "$OHR" --image "oci:$T/layout" "$SCRIPT"
+check "oci:LAYOUT with two images asks for a tag" \
+  bash -c "[ $rc -eq 123 ] && grep -q 'holds 2 images: name one with oci:$T/layout:TAG (tags: base, big)' '$T/err'"
+(cd "$T/layout" && tar -cf "$T/image.tar" .)
+run "$OHR" --image "oci-archive:$T/image.tar:base" "$SCRIPT"
+check "oci-archive:FILE:TAG runs" bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"
+
+# Store commands
+run "$OHR" images
+check "images lists the pinned name" assert_file_has "$T/out" "$REG/ohr/test:base +sha256:"
+run "$OHR" inspect "$PINNED"
+check "inspect prints digest and config" \
+  bash -c "grep -q '\"digest\":\"$DIGEST\"' '$T/out' && grep -q 'OHR_IMAGE_VAR=from-image' '$T/out'"
+run "$OHR" pull --help
+check "pull --help" bash -c "[ $rc -eq 0 ] && grep -q 'Usage: oci-host-runner pull' '$T/out'"
+run "$OHR" inspect "$REG/ohr/nothing@sha256:$(printf '0%.0s' $(seq 64))"
+check "inspect of an unknown image: exit 123" assert_eq 123 "$rc" "exit code"
+
+# Shared layers are stored once: importing "big" adds only its own layer.
+objects() { find "$STORE/repo/objects" -type f | wc -l; }
+before=$(objects)
+run "$OHR" import "oci:$T/layout:big"
+check "import of an image sharing two layers" \
+  bash -c "[ $rc -eq 0 ] && grep -q '(1 layers fetched, 2 already stored)' '$T/out'"
+after=$(objects)
+check "... adds only the new layer's objects (+1 file, +dirs, +commits)" \
+  bash -c "[ $((after - before)) -gt 0 ] && [ $((after - before)) -lt 12 ]"
+
+# rm + gc free the big layer's objects
+run "$OHR" rm "oci:$T/layout:big"
+check "rm removes the image" bash -c "[ $rc -eq 0 ] && grep -q '^removed sha256:' '$T/out'"
+run "$OHR" gc
+check "gc reports what it freed" assert_file_has "$T/out" "^removed [0-9]+ objects"
+
+# A pull killed at any point leaves a valid store: kill -9 at several
+# moments, then pull again and run.
+start_registry reg2
+REG2=127.0.0.1:$PORT
+skopeo copy -q --dest-tls-verify=false "oci:$T/layout:big" "docker://$REG2/ohr/test:big"
+BIGD=$(skopeo inspect --tls-verify=false "docker://$REG2/ohr/test:big" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')
+export OCI_HOST_RUNNER_STORE_DIR=$T/store2
+for ms in 30 150 400; do
+  "$TOP/build/oci-host-runner-store" pull "$REG2/ohr/test@$BIGD" >/dev/null 2>&1 &
+  victim=$!
+  sleep "0.$(printf '%03d' "$ms")"
+  kill -9 "$victim" 2>/dev/null || true
+  wait "$victim" 2>/dev/null || true
+done
+run "$OHR" --image "$REG2/ohr/test@$BIGD" "$SCRIPT"
+check "after pulls killed with SIGKILL: pull again and run" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"
+check "... and the ostree repo passes fsck" ostree fsck --repo="$T/store2/repo" -q
+
+# Parallel first use (cargo -j): several runs race to prepare one image.
+export OCI_HOST_RUNNER_STORE_DIR=$T/store3
+for i in 1 2 3 4 5 6; do
+  (cd "$T/ctx/pkg" && "$OHR" --image "$REG2/ohr/test@$BIGD" "$SCRIPT" >"$T/par$i.out" 2>&1) &
+done
+fails=0
+for job in $(jobs -p); do
+  [ "$job" = "$REGISTRY_PID" ] && continue
+  wait "$job" 2>/dev/null || true
+done
+for i in 1 2 3 4 5 6; do grep -q '^marker=ohr test image$' "$T/par$i.out" || fails=$((fails + 1)); done
+check "6 parallel first runs all succeed" assert_eq 0 "$fails" "failed runs"
+check "... sharing one checkout" assert_eq 1 "$(find "$T/store3/rootfs" -mindepth 1 -maxdepth 1 -type d | wc -l)" "checkouts"
+finish
