@@ -28,7 +28,7 @@ struct run_options
   bool network_set; /* given by flag or variable: overrides the policy */
   bool paths_set;
   char *policy;          /* policy file, or NULL for the default search */
-  enum paths_mode paths; /* default identity */
+  enum paths_mode paths; /* the policy's (canonical) unless set */
   char **env;            /* extra NAME or NAME=VALUE */
   char *cache_dir;       /* prepared rootfs and images */
   char *store_dir;       /* image store (default: cache_dir) */

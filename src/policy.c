@@ -46,7 +46,7 @@ const char policy_builtin_json[] = "{\n"
                                    "    \"mounts\": [],\n"
                                    "    \"env\": [],\n"
                                    "    \"source-writes\": \"none\",\n"
-                                   "    \"paths\": \"identity\",\n"
+                                   "    \"paths\": \"canonical\",\n"
                                    "    \"memory\": \"4G\",\n"
                                    "    \"pids\": 4096,\n"
                                    "    \"timeout\": \"30m\"\n"
@@ -1075,9 +1075,13 @@ policy_clear (struct policy *p)
   free (p->rules);
   settings_clear (&p->defaults);
   free (p->path);
+  free (p->data);
   p->rules = NULL;
   p->n_rules = 0;
   p->path = NULL;
+  p->data = NULL;
+  p->len = 0;
+  p->digest[0] = '\0';
 }
 
 static void
@@ -1096,14 +1100,16 @@ policy_default (struct policy *out)
       .set = POLICY_SET_ALL,
       .network = NETWORK_NONE,
       .source_writes = POLICY_SOURCE_WRITES_NONE,
-      .paths = PATHS_IDENTITY,
+      .paths = PATHS_CANONICAL,
       .memory = POLICY_DEFAULT_MEMORY,
       .pids = POLICY_DEFAULT_PIDS,
       .timeout = POLICY_DEFAULT_TIMEOUT,
     },
   };
-  digest_sha256 (policy_builtin_json, strlen (policy_builtin_json),
-                 out->digest);
+  /* the digest is computed on demand (policy-digest.c): run mode must
+   * not load libcrypto for a value only attestations use */
+  out->data = strdup (policy_builtin_json);
+  out->len = out->data ? strlen (policy_builtin_json) : 0;
 }
 
 static int
@@ -1134,7 +1140,12 @@ parse_policy (const char *data, size_t len, struct policy *out,
   struct target t = { .policy = &p, .settings = &p.defaults };
   if (walk_object (root, NULL, top_fields, &t, err) < 0)
     return -1;
-  digest_sha256 (data, len, p.digest);
+  free (p.data);
+  p.data = malloc (len ? len : 1);
+  if (p.data == NULL)
+    return no_memory (err);
+  memcpy (p.data, data, len);
+  p.len = len;
   *out = p;
   memset (&p, 0, sizeof p); /* ownership moved to *out */
   return 0;
@@ -1226,12 +1237,6 @@ policy_load (const char *path, struct policy *out, ohr_error_t *err)
     }
   *out = p;
   return 0;
-}
-
-const char *
-policy_digest (const struct policy *p)
-{
-  return p->digest;
 }
 
 /* ---- resolution */

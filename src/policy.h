@@ -83,7 +83,7 @@
  *
  * Built-in defaults (policy_default), chosen for build scripts that
  * compile C and C++: network none, no mounts, no extra env, source-writes
- * none, paths identity (what the runner does without a policy), memory 4G
+ * none, paths canonical (path-independent runs), memory 4G
  * (one optimizing C++ compile can take 1-2 GiB and the cc crate runs
  * several at once; the limit is there to stop runaways, not to squeeze),
  * pids 4096 (make -j with compilers, assemblers and linkers stays in the
@@ -165,7 +165,9 @@ struct policy_rule
 struct policy
 {
   char *path; /* the file it came from, NULL when built in or from memory */
-  char digest[DIGEST_STRING_LEN + 1]; /* of the exact bytes parsed */
+  char digest[DIGEST_STRING_LEN + 1]; /* filled by policy_digest() */
+  char *data;                         /* the exact bytes parsed */
+  size_t len;
   bool strict;
   struct policy_settings defaults; /* built-in, then the file's */
   struct policy_rule *rules;
@@ -207,7 +209,7 @@ void policy_clear (struct policy *p);
 /* "sha256:<hex>" of the bytes the policy was parsed from (for the built-in
  * policy, of policy_builtin_json), for attestations.  Computed from the
  * same buffer that was parsed, so it cannot describe another file. */
-const char *policy_digest (const struct policy *p);
+const char *policy_digest (struct policy *p);
 
 /* The settings for one package.  name is CARGO_PKG_NAME, matched
  * exactly; version is CARGO_PKG_VERSION, or NULL when unknown; an invalid

@@ -824,6 +824,21 @@ sync_tree (const char *path, ohr_error_t *err)
   return 0;
 }
 
+/* The mount points every run needs, made once here so that runtimes never
+ * create them inside the shared checkout (where they would be the only
+ * writes to it).  An image that has them as something else keeps that. */
+static void
+add_mount_points (const char *root)
+{
+  static const char *const dirs[] = { "dev", "proc", "sys", "tmp", "cargo" };
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+    {
+      g_autofree char *p = g_build_filename (root, dirs[i], NULL);
+      if (mkdir (p, 0755) == 0 && strcmp (dirs[i], "tmp") == 0)
+        chmod (p, 01777);
+    }
+}
+
 static int
 checkout_locked (struct store *s, const char *commit, const char *hex,
                  const char *path, ohr_error_t *err)
@@ -836,6 +851,8 @@ checkout_locked (struct store *s, const char *commit, const char *hex,
                             s->rootfs_dir);
   g_autofree char *dest = g_build_filename (tmp, "rootfs", NULL);
   int rc = checkout_commit (s, commit, dest, err);
+  if (rc == 0)
+    add_mount_points (dest);
   if (rc == 0)
     rc = sync_tree (dest, err);
   if (rc == 0 && rename (dest, path) < 0)

@@ -24,6 +24,8 @@ for tag in base big; do
   skopeo copy -q --dest-tls-verify=false "oci:$T/layout:$tag" "docker://$REG/ohr/test:$tag" \
     || fatal "skopeo copy $tag failed"
 done
+skopeo copy -q --all --dest-tls-verify=false "oci:$T/layout:multi" "docker://$REG/ohr/test:multi" \
+  || fatal "skopeo copy --all multi failed"
 
 # A hand-run build script that reports what it sees in the image.
 cat >"$T/probe.sh" <<'SH'
@@ -41,6 +43,12 @@ check "pull by tag succeeds" assert_eq 0 "$rc" "exit code"
 DIGEST=$(sed -n 's/^pin it as: .*@//p' "$T/out")
 check "pull prints the digest to pin" bash -c "[[ '$DIGEST' == sha256:* ]]"
 PINNED=$REG/ohr/test@$DIGEST
+
+# a multi-arch index: this host's platform (amd64) is chosen, not the
+# first entry (arm64)
+run "$OHR" pull "$REG/ohr/test:multi"
+check "pull of a multi-arch index picks linux/amd64 (the base image)" \
+  bash -c "[ $rc -eq 0 ] && grep -q ' $DIGEST (' '$T/out'"
 
 run "$OHR" --image "$REG/ohr/test:base" "$SCRIPT"
 check "run mode refuses a tag: exit 123" assert_eq 123 "$rc" "exit code"
@@ -94,8 +102,11 @@ check "oci:LAYOUT:TAG runs" bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test 
 run "$OHR" --image "oci:$T/layout@$DIGEST" "$SCRIPT"
 check "oci:LAYOUT@DIGEST runs the same image" assert_eq 0 "$rc" "exit code"
 run "$OHR" --image "oci:$T/layout" "$SCRIPT"
-check "oci:LAYOUT with two images asks for a tag" \
-  bash -c "[ $rc -eq 123 ] && grep -q 'holds 2 images: name one with oci:$T/layout:TAG (tags: base, big)' '$T/err'"
+check "oci:LAYOUT with several images asks for a tag" \
+  bash -c "[ $rc -eq 123 ] && grep -q 'holds 3 images: name one with oci:$T/layout:TAG (tags: base, multi, big)' '$T/err'"
+run "$OHR" --image "oci:$T/layout:multi" "$SCRIPT"
+check "oci:LAYOUT:TAG of an index runs this platform's image" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"
 (cd "$T/layout" && tar -cf "$T/image.tar" .)
 run "$OHR" --image "oci-archive:$T/image.tar:base" "$SCRIPT"
 check "oci-archive:FILE:TAG runs" bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"

@@ -22,7 +22,7 @@ SCHEMA=/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
 [ -f "$SCHEMA/config-schema.json" ] || fatal "OCI runtime-spec schema not installed (make deps)"
 
 for net in none host; do
-  "$OHR" --keep-bundle --network $net --env OHR_EXTRA --env OHR_SET=value "$SCRIPT" 2>"$T/err"
+  "$OHR" --keep-bundle --paths identity --network $net --env OHR_EXTRA --env OHR_SET=value "$SCRIPT" 2>"$T/err"
   cfg=$(specfile)/config.json
   cp "$cfg" "$T/config-$net.json"
   check "network=$net: config.json validates against the OCI schema" \
@@ -77,6 +77,33 @@ for i, d in enumerate(order):
         need(not (d.startswith(parent + "/")), "mount %s comes before its parent %s" % (d, parent))
 for e in errors:
     print("# " + e)
+sys.exit(1 if errors else 0)
+PY
+
+# The default: canonical paths.
+"$OHR" --keep-bundle "$SCRIPT" 2>"$T/err"
+cfg=$(specfile)/config.json
+check "canonical (default): config.json validates" /usr/bin/python3 "$TOP/tests/lib/validate-spec.py" "$cfg"
+check "canonical: fixed paths, env rewritten, /cargo is a tmpfs" /usr/bin/python3 - "$cfg" "$OUT_DIR" "$CARGO_MANIFEST_DIR" "$RUSTC" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1])); out_dir, manifest, rustc = sys.argv[2:5]
+m = {x["destination"]: x for x in c["mounts"]}
+env = dict(e.split("=", 1) for e in c["process"]["env"])
+errors = []
+def need(cond, what):
+    if not cond: errors.append(what)
+need(m["/cargo"]["type"] == "tmpfs", "/cargo tmpfs")
+need(m["/cargo/out"]["source"] == out_dir and "rw" in m["/cargo/out"]["options"], "OUT_DIR at /cargo/out rw")
+need(m["/cargo/src"]["type"] == "overlay" and "lowerdir=" + manifest in m["/cargo/src"]["options"], "source at /cargo/src")
+need(m["/cargo/build"]["source"] == os.path.dirname(os.path.dirname(out_dir)), "build dir at /cargo/build")
+need(m["/cargo/bin/build-script"]["source"].endswith("build-script-build"), "script at /cargo/bin/build-script")
+need(m["/cargo/toolchain"]["source"] == os.path.dirname(os.path.dirname(rustc)), "toolchain at /cargo/toolchain")
+need(env["OUT_DIR"] == "/cargo/out" and env["CARGO_MANIFEST_DIR"] == "/cargo/src", "env rewritten")
+need(env["RUSTC"] == "/cargo/toolchain/bin/rustc", "RUSTC rewritten: " + env["RUSTC"])
+need(env["DEP_Z_INCLUDE"] == "/x/include", "unrelated paths untouched")
+need(c["process"]["cwd"] == "/cargo/src" and c["process"]["args"][1] == "/cargo/bin/build-script", "cwd and script")
+need(not any(v.startswith(manifest) or v.startswith(out_dir) for v in env.values()), "no host package path left in env")
+for e in errors: print("# " + e)
 sys.exit(1 if errors else 0)
 PY
 

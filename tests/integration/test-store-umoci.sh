@@ -111,9 +111,15 @@ cat >"$T/tree.py" <<'EOF'
 import hashlib, os, stat, sys
 root = sys.argv[1]
 rootless = len(sys.argv) > 2  # no owners; setuid/setgid are stripped
+# empty mount points the store adds at the top of every checkout (so that
+# runtimes never write into it); the image itself does not have them
+ADDED = {"dev", "proc", "sys", "tmp", "cargo"}
 for dirpath, dirnames, filenames in os.walk(root):
     for name in sorted(dirnames + filenames):
         p = os.path.join(dirpath, name)
+        if dirpath == root and name in ADDED and os.path.isdir(p) \
+                and not os.listdir(p) and not os.path.islink(p):
+            continue
         st = os.lstat(p)
         rel = os.path.relpath(p, root)
         if stat.S_ISLNK(st.st_mode):

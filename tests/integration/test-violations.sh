@@ -89,7 +89,7 @@ JSON
   cargo_env
   if (cd "$CR/read-secrets" && HOME=$H GITHUB_TOKEN=secret-marker-env SSH_AUTH_SOCK=/tmp/secret-marker-sock \
       CARGO_REGISTRY_TOKEN=secret-marker-registry cargo build --offline -Zhost-config -Ztarget-applies-to-host \
-      --target-dir "$tgt" --config "host.runner=[\"$OHR\",\"--runtime\",\"$rt\",\"--env\",\"OHR_TEST_HOSTHOME=$H\"]") >"$T/cargo.out" 2>&1; then
+      --target-dir "$tgt" --config "host.runner=[\"$OHR\",\"--runtime\",\"$rt\",\"--paths\",\"identity\",\"--env\",\"OHR_TEST_HOSTHOME=$H\"]") >"$T/cargo.out" 2>&1; then
     ok "$rt: the secrets probe builds"
   else
     not_ok "$rt: the secrets probe builds"; sed 's/^/# /' "$T/cargo.out" | tail -5

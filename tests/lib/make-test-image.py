@@ -8,6 +8,8 @@ Images in the layout (org.opencontainers.image.ref.name):
   base  layer 1: glibc, libgcc_s, dash as /usr/bin/sh, merged-/usr links,
                  ld.so.cache, /usr/share/removeme
         layer 2: /etc/image-marker, and a whiteout deleting removeme
+  multi an index: linux/arm64 (same layers, arm64 config) and linux/amd64
+        (= base), for platform selection
   big   base's two layers (shared) + BIG_MIB of random bytes (default 0:
         no big image), for interrupted pulls
 The config sets Env PATH and OHR_IMAGE_VAR=from-image.
@@ -115,9 +117,9 @@ def base_layers(root):
     return [layer(root, entries), layer(root, top)]
 
 
-def image(root, layers, tag):
+def image(root, layers, tag, arch="amd64"):
     config = {
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "config": {"Env": ["PATH=/usr/bin:/bin", "OHR_IMAGE_VAR=from-image"]},
         "rootfs": {"type": "layers", "diff_ids": [d for _, d in layers]},
@@ -133,7 +135,26 @@ def image(root, layers, tag):
     mdesc = blob(root, json.dumps(manifest, sort_keys=True).encode())
     mdesc["mediaType"] = manifest["mediaType"]
     mdesc["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    mdesc["platform"] = {"os": "linux", "architecture": arch}
     return mdesc
+
+
+def multi_arch(root, layers, amd64):
+    """An index: arm64 first (so picking the first entry would be wrong),
+    then the amd64 base image."""
+    arm64 = image(root, layers, "multi-arm64", "arm64")
+    entries = []
+    for d in (arm64, amd64):
+        e = dict(d)
+        e.pop("annotations")
+        entries.append(e)
+    index = {"schemaVersion": 2,
+             "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": entries}
+    idesc = blob(root, json.dumps(index, sort_keys=True).encode())
+    idesc["mediaType"] = index["mediaType"]
+    idesc["annotations"] = {"org.opencontainers.image.ref.name": "multi"}
+    return idesc
 
 
 def main():
@@ -144,6 +165,7 @@ def main():
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
     layers = base_layers(root)
     manifests = [image(root, layers, "base")]
+    manifests.append(multi_arch(root, layers, manifests[0]))
     if big:
         noise = [("opt", "dir", None, 0o755),
                  ("opt/big.bin", "file", os.urandom(big << 20), 0o644)]

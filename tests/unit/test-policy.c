@@ -141,7 +141,7 @@ test_builtin_defaults (void **state)
   assert_int_equal (d->set, POLICY_SET_ALL);
   assert_int_equal (d->network, NETWORK_NONE);
   assert_int_equal (d->source_writes, POLICY_SOURCE_WRITES_NONE);
-  assert_int_equal (d->paths, PATHS_IDENTITY);
+  assert_int_equal (d->paths, PATHS_CANONICAL);
   assert_int_equal (d->memory, 4ULL << 30);
   assert_int_equal (d->pids, 4096);
   assert_int_equal (d->timeout, 1800);
@@ -249,6 +249,7 @@ test_comments_and_minimal (void **state)
   assert_memory_equal (&p.defaults, &d.defaults, sizeof d.defaults);
   assert_string_not_equal (policy_digest (&p), policy_digest (&d));
   policy_clear (&p);
+  policy_clear (&d);
 }
 
 /* ---- errors: each names the file, the JSON path and what is wrong */
