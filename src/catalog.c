@@ -144,6 +144,12 @@ catalog_config_path (const char *store_dir, const char *digest)
   return digest_hex_path (store_dir, "configs", digest, ".json");
 }
 
+char *
+catalog_libc_path (const char *store_dir, const char *digest)
+{
+  return digest_hex_path (store_dir, "configs", digest, ".libc");
+}
+
 bool
 catalog_prepared (const char *store_dir, const char *digest)
 {

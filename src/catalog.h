@@ -6,6 +6,7 @@
  *   STORE/catalog/<fnv64 of name>   "NAME\tsha256:MANIFEST\n"
  *   STORE/rootfs/<hex>              the image's read-only checkout
  *   STORE/configs/<hex>.json        its image config
+ *   STORE/configs/<hex>.libc        its glibc version ("2.36\n")
  *
  * The store helper (oci-host-runner-store) writes these after a pull or
  * import, each atomically; run mode only reads them.
@@ -36,6 +37,8 @@ int catalog_archive_name (const char *path, const char *tag, char **out,
 /* Paths of a digest's checkout and config (fresh strings). */
 char *catalog_rootfs_path (const char *store_dir, const char *digest);
 char *catalog_config_path (const char *store_dir, const char *digest);
+/* STORE/configs/<hex>.libc: the image's glibc version ("2.36"), or 0.0. */
+char *catalog_libc_path (const char *store_dir, const char *digest);
 
 /* true when both the checkout and the config exist. */
 bool catalog_prepared (const char *store_dir, const char *digest);

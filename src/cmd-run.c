@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "context.h"
 #include "directives.h"
+#include "elfcheck.h"
 #include "envfilter.h"
 #include "exitcodes.h"
 #include "helpers.h"
@@ -147,6 +148,41 @@ decide_cgroups (struct run_state *s)
              hostinfo_cgroup_mode_name (s->host.cgroups));
 }
 
+static bool
+is_elf (const char *path)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  char magic[4];
+  return fd >= 0 && read (fd, magic, 4) == 4
+         && memcmp (magic,
+                    "\x7f"
+                    "ELF",
+                    4)
+                == 0;
+}
+
+/* A build script is a host binary: refuse an image whose glibc is older
+ * than the script needs, with one line instead of the loader's error from
+ * inside the container. */
+static int
+check_glibc (struct run_state *s, ohr_error_t *err)
+{
+  if (s->image->libc_major == 0 || !is_elf (s->ctx.script))
+    return 0; /* host image or unknown libc; a #! script has no needs */
+  int major = 0, minor = 0;
+  if (elfcheck_glibc_needs (s->ctx.script, &major, &minor, err) < 0)
+    return -1;
+  if (major < s->image->libc_major
+      || (major == s->image->libc_major && minor <= s->image->libc_minor))
+    return 0;
+  return ohr_error_set (err, ENOEXEC, OHR_ERR_IMAGE,
+                        "needs GLIBC_%d.%d, image %s (%s) has %d.%d; use an "
+                        "image at least as new as the toolchain's",
+                        major, minor, s->image->ref,
+                        s->image->digest ? s->image->digest : "-",
+                        s->image->libc_major, s->image->libc_minor);
+}
+
 static int
 prepare (struct run_state *s, ohr_error_t *err)
 {
@@ -169,6 +205,8 @@ prepare (struct run_state *s, ohr_error_t *err)
     fprintf (stderr, "oci-host-runner: %s\n", s->image->notes[i]);
   if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
     return ohr_error_wrap (err, "state directory");
+  if (check_glibc (s, err) < 0)
+    return -1;
   if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,
                       err)
       < 0)

@@ -14,6 +14,7 @@
 
 #include "catalog.h"
 #include "digest.h"
+#include "elfcheck.h"
 #include "manifest.h"
 #include "ocilayout.h"
 #include "registry.h"
@@ -369,6 +370,24 @@ fetch_image (const struct imageref *ref, const struct fetch_options *o,
   return r;
 }
 
+/* The image's glibc version, read once here, so that run mode can compare
+ * it with a build script's needs without parsing the image's libc. */
+static int
+record_libc (const char *store_dir, const char *digest, const char *rootfs,
+             ohr_error_t *err)
+{
+  int major = 0, minor = 0;
+  ohr_error_t why = NULL;
+  if (elfcheck_libc_version (rootfs, &major, &minor, &why) < 0)
+    ohr_error_free (&why); /* no glibc (static-only image): recorded as 0.0 */
+  char text[32];
+  int n = snprintf (text, sizeof text, "%d.%d\n", major, minor);
+  cleanup_free char *path = catalog_libc_path (store_dir, digest);
+  if (path == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+  return fs_write_atomic (path, text, (size_t)n, 0644, true, err);
+}
+
 /* Check out and publish the config where run mode reads it. */
 static int
 prepare (const struct fetch_options *o, const char *digest, ohr_error_t *err)
@@ -387,6 +406,8 @@ prepare (const struct fetch_options *o, const char *digest, ohr_error_t *err)
     r = fs_mkdir_p (configs, 0755, err);
   if (r == 0)
     r = fs_write_atomic (config_path, config, len, 0644, true, err);
+  if (r == 0)
+    r = record_libc (o->store_dir, digest, rootfs, err);
   store_free (st);
   return r;
 }

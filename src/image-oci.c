@@ -124,6 +124,18 @@ refuse_unpinned (const struct imageref *ref, const struct image_options *opts,
                         ref->registry, ref->repository, digest);
 }
 
+/* The glibc version the store recorded (older stores have none: 0.0, and
+ * the check is skipped). */
+static void
+load_libc (const char *store, struct image *img)
+{
+  cleanup_free char *path = catalog_libc_path (store, img->digest);
+  cleanup_free char *data = NULL;
+  if (path && fs_read_file (path, 64, &data, NULL, NULL) == 0
+      && sscanf (data, "%d.%d", &img->libc_major, &img->libc_minor) != 2)
+    img->libc_major = img->libc_minor = 0;
+}
+
 static int
 load_config (const char *store, struct image *img, ohr_error_t *err)
 {
@@ -172,5 +184,6 @@ image_oci_open (const struct imageref *ref, const struct image_options *opts,
   img->rootfs = catalog_rootfs_path (store, img->digest);
   if (img->rootfs == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image");
+  load_libc (store, img);
   return load_config (store, img, err);
 }

@@ -36,6 +36,8 @@ struct image
   char **env;               /* image config Env ("PATH=...") */
   char *workdir;            /* image config WorkingDir, or NULL */
   char **notes;             /* what the caller should tell the user */
+  int libc_major;           /* the image's glibc; 0 when unknown (host) */
+  int libc_minor;
 };
 
 /* Resolve and, on first use, prepare the image named by ref. */

@@ -103,7 +103,18 @@ run "$OHR" --image "oci:$T/layout@$DIGEST" "$SCRIPT"
 check "oci:LAYOUT@DIGEST runs the same image" assert_eq 0 "$rc" "exit code"
 run "$OHR" --image "oci:$T/layout" "$SCRIPT"
 check "oci:LAYOUT with several images asks for a tag" \
-  bash -c "[ $rc -eq 123 ] && grep -q 'holds 3 images: name one with oci:$T/layout:TAG (tags: base, multi, big)' '$T/err'"
+  bash -c "[ $rc -eq 123 ] && grep -q 'holds 4 images: name one with oci:$T/layout:TAG (tags: base, multi, oldlibc, big)' '$T/err'"
+
+# glibc check: a real Rust build script (needs GLIBC_2.x from the host
+# toolchain) against an image whose libc defines only GLIBC_2.2.5.
+RS=$(ls "$T"/t-*/debug/build/codegen-*/build-script-build | head -1)
+cp "$RS" "$SCRIPT"
+run "$OHR" --image "oci:$T/layout:oldlibc" "$SCRIPT"
+check "glibc too old: exit 123 with one line naming both versions" \
+  bash -c "[ $rc -eq 123 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -qE 'needs GLIBC_2\.[0-9]+, image oci:$T/layout:oldlibc \(sha256:[0-9a-f]{64}\) has 2\.2; use an image at least as new as the toolchain' '$T/err'"
+run "$OHR" --image "oci:$T/layout:base" "$SCRIPT"
+check "the same script in an image with this host's glibc runs" assert_eq 0 "$rc" "exit code"
+cp "$T/probe.sh" "$SCRIPT"
 run "$OHR" --image "oci:$T/layout:multi" "$SCRIPT"
 check "oci:LAYOUT:TAG of an index runs this platform's image" \
   bash -c "[ $rc -eq 0 ] && grep -q '^marker=ohr test image$' '$T/out'"

@@ -10,6 +10,9 @@ Images in the layout (org.opencontainers.image.ref.name):
         layer 2: /etc/image-marker, and a whiteout deleting removeme
   multi an index: linux/arm64 (same layers, arm64 config) and linux/amd64
         (= base), for platform selection
+  oldlibc  like base, but its libc.so.6 is a stub that defines only
+        GLIBC_2.2.5 (built here with a version script): a deliberately old
+        glibc for the runner's check
   big   base's two layers (shared) + BIG_MIB of random bytes (default 0:
         no big image), for interrupted pulls
 The config sets Env PATH and OHR_IMAGE_VAR=from-image.
@@ -157,6 +160,25 @@ def multi_arch(root, layers, amd64):
     return idesc
 
 
+def old_libc_layer(root):
+    """A layer replacing libc.so.6 with a stub whose newest version is
+    GLIBC_2.2.5 (real enough for the ELF check, never executed)."""
+    tmp = tempfile.mkdtemp()
+    try:
+        with open(tmp + "/stub.c", "w") as f:
+            f.write("int ohr_old_libc_stub(void) { return 0; }\n")
+        with open(tmp + "/v.map", "w") as f:
+            f.write("GLIBC_2.2.5 { global: ohr_old_libc_stub; local: *; };\n")
+        subprocess.run(["cc", "-shared", "-fPIC", "-nostdlib", "-o",
+                        tmp + "/libc.so.6", tmp + "/stub.c",
+                        "-Wl,--version-script=" + tmp + "/v.map",
+                        "-Wl,-soname,libc.so.6"], check=True)
+        stub = read(tmp + "/libc.so.6")
+    finally:
+        shutil.rmtree(tmp)
+    return layer(root, [(LIBDIR + "/libc.so.6", "file", stub, 0o755)])
+
+
 def main():
     root = sys.argv[1]
     big = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -166,6 +188,7 @@ def main():
     layers = base_layers(root)
     manifests = [image(root, layers, "base")]
     manifests.append(multi_arch(root, layers, manifests[0]))
+    manifests.append(image(root, layers + [old_libc_layer(root)], "oldlibc"))
     if big:
         noise = [("opt", "dir", None, 0o755),
                  ("opt/big.bin", "file", os.urandom(big << 20), 0o644)]
