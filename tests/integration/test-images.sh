@@ -7,7 +7,7 @@
 # skopeo inspects it, and a Rust program and the toolchain's rustc run in
 # it.  OHR_TEST_ALL_IMAGES=1 does the same for `cc` and `sys` (large; about
 # 4 more minutes) and builds tests/corpus with every build script run in the
-# `sys` image, through a bubblewrap host.runner.
+# `sys` image, through the runner.
 . "$(dirname "$0")/../lib/libtest.sh"
 
 unset SOURCE_DATE_EPOCH
@@ -75,20 +75,6 @@ print("# layer: %d entries, mtime %d, root-owned, sorted" % (len(names), epoch))
 EOF
 }
 
-# A host.runner that runs each build script with ROOTFS as / (bubblewrap),
-# the same paths inside and out, as the runner does.
-cat >"$T/bwrap-runner" <<'EOF'
-#!/bin/bash
-set -eu
-build_dir=$(dirname "$(dirname "$1")")
-echo "$1" >>"$IMAGE_LOG"
-exec bwrap --bind "$IMAGE_ROOTFS" / --proc /proc --dev /dev --tmpfs /tmp \
-  --ro-bind "$IMAGE_TC" "$IMAGE_TC" --ro-bind "$build_dir" "$build_dir" \
-  --ro-bind "$CARGO_MANIFEST_DIR" "$CARGO_MANIFEST_DIR" --bind "$OUT_DIR" "$OUT_DIR" \
-  --chdir "$PWD" --setenv HOME /tmp --setenv RUSTC "$IMAGE_TC/bin/rustc" \
-  --setenv PATH "$IMAGE_TC/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" -- "$@"
-EOF
-chmod 755 "$T/bwrap-runner"
 TC=$(rustc --print sysroot)
 in_image() { # rootfs command...: run in a throwaway root (bind mount points get created in it)
   local r=$1
@@ -160,6 +146,24 @@ for name in "${names[@]}"; do
     check "$name: pkg-config, make, ar and ld are there" \
       quiet in_image "$R" sh -c 'pkg-config --version && make --version && ar --version && ld --version'
   fi
+  # The runner itself, on the layout: a real cargo build of the
+  # pure-Rust examples (cffi needs a C compiler: cc and sys have one).
+  exb="-p codegen -p cfgprobe -p links-consumer"
+  [ "$name" = minimal ] || exb=""
+  for rt in $(runtimes); do
+    if OCI_HOST_RUNNER_STORE_DIR=$T/store cargo_build_runner_args "$TOP/examples" "$T/ex-$name-$rt" "$exb" \
+      --runtime "$rt" --image "oci:$L:$name" -v; then
+      ok "$name: $rt: cargo build of the examples with --image oci:LAYOUT:$name"
+    else
+      not_ok "$name: $rt: cargo build of the examples with --image oci:LAYOUT:$name"
+      tail -8 "$T/cargo.out" | sed 's/^/# /'
+      continue
+    fi
+    check "$name: $rt: the build scripts ran in the image" \
+      assert_file_has "$(ls "$T"/ex-$name-$rt/debug/build/codegen-*/stderr | head -1)" "image oci:$L:$name: rootfs"
+    check "$name: $rt: the examples print what they print natively" \
+      assert_eq "codegen: primes=2,3,5,7,11,13,17,19,23,29 sum=129" "$("$T/ex-$name-$rt/debug/codegen")" "codegen"
+  done
   if [ "$name" = sys ]; then
     check "$name: a zlib program builds with pkg-config's flags" \
       assert_eq "$(in_image "$R" sh -c 'cc -o /tmp/z /prog/z.c $(pkg-config --cflags --libs zlib) && /tmp/z' 2>&1)" \
@@ -200,10 +204,8 @@ if [ "${OHR_TEST_ALL_IMAGES:-0}" = 1 ] && [ -d "$T/bundle-sys/rootfs" ]; then
   CORPUS=$TOP/tests/corpus
   cargo_build_native "$CORPUS" "$T/native" || fatal "native corpus build failed"
   "$T/native/debug/ohr-corpus" >"$T/native.txt"
-  export IMAGE_ROOTFS=$T/bundle-sys/rootfs IMAGE_TC=$TC IMAGE_LOG=$T/image-runs.log
   start=$(date +%s)
-  if (cargo_env && cd "$CORPUS" && cargo build --offline -Zhost-config -Ztarget-applies-to-host \
-    --target-dir "$T/insys" --config "host.runner=[\"$T/bwrap-runner\"]") >"$T/cargo.out" 2>&1; then
+  if OCI_HOST_RUNNER_STORE_DIR=$T/store cargo_build_runner "$CORPUS" "$T/insys" --image "oci:$T/out1/sys:sys" -v; then
     ok "sys: tests/corpus builds with every build script in the sys image"
     times+=("corpus in sys: $(($(date +%s) - start)) s")
     "$T/insys/debug/ohr-corpus" >"$T/insys.txt"
@@ -216,7 +218,8 @@ if [ "${OHR_TEST_ALL_IMAGES:-0}" = 1 ] && [ -d "$T/bundle-sys/rootfs" ]; then
     check "sys: every build script printed the same directives as natively" \
       diff -u <(directives "$T/native" | unversioned) <(directives "$T/insys" | unversioned)
     check "sys: all build-script runs went through the image" assert_eq \
-      "$(ls -d "$T"/insys/debug/build/*/output | wc -l)" "$(wc -l <"$IMAGE_LOG")" "runs"
+      "$(ls -d "$T"/insys/debug/build/*/output | wc -l)" \
+      "$(grep -l "image oci:$T/out1/sys:sys: rootfs" "$T"/insys/debug/build/*/stderr | wc -l)" "runs"
   else
     not_ok "sys: tests/corpus builds with every build script in the sys image"
     grep -E '^(error|warning: .*failed)|Caused by' "$T/cargo.out" | head -20 | sed 's/^/# /'
