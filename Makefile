@@ -128,6 +128,7 @@ demo: deps
 
 bench: all
 	OHR=$(abspath $(BUILD)/oci-host-runner) bench/invoke
+	OHR=$(abspath $(BUILD)/oci-host-runner) bench/pull
 
 install: all
 	install -D -m 755 $(BUILD)/oci-host-runner $(DESTDIR)$(PREFIX)/bin/oci-host-runner
