@@ -22,6 +22,7 @@
 #include "envfilter.h"
 #include "exitcodes.h"
 #include "helpers.h"
+#include "hooks.h"
 #include "hostinfo.h"
 #include "image.h"
 #include "jobserver.h"
@@ -63,6 +64,9 @@ struct run_state
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
   struct directive_filter *directives; /* canonical paths: maps stdout */
+  struct hook_set hooks;
+  struct spec_hooks selected_hooks;
+  char **annotations;
   ohr_error_t pump_error;
 };
 
@@ -81,6 +85,9 @@ state_clear (struct run_state *s)
   free (s->config);
   directive_filter_free (s->directives);
   policy_effective_clear (&s->eff);
+  hooks_set_clear (&s->hooks);
+  spec_hooks_clear (&s->selected_hooks);
+  strv_free (s->annotations);
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
 }
@@ -183,11 +190,83 @@ check_glibc (struct run_state *s, ohr_error_t *err)
                         s->image->libc_major, s->image->libc_minor);
 }
 
+/* Default hook directories, lowest precedence first: the shipped hooks/
+ * (build tree: beside build/; installed: share/oci-host-runner/hooks.d),
+ * then the administrator's.  Only those that exist. */
+static int
+default_hook_dirs (char ***out, ohr_error_t *err)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot find my own executable");
+  exe[n] = '\0';
+  *strrchr (exe, '/') = '\0';
+  cleanup_free char *tree = NULL, *installed = NULL;
+  if (asprintf (&tree, "%s/../hooks", exe) < 0
+      || asprintf (&installed, "%s/../share/oci-host-runner/hooks.d", exe) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  const char *const cands[] = { fs_is_dir (tree) ? tree : installed,
+                                "/etc/oci-host-runner/hooks.d" };
+  for (size_t i = 0; i < 2; i++)
+    if (fs_is_dir (cands[i]) && strv_push (out, cands[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  return 0;
+}
+
+static int
+load_hooks (struct run_state *s, ohr_error_t *err)
+{
+  cleanup_strv char **defaults = NULL;
+  if (!s->opts.hooks_dirs_set && default_hook_dirs (&defaults, err) < 0)
+    return -1;
+  char **dirs = s->opts.hooks_dirs_set ? s->opts.hooks_dirs : defaults;
+  if (dirs && hooks_load (dirs, &s->hooks, err) < 0)
+    return -1;
+  for (size_t i = 0; s->hooks.notes && s->hooks.notes[i]; i++)
+    fprintf (stderr, "oci-host-runner: %s\n", s->hooks.notes[i]);
+  return 0;
+}
+
+/* The user's annotations, then the runner's own (which win): hooks read
+ * them to know which build script this container runs. */
+static int
+select_hooks (struct run_state *s, ohr_error_t *err)
+{
+  for (size_t i = 0; s->opts.annotations && s->opts.annotations[i]; i++)
+    if (strv_push (&s->annotations, s->opts.annotations[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  if (strv_pushf (&s->annotations, "org.oci-host-runner.package=%s",
+                  s->ctx.package)
+          < 0
+      || strv_pushf (&s->annotations, "org.oci-host-runner.out-dir=%s",
+                     s->ctx.out_dir)
+             < 0
+      || strv_pushf (&s->annotations, "org.oci-host-runner.script=%s",
+                     s->ctx.script)
+             < 0
+      || strv_pushf (&s->annotations, "org.oci-host-runner.manifest-dir=%s",
+                     s->ctx.manifest_dir)
+             < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  struct hook_context hc = { .script = s->ctx.script,
+                             .annotations = s->annotations,
+                             .has_bind_mounts = true };
+  if (hooks_select (&s->hooks, &hc, &s->selected_hooks, err) < 0)
+    return -1;
+  for (int st = 0; st < HOOK_N_STAGES; st++)
+    for (size_t i = 0; i < s->selected_hooks.stages[st].n; i++)
+      verbose (s, "hook %s %s", hooks_stage_name ((enum hook_stage)st),
+               s->selected_hooks.stages[st].v[i].path);
+  return 0;
+}
+
 static int
 prepare (struct run_state *s, ohr_error_t *err)
 {
   if (context_load (s->opts.command, environ, &s->ctx, err) < 0
-      || load_policy (s, err) < 0)
+      || load_policy (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
   struct image_options io = {
@@ -240,6 +319,7 @@ generate (struct run_state *s, ohr_error_t *err)
     .network = s->opts.network,
     .rootless = s->host.rootless,
     .paths = s->opts.paths,
+    .host_proc = s->opts.degraded_proc,
     .extra_mounts = s->eff.settings.mounts,
     .n_extra_mounts = s->eff.settings.n_mounts,
     .source_upper = s->bundle.upper,
@@ -250,7 +330,14 @@ generate (struct run_state *s, ohr_error_t *err)
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;
   decide_cgroups (s);
+  if (s->opts.degraded_proc)
+    fprintf (stderr,
+             "oci-host-runner: notice: degraded mode 'proc': no PID "
+             "namespace, the host's /proc read-only; the build "
+             "script can see, and signal, the processes of its own user\n");
   if (layout_build (&li, &s->layout, err) < 0)
+    return -1;
+  if (select_hooks (s, err) < 0)
     return -1;
   struct spec_input si = {
     .rootfs = s->image->rootfs,
@@ -263,10 +350,13 @@ generate (struct run_state *s, ohr_error_t *err)
     .uid = 0,
     .gid = 0,
     .new_netns = s->opts.network == NETWORK_NONE,
+    .share_pidns = s->opts.degraded_proc,
     .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
     .host_uid = s->host.uid,
     .host_gid = s->host.gid,
     .mounts = &s->layout.mounts,
+    .hooks = &s->selected_hooks,
+    .annotations = s->annotations,
     .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
     .pids_limit = s->cgroups ? s->eff.settings.pids : 0,
   };

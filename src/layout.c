@@ -23,7 +23,10 @@ add_system_mounts (const struct layout_input *in, struct mount_table *t,
                    ohr_error_t *err)
 {
   bool own_sysfs = !in->rootless || in->network == NETWORK_NONE;
-  if (mounts_add (t, "/proc", "proc", "proc", NULL, err) < 0
+  if ((in->host_proc ? ADD (t, "/proc", "bind", "/proc", "rbind", "ro",
+                            "nosuid", "nodev", "noexec")
+                     : mounts_add (t, "/proc", "proc", "proc", NULL, err))
+          < 0
       || ADD (t, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755",
               "size=65536k")
              < 0

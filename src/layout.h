@@ -52,6 +52,7 @@ struct layout_input
   enum network_mode network;
   bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
   enum paths_mode paths;
+  bool host_proc; /* degraded: bind the host's /proc read-only */
   /* read-only host paths the policy adds */
   const struct policy_mount *extra_mounts;
   size_t n_extra_mounts;

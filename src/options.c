@@ -64,6 +64,17 @@ const char options_usage[]
       "STATE_DIR;\n"
       "                       default /run/oci-host-runner as root, else\n"
       "                       $XDG_RUNTIME_DIR/oci-host-runner]\n"
+      "  --degraded proc      for pods whose /proc has masked paths (no\n"
+      "                       procMount: Unmasked): no PID namespace, the\n"
+      "                       host's /proc bound read-only; the script can\n"
+      "                       see the pod's processes "
+      "[OCI_HOST_RUNNER_DEGRADED]\n"
+      "  --hooks-dir DIR      OCI hooks (hooks.d JSON files); repeatable;\n"
+      "                       replaces the defaults (the shipped hooks/,\n"
+      "                       /etc/oci-host-runner/hooks.d) "
+      "[OCI_HOST_RUNNER_HOOKS_DIR: colon-separated]\n"
+      "  --annotation K=V     an OCI annotation for hooks; repeatable\n"
+      "                       [OCI_HOST_RUNNER_ANNOTATIONS: comma-separated]\n"
       "  --keep-bundle        keep the generated bundle and print its path\n"
       "                       [OCI_HOST_RUNNER_KEEP_BUNDLE=1]\n"
       "  -v, --verbose        say what was chosen and why "
@@ -94,6 +105,9 @@ enum
   OPT_CACHE_DIR,
   OPT_STATE_DIR,
   OPT_KEEP_BUNDLE,
+  OPT_DEGRADED,
+  OPT_HOOKS_DIR,
+  OPT_ANNOTATION,
   OPT_STORE,
   OPT_INSECURE,
   OPT_ALLOW_UNPINNED,
@@ -109,6 +123,9 @@ static const struct option long_options[] = {
   { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "keep-bundle", no_argument, NULL, OPT_KEEP_BUNDLE },
+  { "degraded", required_argument, NULL, OPT_DEGRADED },
+  { "hooks-dir", required_argument, NULL, OPT_HOOKS_DIR },
+  { "annotation", required_argument, NULL, OPT_ANNOTATION },
   { "store", required_argument, NULL, OPT_STORE },
   { "insecure-registry", required_argument, NULL, OPT_INSECURE },
   { "allow-unpinned", no_argument, NULL, OPT_ALLOW_UNPINNED },
@@ -166,6 +183,34 @@ parse_paths (const char *v, const char *where, enum paths_mode *out,
 }
 
 static int
+add_annotation (struct run_options *o, const char *kv, const char *where,
+                ohr_error_t *err)
+{
+  const char *eq = strchr (kv, '=');
+  if (eq == NULL || eq == kv)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "%s: '%s' is not KEY=VALUE", where, kv);
+  return strv_push (&o->annotations, kv) < 0
+             ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
+             : 0;
+}
+
+/* Degraded modes are explicit: each names the isolation it gives up. */
+static int
+parse_degraded (const char *v, const char *where, struct run_options *o,
+                ohr_error_t *err)
+{
+  if (strcmp (v, "proc") == 0)
+    o->degraded_proc = true;
+  else if (strcmp (v, "none") != 0)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "%s: unknown degraded mode '%s' (use proc: no PID "
+                          "namespace, the host's /proc read-only)",
+                          where, v);
+  return 0;
+}
+
+static int
 split_list (const char *v, char ***out, ohr_error_t *err)
 {
   cleanup_free char *copy = strdup (v);
@@ -192,6 +237,30 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
       && (o->network_set = true)
       && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_HOOKS_DIR")))
+    {
+      /* colon-separated; an empty value means no hook directories */
+      o->hooks_dirs_set = true;
+      cleanup_free char *copy = strdup (v);
+      char *save = NULL;
+      for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d;
+           d = strtok_r (NULL, ":", &save))
+        if (strv_push (&o->hooks_dirs, d) < 0)
+          return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+    }
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ANNOTATIONS")))
+    {
+      cleanup_strv char **list = NULL;
+      if (split_list (v, &list, err) < 0)
+        return -1;
+      for (size_t i = 0; list && list[i]; i++)
+        if (add_annotation (o, list[i], "OCI_HOST_RUNNER_ANNOTATIONS", err)
+            < 0)
+          return -1;
+    }
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_DEGRADED")) && *v
+      && parse_degraded (v, "OCI_HOST_RUNNER_DEGRADED", o, err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_POLICY")) && *v
       && set_string (&o->policy, v, err) < 0)
@@ -301,6 +370,15 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
     case OPT_KEEP_BUNDLE:
       o->keep_bundle = true;
       return 0;
+    case OPT_DEGRADED:
+      return parse_degraded (arg, "--degraded", o, err);
+    case OPT_HOOKS_DIR:
+      o->hooks_dirs_set = true;
+      return strv_push (&o->hooks_dirs, arg) < 0
+                 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
+                 : 0;
+    case OPT_ANNOTATION:
+      return add_annotation (o, arg, "--annotation", err);
     case OPT_STORE:
       return set_string (&o->store_dir, arg, err);
     case OPT_INSECURE:
@@ -381,6 +459,8 @@ options_clear (struct run_options *o)
   free (o->runtime);
   strv_free (o->env);
   free (o->policy);
+  strv_free (o->hooks_dirs);
+  strv_free (o->annotations);
   free (o->cache_dir);
   free (o->store_dir);
   strv_free (o->insecure);

@@ -34,7 +34,11 @@ struct run_options
   char *store_dir;       /* image store (default: cache_dir) */
   char **insecure;       /* registries reachable over plain http */
   bool allow_unpinned;
-  char *state_dir; /* runtime state and bundles */
+  char *state_dir;    /* runtime state and bundles */
+  bool degraded_proc; /* --degraded proc: host pid ns, /proc bound ro */
+  char **hooks_dirs;  /* --hooks-dir (replaces the defaults when set) */
+  bool hooks_dirs_set;
+  char **annotations; /* --annotation KEY=VALUE */
   bool keep_bundle;
   bool verbose;
   bool help;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "hooks.h"
+
 /* runc's defaults (libcontainer/specconv), plus paths podman masks too. */
 static const char *const masked_paths[] = {
   "/proc/acpi",        "/proc/asound",
@@ -151,8 +153,10 @@ fail:
 static yajl_gen_status
 gen_namespaces (yajl_gen g, const struct spec_input *in)
 {
-  const char *types[8] = { "pid", "ipc", "uts", "mount" };
-  size_t n = 4;
+  const char *types[8] = { "ipc", "uts", "mount" };
+  size_t n = 3;
+  if (!in->share_pidns)
+    types[n++] = "pid";
   if (in->new_netns)
     types[n++] = "network";
   if (in->new_userns)
@@ -221,6 +225,81 @@ fail:
 }
 
 static yajl_gen_status
+gen_hook (yajl_gen g, const struct spec_hook *h)
+{
+  yajl_gen_status st;
+  G (yajl_gen_map_open (g));
+  G (gen_kv (g, "path", h->path));
+  if (h->args)
+    G (gen_strv (g, "args", h->args));
+  if (h->env)
+    G (gen_strv (g, "env", h->env));
+  if (h->timeout > 0)
+    G (gen_kint (g, "timeout", h->timeout));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+/* The OCI "hooks" object: one array per stage that has hooks. */
+static yajl_gen_status
+gen_hooks (yajl_gen g, const struct spec_hooks *h)
+{
+  yajl_gen_status st = yajl_gen_status_ok;
+  if (h == NULL || spec_hooks_empty (h))
+    return st;
+  G (gen_str (g, "hooks"));
+  G (yajl_gen_map_open (g));
+  for (int s = 0; s < HOOK_N_STAGES; s++)
+    {
+      const struct spec_hook_list *l = &h->stages[s];
+      if (l->n == 0)
+        continue;
+      G (gen_str (g, hooks_stage_name ((enum hook_stage)s)));
+      G (yajl_gen_array_open (g));
+      for (size_t i = 0; i < l->n; i++)
+        G (gen_hook (g, &l->v[i]));
+      G (yajl_gen_array_close (g));
+    }
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+/* Is the key of a[i] given again later?  The later one wins, so that the
+ * object has unique keys whatever the caller passes. */
+static bool
+annotation_repeated (char *const *a, size_t i)
+{
+  size_t klen = strcspn (a[i], "=");
+  for (size_t j = i + 1; a[j]; j++)
+    if (strncmp (a[j], a[i], klen) == 0 && a[j][klen] == '=')
+      return true;
+  return false;
+}
+
+static yajl_gen_status
+gen_annotations (yajl_gen g, char *const *a)
+{
+  yajl_gen_status st = yajl_gen_status_ok;
+  if (a == NULL || a[0] == NULL)
+    return st;
+  G (gen_str (g, "annotations"));
+  G (yajl_gen_map_open (g));
+  for (size_t i = 0; a[i]; i++)
+    {
+      if (annotation_repeated (a, i))
+        continue;
+      size_t klen = strcspn (a[i], "=");
+      G (yajl_gen_string (g, (const unsigned char *)a[i], klen));
+      G (gen_str (g, a[i] + klen + 1));
+    }
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
 gen_spec (yajl_gen g, const struct spec_input *in)
 {
   yajl_gen_status st;
@@ -235,9 +314,37 @@ gen_spec (yajl_gen g, const struct spec_input *in)
   G (gen_kv (g, "hostname", in->hostname ? in->hostname : "build"));
   G (gen_mounts (g, in->mounts));
   G (gen_linux (g, in));
+  G (gen_hooks (g, in->hooks));
+  G (gen_annotations (g, in->annotations));
   G (yajl_gen_map_close (g));
 fail:
   return st;
+}
+
+/* Hooks and annotations come from files and options: refuse what the
+ * runtime would reject with a less helpful message. */
+static int
+check_hooks_annotations (const struct spec_input *in, ohr_error_t *err)
+{
+  for (size_t i = 0; in->annotations && in->annotations[i]; i++)
+    {
+      const char *a = in->annotations[i];
+      if (a[0] == '=' || strchr (a, '=') == NULL)
+        return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                              "spec: annotation '%s' is not KEY=VALUE", a);
+    }
+  for (int s = 0; in->hooks && s < HOOK_N_STAGES; s++)
+    for (size_t i = 0; i < in->hooks->stages[s].n; i++)
+      {
+        const struct spec_hook *h = &in->hooks->stages[s].v[i];
+        if (h->path == NULL || h->path[0] != '/' || h->timeout < 0)
+          return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                                "spec: %s hook '%s' needs an absolute path "
+                                "and a timeout >= 0",
+                                hooks_stage_name ((enum hook_stage)s),
+                                h->path ? h->path : "(null)");
+      }
+  return 0;
 }
 
 int
@@ -248,6 +355,8 @@ spec_generate (const struct spec_input *in, char **out, size_t *out_len,
       || in->cwd == NULL || in->cwd[0] != '/')
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                           "spec: rootfs, args and an absolute cwd are needed");
+  if (check_hooks_annotations (in, err) < 0)
+    return -1;
   yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "spec");

@@ -16,6 +16,8 @@
 #include "mounts.h"
 #include "util/error.h"
 
+struct spec_hooks; /* hooks.h */
+
 struct spec_input
 {
   const char *rootfs;
@@ -25,14 +27,20 @@ struct spec_input
   const char *hostname;
   uid_t uid; /* process user inside the container */
   gid_t gid;
-  bool new_netns;  /* network none: own namespace with only lo */
-  bool new_userns; /* rootless: user namespace mapping 0 -> host ids */
+  bool new_netns;   /* network none: own namespace with only lo */
+  bool share_pidns; /* degraded: the host's PID namespace */
+  bool new_userns;  /* rootless: user namespace mapping 0 -> host ids */
   uid_t host_uid;
   gid_t host_gid;
   const struct mount_table *mounts;
   /* cgroup limits (0: none); only set where cgroups can be written */
   unsigned long long memory_limit; /* bytes */
   unsigned long long pids_limit;
+  /* "hooks": what hooks_select chose (NULL or empty: no "hooks") */
+  const struct spec_hooks *hooks;
+  /* "annotations": "KEY=VALUE" strings, a later KEY winning (NULL or
+   * empty: no "annotations"); hooks read them from the state on stdin */
+  char *const *annotations;
 };
 
 /* Generate config.json; *out is NUL-terminated and owned by the caller. */
