@@ -198,7 +198,8 @@ if [ "${OHR_TEST_ALL_IMAGES:-0}" = 1 ] && [ -d "$T/bundle-sys/rootfs" ]; then
     for f in "$1"/debug/build/*/output; do
       pkg=$(basename "$(dirname "$f")")
       echo "== ${pkg%-*}"
-      sed -E "s|$1|TARGET|g; s|-[0-9a-f]{16}/|-HASH/|g" "$f" | sort
+      # cargo: lines only: Cargo ignores the rest (dh-cargo:, "running:")
+      grep -E '^cargo:' "$f" | sed -E "s|$1|TARGET|g; s|-[0-9a-f]{16}/|-HASH/|g" | sort
     done | awk '/^== /{k=$0; next} {print k "\t" $0}' | sort
   }
   CORPUS=$TOP/tests/corpus
