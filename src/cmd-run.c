@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -30,11 +31,13 @@
 #include "options.h"
 #include "outcheck.h"
 #include "policy.h"
+#include "runrecord.h"
 #include "runtime.h"
 #include "spec.h"
 #include "toolchain.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/strv.h"
 #include "version.h"
 
@@ -64,6 +67,8 @@ struct run_state
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
   struct directive_filter *directives; /* canonical paths: maps stdout */
+  int attest_fd; /* the directive stream as Cargo saw it, or -1 */
+  struct timespec started, finished;
   struct hook_set hooks;
   struct spec_hooks selected_hooks;
   char **annotations;
@@ -85,6 +90,8 @@ state_clear (struct run_state *s)
   free (s->config);
   directive_filter_free (s->directives);
   policy_effective_clear (&s->eff);
+  if (s->attest_fd >= 0)
+    close (s->attest_fd);
   hooks_set_clear (&s->hooks);
   spec_hooks_clear (&s->selected_hooks);
   strv_free (s->annotations);
@@ -490,11 +497,29 @@ write_all_stdout (const char *buf, size_t len)
     }
 }
 
+static void
+write_all_fd (int fd, const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (fd, buf, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return;
+      buf += w;
+      len -= (size_t)w;
+    }
+}
+
 static int
 write_stdout (void *ctx, const void *buf, size_t len, ohr_error_t *err)
 {
-  (void)ctx, (void)err;
+  struct run_state *s = ctx;
+  (void)err;
   write_all_stdout (buf, len);
+  if (s->attest_fd >= 0)
+    write_all_fd (s->attest_fd, buf, len);
   return 0;
 }
 
@@ -503,9 +528,11 @@ static void
 stdout_pump (void *ctx, const char *buf, size_t len)
 {
   struct run_state *s = ctx;
-  if (s->pump_error)
+  if (s->directives == NULL || s->pump_error)
     {
-      write_all_stdout (buf, len); /* mapper failed: pass the rest as is */
+      /* identity paths (piped only to be recorded), or the mapper failed:
+       * pass the bytes as they are */
+      write_stdout (s, buf, len, NULL);
       return;
     }
   int r = len ? directive_filter_feed (s->directives, buf, len, &s->pump_error)
@@ -573,7 +600,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .timeout_seconds = (int)s->eff.settings.timeout,
   };
   cleanup_close int out_r = -1;
-  if (s->opts.paths == PATHS_CANONICAL)
+  if (s->opts.paths == PATHS_CANONICAL || s->attest_fd >= 0)
     {
       /* the script's stdout comes through us: directives name container
        * paths that Cargo must see as host paths */
@@ -581,7 +608,8 @@ execute (struct run_state *s, ohr_error_t *err)
         return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
       out_r = pfd[0];
       io.stdout_fd = pfd[1];
-      if (make_directive_filter (s, err) < 0)
+      if (s->opts.paths == PATHS_CANONICAL
+          && make_directive_filter (s, err) < 0)
         {
           close (pfd[1]);
           return -1;
@@ -727,10 +755,119 @@ after_run (struct run_state *s, int code, ohr_error_t *err)
   return code;
 }
 
+/* --attest: the directive stream goes to DIR/<id>.directives as Cargo
+ * sees it (mapped), next to the run record written after the run. */
+static int
+open_attest (struct run_state *s, ohr_error_t *err)
+{
+  s->attest_fd = -1;
+  if (s->opts.attest_dir == NULL)
+    return 0;
+  cleanup_free char *name = runrecord_directives_name (s->bundle.id);
+  cleanup_free char *path
+      = name ? fs_path_join (s->opts.attest_dir, name) : NULL;
+  if (path == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "attest");
+  if (fs_mkdir_p (s->opts.attest_dir, 0755, err) < 0)
+    return ohr_error_wrap (err, "--attest");
+  s->attest_fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  return s->attest_fd < 0 ? ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                             "cannot create '%s'", path)
+                          : 0;
+}
+
+static int
+fill_record (struct run_state *s, struct runrecord *rr, ohr_error_t *err)
+{
+  char started[RUNRECORD_TIME_SIZE], finished[RUNRECORD_TIME_SIZE];
+  runrecord_format_time (&s->started, started);
+  runrecord_format_time (&s->finished, finished);
+  cleanup_free char *policy_name = NULL;
+  if (envfilter_build (environ, s->opts.env, &rr->env, err) < 0
+      || runrecord_set_cargo (rr, rr->env, err) < 0
+      || asprintf (&policy_name, "%s.policy.json", s->bundle.id) < 0)
+    return -1;
+  cleanup_free char *policy_path
+      = fs_path_join (s->opts.attest_dir, policy_name);
+  if (policy_path == NULL
+      || fs_write_atomic (policy_path, s->policy.data, s->policy.len, 0644,
+                          true, err)
+             < 0)
+    return -1;
+  for (size_t i = 0; s->tc.rewrites && s->tc.rewrites[i]; i++)
+    if (strncmp (s->tc.rewrites[i], "RUSTC=", 6) == 0)
+      {
+        free (rr->rustc);
+        rr->rustc = strdup (s->tc.rewrites[i] + 6);
+      }
+#define DUP(f, v) (rr->f = (v) ? strdup (v) : NULL)
+  DUP (id, s->bundle.id);
+  DUP (script, s->ctx.script);
+  DUP (out_dir, s->ctx.out_dir);
+  DUP (manifest_dir, s->ctx.manifest_dir);
+  DUP (cwd, s->ctx.cwd);
+  DUP (image_ref, s->image->ref);
+  DUP (image_digest, s->image->digest);
+  DUP (runtime_name, s->rt.backend->name);
+  DUP (runtime_path, s->rt.path);
+  DUP (runner_version, OHR_VERSION);
+  DUP (policy, policy_name);
+  rr->directives = runrecord_directives_name (s->bundle.id);
+  rr->started = strdup (started);
+  rr->finished = strdup (finished);
+#undef DUP
+  for (size_t i = 0; s->ctx.args && s->ctx.args[i]; i++)
+    strv_push (&rr->args, s->ctx.args[i]);
+  for (size_t i = 0; s->tc.roots && s->tc.roots[i]; i++)
+    strv_push (&rr->toolchains, s->tc.roots[i]);
+  rr->paths = s->opts.paths;
+  rr->network = s->opts.network;
+  rr->exit_status = 0;
+  return 0;
+}
+
+/* The statement is made by oci-host-runner-attest (it hashes OUT_DIR,
+ * the source and the toolchain with libcrypto, which run mode does not
+ * load); its stdout is kept off Cargo's directive channel. */
+static int
+attest (struct run_state *s, ohr_error_t *err)
+{
+  struct runrecord rr = { 0 };
+  cleanup_free char *path = runrecord_path (s->opts.attest_dir, s->bundle.id);
+  cleanup_free char *helper = NULL;
+  int r = path ? fill_record (s, &rr, err)
+               : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "attest");
+  if (r == 0)
+    r = runrecord_write (&rr, path, err);
+  runrecord_clear (&rr);
+  if (r == 0)
+    r = helpers_find ("oci-host-runner-attest", "OCI_HOST_RUNNER_ATTEST",
+                      &helper, err);
+  if (r < 0)
+    return ohr_error_wrap (err, "--attest");
+  char *argv[] = { helper, "record", path, NULL };
+  struct proc_result pr = { 0 };
+  if (proc_run (argv, &pr, err) < 0)
+    return -1;
+  if (pr.status != 0)
+    {
+      size_t n = strlen (pr.err);
+      while (n > 0 && pr.err[n - 1] == '\n')
+        pr.err[--n] = '\0';
+      const char *last = strrchr (pr.err, '\n');
+      r = ohr_error_set (err, EIO, OHR_ERR_INTERNAL, "--attest: %s",
+                         last ? last + 1 : pr.err);
+    }
+  else
+    verbose (s, "attestation: %.*s", (int)strcspn (pr.out, "\n"), pr.out);
+  proc_result_clear (&pr);
+  return r;
+}
+
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
-  struct run_state s = { 0 };
+  struct run_state s = { .attest_fd = -1 };
   int r;
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;
@@ -746,8 +883,14 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     }
   else if (prepare (&s, err) < 0 || generate (&s, err) < 0)
     r = -1;
+  else if (open_attest (&s, err) < 0)
+    r = -1;
   else if ((r = execute (&s, err)) >= 0)
-    r = after_run (&s, r, err);
+    {
+      r = after_run (&s, r, err);
+      if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
+        r = -1;
+    }
   if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
     ohr_error_wrap (err, "build script of %s", s.ctx.package);
   state_clear (&s);

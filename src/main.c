@@ -60,7 +60,45 @@ cmd_store (int argc, char **argv, ohr_error_t *err)
                           helper);
 }
 
+/* Attestations run in oci-host-runner-attest (it needs libcrypto):
+ * `attest verify|keygen|bundle|record ...` and `verify STATEMENT`. */
+static int
+cmd_attest (int argc, char **argv, ohr_error_t *err)
+{
+  char *helper = NULL;
+  if (helpers_find ("oci-host-runner-attest", "OCI_HOST_RUNNER_ATTEST",
+                    &helper, err)
+      < 0)
+    return -1;
+  char **args = calloc ((size_t)argc + 2, sizeof *args);
+  if (args == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "exec");
+  args[0] = helper;
+  int n = 1;
+  if (strcmp (argv[0], "attest") == 0)
+    {
+      if (argc < 2)
+        return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                              "usage: oci-host-runner attest "
+                              "verify|keygen|bundle|record ARGS (see "
+                              "oci-host-runner attest verify --help)");
+      args[n++] = strcmp (argv[1], "verify") == 0 ? "attest-verify" : argv[1];
+      for (int i = 2; i < argc; i++)
+        args[n++] = argv[i];
+    }
+  else
+    for (int i = 0; i < argc; i++)
+      args[n++] = argv[i];
+  execv (helper, args);
+  int e = errno;
+  free (args);
+  return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot execute '%s'",
+                          helper);
+}
+
 static const struct command commands[] = {
+  { "attest", cmd_attest, "attestations: verify, keygen, bundle, record" },
+  { "verify", cmd_attest, "re-run a build script and compare its outputs" },
   { "run", cmd_run, "run a build script (the default)" },
   { "pull", cmd_store, "fetch an image into the store" },
   { "import", cmd_store, "import an OCI layout or archive" },

@@ -75,6 +75,11 @@ const char options_usage[]
       "[OCI_HOST_RUNNER_HOOKS_DIR: colon-separated]\n"
       "  --annotation K=V     an OCI annotation for hooks; repeatable\n"
       "                       [OCI_HOST_RUNNER_ANNOTATIONS: comma-separated]\n"
+      "  --attest DIR         after each successful run, an in-toto/SLSA\n"
+      "                       statement (signed with "
+      "OCI_HOST_RUNNER_ATTEST_KEY)\n"
+      "                       and its run record "
+      "[OCI_HOST_RUNNER_ATTEST_DIR]\n"
       "  --keep-bundle        keep the generated bundle and print its path\n"
       "                       [OCI_HOST_RUNNER_KEEP_BUNDLE=1]\n"
       "  -v, --verbose        say what was chosen and why "
@@ -87,6 +92,8 @@ const char options_usage[]
       "  pull REF | import oci:PATH|oci-archive:FILE | images | inspect "
       "REF\n"
       "  rm REF | gc      the image store (each with --help)\n"
+      "  attest verify|keygen|bundle ...  |  verify STATEMENT\n"
+      "                   attestations (each with --help)\n"
       "  help, version\n"
       "\n"
       "Exit status: the build script's own; 121 usage, 122 missing Cargo\n"
@@ -107,6 +114,7 @@ enum
   OPT_KEEP_BUNDLE,
   OPT_DEGRADED,
   OPT_HOOKS_DIR,
+  OPT_ATTEST,
   OPT_ANNOTATION,
   OPT_STORE,
   OPT_INSECURE,
@@ -125,6 +133,7 @@ static const struct option long_options[] = {
   { "keep-bundle", no_argument, NULL, OPT_KEEP_BUNDLE },
   { "degraded", required_argument, NULL, OPT_DEGRADED },
   { "hooks-dir", required_argument, NULL, OPT_HOOKS_DIR },
+  { "attest", required_argument, NULL, OPT_ATTEST },
   { "annotation", required_argument, NULL, OPT_ANNOTATION },
   { "store", required_argument, NULL, OPT_STORE },
   { "insecure-registry", required_argument, NULL, OPT_INSECURE },
@@ -237,6 +246,9 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
       && (o->network_set = true)
       && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ATTEST_DIR")) && *v
+      && set_string (&o->attest_dir, v, err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_HOOKS_DIR")))
     {
@@ -372,6 +384,8 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
       return 0;
     case OPT_DEGRADED:
       return parse_degraded (arg, "--degraded", o, err);
+    case OPT_ATTEST:
+      return set_string (&o->attest_dir, arg, err);
     case OPT_HOOKS_DIR:
       o->hooks_dirs_set = true;
       return strv_push (&o->hooks_dirs, arg) < 0
@@ -459,6 +473,7 @@ options_clear (struct run_options *o)
   free (o->runtime);
   strv_free (o->env);
   free (o->policy);
+  free (o->attest_dir);
   strv_free (o->hooks_dirs);
   strv_free (o->annotations);
   free (o->cache_dir);

@@ -39,6 +39,7 @@ struct run_options
   char **hooks_dirs;  /* --hooks-dir (replaces the defaults when set) */
   bool hooks_dirs_set;
   char **annotations; /* --annotation KEY=VALUE */
+  char *attest_dir;   /* --attest DIR: a run record and statement per run */
   bool keep_bundle;
   bool verbose;
   bool help;
