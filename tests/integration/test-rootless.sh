@@ -49,6 +49,6 @@ SH
   check "$rt: files the script wrote belong to the user" \
     assert_eq "$uid" "$(stat -c %u "$out/generated.rs")" "owner of generated.rs"
   check "$rt: state stayed in the user's own directory" \
-    test -d "/tmp/oci-host-runner-$uid/$rt"
+    test -d "/dev/shm/oci-host-runner-$uid/$rt"
 done
 finish
