@@ -14,32 +14,46 @@
  *                   namespace made at start-up the same way (the cost of
  *                   "unshare once around the whole loop", without making
  *                   the other modes run inside it)
- *     fd3           open /dev/null as fd 3 (the status fd ohr-init writes)
+ *     fds=N         pass N extra fds, as oci-host-runner does with
+ *                   --preserve-fds N: fd 3 is /dev/null (where ohr-init
+ *                   writes its report), fds 4 and up are the child's stderr
  * "{ID}" in an argument is replaced by a container id unique to the run.
  *
  * Rounds: WARMUP unrecorded rounds, then N recorded ones; each round runs
- * every mode once, the starting mode rotating from round to round, so that
- * slow drift of the machine (other load, caches, frequency) hits all modes
- * alike instead of whichever ran last.
+ * every mode once, in an order shuffled afresh for every round (fixed seed,
+ * so reproducible).  Slow drift of the machine (other load, caches,
+ * frequency) then hits all modes alike, and so does the clean-up a
+ * container leaves to the kernel (and runc to its own exiting threads)
+ * that slows whatever runs next: each mode follows every other one about
+ * equally often.
  *
  * One sample = wall time from just before fork() to waitpid() returning,
  * CLOCK_MONOTONIC, in the harness process.  A child's stdout is appended to
  * OUTDIR/NAME.out and its stderr to OUTDIR/NAME.err; stdin is /dev/null.
  *
- * Output: OUTDIR/samples.tsv (NAME, round, microseconds) and, on stdout,
+ * Output: OUTDIR/samples.tsv (NAME, round, microseconds, the mode run just
+ * before it in the round sequence) and, on stdout,
  * one line per mode:
  *     NAME  runs  failures  min  median  p90  mean  max     (microseconds)
- * median and p90 are nearest-rank percentiles of the N samples.
+ * median and p90 are nearest-rank percentiles of the N samples; failures
+ * count the warm-up runs too.  A first line
+ *     #cpu  WALL  BUSY  OWN  CPUS
+ * gives, for the recorded rounds, the wall seconds, the CPU-seconds the
+ * whole machine was busy (/proc/stat) and the CPU-seconds of the harness
+ * and its children (getrusage), to tell a quiet machine from a busy one.
  * Exit status: 0, or 1 when any recorded or warm-up run failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,17 +65,18 @@ enum
 {
   F_HIDE_UNIFIED = 1,
   F_SHARED_NS = 2,
-  F_FD3 = 4,
 };
 
 struct mode
 {
   char *name;
   unsigned flags;
+  int extra_fds;
   char *argv[MAX_ARGS + 1];
   int argc;
   int out_fd, err_fd;
   double *samples; /* microseconds */
+  int *prev;       /* the mode run just before each sample, or -1 */
   int failures;
   int first_status;
 };
@@ -83,7 +98,7 @@ now_us (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static void
@@ -117,20 +132,23 @@ make_shared_ns (void)
 }
 
 static unsigned
-parse_flags (const char *s)
+parse_flags (const char *s, int *extra_fds)
 {
   unsigned f = 0;
+  *extra_fds = 0;
   if (strcmp (s, "-") == 0)
     return 0;
   char *copy = strdup (s), *save = NULL;
-  for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
+  for (char *t = strtok_r (copy, ",", &save); t;
+       t = strtok_r (NULL, ",", &save))
     {
       if (strcmp (t, "hide-unified") == 0)
         f |= F_HIDE_UNIFIED;
       else if (strcmp (t, "shared-ns") == 0)
         f |= F_SHARED_NS;
-      else if (strcmp (t, "fd3") == 0)
-        f |= F_FD3;
+      else if (strncmp (t, "fds=", 4) == 0 && atoi (t + 4) >= 0
+               && atoi (t + 4) <= 16)
+        *extra_fds = atoi (t + 4);
       else
         {
           fprintf (stderr, "harness: unknown flag '%s'\n", t);
@@ -171,7 +189,7 @@ load_modes (const char *file, const char *outdir, int n)
           exit (2);
         }
       m->name = strdup (name);
-      m->flags = parse_flags (flags);
+      m->flags = parse_flags (flags, &m->extra_fds);
       for (char *a; (a = strtok_r (NULL, "\t", &save));)
         {
           if (m->argc == MAX_ARGS)
@@ -188,15 +206,16 @@ load_modes (const char *file, const char *outdir, int n)
         }
       char path[4096];
       snprintf (path, sizeof path, "%s/%s.out", outdir, m->name);
-      m->out_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
-                                  | O_CLOEXEC, 0644);
+      m->out_fd = open (
+          path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
       snprintf (path, sizeof path, "%s/%s.err", outdir, m->name);
-      m->err_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
-                                  | O_CLOEXEC, 0644);
+      m->err_fd = open (
+          path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
       if (m->out_fd < 0 || m->err_fd < 0)
         die (path);
-      m->samples = calloc ((size_t) n, sizeof *m->samples);
-      if (m->samples == NULL)
+      m->samples = calloc ((size_t)n, sizeof *m->samples);
+      m->prev = calloc ((size_t)n, sizeof *m->prev);
+      if (m->samples == NULL || m->prev == NULL)
         die ("calloc");
       if (m->flags & F_SHARED_NS && shared_ns_fd < 0)
         make_shared_ns ();
@@ -216,11 +235,11 @@ child_argv (const struct mode *m, int mode_index, int round)
       const char *p = strstr (a, "{ID}");
       if (p == NULL)
         {
-          argv[i] = (char *) a;
+          argv[i] = (char *)a;
           continue;
         }
-      if (asprintf (&argv[i], "%.*sohrbench-%d-%d-%d%s", (int) (p - a), a,
-                    (int) getppid (), mode_index, round, p + 4)
+      if (asprintf (&argv[i], "%.*sohrbench-%d-%d-%d%s", (int)(p - a), a,
+                    (int)getppid (), mode_index, round, p + 4)
           < 0)
         _exit (125);
     }
@@ -231,17 +250,15 @@ child_argv (const struct mode *m, int mode_index, int round)
 static void
 child (const struct mode *m, int mode_index, int round)
 {
-  int devnull = open ("/dev/null", O_RDWR);
+  /* above every fd it will set up */
+  int devnull
+      = fcntl (open ("/dev/null", O_RDWR | O_CLOEXEC), F_DUPFD_CLOEXEC, 64);
   if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (m->out_fd, 1) < 0
       || dup2 (m->err_fd, 2) < 0)
     _exit (125);
-  if (m->flags & F_FD3)
-    {
-      if (dup2 (devnull, 3) < 0)
-        _exit (125);
-    }
-  if (devnull > 3)
-    close (devnull);
+  for (int i = 0; i < m->extra_fds; i++)
+    if (dup2 (i == 0 ? devnull : m->err_fd, 3 + i) < 0)
+      _exit (125);
   if (m->flags & F_HIDE_UNIFIED)
     hide_unified ();
   if (m->flags & F_SHARED_NS)
@@ -278,10 +295,57 @@ run_once (struct mode *m, int mode_index, int round)
   return t1 - t0;
 }
 
+/* busy CPU time of the whole machine so far (seconds), from /proc/stat */
+static double
+machine_busy (void)
+{
+  FILE *f = fopen ("/proc/stat", "r");
+  unsigned long long v[10] = { 0 };
+  if (f == NULL)
+    return 0;
+  int n = fscanf (f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+                  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+                  &v[8], &v[9]);
+  fclose (f);
+  if (n < 8)
+    return 0;
+  /* user nice system [idle iowait] irq softirq steal (guest is in user) */
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return (double)busy / (double)sysconf (_SC_CLK_TCK);
+}
+
+/* CPU time of this process and its waited-for descendants (seconds) */
+static double
+own_cpu (void)
+{
+  struct rusage s, c;
+  getrusage (RUSAGE_SELF, &s);
+  getrusage (RUSAGE_CHILDREN, &c);
+  return (double)(s.ru_utime.tv_sec + s.ru_stime.tv_sec + c.ru_utime.tv_sec
+                  + c.ru_stime.tv_sec)
+         + (double)(s.ru_utime.tv_usec + s.ru_stime.tv_usec
+                    + c.ru_utime.tv_usec + c.ru_stime.tv_usec)
+               / 1e6;
+}
+
+/* Fisher-Yates with a 64-bit LCG (Knuth's MMIX constants) */
+static void
+shuffle (int *v, int n, unsigned long long *seed)
+{
+  for (int i = n - 1; i > 0; i--)
+    {
+      *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      int j = (int)((*seed >> 33) % (unsigned long long)(i + 1));
+      int t = v[i];
+      v[i] = v[j];
+      v[j] = t;
+    }
+}
+
 static int
 cmp_double (const void *a, const void *b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
@@ -289,7 +353,7 @@ cmp_double (const void *a, const void *b)
 static double
 percentile (const double *sorted, int n, double p)
 {
-  int rank = (int) ((p / 100.0) * n + 0.999999);
+  int rank = (int)((p / 100.0) * n + 0.999999);
   if (rank < 1)
     rank = 1;
   if (rank > n)
@@ -323,6 +387,10 @@ main (int argc, char **argv)
       fprintf (stderr, "usage: harness -n N -w WARMUP -o OUTDIR MODEFILE\n");
       return 2;
     }
+  /* bench/invoke killed (its temp dir is gone): stop too */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid () == 1)
+    return 2;
   if (getcwd (cwd, sizeof cwd) == NULL)
     die ("getcwd");
   load_modes (argv[optind], outdir, n);
@@ -332,14 +400,36 @@ main (int argc, char **argv)
       return 2;
     }
 
+  double t_start = 0, busy_start = 0, own_start = 0;
+  int order[MAX_MODES], prev = -1;
+  unsigned long long seed = 0x6f68722d62656e63ULL; /* fixed: reproducible */
+  for (int i = 0; i < n_modes; i++)
+    order[i] = i;
   for (int r = 0; r < warmup + n; r++)
-    for (int k = 0; k < n_modes; k++)
-      {
-        int i = (k + r) % n_modes;
-        double us = run_once (&modes[i], i, r);
-        if (r >= warmup)
-          modes[i].samples[r - warmup] = us;
-      }
+    {
+      if (r == warmup)
+        {
+          t_start = now_us ();
+          busy_start = machine_busy ();
+          own_start = own_cpu ();
+        }
+      shuffle (order, n_modes, &seed);
+      for (int k = 0; k < n_modes; k++)
+        {
+          int i = order[k];
+          double us = run_once (&modes[i], i, r);
+          if (r >= warmup)
+            {
+              modes[i].samples[r - warmup] = us;
+              modes[i].prev[r - warmup] = prev;
+            }
+          prev = i;
+        }
+    }
+  /* wall seconds, machine busy CPU-seconds, this harness's CPU-seconds */
+  printf ("#cpu\t%.2f\t%.2f\t%.2f\t%ld\n", (now_us () - t_start) / 1e6,
+          machine_busy () - busy_start, own_cpu () - own_start,
+          sysconf (_SC_NPROCESSORS_ONLN));
 
   char path[4096];
   snprintf (path, sizeof path, "%s/samples.tsv", outdir);
@@ -353,10 +443,11 @@ main (int argc, char **argv)
       double sum = 0;
       for (int r = 0; r < n; r++)
         {
-          fprintf (sf, "%s\t%d\t%.1f\n", m->name, r, m->samples[r]);
+          fprintf (sf, "%s\t%d\t%.1f\t%s\n", m->name, r, m->samples[r],
+                   m->prev[r] >= 0 ? modes[m->prev[r]].name : "-");
           sum += m->samples[r];
         }
-      qsort (m->samples, (size_t) n, sizeof *m->samples, cmp_double);
+      qsort (m->samples, (size_t)n, sizeof *m->samples, cmp_double);
       printf ("%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", m->name, n,
               m->failures, m->samples[0], percentile (m->samples, n, 50),
               percentile (m->samples, n, 90), sum / n, m->samples[n - 1]);
