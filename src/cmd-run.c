@@ -743,11 +743,28 @@ check_strict_directives (struct run_state *s, ohr_error_t *err)
                         directive_note_reason (notes->v[0].kind));
 }
 
+/* Whatever happened to the script (exit, signal, timeout), what it left
+ * in OUT_DIR must not act on the host: escaping links are removed and
+ * setid bits cleared, before anything else looks at the result. */
+static int
+neutralise (struct run_state *s, ohr_error_t *err)
+{
+  struct outcheck_report rep = { 0 };
+  if (outcheck_strip_setid (s->ctx.out_dir, &rep, err) < 0)
+    return -1;
+  for (size_t i = 0; i < rep.n; i++)
+    fprintf (stderr,
+             "oci-host-runner: build script of %s left OUT_DIR/%s with %s: "
+             "cleared\n",
+             s->ctx.package, rep.v[i].path, rep.v[i].what);
+  outcheck_report_clear (&rep);
+  return check_symlinks (s, err);
+}
+
 static int
 after_run (struct run_state *s, int code, ohr_error_t *err)
 {
-  if (check_source_writes (s, err) < 0 || check_symlinks (s, err) < 0
-      || check_strict_directives (s, err) < 0)
+  if (check_source_writes (s, err) < 0 || check_strict_directives (s, err) < 0)
     return -1;
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
       && check_container_paths (s, err) < 0)
@@ -885,9 +902,14 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;
-  else if ((r = execute (&s, err)) >= 0)
+  else if ((r = execute (&s, err)) >= 0 || s.bundle.dir)
     {
-      r = after_run (&s, r, err);
+      /* the container is gone (or never ran): clean OUT_DIR first */
+      ohr_error_t nerr = NULL;
+      int nr = neutralise (&s, r < 0 ? &nerr : err);
+      ohr_error_free (&nerr);
+      if (r >= 0)
+        r = nr < 0 ? -1 : after_run (&s, r, err);
       if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
         r = -1;
     }

@@ -5,12 +5,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -166,10 +169,36 @@ escapes (const char *rel, const char *target)
   return false;
 }
 
+struct link_scan
+{
+  int root_fd;
+  struct outcheck_report *out;
+};
+
+/* Resolve rel as the kernel would, but beneath root: a chain of links
+ * that each look harmless (s -> ., u -> s/..) can still climb out, which
+ * only a full resolution shows. */
+static bool
+resolves_outside (int root_fd, const char *rel)
+{
+  struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+  int fd = (int)syscall (SYS_openat2, root_fd, rel, &how, sizeof how);
+  if (fd >= 0)
+    {
+      close (fd);
+      return false;
+    }
+  /* ENOENT: dangling inside; ENOSYS (kernel < 5.6): the textual check
+   * below has to do */
+  return errno == EXDEV || errno == ELOOP;
+}
+
 static int
 check_link (const char *root, const char *rel, const struct stat *st,
             void *ctx, ohr_error_t *err)
 {
+  struct link_scan *ls = ctx;
   if (!S_ISLNK (st->st_mode))
     return 0;
   cleanup_free char *path = fs_path_join (root, rel);
@@ -178,14 +207,54 @@ check_link (const char *root, const char *rel, const struct stat *st,
   if (n < 0)
     return 0;
   target[n] = '\0';
-  return escapes (rel, target) ? add (ctx, rel, 0, target, err) : 0;
+  if (escapes (rel, target) || resolves_outside (ls->root_fd, rel))
+    return add (ls->out, rel, 0, target, err);
+  return 0;
 }
 
 int
 outcheck_symlinks (const char *dir, struct outcheck_report *out,
                    ohr_error_t *err)
 {
-  return walk (dir, "", check_link, out, err);
+  cleanup_close int fd
+      = open (dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
+                            dir);
+  struct link_scan ls = { .root_fd = fd, .out = out };
+  return walk (dir, "", check_link, &ls, err);
+}
+
+/* setuid/setgid bits and file capabilities: a build script runs as the
+ * user (as root: root), so what it marks setuid would be a setuid binary
+ * of that user on the host. */
+static int
+strip_setid (const char *root, const char *rel, const struct stat *st,
+             void *ctx, ohr_error_t *err)
+{
+  if (S_ISLNK (st->st_mode) || S_ISDIR (st->st_mode))
+    return 0;
+  cleanup_free char *path = fs_path_join (root, rel);
+  if (path == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+  bool caps = lgetxattr (path, "security.capability", NULL, 0) >= 0;
+  if (!(st->st_mode & (S_ISUID | S_ISGID)) && !caps)
+    return 0;
+  if (st->st_mode & (S_ISUID | S_ISGID))
+    chmod (path, st->st_mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID));
+  if (caps)
+    lremovexattr (path, "security.capability");
+  return add (ctx, rel, 0,
+              st->st_mode & (S_ISUID | S_ISGID) ? "setuid/setgid"
+                                                : "file capabilities",
+              err);
+}
+
+int
+outcheck_strip_setid (const char *dir, struct outcheck_report *out,
+                      ohr_error_t *err)
+{
+  return walk (dir, "", strip_setid, out, err);
 }
 
 static int

@@ -2,9 +2,11 @@
  *
  *  - generated text files in OUT_DIR that embed container paths
  *    (/cargo/out/x.rs in an include!): the host's rustc cannot open them;
- *  - symlinks in OUT_DIR that point outside it (absolute, or escaping with
- *    ".."): a later step (rustc, a dependent's build script) would follow
- *    them into the host;
+ *  - symlinks in OUT_DIR that point outside it (absolute, escaping with
+ *    "..", or resolving outside through a chain of links): a later step
+ *    (rustc, a dependent's build script) would follow them into the host;
+ *  - setuid/setgid bits and file capabilities, which would make a host
+ *    binary of the user (or root) out of whatever the script wrote;
  *  - files written into the source overlay (the scratch upper layer over
  *    the package source).
  * Object files and archives are binary and not scanned: debug info
@@ -38,6 +40,12 @@ int outcheck_prefixes (const char *dir, char *const *prefixes,
 /* Symlinks under dir whose target is absolute or climbs out of dir. */
 int outcheck_symlinks (const char *dir, struct outcheck_report *out,
                        ohr_error_t *err);
+
+/* Clear setuid/setgid bits and file capabilities of everything under dir
+ * (a setuid file a build script left would be one of the user, or of
+ * root, on the host); the report names what was changed. */
+int outcheck_strip_setid (const char *dir, struct outcheck_report *out,
+                          ohr_error_t *err);
 
 /* Entries of an overlay upper directory: files written ("written") and
  * whiteouts ("deleted"); directories only when new and empty. */

@@ -171,6 +171,11 @@ rm_rf_at (int parent_fd, const char *name, dev_t dev, ohr_error_t *err)
                           name);
   int fd = openat (parent_fd, name,
                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* overlayfs leaves its work/work directory mode 000: a rootless owner
+   * must open it up before it can empty it */
+  if (fd < 0 && errno == EACCES && fchmodat (parent_fd, name, 0700, 0) == 0)
+    fd = openat (parent_fd, name,
+                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
                             name);

@@ -134,6 +134,57 @@ test_symlinks (void **state)
   free (dir);
 }
 
+/* Each link looks harmless alone; together they climb out. */
+static void
+test_symlink_chain (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  char *p = fs_path_join (dir, "s");
+  assert_int_equal (symlink (".", p), 0);
+  free (p);
+  p = fs_path_join (dir, "u1");
+  assert_int_equal (symlink ("s/..", p), 0);
+  free (p);
+  p = fs_path_join (dir, "leak");
+  assert_int_equal (symlink ("u1/etc/passwd", p), 0);
+  free (p);
+  p = fs_path_join (dir, "dangling-inside");
+  assert_int_equal (symlink ("not-there-yet", p), 0);
+  free (p);
+  struct outcheck_report rep = { 0 };
+  assert_int_equal (outcheck_symlinks (dir, &rep, NULL), 0);
+  assert_non_null (find (&rep, "leak"));
+  assert_non_null (find (&rep, "u1"));
+  assert_null (find (&rep, "s"));
+  assert_null (find (&rep, "dangling-inside"));
+  outcheck_report_clear (&rep);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
+static void
+test_strip_setid (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  put (dir, "sub/suid", "x", 1);
+  put (dir, "plain", "y", 1);
+  char *p = fs_path_join (dir, "sub/suid");
+  assert_int_equal (chmod (p, 04755), 0);
+  struct outcheck_report rep = { 0 };
+  assert_int_equal (outcheck_strip_setid (dir, &rep, NULL), 0);
+  struct stat st;
+  assert_int_equal (stat (p, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0755);
+  assert_non_null (find (&rep, "sub/suid"));
+  assert_null (find (&rep, "plain"));
+  free (p);
+  outcheck_report_clear (&rep);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
 static void
 test_overlay_changes (void **state)
 {
@@ -167,6 +218,8 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_prefixes),
     cmocka_unit_test (test_symlinks),
+    cmocka_unit_test (test_symlink_chain),
+    cmocka_unit_test (test_strip_setid),
     cmocka_unit_test (test_overlay_changes),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
