@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# Escape battery: every crate in tests/escape is a real build script that
+# tries to get out of its container (network, secrets, other processes,
+# mounts, setuid, limits, symlinks, leftovers).  Each is built by real cargo
+# through the runner, on runc and crun, as root and as an unprivileged user
+# (rootless), and the outcome is checked from the host: listener counts,
+# checksums of the source tree and of the planted home before and after,
+# the host's mount table, the target process's state, processes left over.
+# What each case tries and how it is contained: tests/escape/RESULTS.md.
+#
+# Safety: the attack scripts never run outside the runner (only cargo with
+# host.runner set builds them); every attempt is bounded and aims only at
+# what this test planted under $T.
+. "$(dirname "$0")/../lib/libtest.sh"
+
+[ "$(id -u)" -eq 0 ] || fatal "test-escape needs root (root runs, and a test user for rootless ones)"
+ensure_test_user
+TU=$TEST_USER
+UID_U=$(id -u "$TU")
+started=$(date +%s)
+E=$TOP/tests/escape
+SYSROOT=$(rustc --print sysroot)
+mkdir -p "$T/log" "$T/bin" "$T/toolchain"
+# The runner and its init where the test user can reach them (and where a
+# concurrent rebuild of $OHR cannot swap them mid-test).
+cp "$OHR" "$(dirname "$OHR")/ohr-init" "$T/bin/"
+
+# Small limits, so that the fork bomb, the memory hog and the sleeper are
+# quick; the other cases keep a generous timeout for a loaded machine.
+POL=$T/policy.json
+cat >"$POL" <<'JSON'
+{ "version": 1,
+  "defaults": { "memory": "256M", "pids": 64, "timeout": "60s" },
+  "packages": [
+    { "package": "ohr-escape-fork-bomb", "timeout": "3s" },
+    { "package": "ohr-escape-memory-hog", "memory": "128M", "timeout": "3s" },
+    { "package": "ohr-escape-sleep-forever", "timeout": "3s" },
+    { "package": "ohr-escape-symlink-timeout", "timeout": "3s" } ] }
+JSON
+chmod 644 "$POL"
+PIDS_LIMIT=64
+
+# --- host side: listeners, target processes, planted secrets -------------
+
+/usr/bin/python3 "$E/listeners.py" "$T" &
+at_exit "kill $! 2>/dev/null"
+for _ in $(seq 100); do [ -f "$T/ready" ] && break; sleep 0.05; done
+[ -f "$T/ready" ] || fatal "the host listeners did not start"
+. "$T/ready" # TCP_PORT UDP_PORT DNS_PORT ABSTRACT
+count() { cat "$T/count-$1"; }
+# The listeners really count what the host sends them (else the checks
+# below prove nothing).
+/usr/bin/python3 - "$TCP_PORT" "$UDP_PORT" "$DNS_PORT" "$ABSTRACT" <<'PY'
+import socket, sys
+tcp, udp, dns, ab = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+socket.create_connection(("127.0.0.1", tcp), 2).close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
+u.sendto(b"probe", ("127.0.0.1", udp)); u.recvfrom(64)
+u.sendto(b"\x4f\x48\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01x\x00\x00\x01\x00\x01", ("127.0.0.1", dns))
+assert u.recvfrom(512)[0].endswith(bytes([192, 0, 2, 53]))
+a = socket.socket(socket.AF_UNIX); a.connect("\0" + ab); a.close()
+PY
+sleep 0.2
+check "the host reaches every listener (tcp, udp, dns, abstract: 1 each)" \
+  assert_eq "1 1 1 1" "$(count tcp) $(count udp) $(count dns) $(count abstract)" "counts"
+
+# Two trees: r (root) and u (the test user), each with a copy of the
+# battery, a fake home with secrets, and a host process holding a secret
+# in its environment (owned by that user: a same-user process is what a
+# script could read or trace without containment).
+SETUID_PROBE=$T/probe
+rustc -O --edition 2021 -o "$SETUID_PROBE" "$E/setuid/probe.rs" 2>"$T/log/probe.log" ||
+  fatal "cannot compile the setuid probe"
+declare -A TARGET_PID
+for who in r u; do
+  tree=$T/$who
+  mkdir -p "$tree/home/.ssh" "$tree/home/.cargo" "$tree/home/.docker" "$tree/cargo-home"
+  cp -r "$E" "$tree/escape"
+  rm -rf "$tree/escape/target"
+  echo "secret-marker-$who-ssh" >"$tree/home/.ssh/id_rsa"
+  echo "token = \"secret-marker-$who-cargo\"" >"$tree/home/.cargo/credentials.toml"
+  echo "{\"auths\":{\"x\":{\"auth\":\"secret-marker-$who-docker\"}}}" >"$tree/home/.docker/config.json"
+  echo "# the host user's .bashrc" >"$tree/home/.bashrc"
+  chmod 700 "$tree/home/.ssh"
+  chmod 600 "$tree/home/.ssh/id_rsa"
+  # no other user may reach the trees: they hold a setuid-root probe (and
+  # whatever setuid files the scripts plant in OUT_DIR)
+  chmod 700 "$tree"
+  [ "$who" = u ] && chown -R "$TU:" "$tree"
+  # setuid: a setuid-root probe, a probe with file capabilities, and a file
+  # only a capability could read, in the package source
+  s=$tree/escape/setuid
+  install -o root -g root -m 4755 "$SETUID_PROBE" "$s/probe-setuid"
+  install -o root -g root -m 0755 "$SETUID_PROBE" "$s/probe-fcaps"
+  setcap cap_dac_override,cap_dac_read_search+ep "$s/probe-fcaps"
+  echo "setuid-secret-marker" >"$s/secret-nobody.txt"
+  chown nobody:nogroup "$s/secret-nobody.txt"
+  chmod 600 "$s/secret-nobody.txt"
+done
+env OHR_ESC_HOST_SECRET=proc-secret-marker-r sleep 600 &
+TARGET_PID[r]=$!
+at_exit "kill ${TARGET_PID[r]} 2>/dev/null"
+setpriv --reuid="$TU" --regid="$TU" --clear-groups env OHR_ESC_HOST_SECRET=proc-secret-marker-u sleep 600 &
+TARGET_PID[u]=$!
+at_exit "kill ${TARGET_PID[u]} 2>/dev/null"
+sleep 0.2
+
+# Controls: without the runner these attacks work on this host.
+check "control: the host target's environ holds its secret" grep -q proc-secret-marker-u "/proc/${TARGET_PID[u]}/environ"
+as_user() { setpriv --reuid="$TU" --regid="$TU" --clear-groups "$@"; }
+as_user "$T/u/escape/setuid/probe-setuid" >"$T/log/control-setuid.txt" 2>&1 || true
+check "control: on the host the setuid probe gives $TU euid 0 and reads the file" \
+  assert_file_has "$T/log/control-setuid.txt" "uid=$UID_U euid=0 .*read=ok:setuid-secret-marker"
+as_user "$T/u/escape/setuid/probe-fcaps" >"$T/log/control-fcaps.txt" 2>&1 || true
+check "control: on the host the file-capability probe reads the file" \
+  assert_file_has "$T/log/control-fcaps.txt" "capeff=0*6 read=ok:setuid-secret-marker"
+
+# --- what the host looks like before --------------------------------------
+
+# Names, types, modes, owners, link targets and contents of a tree.
+sum_tree() {
+  (cd "$1" && {
+    find . -path ./target -prune -o -printf '%p %y %m %u %g %l\n' | LC_ALL=C sort
+    find . -path ./target -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+  }) | sha256sum | cut -d' ' -f1
+}
+# The host's mounts, without those of concurrent tests and runs.
+host_mounts() {
+  grep -vE "/tmp/ohr-test\.|/run/oci-host-runner|/tmp/oci-host-runner|/run/user/" /proc/self/mountinfo || true
+  grep -F "$T" /proc/self/mountinfo || true
+}
+# What a script could leave on the host outside its tree.
+host_leftovers() {
+  ls -d /tmp/ohr-esc-persist /dev/shm/ohr-esc-persist /var/tmp/ohr-esc-persist 2>/dev/null || true
+  ipcs -m | grep -i 0x4f485253 || true
+}
+declare -A SRC_SUM HOME_SUM
+for who in r u; do
+  SRC_SUM[$who]=$(sum_tree "$T/$who/escape")
+  HOME_SUM[$who]=$(sum_tree "$T/$who/home")
+done
+host_mounts >"$T/mounts.before"
+[ -z "$(host_leftovers)" ] || fatal "leftovers of an earlier run on the host: $(host_leftovers)"
+
+# --- building a case -------------------------------------------------------
+
+# The test user's cargo: the toolchain under /root (mode 700) is bound to
+# $T/toolchain in a private mount namespace, as in test-rootless.
+cat >"$T/u/cargo.sh" <<SH
+set -e
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
+export OCI_HOST_RUNNER_STATE_DIR=$T/u/state OCI_HOST_RUNNER_CACHE_DIR=$T/u/cache
+export OHR_ESC_NONCE=\$1
+cd $T/u/escape
+exec cargo build --offline -p "ohr-escape-\$2" -Zhost-config -Ztarget-applies-to-host \
+  --target-dir $T/u/target --config "host.runner=[\$3]"
+SH
+chmod 755 "$T/u/cargo.sh"
+
+nonce=0
+# build CASE [RUNNER-ARGS...]: cargo build of one case through the runner,
+# as $who with runtime $rt (and the runner arguments in EXTRA).  Sets RC
+# (cargo's status), LOG (cargo's output), OUT (OUT_DIR), RES (the script's
+# result.txt), ERRF (the script's captured stderr, or the log when the
+# build failed), SECS (wall time).  Every run reruns the script
+# (OHR_ESC_NONCE changes) in a cleared OUT_DIR.
+build() {
+  local case=$1
+  shift
+  nonce=$((nonce + 1))
+  local args="\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--policy\",\"$POL\",\"-v\"" a
+  for a in "${EXTRA[@]}" "$@"; do args+=",\"$a\""; done
+  LOG=$T/log/$who-$rt-$case-$nonce.log
+  rm -rf "$T/$who/target/debug/build/ohr-escape-$case-"*/out/* "$T/$who/target/debug/build/ohr-escape-$case-"*/out/.??*
+  local t0
+  t0=$(date +%s.%N)
+  RC=0
+  if [ "$who" = r ]; then
+    (cd "$T/r/escape" && HOME=$T/r/home OHR_ESC_NONCE=$nonce CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never \
+      OCI_HOST_RUNNER_STATE_DIR=$T/r/state OCI_HOST_RUNNER_CACHE_DIR=$T/r/cache \
+      cargo build --offline -p "ohr-escape-$case" -Zhost-config -Ztarget-applies-to-host \
+      --target-dir "$T/r/target" --config "host.runner=[$args]") >"$LOG" 2>&1 || RC=$?
+  else
+    unshare -m --propagation private bash -c \
+      'mount --bind "$1" "$2" && exec setpriv --reuid="$3" --regid="$3" --clear-groups env -i bash "$4" "$5" "$6" "$7"' \
+      - "$SYSROOT" "$T/toolchain" "$TU" "$T/u/cargo.sh" "$nonce" "$case" "$args" >"$LOG" 2>&1 || RC=$?
+  fi
+  SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  OUT=$(ls -d "$T/$who/target/debug/build/ohr-escape-$case-"*/out 2>/dev/null | head -1 || true)
+  if [ -z "$OUT" ]; then # the script never ran
+    OUT=$T/no-out-dir
+    mkdir -p "$OUT"
+  fi
+  RES=$OUT/result.txt
+  if [ ! -f "$RES" ]; then # it wrote nothing
+    RES=$T/no-result.txt
+    : >"$RES"
+  fi
+  ERRF=$LOG
+  [ "$RC" -eq 0 ] && ERRF=$(dirname "$OUT")/stderr
+  echo "# $who $rt $case: exit $RC in ${SECS}s" >&2
+  sed 's/^/#   /' "$RES" >&2
+  if [ ! -s "$RES" ] && [ "$RC" -ne 0 ]; then # the script said nothing
+    grep -vE '^ *(Compiling|Finished|Running)' "$LOG" | tail -8 | sed 's/^/#   cargo: /' >&2
+  fi
+}
+
+# The runner ran this build script, with this runtime, root or rootless.
+ran_in() {
+  local mode=root
+  [ "$who" = u ] && mode=rootless
+  assert_file_has "$ERRF" "oci-host-runner: runtime .*$rt.*$mode"
+}
+# Nothing the script touched outside OUT_DIR changed.
+host_unchanged() {
+  assert_eq "${SRC_SUM[$who]}" "$(sum_tree "$T/$who/escape")" "source tree checksum" &&
+    assert_eq "${HOME_SUM[$who]}" "$(sum_tree "$T/$who/home")" "home checksum" &&
+    assert_eq "" "$(host_leftovers)" "leftovers in the host's /tmp, /dev/shm, /var/tmp, SysV IPC"
+}
+no_escape() { assert_file_lacks "$RES" "ESCAPED"; }
+lacks_secrets() { # files...
+  local f
+  for f in "$@"; do assert_file_lacks "$f" "secret-marker" || return 1; done
+}
+# No process of the battery is left on the host.
+no_procs() { # name
+  local i
+  for i in $(seq 30); do
+    pgrep -x "$1" >/dev/null || return 0
+    sleep 0.1
+  done
+  echo "# processes named $1 left on the host: $(pgrep -x "$1" | tr '\n' ' ')" >&2
+  return 1
+}
+status_is() { assert_file_has "$LOG" "exit status: $1\)"; }
+# "check" for one case: NAME prefixed with who/runtime.
+c() {
+  local name=$1
+  shift
+  check "$P: $name" "$@"
+}
+
+# One function per case (WHO and RT in $who, $rt; $P labels the checks).
+case_net_tcp() {
+  local before
+  before=$(count tcp)
+  build net-tcp --env "OHR_ESC_TCP_PORT=$TCP_PORT"
+  c "net-tcp: ran in the container" ran_in
+  c "net-tcp: connection refused inside" assert_file_has "$RES" "^blocked: tcp 127.0.0.1:$TCP_PORT: Connection refused"
+  c "net-tcp: the host listener saw nothing" assert_eq "$before" "$(count tcp)" "tcp connections"
+  build net-tcp --network host --env "OHR_ESC_TCP_PORT=$TCP_PORT"
+  c "net-tcp: control: --network host reaches the listener" assert_eq "$((before + 1))" "$(count tcp)" "tcp connections"
+}
+
+case_net_udp() {
+  local before
+  before=$(count udp)
+  build net-udp --env "OHR_ESC_UDP_PORT=$UDP_PORT"
+  c "net-udp: no reply inside" assert_file_has "$RES" "^blocked: udp 127.0.0.1:$UDP_PORT: .*no reply"
+  c "net-udp: the host listener got no datagram" assert_eq "$before" "$(count udp)" "udp datagrams"
+  build net-udp --network host --env "OHR_ESC_UDP_PORT=$UDP_PORT"
+  c "net-udp: control: --network host reaches the listener" assert_eq "$((before + 3))" "$(count udp)" "udp datagrams"
+}
+
+case_net_dns() {
+  local before
+  before=$(count dns)
+  build net-dns --env "OHR_ESC_DNS_PORT=$DNS_PORT"
+  c "net-dns: no answer inside" assert_file_has "$RES" "^blocked: dns 127.0.0.1:$DNS_PORT: .*no answer"
+  c "net-dns: the system resolver fails too" assert_file_has "$RES" "^blocked: getaddrinfo"
+  c "net-dns: the host resolver got no query" assert_eq "$before" "$(count dns)" "dns queries"
+  build net-dns --network host --env "OHR_ESC_DNS_PORT=$DNS_PORT"
+  c "net-dns: control: --network host gets the answer" assert_file_has "$RES" "escape.ohr.test is 192.0.2.53"
+}
+
+case_net_abstract() {
+  local before
+  before=$(count abstract)
+  build net-abstract --env "OHR_ESC_ABSTRACT=$ABSTRACT"
+  c "net-abstract: connection refused inside" assert_file_has "$RES" "^blocked: abstract unix socket @$ABSTRACT: Connection refused"
+  c "net-abstract: the host listener saw nothing" assert_eq "$before" "$(count abstract)" "abstract connections"
+  build net-abstract --network host --env "OHR_ESC_ABSTRACT=$ABSTRACT"
+  c "net-abstract: control: --network host reaches the listener" assert_eq "$((before + 1))" "$(count abstract)" "abstract connections"
+}
+
+case_write_source() {
+  build write-source
+  c "write-source: ran in the container" ran_in
+  c "write-source: fails with 124 (policy)" status_is 124
+  c "write-source: the error names the files" assert_file_has "$LOG" "wrote .*(victim|generated).*; build scripts may write only to OUT_DIR"
+  c "write-source: source tree and workspace unchanged" host_unchanged
+}
+
+case_home_secrets() {
+  local home=$T/$who/home
+  build home-secrets --env "OHR_ESC_HOSTHOME=$home"
+  c "home-secrets: ran" status_is_ok
+  c "home-secrets: HOME is the private tmpfs" assert_file_has "$RES" "^info: HOME=/tmp/home$"
+  c "home-secrets: the host home is not there" assert_file_has "$RES" "^blocked: read $home/.ssh/id_rsa: No such file"
+  c "home-secrets: no secret in the output or the environment" lacks_secrets "$RES" "$LOG" "$ERRF"
+  c "home-secrets: the host home is unchanged" host_unchanged
+}
+
+case_proc_environ() {
+  build proc-environ --env "OHR_ESC_TARGET_PID=${TARGET_PID[$who]}"
+  c "proc-environ: the host process is not visible" assert_file_has "$RES" "^blocked: read /proc/${TARGET_PID[$who]}/environ: No such file"
+  c "proc-environ: its secret is nowhere in the output" lacks_secrets "$RES" "$LOG" "$ERRF"
+}
+
+case_ptrace() {
+  build ptrace --env "OHR_ESC_TARGET_PID=${TARGET_PID[$who]}"
+  c "ptrace: PTRACE_ATTACH finds no such process" assert_file_has "$RES" "^blocked: ptrace\(PTRACE_ATTACH, ${TARGET_PID[$who]}\): No such process"
+  c "ptrace: nothing reached the host process (attach, seize, vm_readv, pidfd, kill)" no_escape
+  c "ptrace: the host process runs on, not stopped" target_running
+}
+
+case_mount() {
+  build mount
+  c "mount: the script runs to its end" status_is_ok
+  c "mount: no mount without capabilities (EPERM)" assert_file_has "$RES" "^blocked: mount tmpfs on .*: Operation not permitted"
+  c "mount: no remount of the read-only build directory (EPERM)" assert_file_has "$RES" "^blocked: remount <target>/debug/build read-write: Operation not permitted"
+  c "mount: nothing got out, nested user namespace included" no_escape
+  c "mount: the host's mount table is unchanged" host_mounts_unchanged
+  c "mount: nothing written through a remount" test ! -e "$(dirname "$(dirname "$OUT")")/escaped-mount.txt"
+}
+
+case_setuid() {
+  build setuid
+  c "setuid: the setuid-root probe ran without privilege" assert_file_has "$RES" "^blocked: probe-setuid: uid=([0-9]+) euid=\1 capeff=0+ read=err"
+  c "setuid: the file-capability probe ran without privilege" assert_file_has "$RES" "^blocked: probe-fcaps: uid=([0-9]+) euid=\1 capeff=0+ read=err"
+  c "setuid: the nobody-only file was not read" lacks_secrets "$RES" "$LOG" "$ERRF"
+  c "setuid: no setuid/setgid file left in OUT_DIR on the host" no_suid_files
+  rm -f "$OUT"/planted-set?id.sh
+}
+
+case_fork_bomb() {
+  build fork-bomb
+  if [ "$who" = r ]; then
+    c "fork-bomb: fork fails at the pids limit ($PIDS_LIMIT)" forks_below_limit
+  else
+    c "fork-bomb: the runner says pids are not limited rootless" assert_file_has "$LOG" "notice: memory and pids limits are not enforced here \(rootless"
+    c "fork-bomb: ... and the timeout stops it (124)" status_is 124
+  fi
+  c "fork-bomb: no process left on the host" no_procs ohr-esc-bomb
+}
+
+case_memory_hog() {
+  build memory-hog
+  if [ "$who" = r ]; then
+    c "memory-hog: killed at the memory limit (137)" status_is 137
+    c "memory-hog: ... the runner says why" assert_file_has "$LOG" "killed by signal 9 \(SIGKILL\): most likely it reached its memory limit"
+    c "memory-hog: ... it never held more than 128 MiB" held_below 128
+  else
+    c "memory-hog: the runner says memory is not limited rootless" assert_file_has "$LOG" "notice: memory and pids limits are not enforced here \(rootless"
+    c "memory-hog: ... and the timeout stops it (124)" status_is 124
+  fi
+  c "memory-hog: no process left on the host" no_procs ohr-esc-hog
+}
+
+case_sleep_forever() {
+  build sleep-forever
+  c "sleep-forever: killed at its timeout: 124" status_is 124
+  c "sleep-forever: the error names the limit" assert_file_has "$LOG" "exceeded its time limit of 3s and was killed"
+  c "sleep-forever: within seconds of the limit (${SECS}s)" awk -v s="$SECS" 'BEGIN { exit !(s < 20) }'
+  c "sleep-forever: no process left on the host" no_procs ohr-esc-sleep
+}
+
+case_daemon() {
+  build daemon
+  c "daemon: the build succeeds" status_is_ok
+  c "daemon: the daemon did not outlive the container" no_procs ohr-esc-daemon
+}
+
+# Symlinks out of OUT_DIR, and the later step that follows them: the host's
+# rustc compiling src/main.rs, which include_str!s OUT_DIR/leak.txt.
+case_symlink_out() {
+  build symlink-out --env "OHR_ESC_SECRET=$T/$who/home/.ssh/id_rsa"
+  c "symlink-out: fails with 124 naming the link" assert_file_has "$LOG" "left a symlink in OUT_DIR pointing outside it .*removed"
+  c "symlink-out: no link out of OUT_DIR is left" no_link_out
+  c "symlink-out: the secret is not in the binary" not_in_binary symlink-out
+}
+
+case_symlink_chain() {
+  build symlink-chain --env "OHR_ESC_SECRET=$T/$who/home/.ssh/id_rsa"
+  c "symlink-chain: no link out of OUT_DIR is left" no_link_out
+  c "symlink-chain: the secret is not in the binary" not_in_binary symlink-chain
+  c "symlink-chain: the build fails (124)" status_is 124
+}
+
+case_symlink_timeout() {
+  build symlink-timeout --env "OHR_ESC_SECRET=$T/$who/home/.ssh/id_rsa"
+  c "symlink-timeout: killed at its timeout: 124" status_is 124
+  c "symlink-timeout: no link out of OUT_DIR is left" no_link_out
+}
+
+case_tmp_persist() {
+  build tmp-persist --env OHR_ESC_PHASE=write
+  c "tmp-persist: the writes work inside" assert_file_has "$RES" "^info: wrote /dev/shm/ohr-esc-persist"
+  c "tmp-persist: nothing reached the host" host_unchanged
+  build tmp-persist --env OHR_ESC_PHASE=read
+  c "tmp-persist: the next run finds /tmp, /dev/shm, \$HOME, SysV shm empty" assert_eq 5 "$(grep -c '^blocked: .*\(is gone\|No such file\)' "$RES")" "absent leftovers"
+  c "tmp-persist: nothing escaped" no_escape
+}
+
+ALL_CASES="net_tcp net_udp net_dns net_abstract write_source home_secrets proc_environ ptrace
+  mount setuid fork_bomb memory_hog sleep_forever daemon symlink_out symlink_chain symlink_timeout
+  tmp_persist"
+# Cases whose outcome depends on where paths are inside (identity: the
+# host's paths, so under /tmp for this test; canonical: /cargo/...).
+PATH_CASES="write_source home_secrets mount setuid symlink_out symlink_chain tmp_persist"
+
+run_cases() { # who rt paths-mode cases...
+  who=$1 rt=$2
+  local mode=$3 k
+  shift 3
+  EXTRA=()
+  P="root $rt"
+  [ "$who" = u ] && P="rootless $rt"
+  if [ "$mode" != default ]; then
+    EXTRA=(--paths "$mode")
+    P+=" --paths $mode"
+  fi
+  for k in "$@"; do "case_$k"; done
+  rm -f "$T/$who"/target/debug/ohr-escape-symlink-*
+  c "after all: the source tree, the home and the host are unchanged" host_unchanged
+  c "after all: the host's mount table is unchanged" host_mounts_unchanged
+}
+
+status_is_ok() { [ "$RC" -eq 0 ] || { tail -5 "$LOG" | sed 's/^/#   /' >&2; return 1; }; }
+target_running() {
+  local pid=${TARGET_PID[$who]} st
+  st=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+  [ "$st" = S ] && return 0
+  echo "# the target process $pid is in state '${st:-gone}'" >&2
+  kill -CONT "$pid" 2>/dev/null || true
+  return 1
+}
+host_mounts_unchanged() {
+  host_mounts >"$T/mounts.after"
+  diff -u "$T/mounts.before" "$T/mounts.after" | sed 's/^/#   /' >&2
+  [ "${PIPESTATUS[0]}" -eq 0 ] && ! mountpoint -q "$OUT/mnt"
+}
+no_suid_files() {
+  local f
+  f=$(find "$OUT" -perm /6000 -printf '%p %m %u\n')
+  [ -z "$f" ] && return 0
+  echo "# setuid/setgid files the script left on the host:" >&2
+  echo "$f" | sed 's/^/#   /' >&2
+  return 1
+}
+forks_below_limit() {
+  local n
+  n=$(sed -n 's/^blocked: forked \([0-9]*\) processes, then fork: .*/\1/p' "$RES")
+  [ -n "$n" ] && [ "$n" -lt "$PIDS_LIMIT" ] && return 0
+  echo "# the fork bomb got ${n:-?} processes (limit $PIDS_LIMIT): $(tail -1 "$RES")" >&2
+  return 1
+}
+held_below() { # MiB
+  local n
+  n=$(sed -n 's/^.*holding \([0-9]*\) MiB.*/\1/p' "$RES" | tail -1)
+  [ "${n:-0}" -le "$1" ] && ! grep -q ESCAPED "$RES"
+}
+# Every symlink left in OUT_DIR resolves inside OUT_DIR.
+no_link_out() {
+  local l r bad=0 out
+  out=$(realpath "$OUT")
+  while IFS= read -r -d '' l; do
+    r=$(realpath -m "$l")
+    case $r in "$out" | "$out"/*) ;; *)
+      bad=$((bad + 1))
+      [ $bad -le 3 ] && echo "# OUT_DIR/${l#"$OUT"/} -> $(readlink "$l") resolves to $r, outside OUT_DIR" >&2
+      ;;
+    esac
+  done < <(find "$OUT" -type l -print0 | sort -z)
+  [ $bad -gt 3 ] && echo "# ... $bad links in all" >&2
+  return $((bad > 0))
+}
+# The host's rustc did not compile the secret into the crate's binary.
+not_in_binary() { # case
+  local bin=$T/$who/target/debug/ohr-escape-$1
+  if [ -f "$bin" ] && grep -qa "secret-marker-$who-ssh" "$bin"; then
+    echo "# $bin contains the secret ($(stat -c %y "$bin"))" >&2
+    return 1
+  fi
+  return 0
+}
+
+mapfile -t rts < <(runtimes)
+[ ${#rts[@]} -gt 0 ] || fatal "neither runc nor crun is installed"
+for w in r u; do
+  for r in "${rts[@]}"; do
+    # shellcheck disable=SC2086
+    run_cases "$w" "$r" default $ALL_CASES
+  done
+  # the cases that depend on paths, with the other path mode: root on the
+  # first runtime, rootless on the last
+  r=${rts[0]}
+  [ "$w" = u ] && r=${rts[-1]}
+  # shellcheck disable=SC2086
+  run_cases "$w" "$r" identity $PATH_CASES
+done
+
+no_leftovers() { # state-dir
+  [ "$(leftovers "$1")" -eq 0 ] && return 0
+  echo "# left in $1:" >&2
+  find "$1" -mindepth 2 -maxdepth 3 | head -6 | sed 's/^/#   /' >&2
+  return 1
+}
+check "no container or bundle left behind (root)" no_leftovers "$T/r/state"
+check "no container or bundle left behind (rootless)" no_leftovers "$T/u/state"
+echo "# test-escape: $(($(date +%s) - started))s"
+finish
