@@ -863,6 +863,36 @@ attest_inputs_clear (struct attest_inputs *in)
   *in = (struct attest_inputs){ 0 };
 }
 
+/* The directive stream's digest covers the directives only (lines that
+ * start with "cargo:", as Cargo reads them): the rest is the script's own
+ * chatter, such as the cc crate's "running: ..." lines, whose order
+ * follows parallel compiles and proves nothing about the result. */
+static int
+digest_directives (const char *path, char *out, ohr_error_t *err)
+{
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  if (fs_read_file (path, 256u << 20, &data, &len, err) < 0)
+    return -1;
+  struct digest_ctx *c = digest_new ();
+  if (c == NULL)
+    return nomem (err);
+  for (size_t i = 0; i < len;)
+    {
+      const char *nl = memchr (data + i, '\n', len - i);
+      size_t end = nl ? (size_t)(nl - data) + 1 : len;
+      size_t k = i;
+      while (k < end && (data[k] == ' ' || data[k] == '\t'))
+        k++;
+      if (end - k >= 6 && memcmp (data + k, "cargo:", 6) == 0)
+        digest_update (c, data + i, end - i);
+      i = end;
+    }
+  digest_final (c, out);
+  digest_free (c);
+  return 0;
+}
+
 static int
 collect (const struct runrecord *rr, const char *record_dir,
          struct attest_inputs *in, ohr_error_t *err)
@@ -873,7 +903,7 @@ collect (const struct runrecord *rr, const char *record_dir,
   char d[DIGEST_STRING_LEN + 1];
   if (dpath == NULL)
     return nomem (err);
-  if (digest_file (dpath, d, err) < 0)
+  if (digest_directives (dpath, d, err) < 0)
     return ohr_error_wrap (err, "directive stream");
   if (files_add (&in->subjects, "directives", d) < 0)
     return nomem (err);
@@ -1961,7 +1991,8 @@ attest_check_subjects (const struct attest_statement *st,
       char dg[DIGEST_STRING_LEN + 1] = "";
       if (strcmp (s->name, "directives") == 0)
         {
-          if (fs_exists (dpath) && (r = digest_file (dpath, dg, err)) < 0)
+          if (fs_exists (dpath)
+              && (r = digest_directives (dpath, dg, err)) < 0)
             break;
         }
       else if ((f = files_find (&now, s->name)) != NULL)
@@ -2500,7 +2531,7 @@ compare_outputs (struct compare *c, const struct attest_statement *st,
       const struct attest_file *f
           = directives ? NULL : files_find (&now, s->name);
       char dg[DIGEST_STRING_LEN + 1] = "";
-      if (directives && digest_file (new_directives, dg, c->err) < 0)
+      if (directives && digest_directives (new_directives, dg, c->err) < 0)
         return -1;
       if (f)
         snprintf (dg, sizeof dg, "%s", f->digest);

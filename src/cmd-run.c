@@ -515,11 +515,8 @@ write_all_fd (int fd, const char *buf, size_t len)
 static int
 write_stdout (void *ctx, const void *buf, size_t len, ohr_error_t *err)
 {
-  struct run_state *s = ctx;
-  (void)err;
+  (void)ctx, (void)err;
   write_all_stdout (buf, len);
-  if (s->attest_fd >= 0)
-    write_all_fd (s->attest_fd, buf, len);
   return 0;
 }
 
@@ -528,6 +525,10 @@ static void
 stdout_pump (void *ctx, const char *buf, size_t len)
 {
   struct run_state *s = ctx;
+  /* attested: the stream as the script printed it (with canonical paths
+   * it does not depend on where the checkout lives) */
+  if (s->attest_fd >= 0 && len)
+    write_all_fd (s->attest_fd, buf, len);
   if (s->directives == NULL || s->pump_error)
     {
       /* identity paths (piped only to be recorded), or the mapper failed:
@@ -772,8 +773,8 @@ after_run (struct run_state *s, int code, ohr_error_t *err)
   return code;
 }
 
-/* --attest: the directive stream goes to DIR/<id>.directives as Cargo
- * sees it (mapped), next to the run record written after the run. */
+/* --attest: the directive stream goes to DIR/<id>.directives as the
+ * script printed it, next to the run record written after the run. */
 static int
 open_attest (struct run_state *s, ohr_error_t *err)
 {

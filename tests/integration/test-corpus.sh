@@ -19,7 +19,7 @@ directives() { # target_dir
     echo "== ${pkg%-*}"
     # only cargo: lines are directives (Cargo ignores the rest, such as
     # Debian's dh-cargo: lines, which name the source path as it is)
-    grep -E '^cargo:' "$f" | sed -E "s|$1|TARGET|g; s|-[0-9a-f]{16}/|-HASH/|g" | sort
+    { grep -E '^cargo:' "$f" || true; } | sed -E "s|$1|TARGET|g; s|-[0-9a-f]{16}/|-HASH/|g" | sort
   done | sort_blocks
 }
 sort_blocks() { awk '/^== /{k=$0; next} {print k "\t" $0}' | sort; }

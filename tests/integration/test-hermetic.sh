@@ -77,11 +77,13 @@ tree_sums() { # target_dir
     (cd "$o" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sed "s|^|${pkg%-*} |")
   done | sort
 }
-repro() { # mode project [cargo args...]
+repro() { # mode project [cargo args...]   (REPRO_ATTEST=1: also --attest)
   local mode=$1 p=$2 side
   shift 2
   for side in a b/somewhere/much/deeper; do
-    cargo_build_runner_args "$T/$side/$p" "$T/$side/$p/target-$mode" "$*" --paths "$mode" \
+    local att=()
+    [ "${REPRO_ATTEST:-0}" = 1 ] && att=(--attest "$T/att-$p-${side%%/*}")
+    cargo_build_runner_args "$T/$side/$p" "$T/$side/$p/target-$mode" "$*" --paths "$mode" "${att[@]}" \
       || { tail -5 "$T/cargo.out"; return 1; }
     tree_sums "$T/$side/$p/target-$mode" >"$T/sums-$mode-$p-${side%%/*}"
   done
@@ -95,7 +97,7 @@ check "examples: OUT_DIRs byte-identical across checkouts (canonical)" \
 repro identity corpus -p ohr-ccdep
 check "ccdep: with identity paths its objects differ (the test can fail)" \
   bash -c "grep -q '^[<>] ohr-ccdep .*\.o$' '$T/diff-identity-corpus'"
-repro canonical corpus
+REPRO_ATTEST=1 repro canonical corpus
 if [ -s "$T/diff-canonical-corpus" ]; then
   not_ok "corpus: OUT_DIRs byte-identical across checkouts (canonical)"
   grep '^[<>]' "$T/diff-canonical-corpus" | awk '{print "#   " $1, $2, $4}' | sort -u | head -20
@@ -104,4 +106,27 @@ else
 fi
 check "corpus: ccdep's C objects are among the compared files" \
   bash -c "grep -q '^ohr-ccdep .*\\.o$' '$T/sums-canonical-corpus-a'"
+
+# The two builds' attestations: every build script's subjects (OUT_DIR
+# files and directive stream) must be identical; any that differ are named.
+subjects() { # attest dir -> "package@version name digest" lines
+  /usr/bin/python3 - "$1" <<'PY'
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.intoto.json")):
+    st = json.load(open(f))
+    pkg = st["predicate"]["buildDefinition"]["externalParameters"]["package"]
+    for sub in st["subject"]:
+        print("%s@%s %s %s" % (pkg["name"], pkg["version"], sub["name"], sub["digest"]["sha256"]))
+PY
+}
+subjects "$T/att-corpus-a" | sort >"$T/subjects-a"
+subjects "$T/att-corpus-b" | sort >"$T/subjects-b"
+n_st=$(ls "$T"/att-corpus-a/*.intoto.json 2>/dev/null | wc -l)
+check "corpus: one statement per build-script run ($n_st)" test "$n_st" -ge 50
+if diff "$T/subjects-a" "$T/subjects-b" >"$T/subjects.diff"; then
+  ok "corpus: attested subjects identical for every build script across checkouts"
+else
+  not_ok "corpus: attested subjects identical for every build script across checkouts"
+  grep '^[<>]' "$T/subjects.diff" | awk '{print "#   not reproducible: " $2, $3}' | sort -u | head -20
+fi
 finish
