@@ -45,6 +45,10 @@ report (const char *what, int value)
 static void
 exec_script (char **argv, const sigset_t *oldmask)
 {
+  /* Its own process group: a runtime that signals the init's group must
+   * not reach the script behind our back; it gets each forwarded signal
+   * exactly once, from us. */
+  setpgid (0, 0);
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
     sigaction (forwarded[i], &dfl, NULL);

@@ -15,8 +15,26 @@ wait_for() { # file pattern seconds
   return 1
 }
 # The runner in the background: pid in $pid, stdout in $T/out, stderr $T/err
-start() { "$OHR" --runtime "$1" "$SCRIPT" >"$T/out" 2>"$T/err" & pid=$!; }
-finish_rc() { rc=0; wait "$pid" || rc=$?; }
+# The runner's status goes through a file, not bash's `wait`: under load
+# bash 5.2 can lose a background job's status ("wait_for: No record of
+# process").  A small sh wrapper runs the runner and writes its status;
+# $pid is the runner itself (the wrapper's child).
+start() {
+  rm -f "$T/rc"
+  sh -c '"$@"; echo $? >"$0"' "$T/rc" "$OHR" --runtime "$1" "$SCRIPT" >"$T/out" 2>"$T/err" &
+  local w=$! k=0
+  pid=
+  while [ -z "$pid" ] && [ $k -lt 500 ]; do
+    pid=$(pgrep -P "$w" || true)
+    [ -n "$pid" ] || sleep 0.01
+    k=$((k + 1))
+  done
+}
+finish_rc() {
+  local k=0
+  while [ ! -s "$T/rc" ] && [ $k -lt 1200 ]; do sleep 0.05; k=$((k + 1)); done
+  rc=$(cat "$T/rc")
+}
 
 for rt in $(runtimes); do
   put_script 'printf "cargo:a=\377\376 bytes\r\n"; printf "no newline"; printf "err\n" >&2'
@@ -40,7 +58,9 @@ for rt in $(runtimes); do
   check "$rt: SIGTERM to the runner stops the script: 128+15" assert_eq 143 "$rc" "exit code"
   check "$rt: one line names the signal" assert_file_has "$T/err" "killed by signal 15 \(SIGTERM\)"
 
-  put_script 'trap "echo got-int; exit 7" INT; echo ready; while :; do sleep 0.1; done'
+  # the sleeps run in the background (SIGINT ignored there), so only the
+  # shell sees the forwarded signal, as a build script would
+  put_script 'trap "echo got-int; exit 7" INT; echo ready; while :; do sleep 0.1 & wait $!; done'
   start "$rt"
   wait_for "$T/out" ready 10 || true
   kill -INT "$pid"
