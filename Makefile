@@ -22,7 +22,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) \
 # --as-needed keeps run mode (the hot path) from loading what it never calls.
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 
-SRC += src/util/error.c src/util/strv.c src/util/fs.c
+SRC += src/util/error.c src/util/strv.c src/util/fs.c src/util/jsoncheck.c
 SRC += src/envfilter.c src/hostinfo.c src/userns.c src/mounts.c
 SRC += src/image.c src/image-host.c src/toolchain.c src/spec.c
 SRC += src/runtime.c src/runtime-crun.c src/runtime-runc.c
