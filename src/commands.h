@@ -7,5 +7,6 @@
 #include "util/error.h"
 
 int cmd_run (int argc, char **argv, ohr_error_t *err);
+int cmd_doctor (int argc, char **argv, ohr_error_t *err);
 
 #endif

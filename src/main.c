@@ -100,6 +100,7 @@ static const struct command commands[] = {
   { "attest", cmd_attest, "attestations: verify, keygen, bundle, record" },
   { "verify", cmd_attest, "re-run a build script and compare its outputs" },
   { "run", cmd_run, "run a build script (the default)" },
+  { "doctor", cmd_doctor, "check that build scripts can run here" },
   { "pull", cmd_store, "fetch an image into the store" },
   { "import", cmd_store, "import an OCI layout or archive" },
   { "images", cmd_store, "list stored images" },

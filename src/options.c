@@ -93,6 +93,7 @@ const char options_usage[]
       "  pull REF | import oci:PATH|oci-archive:FILE | images | inspect "
       "REF\n"
       "  rm REF | gc      the image store (each with --help)\n"
+      "  doctor [--json]  check that build scripts can run here\n"
       "  attest verify|keygen|bundle ...  |  verify STATEMENT\n"
       "                   attestations (each with --help)\n"
       "  help, version\n"

@@ -1,0 +1,646 @@
+/* test-doctor.c: the pure half of `doctor`: mountinfo, status and
+ * uid_map parsing, and the verdicts doctor_evaluate() gives for the facts
+ * of a healthy machine and of pods missing one setting or another.  The
+ * probes themselves run once, on this machine, only to check that they
+ * produce a report (their answers depend on the host; test-pod checks
+ * them inside real pod-like containers). */
+#define _GNU_SOURCE
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "doctor.h"
+#include "options.h"
+#include "util/strv.h"
+
+/* A pod as containerd sets it up: masked and read-only /proc paths, a
+ * masked /sys/firmware, the cgroup tree, and kernel mount points. */
+static const char pod_mountinfo[]
+    = "600 500 0:50 / / ro,relatime master:1 - overlay overlay rw\n"
+      "601 600 0:51 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"
+      "602 600 0:52 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k\n"
+      "603 600 0:53 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs "
+      "ro\n"
+      "604 603 0:54 / /sys/fs/cgroup ro,nosuid,nodev,noexec - tmpfs tmpfs "
+      "ro,mode=755\n"
+      "605 604 0:26 / /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup "
+      "rw,memory\n"
+      "606 603 0:7 / /sys/kernel/debug rw,nosuid - debugfs debugfs rw\n"
+      "607 601 0:52 /null /proc/kcore rw,nosuid - tmpfs tmpfs "
+      "rw,size=65536k\n"
+      "608 601 0:52 /null /proc/keys rw,nosuid - tmpfs tmpfs rw\n"
+      "609 601 0:55 / /proc/acpi ro,relatime - tmpfs tmpfs ro\n"
+      "610 601 0:51 /sys /proc/sys ro,nosuid,nodev,noexec - proc proc rw\n"
+      "611 601 0:51 /sysrq-trigger /proc/sysrq-trigger ro,nosuid - proc "
+      "proc rw\n"
+      "612 610 0:60 / /proc/sys/fs/binfmt_misc rw,relatime - binfmt_misc "
+      "binfmt_misc rw\n"
+      "613 603 0:56 / /sys/firmware ro,relatime - tmpfs tmpfs ro\n"
+      "614 603 0:53 /devices/virtual/powercap "
+      "/sys/devices/virtual/powercap ro - sysfs sysfs ro\n"
+      "615 600 0:57 / /work\\040space rw - ext4 /dev/vda rw\n";
+
+static void
+test_find_masks_pod (void **state)
+{
+  (void)state;
+  char **m = NULL;
+  assert_int_equal (doctor_find_masks (pod_mountinfo, "/proc", &m), 5);
+  assert_string_equal (m[0], "/proc/kcore");
+  assert_string_equal (m[1], "/proc/keys");
+  assert_string_equal (m[2], "/proc/acpi");
+  assert_string_equal (m[3], "/proc/sys");
+  assert_string_equal (m[4], "/proc/sysrq-trigger");
+  assert_false (strv_contains (m, "/proc/sys/fs/binfmt_misc"));
+  strv_free (m);
+
+  assert_int_equal (doctor_find_masks (pod_mountinfo, "/sys", &m), 2);
+  assert_string_equal (m[0], "/sys/firmware");
+  assert_string_equal (m[1], "/sys/devices/virtual/powercap");
+  strv_free (m);
+}
+
+static void
+test_find_masks_none (void **state)
+{
+  (void)state;
+  static const char host[]
+      = "22 1 8:1 / / rw - ext4 /dev/vda rw\n"
+        "23 22 0:21 / /proc rw,nosuid,nodev,noexec - proc proc rw\n"
+        "24 23 0:40 / /proc/sys/fs/binfmt_misc rw - binfmt_misc x rw\n"
+        "25 22 0:20 / /sys rw,nosuid - sysfs sysfs rw\n"
+        "26 25 0:24 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+        "27 26 0:25 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+        "28 25 0:7 / /sys/kernel/security rw - securityfs securityfs rw\n"
+        "29 22 0:30 / /processes rw - ext4 /dev/vdb rw\n"
+        "garbage line without fields\n";
+  char **m = NULL;
+  assert_int_equal (doctor_find_masks (host, "/proc", &m), 0);
+  assert_null (m);
+  assert_int_equal (doctor_find_masks (host, "/sys", &m), 0);
+  assert_int_equal (doctor_find_masks ("", "/proc", &m), 0);
+  assert_int_equal (doctor_find_masks (NULL, "/proc", &m), 0);
+}
+
+static void
+test_find_masks_escapes (void **state)
+{
+  (void)state;
+  char **m = NULL;
+  assert_int_equal (
+      doctor_find_masks ("1 0 0:1 /null /proc/a\\040b rw - tmpfs t rw\n",
+                         "/proc", &m),
+      1);
+  assert_string_equal (m[0], "/proc/a b");
+  strv_free (m);
+}
+
+static void
+test_status_parsers (void **state)
+{
+  (void)state;
+  assert_int_equal (doctor_seccomp_mode ("Name:\tx\nSeccomp:\t2\n"
+                                         "Seccomp_filters:\t1\n"),
+                    2);
+  assert_int_equal (doctor_seccomp_mode ("Seccomp:\t0\n"), 0);
+  assert_int_equal (doctor_seccomp_mode ("Name:\tx\n"), -1);
+  assert_int_equal (doctor_seccomp_mode (NULL), -1);
+
+  assert_true (doctor_uid_map_is_identity ("         0          0 "
+                                           "4294967295\n"));
+  assert_false (doctor_uid_map_is_identity ("0 100000 65536\n"));
+  assert_false (doctor_uid_map_is_identity ("0 1000 1\n"));
+  assert_false (doctor_uid_map_is_identity ("0 0 4294967295\n1 2 3\n"));
+  assert_false (doctor_uid_map_is_identity (NULL));
+
+  char *p = doctor_cgroup2_path ("1:name=systemd:/x\n0::/kubepods/pod1\n");
+  assert_string_equal (p, "/kubepods/pod1");
+  free (p);
+  assert_null (doctor_cgroup2_path ("1:memory:/x\n"));
+
+  p = doctor_first_line ("crun version 1.8.1\ncommit: abc\n");
+  assert_string_equal (p, "crun version 1.8.1");
+  free (p);
+}
+
+/* ---- evaluation: facts of a healthy rootless pod, then one setting
+ * taken away at a time */
+
+static void
+healthy_pod (struct doctor_facts *f)
+{
+  memset (f, 0, sizeof *f);
+  f->rootless = true;
+  f->uid = 1000;
+  f->cgroups = CGROUP_MODE_UNIFIED;
+  f->cgroup_path = strdup ("/sys/fs/cgroup");
+  f->cgroup_error = EROFS;
+  f->crun.path = strdup ("/usr/bin/crun");
+  f->crun.version = strdup ("crun version 1.8.1");
+  f->runc.path = strdup ("/usr/sbin/runc");
+  f->runc.version = strdup ("runc version 1.1.5");
+  f->want_runtime = strdup ("auto");
+  f->max_userns = 15000;
+  f->unpriv_userns_clone = -1;
+  f->apparmor_restrict = -1;
+  f->seccomp_mode = 2; /* a Localhost profile that allows what we need */
+  f->in_userns = true;
+  f->uid_map = strdup ("0 100000 65536");
+  f->hybrid_error = DOCTOR_NOT_PROBED;
+  f->state.path = strdup ("/dev/shm/oci-host-runner-1000");
+  f->state.tmpfs = true;
+  f->cache.path = strdup ("/var/cache/oci-host-runner");
+  f->cache.exists = true;
+  f->store.path = strdup ("/var/cache/oci-host-runner");
+  f->store.exists = true;
+  f->image = strdup ("host");
+  f->init_path = strdup ("/usr/local/libexec/oci-host-runner/ohr-init");
+  f->store_helper = strdup ("/usr/local/libexec/oci-host-runner/"
+                            "oci-host-runner-store");
+}
+
+/* The pod's masks, as containerd sets them for procMount: Default. */
+static void
+masked (struct doctor_facts *f, bool sys_too)
+{
+  strv_push (&f->proc_masks, "/proc/kcore");
+  strv_push (&f->proc_masks, "/proc/sys");
+  if (sys_too)
+    strv_push (&f->sys_masks, "/sys/firmware");
+}
+
+struct result
+{
+  struct doctor_report r;
+  char *missing; /* the names, ", "-joined */
+};
+
+static void
+evaluate (struct doctor_facts *f, struct result *out)
+{
+  ohr_error_t err = NULL;
+  assert_int_equal (doctor_evaluate (f, &out->r, &err), 0);
+  doctor_facts_clear (f);
+  char buf[1024] = "";
+  for (int s = 0; s < DOCTOR_N_SETTINGS; s++)
+    if (out->r.missing[s])
+      {
+        size_t l = strlen (buf);
+        snprintf (buf + l, sizeof buf - l, "%s%s", l ? ", " : "",
+                  doctor_setting_name ((enum doctor_setting)s));
+      }
+  out->missing = strdup (buf);
+  /* the verdict is always last */
+  assert_true (out->r.n > 0);
+  assert_string_equal (out->r.v[out->r.n - 1].name, "verdict");
+}
+
+static void
+result_clear (struct result *res)
+{
+  doctor_report_clear (&res->r);
+  free (res->missing);
+}
+
+static const struct doctor_check *
+find (const struct result *res, const char *name)
+{
+  for (size_t i = 0; i < res->r.n; i++)
+    if (strcmp (res->r.v[i].name, name) == 0)
+      return &res->r.v[i];
+  fail_msg ("no check '%s'", name);
+  return NULL;
+}
+
+/* Every FAIL line, names ", "-joined: "exactly the missing settings". */
+static char *
+fails (const struct result *res)
+{
+  char buf[1024] = "";
+  for (size_t i = 0; i < res->r.n; i++)
+    if (res->r.v[i].status == DOCTOR_FAIL)
+      {
+        size_t l = strlen (buf);
+        snprintf (buf + l, sizeof buf - l, "%s%s", l ? ", " : "",
+                  res->r.v[i].name);
+      }
+  return strdup (buf);
+}
+
+static void
+test_eval_healthy (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_false (res.r.degraded_would_run);
+  assert_string_equal (res.missing, "");
+  char *fl = fails (&res);
+  assert_string_equal (fl, "");
+  free (fl);
+  assert_int_equal (find (&res, "verdict")->status, DOCTOR_OK);
+  assert_non_null (strstr (find (&res, "verdict")->detail, "crun"));
+  /* rootless: limits are a degradation, said as such */
+  assert_int_equal (find (&res, "cgroups")->status, DOCTOR_WARN);
+  assert_int_equal (find (&res, "pod user namespace")->status, DOCTOR_OK);
+  result_clear (&res);
+}
+
+/* A pod with nothing set: hostUsers true, procMount Default, the runtime's
+ * default seccomp profile (unshare refused). */
+static void
+test_eval_strict_pod (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  f.in_userns = false;
+  free (f.uid_map);
+  f.uid_map = strdup ("0 0 4294967295");
+  f.userns_error = EPERM;
+  f.mount_ns_error = DOCTOR_NOT_PROBED;
+  f.proc_error = f.sysfs_error = f.proc_bind_error = DOCTOR_NOT_PROBED;
+  masked (&f, true);
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_false (res.r.degraded_would_run);
+  assert_string_equal (res.missing,
+                       "hostUsers: false, procMount: Unmasked, "
+                       "seccompProfile: Localhost oci-host-runner.json or "
+                       "Unconfined");
+  char *fl = fails (&res);
+  assert_string_equal (fl, "pod user namespace, user namespace, seccomp, "
+                           "procfs, sysfs, verdict");
+  free (fl);
+  assert_non_null (strstr (find (&res, "user namespace")->detail, "EPERM"));
+  assert_non_null (strstr (find (&res, "seccomp")->fix, "seccompProfile"));
+  assert_non_null (strstr (find (&res, "procfs")->detail, "/proc/kcore"));
+  assert_non_null (strstr (find (&res, "procfs")->fix, "procMount: Unmasked"));
+  assert_non_null (
+      strstr (find (&res, "verdict")->detail, "missing: hostUsers: false"));
+  result_clear (&res);
+}
+
+/* hostUsers: false and a seccomp profile that allows unshare, but the
+ * default masked paths: a fresh procfs and sysfs are refused. */
+static void
+test_eval_masked_pod (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  f.proc_error = EPERM;
+  f.sysfs_error = EPERM;
+  masked (&f, true);
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  /* --degraded proc binds only /proc: it would not help */
+  assert_false (res.r.degraded_would_run);
+  assert_string_equal (res.missing, "procMount: Unmasked");
+  char *fl = fails (&res);
+  assert_string_equal (fl, "procfs, sysfs, verdict");
+  free (fl);
+  assert_non_null (strstr (find (&res, "procfs")->fix, "does not help"));
+  result_clear (&res);
+}
+
+/* Only /proc is masked: --degraded proc is what doctor recommends, and
+ * with it switched on the pod passes, with a warning. */
+static void
+test_eval_degraded (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  f.proc_error = EPERM;
+  masked (&f, false);
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_true (res.r.degraded_would_run);
+  assert_string_equal (res.missing, "procMount: Unmasked");
+  assert_non_null (strstr (find (&res, "procfs")->fix, "--degraded proc"));
+  assert_non_null (strstr (find (&res, "verdict")->fix, "--degraded proc"));
+  char *fl = fails (&res);
+  assert_string_equal (fl, "procfs, verdict");
+  free (fl);
+  result_clear (&res);
+
+  healthy_pod (&f);
+  f.proc_error = EPERM;
+  f.degraded_proc = true;
+  masked (&f, false);
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_string_equal (res.missing, "");
+  assert_int_equal (find (&res, "procfs")->status, DOCTOR_WARN);
+  assert_non_null (strstr (find (&res, "procfs")->detail, "no PID namespace"));
+  assert_int_equal (find (&res, "verdict")->status, DOCTOR_WARN);
+  assert_non_null (strstr (find (&res, "verdict")->detail, "degraded"));
+  result_clear (&res);
+}
+
+/* Not masked, but mount(2) refused (a seccomp profile that allows unshare
+ * and not mount): seccomp, not procMount. */
+static void
+test_eval_seccomp_mount (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = f.proc_bind_error = EPERM;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing, "seccompProfile: Localhost "
+                                    "oci-host-runner.json or Unconfined");
+  char *fl = fails (&res);
+  assert_string_equal (fl, "seccomp, procfs, sysfs, verdict");
+  free (fl);
+  result_clear (&res);
+
+  /* the same refusal from AppArmor (EACCES, confined, no filter) */
+  healthy_pod (&f);
+  f.seccomp_mode = 0;
+  f.apparmor_enabled = true;
+  f.apparmor_label = strdup ("cri-containerd.apparmor.d (enforce)");
+  f.proc_error = f.sysfs_error = f.proc_bind_error = EACCES;
+  evaluate (&f, &res);
+  assert_string_equal (res.missing, "appArmorProfile: Unconfined");
+  result_clear (&res);
+}
+
+static void
+test_eval_sysctls (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  f.max_userns = 0;
+  f.userns_error = ENOSPC;
+  f.proc_error = f.sysfs_error = f.proc_bind_error = DOCTOR_NOT_PROBED;
+  f.mount_ns_error = DOCTOR_NOT_PROBED;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing,
+                       "node sysctl user.max_user_namespaces > 0");
+  result_clear (&res);
+
+  healthy_pod (&f);
+  f.apparmor_restrict = 1;
+  f.apparmor_enabled = true;
+  f.apparmor_label = strdup ("unconfined");
+  f.seccomp_mode = 0;
+  f.userns_error = EACCES;
+  f.proc_error = f.sysfs_error = f.proc_bind_error = DOCTOR_NOT_PROBED;
+  f.mount_ns_error = DOCTOR_NOT_PROBED;
+  evaluate (&f, &res);
+  assert_string_equal (
+      res.missing,
+      "node sysctl kernel.apparmor_restrict_unprivileged_userns=0");
+  assert_int_equal (find (&res, "apparmor")->status, DOCTOR_FAIL);
+  result_clear (&res);
+}
+
+/* Root in a pod: read-only cgroups stop the runtime. */
+static void
+test_eval_root_cgroups (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  f.rootless = false;
+  f.uid = 0;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing, "runAsNonRoot: true");
+  assert_int_equal (find (&res, "cgroups")->status, DOCTOR_FAIL);
+  result_clear (&res);
+
+  healthy_pod (&f);
+  f.rootless = false;
+  f.cgroup_error = 0;
+  f.in_userns = false;
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_int_equal (find (&res, "cgroups")->status, DOCTOR_OK);
+  result_clear (&res);
+}
+
+static void
+test_eval_runtimes (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  free (f.crun.path);
+  free (f.crun.version);
+  f.crun.path = f.crun.version = NULL;
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_int_equal (find (&res, "runtime crun")->status, DOCTOR_WARN);
+  assert_non_null (strstr (find (&res, "runtime choice")->detail, "runc"));
+  result_clear (&res);
+
+  healthy_pod (&f);
+  free (f.crun.path);
+  free (f.crun.version);
+  free (f.runc.path);
+  free (f.runc.version);
+  f.crun.path = f.crun.version = f.runc.path = f.runc.version = NULL;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing, "crun or runc in PATH");
+  result_clear (&res);
+
+  /* hybrid host where crun's workaround fails: auto picks crun */
+  healthy_pod (&f);
+  f.cgroups = CGROUP_MODE_HYBRID;
+  f.hybrid_error = EPERM;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_non_null (
+      strstr (find (&res, "runtime choice")->fix, "--runtime runc"));
+  result_clear (&res);
+
+  healthy_pod (&f);
+  f.cgroups = CGROUP_MODE_HYBRID;
+  f.hybrid_error = EPERM;
+  free (f.want_runtime);
+  f.want_runtime = strdup ("runc");
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_int_equal (find (&res, "hybrid cgroups")->status, DOCTOR_WARN);
+  result_clear (&res);
+}
+
+static void
+test_eval_store (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  /* a pinned image not in a read-only store: the pull cannot happen */
+  healthy_pod (&f);
+  free (f.store.path);
+  f.store.path = strdup ("/store");
+  f.store.error = EROFS;
+  free (f.image);
+  f.image = strdup ("127.0.0.1:5000/x@sha256:00");
+  f.image_state = 2;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing, "a writable volume (emptyDir or PVC)");
+  assert_int_equal (find (&res, "store")->status, DOCTOR_FAIL);
+  result_clear (&res);
+
+  /* ... but a prepared image in a read-only shared store is fine */
+  healthy_pod (&f);
+  free (f.store.path);
+  f.store.path = strdup ("/store");
+  f.store.error = EROFS;
+  f.image_state = 1;
+  f.store_link_error = EXDEV;
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_int_equal (find (&res, "store")->status, DOCTOR_WARN);
+  assert_int_equal (find (&res, "store hardlinks")->status, DOCTOR_WARN);
+  result_clear (&res);
+
+  /* the shipped hooks directory, owned by nobody (no idmapped image) */
+  healthy_pod (&f);
+  f.hooks_error = strdup ("hooks directory '/usr/local/share/oci-host-runner/"
+                          "hooks.d' belongs to another user");
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_int_equal (find (&res, "hooks")->status, DOCTOR_FAIL);
+  assert_non_null (strstr (find (&res, "hooks")->fix, "idmap"));
+  result_clear (&res);
+
+  healthy_pod (&f);
+  f.state.error = EPERM;
+  f.state.why = strdup ("owned by uid 0");
+  free (f.init_path);
+  f.init_path = NULL;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing, "a writable volume (emptyDir or PVC), "
+                                    "ohr-init installed");
+  result_clear (&res);
+}
+
+static void
+test_format_and_json (void **state)
+{
+  (void)state;
+  struct doctor_check ok = { "procfs", DOCTOR_OK, "fine", "ignored" };
+  struct doctor_check bad = { "seccomp", DOCTOR_FAIL, "refused", "allow it" };
+  struct doctor_check warn = { "cgroups", DOCTOR_WARN, "no limits", NULL };
+  char *s = doctor_format_line (&ok);
+  assert_string_equal (s, "ok   procfs: fine");
+  free (s);
+  s = doctor_format_line (&bad);
+  assert_string_equal (s, "FAIL seccomp: refused; fix: allow it");
+  free (s);
+  s = doctor_format_line (&warn);
+  assert_string_equal (s, "warn cgroups: no limits");
+  free (s);
+
+  struct doctor_check v[] = { ok, bad, warn };
+  struct doctor_report r = { .v = v, .n = 3 };
+  char *json = NULL;
+  size_t len = 0;
+  ohr_error_t err = NULL;
+  assert_int_equal (doctor_report_json (&r, &json, &len, &err), 0);
+  char ebuf[256];
+  yajl_val tree = yajl_tree_parse (json, ebuf, sizeof ebuf);
+  assert_non_null (tree);
+  assert_true (YAJL_IS_ARRAY (tree));
+  assert_int_equal (tree->u.array.len, 3);
+  const char *pc[] = { "check", NULL }, *ps[] = { "status", NULL },
+             *pf[] = { "fix", NULL }, *pd[] = { "detail", NULL };
+  yajl_val b = tree->u.array.values[1];
+  assert_string_equal (YAJL_GET_STRING (yajl_tree_get (b, pc, yajl_t_string)),
+                       "seccomp");
+  assert_string_equal (YAJL_GET_STRING (yajl_tree_get (b, ps, yajl_t_string)),
+                       "fail");
+  assert_string_equal (YAJL_GET_STRING (yajl_tree_get (b, pf, yajl_t_string)),
+                       "allow it");
+  assert_string_equal (YAJL_GET_STRING (yajl_tree_get (b, pd, yajl_t_string)),
+                       "refused");
+  /* an ok check carries no fix */
+  assert_true (
+      YAJL_IS_NULL (yajl_tree_get (tree->u.array.values[0], pf, yajl_t_any)));
+  yajl_tree_free (tree);
+  free (json);
+}
+
+/* The real probes, on whatever this machine is: they run, fill the facts,
+ * and the report ends with a verdict that matches can_run. */
+static void
+test_probe_here (void **state)
+{
+  (void)state;
+  char *argv[] = { "oci-host-runner", NULL };
+  char *envp[]
+      = { "HOME=/tmp", "XDG_CACHE_HOME=/tmp/test-doctor-cache", NULL };
+  struct run_options o;
+  ohr_error_t err = NULL;
+  assert_int_equal (options_parse (1, argv, envp, &o, &err), 0);
+  struct doctor_facts f;
+  assert_int_equal (doctor_probe (&o, &f, &err), 0);
+  options_clear (&o);
+  assert_non_null (f.want_runtime);
+  assert_non_null (f.state.path);
+  assert_true (f.seccomp_mode >= -1 && f.seccomp_mode <= 2);
+  assert_true (f.image_state == 0);
+  struct doctor_report r;
+  assert_int_equal (doctor_evaluate (&f, &r, &err), 0);
+  doctor_facts_clear (&f);
+  const struct doctor_check *v = &r.v[r.n - 1];
+  assert_string_equal (v->name, "verdict");
+  assert_int_equal (v->status == DOCTOR_FAIL, !r.can_run);
+  doctor_report_clear (&r);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_find_masks_pod),
+    cmocka_unit_test (test_find_masks_none),
+    cmocka_unit_test (test_find_masks_escapes),
+    cmocka_unit_test (test_status_parsers),
+    cmocka_unit_test (test_eval_healthy),
+    cmocka_unit_test (test_eval_strict_pod),
+    cmocka_unit_test (test_eval_masked_pod),
+    cmocka_unit_test (test_eval_degraded),
+    cmocka_unit_test (test_eval_seccomp_mount),
+    cmocka_unit_test (test_eval_sysctls),
+    cmocka_unit_test (test_eval_root_cgroups),
+    cmocka_unit_test (test_eval_runtimes),
+    cmocka_unit_test (test_eval_store),
+    cmocka_unit_test (test_format_and_json),
+    cmocka_unit_test (test_probe_here),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
