@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
+
+#include "util/jsongen.h"
 #include <yajl/yajl_tree.h>
 
 #include "envfilter.h"
@@ -111,27 +113,6 @@ base_of (const char *path)
 }
 
 /* ---- canonical JSON */
-
-#define G(call)                                                               \
-  do                                                                          \
-    {                                                                         \
-      if ((st = (call)) != yajl_gen_status_ok)                                \
-        goto fail;                                                            \
-    }                                                                         \
-  while (0)
-
-static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
-{
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
-}
-
-static yajl_gen_status
-gen_kv (yajl_gen g, const char *k, const char *v)
-{
-  yajl_gen_status st = gen_str (g, k);
-  return st != yajl_gen_status_ok ? st : gen_str (g, v);
-}
 
 static int
 compare_keys (const void *a, const void *b, void *ctx)
@@ -967,19 +948,6 @@ static yajl_gen_status
 gen_opt (yajl_gen g, const char *k, const char *v)
 {
   return v ? gen_kv (g, k, v) : yajl_gen_status_ok;
-}
-
-static yajl_gen_status
-gen_strv (yajl_gen g, const char *k, char *const *v)
-{
-  yajl_gen_status st;
-  G (gen_str (g, k));
-  G (yajl_gen_array_open (g));
-  for (size_t i = 0; v && v[i]; i++)
-    G (gen_str (g, v[i]));
-  G (yajl_gen_array_close (g));
-fail:
-  return st;
 }
 
 static yajl_gen_status

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
+
+#include "util/jsongen.h"
 #include <yajl/yajl_tree.h>
 
 #include "digest.h"
@@ -173,43 +175,6 @@ runrecord_directives_name (const char *id)
 
 /* ---- writing: every call in a generator block goes through G(); the
  * first failure jumps to its single error label (crun GEN_OR_FAIL). */
-
-#define G(call)                                                               \
-  do                                                                          \
-    {                                                                         \
-      if ((st = (call)) != yajl_gen_status_ok)                                \
-        goto fail;                                                            \
-    }                                                                         \
-  while (0)
-
-static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
-{
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
-}
-
-/* "key": "value" or "key": null */
-static yajl_gen_status
-gen_kv (yajl_gen g, const char *k, const char *v)
-{
-  yajl_gen_status st = gen_str (g, k);
-  if (st != yajl_gen_status_ok)
-    return st;
-  return v ? gen_str (g, v) : yajl_gen_null (g);
-}
-
-static yajl_gen_status
-gen_strv (yajl_gen g, const char *k, char *const *v)
-{
-  yajl_gen_status st;
-  G (gen_str (g, k));
-  G (yajl_gen_array_open (g));
-  for (size_t i = 0; v && v[i]; i++)
-    G (gen_str (g, v[i]));
-  G (yajl_gen_array_close (g));
-fail:
-  return st;
-}
 
 static const char *
 paths_name (enum paths_mode m)

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "util/jsongen.h"
+
 #include "hooks.h"
 
 /* runc's defaults (libcontainer/specconv), plus paths podman masks too. */
@@ -25,29 +27,6 @@ static const char *const readonly_paths[] = {
   "/proc/sysrq-trigger", NULL,
 };
 
-/* Every call in a generator block goes through G(); the first failure
- * jumps to the block's single error label (crun GEN_OR_FAIL). */
-#define G(call)                                                               \
-  do                                                                          \
-    {                                                                         \
-      if ((st = (call)) != yajl_gen_status_ok)                                \
-        goto fail;                                                            \
-    }                                                                         \
-  while (0)
-
-static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
-{
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
-}
-
-static yajl_gen_status
-gen_kv (yajl_gen g, const char *k, const char *v)
-{
-  yajl_gen_status st = gen_str (g, k);
-  return st != yajl_gen_status_ok ? st : gen_str (g, v);
-}
-
 static yajl_gen_status
 gen_kint (yajl_gen g, const char *k, long long v)
 {
@@ -60,19 +39,6 @@ gen_kbool (yajl_gen g, const char *k, bool v)
 {
   yajl_gen_status st = gen_str (g, k);
   return st != yajl_gen_status_ok ? st : yajl_gen_bool (g, v);
-}
-
-static yajl_gen_status
-gen_strv (yajl_gen g, const char *k, char *const *v)
-{
-  yajl_gen_status st;
-  G (gen_str (g, k));
-  G (yajl_gen_array_open (g));
-  for (size_t i = 0; v && v[i]; i++)
-    G (gen_str (g, v[i]));
-  G (yajl_gen_array_close (g));
-fail:
-  return st;
 }
 
 static yajl_gen_status
