@@ -18,6 +18,13 @@
 # container; the test points --root at its cache).
 
 CONTAINER_BASE   ?= cc
+# An OCI layout of images/$(CONTAINER_BASE) built before (by images/build),
+# to use instead of building it again; its index names the image
+# $(CONTAINER_BASE).
+CONTAINER_BASE_LAYOUT ?=
+# More `buildah push` options for the OCI layout (the test that unpacks it
+# at once passes --disable-compression: gzip is a third of the build).
+CONTAINER_PUSH_FLAGS ?=
 CONTAINER_TAG    ?= localhost/oci-host-runner:dev
 CONTAINER_DIR    ?= $(BUILD)/container
 CONTAINER_LAYOUT ?= $(CONTAINER_DIR)/image
@@ -46,13 +53,8 @@ cp -L "$crun" "$ctx/rootfs/usr/bin/crun"
 cp -L "$runc" "$ctx/rootfs/usr/sbin/runc"
 manifest="$ctx/rootfs/usr/local/share/oci-host-runner/host-files.txt"
 echo "# files copied from the build machine: image path, Debian package, version" >"$manifest"
-origin() { # host-path image-path
-  local pkg ver
-  pkg=$(dpkg-query -S "$(readlink -f "$1")" 2>/dev/null | head -1 | cut -d: -f1) ||
-    pkg=$(dpkg-query -S "$1" 2>/dev/null | head -1 | cut -d: -f1) || true
-  ver=$( [ -n "$pkg" ] && dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
-  echo "$2 ${pkg:-?} ${ver:-?}" >>"$manifest"
-}
+o_host=() o_image=()
+origin() { o_host+=("$1"); o_image+=("$2"); } # host-path image-path: resolved below
 origin "$crun" /usr/bin/crun
 origin "$runc" /usr/sbin/runc
 # shared libraries of everything dynamically linked we ship (not ld.so,
@@ -65,6 +67,25 @@ for lib in $(ldd "${bins[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print
   case $lib in */ld-linux*) continue ;; esac
   cp -L "$lib" "$ctx/rootfs/usr/local/lib/ohr-staged/${lib##*/}"
   origin "$lib" "/usr/lib/x86_64-linux-gnu/${lib##*/} (unless the base has it)"
+done
+# which Debian package each copied file is from: one dpkg-query for all
+# (one per file cost seconds), by the file's real path, else the path given
+declare -A owner version
+while IFS= read -r line; do
+  case $line in diversion\ *) continue ;; esac
+  pkg=${line%%: /*}
+  pkg=${pkg%%,*}
+  owner[${line#*: }]=${pkg%%:*}
+done < <(for f in "${o_host[@]}"; do readlink -f "$f"; echo "$f"; done | sort -u |
+  xargs -d '\n' dpkg-query -S 2>/dev/null || true)
+while read -r p v; do version[$p]=$v; done < <(
+  [ ${#owner[@]} -eq 0 ] || dpkg-query -W -f='${Package} ${Version}\n' $(printf '%s\n' "${owner[@]}" | sort -u) 2>/dev/null || true)
+for i in "${!o_host[@]}"; do
+  real=$(readlink -f "${o_host[i]}")
+  pkg=${owner[$real]:-${owner[${o_host[i]}]:-}}
+  ver=?
+  [ -z "$pkg" ] || ver=${version[$pkg]:-?}
+  echo "${o_image[i]} ${pkg:-?} $ver" >>"$manifest"
 done
 # the toolchain: what `cargo build` runs, for the host target only
 sysroot=$("$rustc" --print sysroot)
@@ -87,10 +108,19 @@ set -euo pipefail
 dir=$1 base=$2 tag=$3 layout=$4 top=$5
 buildah=($6)
 ctx="$dir/context"
-# 2. the pinned base, served on loopback (never leaves this machine)
-"$top/images/build" "$base" "$dir/base" >"$dir/base.log" 2>&1 ||
-  { cat "$dir/base.log" >&2; exit 1; }
-digest=$(tail -1 "$dir/base.log")
+base_layout=$7
+# 2. the pinned base, served on loopback (never leaves this machine):
+# built from images/$base, or an OCI layout of it built before
+if [ -n "$base_layout" ]; then
+  digest=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
+    "$base_layout/index.json") || { echo "container: $base_layout/index.json: not an OCI layout" >&2; exit 1; }
+  base_dir=$base_layout
+else
+  base_dir=$dir/base
+  "$top/images/build" "$base" "$dir/base" >"$dir/base.log" 2>&1 ||
+    { tail -1 "$dir/base.log" >&2; exit 1; }
+  digest=$(tail -1 "$dir/base.log")
+fi
 case $digest in sha256:*) ;; *) echo "container: images/build $base printed no digest" >&2; exit 1 ;; esac
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 rm -rf "$dir/registry"
@@ -115,7 +145,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 ref="127.0.0.1:$port/oci-host-runner/base-$base"
-skopeo copy -q --dest-tls-verify=false "oci:$dir/base:$base" "docker://$ref"
+skopeo copy -q --dest-tls-verify=false "oci:$base_dir:$base" "docker://$ref"
 got=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$ref")
 [ "$got" = "$digest" ] || { echo "container: registry has $got for the base, not $digest" >&2; exit 1; }
 echo "container: base images/$base $digest"
@@ -124,7 +154,7 @@ echo "container: base images/$base $digest"
   --build-arg "BASE=$ref@$digest" -t "$tag" -f "$ctx/Containerfile" "$ctx"
 # 4. an OCI layout of it
 rm -rf "$layout"
-"${buildah[@]}" push -q "$tag" "oci:$layout:oci-host-runner"
+"${buildah[@]}" push -q ${8:-} "$tag" "oci:$layout:oci-host-runner"
 echo "container: $tag, OCI layout $layout ($(skopeo inspect --format '{{.Digest}}' "oci:$layout:oci-host-runner"))"
 endef
 
@@ -138,4 +168,5 @@ container-context: all
 container: container-context
 	@bash -c "$$OHR_CONTAINER_BUILD_SH" container \
 	  "$(abspath $(CONTAINER_DIR))" "$(CONTAINER_BASE)" "$(CONTAINER_TAG)" \
-	  "$(abspath $(CONTAINER_LAYOUT))" "$(CURDIR)" "$(BUILDAH)"
+	  "$(abspath $(CONTAINER_LAYOUT))" "$(CURDIR)" "$(BUILDAH)" "$(CONTAINER_BASE_LAYOUT)" \
+	  "$(CONTAINER_PUSH_FLAGS)"

@@ -15,9 +15,10 @@
 # outputs, and that --degraded proc is recommended, and works, where only
 # /proc is masked.
 #
-# The image is cached in $XDG_CACHE_HOME/oci-host-runner-test/pod-image,
-# keyed by everything that goes into it.
+# The image is built once per test run, on images/cc built once per test
+# run (tests/lib/images.sh: shared by the tests of one `make check`).
 . "$(dirname "$0")/../lib/libtest.sh"
+. "$TOP/tests/lib/images.sh"
 
 [ "$(id -u)" -eq 0 ] || fatal "test-pod needs root (runc starts the pods)"
 for tool in buildah runc umoci skopeo docker-registry; do
@@ -31,36 +32,29 @@ PY=/usr/bin/python3
 HOST_UID_BASE=100000
 t0=$(date +%s)
 
-# ---- the image, by the inputs it is made of
-key=$(
-  cd "$TOP"
-  {
-    cat Containerfile tools/container-entrypoint mk/container.mk \
-      examples/kubernetes/cargo-config.toml images/lock.json
-    sha256sum "$BIN"/oci-host-runner "$BIN"/ohr-init "$BIN"/oci-host-runner-store \
-      "$BIN"/oci-host-runner-attest "$(command -v crun)" "$(command -v runc)" | cut -d' ' -f1
-    rustc -vV
-    ls "$(rustc --print sysroot)/lib"
-  } | sha256sum | cut -c1-16
-)
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/oci-host-runner-test/pod-image
-IMG=$CACHE/$key
-if [ ! -f "$IMG/done" ]; then
-  rm -rf "$CACHE"
+# ---- the image: images/cc as its base, then `make container`
+shared_image cc || fatal "images/build cc failed"
+IMG=$OHR_TEST_SHARED/pod-image
+(
+  flock 9
+  [ -f "$IMG/done" ] && exit 0
+  rm -rf "$IMG"
   mkdir -p "$IMG"
   s=$(date +%s)
   if ! make -s -C "$TOP" BUILD="$(dirname "$BIN")/$(basename "$BIN")" \
     CONTAINER_DIR="$T/container" CONTAINER_LAYOUT="$IMG/image" \
-    CONTAINER_TAG="localhost/oci-host-runner:test-$key" \
+    CONTAINER_BASE_LAYOUT="$SHARED_LAYOUT" CONTAINER_TAG="localhost/oci-host-runner:test-$$" \
+    CONTAINER_PUSH_FLAGS=--disable-compression \
     BUILDAH="buildah --storage-driver vfs --root $T/buildah --runroot $T/buildah-run" \
     container >"$T/container.log" 2>&1; then
     tail -20 "$T/container.log" | sed 's/^/# /'
-    fatal "make container failed"
+    exit 1
   fi
   rm -rf "$T/buildah" "$T/container"
+  echo "# make container: $(($(date +%s) - s)) s" >&2
+  s=$(date +%s)
   umoci unpack --image "$IMG/image:oci-host-runner" "$IMG/bundle" >/dev/null 2>&1 ||
-    fatal "umoci unpack of the image failed"
-  rm -rf "$IMG/image"
+    { echo "# umoci unpack of the image failed" >&2; exit 1; }
   # hostUsers: false pods see the image's files owned by their own root:
   # the runtime idmaps (or chowns) the rootfs.  runc 1.1 cannot idmap, so a
   # copy shifted by the pod's mapping stands in for it.
@@ -77,20 +71,19 @@ for d, dirs, files in os.walk(root):
         if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o6000:
             os.chmod(p, stat.S_IMODE(st.st_mode))
 PYEOF
-  echo "# image built and unpacked in $(($(date +%s) - s)) s" >&2
+  echo "# unpacked and shifted in $(($(date +%s) - s)) s" >&2
   touch "$IMG/done"
-  ok "make container builds the image with buildah from images/cc, pinned by digest"
-else
-  ok "make container: image cached ($IMG)"
-fi
+) 9>"$OHR_TEST_SHARED/pod-image.lock" || fatal "make container failed"
+check "make container builds the image with buildah from images/cc, pinned by its digest" \
+  grep -q "\"org.opencontainers.image.base.name\": *\"127.0.0.1:[0-9]*/oci-host-runner/base-cc@$SHARED_DIGEST\"" \
+  <("$PY" -m json.tool "$IMG/bundle/config.json")
 ROOTFS=$IMG/bundle/rootfs
 check "the image has the runner, crun, runc, cargo and the entrypoint" \
   test -x "$ROOTFS/usr/local/bin/oci-host-runner" -a -x "$ROOTFS/usr/bin/crun" \
   -a -x "$ROOTFS/usr/sbin/runc" -a -x "$ROOTFS/usr/local/rust/bin/cargo" \
   -a -x "$ROOTFS/usr/local/bin/container-entrypoint"
-check "the image's base is pinned by digest" \
-  grep -q '"org.opencontainers.image.base.name": *"127.0.0.1:[0-9]*/oci-host-runner/base-cc@sha256:' \
-  <("$PY" -m json.tool "$IMG/bundle/config.json")
+check "the image's base is images/cc, which has the pinned compiler" \
+  test -x "$ROOTFS/usr/bin/gcc-12" -a -f "$ROOTFS/var/lib/dpkg/status"
 
 # ---- pods
 # pod NAME USERNS MASKS SECCOMP ENV... -- ARGS...: run ARGS in a pod; its
@@ -179,7 +172,7 @@ cfg = {
 json.dump(cfg, open(out, "w"), indent=1)
 PYEOF
   rc=0
-  # The cached rootfs lives under a 0700 /root, out of reach of the pod's
+  # The shared rootfs lives in a 0700 temporary directory, out of reach of the pod's
   # mapped uids: bind it into $T, in a mount namespace of its own.
   timeout --kill-after=10 600 unshare -m --propagation private bash -c \
     'mount --bind "$1" "$2" && exec runc --root "$3" run --bundle "$4" "$5"' \
