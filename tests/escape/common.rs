@@ -23,12 +23,19 @@ mod esc {
     /// Every run starts afresh: the test changes OHR_ESC_NONCE to rerun.
     /// Refuses to attack anything unless it runs under oci-host-runner (its
     /// init is mounted at /dev/.ohr-init): a native build does nothing.
+    /// The first line of result.txt is the run's token (OHR_ESC_TOKEN, new
+    /// for every build): every process the script starts inherits it in its
+    /// environment, which is how the test finds them on the host, and this
+    /// line proves they carry it.
     pub fn start() {
         println!("cargo::rerun-if-env-changed=OHR_ESC_NONCE");
         if !std::path::Path::new("/dev/.ohr-init").exists() {
             panic!("escape battery: not inside oci-host-runner's container; refusing to run");
         }
         let _ = std::fs::remove_file(out_dir().join("result.txt"));
+        if let Ok(token) = std::env::var("OHR_ESC_TOKEN") {
+            report(&format!("info: token {token}"));
+        }
     }
 
     pub fn report(line: &str) {
@@ -57,7 +64,8 @@ mod esc {
         fn prctl(option: i32, arg2: *const u8, arg3: u64, arg4: u64, arg5: u64) -> i32;
     }
 
-    /// Name this process (the test looks for leftovers by name).
+    /// Name this process (for people looking at ps; the test looks for
+    /// leftovers by the token in their environment, see start()).
     pub fn set_name(name: &str) {
         let c = cstr(name);
         unsafe { prctl(15 /* PR_SET_NAME */, c.as_ptr() as *const u8, 0, 0, 0) };

@@ -5,7 +5,10 @@
 # through the runner, on runc and crun, as root and as an unprivileged user
 # (rootless), and the outcome is checked from the host: listener counts,
 # checksums of the source tree and of the planted home before and after,
-# the host's mount table, the target process's state, processes left over.
+# the host's mount table, the target process's state, processes left over
+# (found by a token new for every build, in the environment of every
+# process the script starts), a heartbeat from the daemon, and the step the
+# planted symlinks aim at (the host's rustc) rerun on the OUT_DIR left.
 # What each case tries and how it is contained: tests/escape/RESULTS.md.
 #
 # Safety: the attack scripts never run outside the runner (only cargo with
@@ -115,6 +118,58 @@ as_user "$T/u/escape/setuid/probe-fcaps" >"$T/log/control-fcaps.txt" 2>&1 || tru
 check "control: on the host the file-capability probe reads the file" \
   assert_file_has "$T/log/control-fcaps.txt" "capeff=0*6 read=ok:setuid-secret-marker"
 
+# Processes the test started: every build passes its own OHR_ESC_TOKEN with
+# --env, and every process of the script inherits it.  Only processes of
+# this build carry it (not the runner, not Cargo, not a concurrent test),
+# so the scan below finds nothing else on a busy machine.
+token_procs() { # token: their pids, one a line
+  grep -lzxF "OHR_ESC_TOKEN=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true
+}
+ctl_token=ohr-esc-control-${T##*.}
+setpriv --reuid="$TU" --regid="$TU" --clear-groups env OHR_ESC_TOKEN="$ctl_token" sleep 60 &
+ctl_pid=$!
+at_exit "kill $ctl_pid 2>/dev/null"
+sleep 0.2
+check "control: the scan finds a process of $TU by the token in its environment, and only it" \
+  assert_eq "$ctl_pid" "$(token_procs "$ctl_token" | tr '\n' ' ' | sed 's/ $//')" "processes with the control token"
+kill "$ctl_pid"
+wait "$ctl_pid" 2>/dev/null || true
+
+# The step the symlink cases aim at, run by the test on the host as Cargo
+# would run it after the script (Cargo stops when the runner fails the
+# script, so it never gets there by itself): rustc compiles the case's
+# src/main.rs, which include_str!s OUT_DIR/leak.txt.  Prints "leaked" (the
+# binary it built holds a secret), "clean" (built, without one), "gone"
+# (there was no leak.txt to read) or "error: ...".
+later_step() { # case out-dir binary
+  local r=clean
+  mkdir -p "$(dirname "$3")"
+  if OUT_DIR=$2 rustc --edition 2021 -o "$3" "$E/$1/src/main.rs" 2>"$3.err"; then
+    grep -qa "secret-marker-" "$3" && r=leaked
+  elif grep -q "couldn't read .*/leak\.txt.: No such file or directory" "$3.err"; then
+    r=gone
+  else
+    r="error: $(head -1 "$3.err")"
+  fi
+  echo "$r"
+}
+# Controls: a link left in OUT_DIR, direct or through the chain of links
+# that each look inside, puts the secret into that binary.
+ctl=$T/control-out
+mkdir -p "$ctl/direct" "$ctl/chain"
+ln -s "$T/r/home/.ssh/id_rsa" "$ctl/direct/leak.txt"
+(
+  cd "$ctl/chain" || exit 1
+  ln -s . s
+  prev=s
+  for i in $(seq 24); do ln -s "$prev/.." "u$i" && prev=u$i; done
+  ln -s "$prev/${T#/}/r/home/.ssh/id_rsa" leak.txt
+)
+check "control: a link to the secret left in OUT_DIR puts it into the binary the host's rustc builds" \
+  assert_eq leaked "$(later_step symlink-out "$ctl/direct" "$T/later/control-direct")" "later step"
+check "control: ... and so does the chain of links that each stay inside" \
+  assert_eq leaked "$(later_step symlink-chain "$ctl/chain" "$T/later/control-chain")" "later step"
+
 # --- what the host looks like before --------------------------------------
 
 # Names, types, modes, owners, link targets and contents of a tree.
@@ -159,17 +214,21 @@ SH
 chmod 755 "$T/u/cargo.sh"
 
 nonce=0
+next_token() { echo "ohr-esc-${T##*.}-$((nonce + 1))"; }
 # build CASE [RUNNER-ARGS...]: cargo build of one case through the runner,
 # as $who with runtime $rt (and the runner arguments in EXTRA).  Sets RC
 # (cargo's status), LOG (cargo's output), OUT (OUT_DIR), RES (the script's
 # result.txt), ERRF (the script's captured stderr, or the log when the
-# build failed), SECS (wall time).  Every run reruns the script
-# (OHR_ESC_NONCE changes) in a cleared OUT_DIR.
+# build failed), SECS (wall time, only printed: a loaded machine makes
+# any bound on it flaky), TOKEN (this build's token, passed to the script
+# as OHR_ESC_TOKEN).  Every run reruns the script (OHR_ESC_NONCE changes)
+# in a cleared OUT_DIR.
 build() {
   local case=$1
   shift
+  TOKEN=$(next_token)
   nonce=$((nonce + 1))
-  local args="\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--policy\",\"$POL\",\"-v\"" a
+  local args="\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--policy\",\"$POL\",\"-v\",\"--env\",\"OHR_ESC_TOKEN=$TOKEN\"" a
   for a in "${EXTRA[@]}" "$@"; do args+=",\"$a\""; done
   LOG=$T/log/$who-$rt-$case-$nonce.log
   rm -rf "$T/$who/target/debug/build/ohr-escape-$case-"*/out/* "$T/$who/target/debug/build/ohr-escape-$case-"*/out/.??*
@@ -223,14 +282,29 @@ lacks_secrets() { # files...
   local f
   for f in "$@"; do assert_file_lacks "$f" "secret-marker" || return 1; done
 }
-# No process of the battery is left on the host.
-no_procs() { # name
-  local i
-  for i in $(seq 30); do
-    pgrep -x "$1" >/dev/null || return 0
+# watch_token TOKEN FILE: the pids of the first processes seen with TOKEN
+# (10 s at most), into FILE: proof that the scan sees a running script's
+# processes, in this mode and runtime.
+watch_token() {
+  local i p
+  for i in $(seq 100); do
+    p=$(token_procs "$1")
+    [ -n "$p" ] && { echo "$p" >"$2"; return 0; }
     sleep 0.1
   done
-  echo "# processes named $1 left on the host: $(pgrep -x "$1" | tr '\n' ' ')" >&2
+  : >"$2"
+}
+# No process of the last build is left on the host: none carries its
+# token.  The script reported the token, so its processes had it.
+no_procs() {
+  local i
+  assert_file_has "$RES" "^info: token $TOKEN$" || return 1
+  for i in $(seq 30); do
+    [ -z "$(token_procs "$TOKEN")" ] && return 0
+    sleep 0.1
+  done
+  echo "# processes of this build left on the host: $(token_procs "$TOKEN" | tr '\n' ' ')" >&2
+  ps -o pid,user,comm,args -p "$(token_procs "$TOKEN" | head -5 | paste -sd,)" 2>/dev/null | sed 's/^/#   /' >&2
   return 1
 }
 status_is() { assert_file_has "$LOG" "exit status: $1\)"; }
@@ -342,7 +416,7 @@ case_fork_bomb() {
     c "fork-bomb: the runner says pids are not limited rootless" assert_file_has "$LOG" "notice: memory and pids limits are not enforced here \(rootless"
     c "fork-bomb: ... and the timeout stops it (124)" status_is 124
   fi
-  c "fork-bomb: no process left on the host" no_procs ohr-esc-bomb
+  c "fork-bomb: no process left on the host" no_procs
 }
 
 case_memory_hog() {
@@ -350,30 +424,39 @@ case_memory_hog() {
   if [ "$who" = r ]; then
     c "memory-hog: killed at the memory limit (137)" status_is 137
     c "memory-hog: ... the runner says why" assert_file_has "$LOG" "killed by signal 9 \(SIGKILL\): most likely it reached its memory limit"
-    c "memory-hog: ... it never held more than 128 MiB" held_below 128
+    c "memory-hog: ... it ran and allocated first (its progress lines)" hog_allocated
+    c "memory-hog: ... it was stopped below 128 MiB" held_below 128
   else
     c "memory-hog: the runner says memory is not limited rootless" assert_file_has "$LOG" "notice: memory and pids limits are not enforced here \(rootless"
     c "memory-hog: ... and the timeout stops it (124)" status_is 124
   fi
-  c "memory-hog: no process left on the host" no_procs ohr-esc-hog
+  c "memory-hog: no process left on the host" no_procs
 }
 
 case_sleep_forever() {
+  local seen=$T/log/seen-$who-$rt-$((nonce + 1)) watcher
+  watch_token "$(next_token)" "$seen" &
+  watcher=$!
   build sleep-forever
+  wait "$watcher"
+  c "sleep-forever: while it ran, the scan saw its processes by the token" test -s "$seen"
   c "sleep-forever: killed at its timeout: 124" status_is 124
   c "sleep-forever: the error names the limit" assert_file_has "$LOG" "exceeded its time limit of 3s and was killed"
-  c "sleep-forever: within seconds of the limit (${SECS}s)" awk -v s="$SECS" 'BEGIN { exit !(s < 20) }'
-  c "sleep-forever: no process left on the host" no_procs ohr-esc-sleep
+  c "sleep-forever: it was asleep when the timeout fired (started, never finished)" sleeper_was_running
+  c "sleep-forever: no process left on the host" no_procs
 }
 
 case_daemon() {
   build daemon
   c "daemon: the build succeeds" status_is_ok
-  c "daemon: the daemon did not outlive the container" no_procs ohr-esc-daemon
+  c "daemon: the daemon ran after the script let go of its stdio (its heartbeat in OUT_DIR)" daemon_started
+  c "daemon: the daemon did not outlive the container (no process with the token)" daemon_gone
+  c "daemon: ... and its heartbeat stopped with the run" heartbeat_stopped
 }
 
 # Symlinks out of OUT_DIR, and the later step that follows them: the host's
-# rustc compiling src/main.rs, which include_str!s OUT_DIR/leak.txt.
+# rustc compiling src/main.rs, which include_str!s OUT_DIR/leak.txt (see
+# later_step).
 case_symlink_out() {
   build symlink-out --env "OHR_ESC_SECRET=$T/$who/home/.ssh/id_rsa"
   c "symlink-out: fails with 124 naming the link" assert_file_has "$LOG" "left a symlink in OUT_DIR pointing outside it .*removed"
@@ -392,6 +475,8 @@ case_symlink_timeout() {
   build symlink-timeout --env "OHR_ESC_SECRET=$T/$who/home/.ssh/id_rsa"
   c "symlink-timeout: killed at its timeout: 124" status_is 124
   c "symlink-timeout: no link out of OUT_DIR is left" no_link_out
+  c "symlink-timeout: the secret is not in the binary" not_in_binary symlink-timeout
+  c "symlink-timeout: no process left on the host" no_procs
 }
 
 case_tmp_persist() {
@@ -441,8 +526,13 @@ host_mounts_unchanged() {
   diff -u "$T/mounts.before" "$T/mounts.after" | sed 's/^/#   /' >&2
   [ "${PIPESTATUS[0]}" -eq 0 ] && ! mountpoint -q "$OUT/mnt"
 }
+# No setuid/setgid file in OUT_DIR, where the script planted two (they
+# must be there, else the check proves nothing).
 no_suid_files() {
   local f
+  for f in planted-setuid.sh planted-setgid.sh; do
+    [ -f "$OUT/$f" ] || { echo "# no OUT_DIR/$f: the script planted nothing to check" >&2; return 1; }
+  done
   f=$(find "$OUT" -perm /6000 -printf '%p %m %u\n')
   [ -z "$f" ] && return 0
   echo "# setuid/setgid files the script left on the host:" >&2
@@ -456,14 +546,53 @@ forks_below_limit() {
   echo "# the fork bomb got ${n:-?} processes (limit $PIDS_LIMIT): $(tail -1 "$RES")" >&2
   return 1
 }
+# What the memory hog held when it was stopped: its last progress line
+# (it prints one after each 64 MiB it allocates and touches).
+hog_held() { sed -n 's/^info: holding \([0-9]*\) MiB$/\1/p' "$RES" | tail -1; }
+hog_allocated() {
+  [ -n "$(hog_held)" ] && return 0
+  echo "# the memory hog reported no allocation: it did not run, or was stopped before its first 64 MiB" >&2
+  return 1
+}
 held_below() { # MiB
   local n
-  n=$(sed -n 's/^.*holding \([0-9]*\) MiB.*/\1/p' "$RES" | tail -1)
-  [ "${n:-0}" -le "$1" ] && ! grep -q ESCAPED "$RES"
+  n=$(hog_held)
+  [ -n "$n" ] && [ "$n" -lt "$1" ] && ! grep -q ESCAPED "$RES" && return 0
+  echo "# the memory hog held ${n:-nothing} MiB (limit $1 MiB): $(tail -1 "$RES")" >&2
+  return 1
 }
+sleeper_was_running() {
+  assert_file_has "$RES" "^info: sleeping, SIGTERM ignored$" && no_escape
+}
+# The daemon's heartbeat: OUT_DIR/daemon.txt, replaced every 200 ms by the
+# daemon itself (a grandchild of the script, in a new session, stdio
+# closed), with the token from its own environment.
+daemon_started() {
+  local f=$OUT/daemon.txt
+  [ -f "$f" ] || { echo "# no $f: the daemon never ran" >&2; return 1; }
+  assert_file_has "$f" "^daemon pid [0-9]+ token $TOKEN beat [0-9]+$" &&
+    assert_file_has "$RES" "^info: daemon started"
+}
+daemon_gone() {
+  [ -s "$OUT/daemon.txt" ] || { echo "# the daemon never ran: it had nothing to outlive" >&2; return 1; }
+  no_procs
+}
+heartbeat_stopped() {
+  local f=$OUT/daemon.txt a b
+  [ -s "$f" ] || { echo "# no heartbeat in $f to watch" >&2; return 1; }
+  a=$(cat "$f")
+  sleep 1 # 5 heartbeats
+  b=$(cat "$f")
+  [ "$a" = "$b" ] && return 0
+  echo "# the daemon is still beating after the run: '$a' then '$b'" >&2
+  return 1
+}
+# The script planted its links (else the checks on them prove nothing).
+planted() { assert_file_has "$RES" "^info: planted OUT_DIR/leak.txt -> "; }
 # Every symlink left in OUT_DIR resolves inside OUT_DIR.
 no_link_out() {
   local l r bad=0 out
+  planted || return 1
   out=$(realpath "$OUT")
   while IFS= read -r -d '' l; do
     r=$(realpath -m "$l")
@@ -476,14 +605,23 @@ no_link_out() {
   [ $bad -gt 3 ] && echo "# ... $bad links in all" >&2
   return $((bad > 0))
 }
-# The host's rustc did not compile the secret into the crate's binary.
+# The host's rustc did not compile the secret into the crate's binary:
+# after the script planted its links, neither Cargo's binary (if Cargo
+# built one) nor the one the later step builds from the OUT_DIR the runner
+# left holds it.  Cargo stops when the runner fails the script, so the
+# later step is what would show a link the runner missed (the controls
+# above show it does).
 not_in_binary() { # case
-  local bin=$T/$who/target/debug/ohr-escape-$1
+  local bin=$T/$who/target/debug/ohr-escape-$1 r
+  planted || return 1
   if [ -f "$bin" ] && grep -qa "secret-marker-$who-ssh" "$bin"; then
     echo "# $bin contains the secret ($(stat -c %y "$bin"))" >&2
     return 1
   fi
-  return 0
+  r=$(later_step "$1" "$OUT" "$T/later/$who-$rt-$1-$nonce")
+  case $r in gone | clean) return 0 ;; esac
+  echo "# the host's rustc on the OUT_DIR left: $r" >&2
+  return 1
 }
 
 mapfile -t rts < <(runtimes)
