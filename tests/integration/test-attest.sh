@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Reproducibility attestations: build scripts run for real through the
-# runner and runc, their run records (written here, as the runner will with
-# --attest), statements, signatures, bundles, and re-runs that reproduce or
-# say why not.
+# runner under runc and crun with --attest, which writes their run records,
+# directive streams, policy bytes and statements; then signatures, bundles,
+# and re-runs that reproduce or say why not.  Records in a state a real run
+# does not leave (a failed script) are real records edited here.
 . "$(dirname "$0")/../lib/libtest.sh"
 
 A=${OHR_ATTEST:-$(dirname "$OHR")/oci-host-runner-attest}
 [ -x "$A" ] || fatal "no attest helper at $A (make all)"
 command -v runc >/dev/null || fatal "runc is not installed (make deps)"
-MKREC=$TOP/tests/fixtures/attest/make-record.py
+command -v crun >/dev/null || fatal "crun is not installed (make deps)"
 PY=/usr/bin/python3
 
 export OCI_HOST_RUNNER_STATE_DIR=$T/state OCI_HOST_RUNNER_CACHE_DIR=$T/cache
+unset OCI_HOST_RUNNER_ATTEST_DIR OCI_HOST_RUNNER_ATTEST_KEY
 export TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
 ATT=$T/attest
@@ -24,25 +26,38 @@ export RUSTC
 
 # run CMD...: exit code in $rc, stdout in $T/out, stderr in $T/err
 run() { rc=0; "$@" >"$T/out" 2>"$T/err" || rc=$?; }
-now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+# the policy file the runs are given: the record keeps its exact bytes
 POLICY_TEXT='{"version": 1, "defaults": {"paths": "identity"}}'
+POLICY=$T/policy.json
+printf '%s' "$POLICY_TEXT" >"$POLICY"
 
+# run records in $ATT, one a line, sorted
+records() { (cd "$ATT" && LC_ALL=C ls -1 -- *.run.json 2>/dev/null) || true; }
 
-# attested_run NAME ID: run $SCRIPT of the current fake Cargo context (as
-# package NAME) through the runner, capture its directives, write its run
-# record; $RECORD is the record's path.
+# attested_run NAME RUNTIME: run $SCRIPT of the current fake Cargo context
+# (as package NAME) through the runner under RUNTIME with --attest "$ATT";
+# the runner writes the run record, the directive stream, the policy bytes
+# and the statement.  $RECORD is the new record, $ID its id (the container
+# id), $T/NAME.stdout what Cargo would have read.
 attested_run() {
-  local id=$2 started finished
+  local before new
   export CARGO_PKG_NAME=$1
-  started=$(now)
-  (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime runc --paths identity \
-    --network none --env OHR_PASSED=by-env "$SCRIPT" >"$ATT/$id.directives") || return 1
-  finished=$(now)
-  # the exact policy bytes the runner parsed: the helper digests them
-  printf '%s' "$POLICY_TEXT" >"$ATT/$id.policy.json"
-  RECORD=$(cd "$CARGO_MANIFEST_DIR" && "$MKREC" "$ATT" "$id" 0 "$started" \
-    "$finished" --runtime runc --paths identity --network none \
-    --env OHR_PASSED=by-env --policy-file "$id.policy.json" -- "$SCRIPT" --arg)
+  before=$(records)
+  # the runner starts the helper the test calls for the statement
+  (cd "$CARGO_MANIFEST_DIR" && OCI_HOST_RUNNER_ATTEST=$A "$OHR" --runtime "$2" \
+    --paths identity --network none --policy "$POLICY" \
+    --env OHR_PASSED=by-env --attest "$ATT" "$SCRIPT" --arg) \
+    >"$T/$1.stdout" 2>"$T/$1.stderr" || {
+    sed 's/^/#   /' "$T/$1.stderr" >&2
+    return 1
+  }
+  new=$(LC_ALL=C comm -13 <(echo "$before") <(records))
+  if [ -z "$new" ] || [ "$(echo "$new" | wc -l)" -ne 1 ]; then
+    echo "# the runner wrote no single new run record: '$new'" >&2
+    return 1
+  fi
+  RECORD=$ATT/$new
+  ID=${new%.run.json}
 }
 
 # ---- a deterministic build script
@@ -63,15 +78,54 @@ fake_cargo_context "$T/good" "$T/good.sh"
 printf 'fn main() {}\n' >"$CARGO_MANIFEST_DIR/build.rs"
 GOOD_OUT=$OUT_DIR
 
-attested_run good ohr-good-1 || fatal "the runner failed on the good script"
-run "$A" record "$RECORD"
-STMT=$ATT/good-0.1.0-ohr-good-1.intoto.json
+attested_run good runc || fatal "the runner failed on the good script"
+GOOD_RECORD=$RECORD GOOD_ID=$ID
+STMT=$ATT/good-0.1.0-$GOOD_ID.intoto.json
+check "--attest: the runner wrote the run record, the statement, no envelope without a key" \
+  bash -c "[ -f '$GOOD_RECORD' ] && [ -f '$STMT' ] && ! ls '$ATT'/*.dsse.json 2>/dev/null"
+check "run record: canonical JSON, named by its id, with this run's inputs" \
+  "$PY" - "$GOOD_RECORD" "$POLICY_TEXT" "$SCRIPT" "$GOOD_OUT" "$CARGO_MANIFEST_DIR" <<'PY'
+import json, os, shutil, sys
+path, policy, script, out_dir, manifest_dir = sys.argv[1:6]
+raw = open(path).read()
+r = json.loads(raw)
+d = os.path.dirname(path)
+errors = []
+def need(c, what):
+    if not c: errors.append(what)
+need(raw == json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n", "canonical: sorted keys, compact")
+need(os.path.basename(path) == r["id"] + ".run.json" and r["id"].startswith("ohr-"), "id %r" % r["id"])
+need(r["version"] == 1 and r["exit_status"] == 0, "version/exit_status")
+need(r["package"] == {"name": "good", "version": "0.1.0"}, "package %r" % r["package"])
+need(r["script"] == script and r["args"] == ["--arg"], "script/args")
+need(r["out_dir"] == out_dir and r["manifest_dir"] == manifest_dir and r["cwd"] == manifest_dir, "paths")
+need(r["runtime"] == {"name": "runc", "path": os.path.realpath(shutil.which("runc"))}, "runtime %r" % r["runtime"])
+need(r["image"] == {"ref": "host", "digest": None}, "image %r" % r["image"])
+need(r["paths"] == "identity" and r["network"] == "none", "paths/network")
+need("OHR_PASSED=by-env" in r["env"] and "CARGO_FEATURE_STD=1" in r["env"], "env %r" % r["env"])
+need(r["features"] == ["std"] and r["profile"] == "debug" and r["target"] == "x86_64-unknown-linux-gnu", "cargo variables")
+need(r["directives"] == r["id"] + ".directives" and os.path.isfile(os.path.join(d, r["directives"])), "directives file")
+need(r["policy_digest"] is None and r["policy"] == r["id"] + ".policy.json", "policy name")
+need(r["policy"] and open(os.path.join(d, r["policy"])).read() == policy, "the policy bytes the runner parsed")
+need(r["rustc"] and os.path.isabs(r["rustc"]) and r["toolchains"], "toolchain")
+for x in errors:
+    print("# " + x)
+sys.exit(1 if errors else 0)
+PY
+check "--attest: the recorded directive stream is what the script printed" \
+  cmp "$T/good.stdout" "$ATT/$GOOD_ID.directives"
+
+# record again from the runner's record: the statement the runner made
+mv "$STMT" "$T/runner-statement.json" || true
+run "$A" record "$GOOD_RECORD"
 check "record: exit 0, prints the statement path" \
   bash -c "[ $rc -eq 0 ] && [ \"\$(cat '$T/out')\" = '$STMT' ] && [ -f '$STMT' ]"
 check "record: no envelope without a key" bash -c "! ls '$ATT'/*.dsse.json 2>/dev/null"
+check "record: the runner's own statement is the one record makes from its record" \
+  cmp "$T/runner-statement.json" "$STMT"
 
 check "statement: in-toto v1, SLSA provenance v1, subjects and dependencies" \
-  "$PY" - "$STMT" "$POLICY_TEXT" <<'PY'
+  "$PY" - "$STMT" "$POLICY_TEXT" "$GOOD_ID" <<'PY'
 import hashlib, json, sys
 raw = open(sys.argv[1]).read()
 s = json.loads(raw)
@@ -100,17 +154,16 @@ need(deps["image"]["uri"] == "host", "image uri")
 need(deps["toolchain"]["annotations"]["rustc"].startswith("rustc "), "rustc release")
 r = s["predicate"]["runDetails"]
 need(r["builder"]["id"].startswith("https://oci-host-runner.dev/runner/"), "builder id")
-need(r["metadata"]["invocationId"] == "ohr-good-1", "invocationId")
+need(r["metadata"]["invocationId"] == sys.argv[3], "invocationId %r" % r["metadata"]["invocationId"])
 for x in errors:
     print("# " + x)
 sys.exit(1 if errors else 0)
 PY
 
 # The same inputs again: only runDetails.metadata differs.
-attested_run good ohr-good-2 || fatal "second run failed"
-"$A" record "$RECORD" >/dev/null
+attested_run good runc || fatal "second run failed"
 check "two runs of the same inputs differ only in runDetails.metadata" \
-  "$PY" - "$STMT" "$ATT/good-0.1.0-ohr-good-2.intoto.json" <<'PY'
+  "$PY" - "$STMT" "$ATT/good-0.1.0-$ID.intoto.json" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 assert a != b
@@ -118,7 +171,7 @@ for s in (a, b):
     del s["predicate"]["runDetails"]["metadata"]
 sys.exit(0 if a == b else 1)
 PY
-rm -f "$ATT"/*ohr-good-2*
+rm -f "$ATT"/*"$ID"*
 
 # ---- keys and signatures
 
@@ -135,8 +188,8 @@ check "keygen: refuses to overwrite (exit 121)" \
   bash -c "[ $rc -eq 121 ] && grep -q 'exists' '$T/err'"
 "$A" keygen --out "$T/keys/two" >/dev/null
 
-run "$A" record "$ATT/ohr-good-1.run.json" --key "$T/keys/one.key"
-ENV=$ATT/good-0.1.0-ohr-good-1.dsse.json
+run "$A" record "$GOOD_RECORD" --key "$T/keys/one.key"
+ENV=$ATT/good-0.1.0-$GOOD_ID.dsse.json
 check "record --key: statement and DSSE envelope" \
   bash -c "[ $rc -eq 0 ] && [ \"\$(sed -n 2p '$T/out')\" = '$ENV' ] && [ -f '$ENV' ]"
 check "envelope: payload is the statement, ed25519 signature" \
@@ -149,7 +202,7 @@ assert len(e["signatures"]) == 1 and len(base64.b64decode(e["signatures"][0]["si
 assert len(e["signatures"][0]["keyid"]) == 64
 PY
 rm -f "$ENV"
-OCI_HOST_RUNNER_ATTEST_KEY=$T/keys/one.key "$A" record "$ATT/ohr-good-1.run.json" >/dev/null
+OCI_HOST_RUNNER_ATTEST_KEY=$T/keys/one.key "$A" record "$GOOD_RECORD" >/dev/null
 check "record: OCI_HOST_RUNNER_ATTEST_KEY signs too" test -f "$ENV"
 
 run "$A" attest-verify "$ENV" --key "$T/keys/one.pub"
@@ -204,14 +257,14 @@ printf 'pub const ANSWER: u32 = 42;\n' >"$GOOD_OUT/gen.rs"
 
 # ---- re-runs that do not reproduce, and why
 
-# not_reproducible NAME SCRIPT-BODY HINT
+# not_reproducible NAME SCRIPT-BODY HINT: the first run under crun, its
+# statement written by the runner; the re-run (verify) under crun too
 not_reproducible() {
   local name=$1 hint=$3
   printf '#!/bin/sh\n%s\n' "$2" >"$T/$name.sh"
   fake_cargo_context "$T/$name" "$T/$name.sh"
-  attested_run "$name" "ohr-$name" || { not_ok "$name: first run"; return; }
-  "$A" record "$RECORD" >/dev/null || { not_ok "$name: record"; return; }
-  run "$A" verify "$ATT/$name-0.1.0-ohr-$name.intoto.json"
+  attested_run "$name" crun || { not_ok "$name: first run"; return; }
+  run "$A" verify "$ATT/$name-0.1.0-$ID.intoto.json"
   if [ "$rc" -eq 1 ] && grep -q "hint: $hint" "$T/out"; then
     ok "verify: $name is not reproducible, hint '$hint'"
   else
@@ -221,6 +274,7 @@ not_reproducible() {
 }
 
 not_reproducible stamp 'date +%s%N >"$OUT_DIR/stamp.txt"; echo cargo:rustc-cfg=x' timestamp
+STAMP_RECORD=$RECORD STAMP_ID=$ID
 grep -qE '^  line 1, recorded: [0-9]{19}$' "$T/out" && grep -qE '^  line 1, now: +[0-9]{19}$' "$T/out" &&
   ok "verify: shows the first differing line, recorded and now" ||
   not_ok "verify: shows the first differing line, recorded and now"
@@ -228,10 +282,28 @@ not_reproducible outpath 'echo "pub const DIR: &str = \"$OUT_DIR\";" >"$OUT_DIR/
 not_reproducible shuffled 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo cargo:rustc-cfg=f$i; done | shuf' "random order"
 check "verify: random order is found in the directive stream" grep -q '^changed: directives' "$T/out"
 check "verify: no temporary tree left after failures" bash -c "[ -z \"\$(ls -A '$TMPDIR')\" ]"
+check "crun: the record and the statement name crun and its version" \
+  "$PY" - "$STAMP_RECORD" "$ATT/stamp-0.1.0-$STAMP_ID.intoto.json" <<'PY'
+import json, os, shutil, sys
+r = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+assert r["runtime"] == {"name": "crun", "path": os.path.realpath(shutil.which("crun"))}, r["runtime"]
+rt = s["predicate"]["buildDefinition"]["internalParameters"]["runtime"]
+assert rt["name"] == "crun" and rt["version"].startswith("crun version"), rt
+assert s["predicate"]["runDetails"]["metadata"]["invocationId"] == r["id"]
+PY
+
+# A script that fails: the runner attests nothing (its exit status is the
+# script's own); a failed run's record is made below by editing a real one.
+printf '#!/bin/sh\necho cargo:rustc-cfg=x\nexit 3\n' >"$T/fails.sh"
+fake_cargo_context "$T/fails" "$T/fails.sh"
+run env -C "$CARGO_MANIFEST_DIR" CARGO_PKG_NAME=fails "$OHR" --runtime runc --policy "$POLICY" --attest "$T/attest-fails" "$SCRIPT"
+check "--attest: a failing script keeps its exit status, no run record or statement" \
+  bash -c "[ $rc -eq 3 ] && ! ls '$T/attest-fails'/*.run.json '$T/attest-fails'/*.intoto.json 2>/dev/null"
 
 # ---- bundles
 
-"$A" record "$ATT/ohr-stamp.run.json" --key "$T/keys/one.key" >/dev/null
+"$A" record "$STAMP_RECORD" --key "$T/keys/one.key" >/dev/null
 run "$A" bundle "$ATT"
 BUNDLE=$ATT/bundle.intoto.jsonl
 check "bundle: exit 0, default output DIR/bundle.intoto.jsonl" \
@@ -295,12 +367,13 @@ check "unknown command: exit 121, one line" \
   bash -c "[ $rc -eq 121 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q '^oci-host-runner-attest: ' '$T/err'"
 run "$A" record
 check "record without RUN.json: exit 121" assert_eq 121 "$rc" "exit code"
-run "$A" record "$ATT/ohr-good-1.run.json" --runner /x
+run "$A" record "$GOOD_RECORD" --runner /x
 check "an option the command does not take: exit 121" assert_eq 121 "$rc" "exit code"
 run "$A" record "$T/nonexistent.run.json"
 check "record of a missing record: exit 125" assert_eq 125 "$rc" "exit code"
-sed 's/"exit_status":0/"exit_status":1/' "$ATT/ohr-good-1.run.json" >"$ATT/ohr-failed.run.json"
-sed -i 's/"id":"ohr-good-1"/"id":"ohr-failed"/' "$ATT/ohr-failed.run.json"
+# a failed run leaves no record (above): this one is the good run's, edited
+sed 's/"exit_status":0/"exit_status":1/' "$GOOD_RECORD" >"$ATT/ohr-failed.run.json"
+sed -i "s/\"id\":\"$GOOD_ID\"/\"id\":\"ohr-failed\"/" "$ATT/ohr-failed.run.json"
 run "$A" record "$ATT/ohr-failed.run.json"
 check "record of a failed script: exit 125, says so" \
   bash -c "[ $rc -eq 125 ] && grep -q 'the build script failed' '$T/err'"
