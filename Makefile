@@ -41,7 +41,7 @@ OBJ       = $(SRC:src/%.c=$(BUILD)/obj/%.o)
 ASAN_OBJ  = $(SRC:src/%.c=$(ASAN_BUILD)/obj/%.o)
 HEADERS  := $(wildcard src/*.h src/util/*.h)
 
-.PHONY: all check unit unit-asan integration format format-check deps \
+.PHONY: all check check-fresh unit unit-asan integration format format-check deps \
         demo bench clean install check-pkgs corpus
 
 all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init \
@@ -109,6 +109,10 @@ corpus: all
 # deps first, in its own make: pkg-config flags are read when make starts.
 check: deps
 	$(MAKE) all format-check unit unit-asan integration
+
+# What CI does on a new machine: a clean clone of HEAD, empty caches, make check.
+check-fresh:
+	@tools/check-fresh
 
 format:
 	clang-format -i $(SRC) src/main.c src/store-main.c src/init/ohr-init.c $(HEADERS) tests/unit/*.c
