@@ -25,8 +25,23 @@ struct hostinfo
 /* Reads /sys/fs/cgroup; never fails (unknown -> CGROUP_MODE_NONE). */
 void hostinfo_probe (struct hostinfo *out);
 
-/* Same, with the cgroup root given (tests). */
+/* Same, with the cgroup root given: this process's mount table
+ * (/proc/self/mountinfo) and cgroup_root/unified/cgroup.controllers, given
+ * to hostinfo_cgroup_mode_from_mountinfo. */
 enum cgroup_mode hostinfo_cgroup_mode_at (const char *cgroup_root);
+
+/* The decision itself, from text: MOUNTINFO in /proc/PID/mountinfo's
+ * format, CGROUP_ROOT an absolute path, UNIFIED_CONTROLLERS the content of
+ * CGROUP_ROOT/unified/cgroup.controllers (NULL: unreadable).  A path's
+ * filesystem is the one the kernel would reach walking to it (the last
+ * mount on a point hides the ones below).  cgroup2 at the root is v2; a
+ * tmpfs there is v1, or hybrid when a cgroup2 at unified/ holds
+ * controllers; anything else is none.  Pure, so that tests can give it
+ * the mount tables of v1, v2 and hybrid hosts (tests/fixtures/hostinfo). */
+enum cgroup_mode
+hostinfo_cgroup_mode_from_mountinfo (const char *mountinfo,
+                                     const char *cgroup_root,
+                                     const char *unified_controllers);
 
 const char *hostinfo_cgroup_mode_name (enum cgroup_mode mode);
 

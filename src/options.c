@@ -346,29 +346,52 @@ default_dirs (char *const *envp, struct run_options *o, ohr_error_t *err)
     }
   if (o->state_dir == NULL)
     {
-      const char *x = envfilter_get (envp, "XDG_RUNTIME_DIR");
-      struct stat st;
-      int r;
-      /* Every run writes a bundle and runtime state here and removes them:
-       * on a disk filesystem that costs ~0.45 ms a run (measured by
-       * bench/invoke on an ext4 /run), on tmpfs almost nothing. */
-      if (geteuid () == 0 && is_tmpfs ("/run"))
-        r = asprintf (&o->state_dir, "/run/oci-host-runner");
-      else if (geteuid () != 0 && x && x[0] == '/' && stat (x, &st) == 0
-               && st.st_uid == geteuid ())
-        r = asprintf (&o->state_dir, "%s/oci-host-runner", x);
-      else if (is_tmpfs ("/dev/shm"))
-        r = asprintf (&o->state_dir, "/dev/shm/oci-host-runner-%u",
-                      (unsigned)geteuid ());
-      else if (geteuid () == 0)
-        r = asprintf (&o->state_dir, "/run/oci-host-runner");
-      else
-        r = asprintf (&o->state_dir, "/tmp/oci-host-runner-%u",
-                      (unsigned)geteuid ());
-      if (r < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+      struct state_dir_facts f;
+      options_state_dir_facts (envp, &f);
+      if ((o->state_dir = options_default_state_dir (&f, err)) == NULL)
+        return -1;
     }
   return 0;
+}
+
+void
+options_state_dir_facts (char *const *envp, struct state_dir_facts *out)
+{
+  const char *x = envfilter_get (envp, "XDG_RUNTIME_DIR");
+  struct stat st;
+  out->euid = geteuid ();
+  out->xdg_runtime_dir = x;
+  out->xdg_owned
+      = x && x[0] == '/' && stat (x, &st) == 0 && st.st_uid == out->euid;
+  out->run_tmpfs = is_tmpfs ("/run");
+  out->shm_tmpfs = is_tmpfs ("/dev/shm");
+}
+
+char *
+options_default_state_dir (const struct state_dir_facts *f, ohr_error_t *err)
+{
+  const char *x = f->xdg_runtime_dir;
+  char *dir = NULL;
+  int r;
+  /* Every run writes a bundle and runtime state here and removes them:
+   * on a disk filesystem that costs ~0.45 ms a run (measured by
+   * bench/invoke on an ext4 /run), on tmpfs almost nothing. */
+  if (f->euid == 0 && f->run_tmpfs)
+    r = asprintf (&dir, "/run/oci-host-runner");
+  else if (f->euid != 0 && x && x[0] == '/' && f->xdg_owned)
+    r = asprintf (&dir, "%s/oci-host-runner", x);
+  else if (f->shm_tmpfs)
+    r = asprintf (&dir, "/dev/shm/oci-host-runner-%u", (unsigned)f->euid);
+  else if (f->euid == 0)
+    r = asprintf (&dir, "/run/oci-host-runner");
+  else
+    r = asprintf (&dir, "/tmp/oci-host-runner-%u", (unsigned)f->euid);
+  if (r < 0)
+    {
+      ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+      return NULL;
+    }
+  return dir;
 }
 
 static int

@@ -5,6 +5,7 @@
 #define OHR_OPTIONS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "util/error.h"
 
@@ -53,6 +54,31 @@ int options_parse (int argc, char **argv, char *const *envp,
                    struct run_options *out, ohr_error_t *err);
 
 void options_clear (struct run_options *o);
+
+/* What the default --state-dir depends on: facts about this process and
+ * host, gathered by options_state_dir_facts and given to
+ * options_default_state_dir (tests give their own). */
+struct state_dir_facts
+{
+  uid_t euid;
+  const char *xdg_runtime_dir; /* $XDG_RUNTIME_DIR, or NULL */
+  bool xdg_owned; /* xdg_runtime_dir is absolute, exists and euid owns it */
+  bool run_tmpfs; /* /run is a tmpfs */
+  bool shm_tmpfs; /* /dev/shm is a tmpfs */
+};
+
+/* The facts for this process; XDG_RUNTIME_DIR comes from envp (the
+ * string stays envp's). */
+void options_state_dir_facts (char *const *envp, struct state_dir_facts *out);
+
+/* The default state directory, on a tmpfs when there is one to use: for
+ * root /run/oci-host-runner when /run is a tmpfs; for others
+ * $XDG_RUNTIME_DIR/oci-host-runner when they own that directory; then
+ * /dev/shm/oci-host-runner-UID when /dev/shm is a tmpfs; else
+ * /run/oci-host-runner (root) or /tmp/oci-host-runner-UID.  Newly
+ * allocated; NULL on failure. */
+char *options_default_state_dir (const struct state_dir_facts *f,
+                                 ohr_error_t *err);
 
 /* The --help text of run mode. */
 extern const char options_usage[];

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -70,23 +69,19 @@ assert_strv_equal (char **got, const char *const *want)
     assert_string_equal (got[i], want[i]);
 }
 
-static int
-is_tmpfs (const char *path)
+/* The default state directory options_parse would pick for envp on this
+ * host: from the same two functions it calls, which the state-dir tests
+ * below check on their own. */
+static char *
+default_state_dir_for (char *const *envp)
 {
-  struct statfs sfs;
-  return statfs (path, &sfs) == 0 && sfs.f_type == 0x01021994;
-}
-
-/* Root's state lives on a tmpfs: /run when it is one, else /dev/shm (the
- * tests may also run rootless: then it depends on XDG_RUNTIME_DIR). */
-static const char *
-expected_state_dir (void)
-{
-  if (geteuid () != 0)
-    return NULL;
-  if (is_tmpfs ("/run") || !is_tmpfs ("/dev/shm"))
-    return "/run/oci-host-runner";
-  return "/dev/shm/oci-host-runner-0";
+  struct state_dir_facts f;
+  ohr_error_t err = NULL;
+  options_state_dir_facts (envp, &f);
+  char *dir = options_default_state_dir (&f, &err);
+  assert_non_null (dir);
+  assert_null (err);
+  return dir;
 }
 
 static void
@@ -106,8 +101,9 @@ test_defaults (void **state)
   assert_false (o.version);
   assert_string_equal (o.cache_dir, "/home/u/.cache/oci-host-runner");
   assert_non_null (o.state_dir);
-  if (expected_state_dir ())
-    assert_string_equal (o.state_dir, expected_state_dir ());
+  char *want_state = default_state_dir_for (envp);
+  assert_string_equal (o.state_dir, want_state);
+  free (want_state);
   static const char *const cmd[] = { "/t/build-script-build", NULL };
   assert_strv_equal (o.command, cmd);
   options_clear (&o);
@@ -372,40 +368,130 @@ test_cache_dir_defaults (void **state)
   options_clear (&o);
 }
 
+/* The choice itself, on facts the test sets: every branch, for root and
+ * for another user, whatever this host is. */
 static void
-test_state_dir_defaults (void **state)
+test_state_dir_choice (void **state)
+{
+  static const struct
+  {
+    struct state_dir_facts f;
+    const char *want;
+  } cases[] = {
+    /* root: /run when it is a tmpfs, XDG_RUNTIME_DIR ignored */
+    { { 0, "/run/user/0", true, true, true }, "/run/oci-host-runner" },
+    { { 0, NULL, false, true, false }, "/run/oci-host-runner" },
+    /* ... else /dev/shm when it is one, else /run all the same */
+    { { 0, "/run/user/0", true, false, true }, "/dev/shm/oci-host-runner-0" },
+    { { 0, NULL, false, false, false }, "/run/oci-host-runner" },
+    /* others: their own XDG_RUNTIME_DIR first, tmpfs or not */
+    { { 1000, "/run/user/1000", true, true, true },
+      "/run/user/1000/oci-host-runner" },
+    { { 1000, "/x/y", true, false, false }, "/x/y/oci-host-runner" },
+    /* ... not one they do not own, nor a relative one */
+    { { 1000, "/run/user/1000", false, true, true },
+      "/dev/shm/oci-host-runner-1000" },
+    { { 1000, "run/user/1000", true, true, true },
+      "/dev/shm/oci-host-runner-1000" },
+    { { 1000, "", true, true, true }, "/dev/shm/oci-host-runner-1000" },
+    /* ... never /run, a tmpfs or not */
+    { { 1000, NULL, false, true, false }, "/tmp/oci-host-runner-1000" },
+    { { 4294967294u, NULL, false, false, false },
+      "/tmp/oci-host-runner-4294967294" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      ohr_error_t err = NULL;
+      char *got = options_default_state_dir (&cases[i].f, &err);
+      assert_null (err);
+      assert_non_null (got);
+      if (strcmp (got, cases[i].want) != 0)
+        fail_msg ("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+      free (got);
+    }
+}
+
+/* The facts gathered from the environment the test passes. */
+static void
+test_state_dir_facts (void **state)
+{
+  struct state_dir_facts f;
+  char own[] = "/tmp/test-options-XXXXXX";
+  assert_non_null (mkdtemp (own));
+  char xdg[4200];
+  snprintf (xdg, sizeof xdg, "XDG_RUNTIME_DIR=%s", own);
+
+  char *envp1[] = { "HOME=/home/u", xdg, NULL };
+  options_state_dir_facts (envp1, &f);
+  assert_int_equal (f.euid, geteuid ());
+  assert_non_null (f.xdg_runtime_dir);
+  assert_string_equal (f.xdg_runtime_dir, own);
+  assert_true (f.xdg_owned);
+
+  char *envp2[] = { "HOME=/home/u", NULL };
+  options_state_dir_facts (envp2, &f);
+  assert_null (f.xdg_runtime_dir);
+  assert_false (f.xdg_owned);
+
+  char *envp3[] = { "XDG_RUNTIME_DIR=tmp", NULL };
+  options_state_dir_facts (envp3, &f);
+  assert_false (f.xdg_owned); /* relative */
+
+  char *envp4[] = { "XDG_RUNTIME_DIR=/nonexistent/test-options", NULL };
+  options_state_dir_facts (envp4, &f);
+  assert_false (f.xdg_owned);
+
+  /* a directory someone else owns: root hands one over, others use / */
+  char other[] = "/tmp/test-options-XXXXXX";
+  assert_non_null (mkdtemp (other));
+  char xdg_other[4200];
+  if (geteuid () == 0)
+    {
+      assert_int_equal (chown (other, 65534, 65534), 0);
+      snprintf (xdg_other, sizeof xdg_other, "XDG_RUNTIME_DIR=%s", other);
+    }
+  else
+    snprintf (xdg_other, sizeof xdg_other, "XDG_RUNTIME_DIR=/");
+  char *envp5[] = { xdg_other, NULL };
+  options_state_dir_facts (envp5, &f);
+  assert_false (f.xdg_owned);
+
+  assert_int_equal (rmdir (other), 0);
+  assert_int_equal (rmdir (own), 0);
+}
+
+/* options_parse fills state_dir from the variable, the flag, or the
+ * default for its environment. */
+static void
+test_state_dir_parse (void **state)
 {
   char *argv[] = { "oci-host-runner", "s", NULL };
   struct run_options o;
-  char tmpl[] = "/tmp/test-options-XXXXXX";
-  assert_non_null (mkdtemp (tmpl));
+  char own[] = "/tmp/test-options-XXXXXX";
+  assert_non_null (mkdtemp (own));
   char xdg[4200];
-  snprintf (xdg, sizeof xdg, "XDG_RUNTIME_DIR=%s", tmpl);
+  snprintf (xdg, sizeof xdg, "XDG_RUNTIME_DIR=%s", own);
+
   char *envp[] = { "HOME=/home/u", xdg, NULL };
   parse_ok (argv, envp, &o);
-  if (geteuid () == 0)
-    assert_string_equal (o.state_dir, expected_state_dir ());
-  else
+  char *want = default_state_dir_for (envp);
+  assert_string_equal (o.state_dir, want);
+  if (geteuid () != 0)
     {
-      char want[4200];
-      snprintf (want, sizeof want, "%s/oci-host-runner", tmpl);
-      assert_string_equal (o.state_dir, want);
+      /* not root: the directory the test made and owns */
+      char mine[4200];
+      snprintf (mine, sizeof mine, "%s/oci-host-runner", own);
+      assert_string_equal (o.state_dir, mine);
     }
+  free (want);
   options_clear (&o);
 
-  char *envp2[] = { "HOME=/home/u", NULL };
+  char *envp2[]
+      = { "HOME=/home/u", xdg, "OCI_HOST_RUNNER_STATE_DIR=/s/v", NULL };
   parse_ok (argv, envp2, &o);
-  if (geteuid () == 0)
-    assert_string_equal (o.state_dir, expected_state_dir ());
-  else
-    {
-      char want[64];
-      snprintf (want, sizeof want, "/tmp/oci-host-runner-%u",
-                (unsigned)geteuid ());
-      assert_string_equal (o.state_dir, want);
-    }
+  assert_string_equal (o.state_dir, "/s/v");
   options_clear (&o);
-  assert_int_equal (rmdir (tmpl), 0);
+  assert_int_equal (rmdir (own), 0);
 }
 
 int
@@ -426,7 +512,9 @@ main (void)
     cmocka_unit_test (test_bad_network),
     cmocka_unit_test (test_getopt_reset),
     cmocka_unit_test (test_cache_dir_defaults),
-    cmocka_unit_test (test_state_dir_defaults),
+    cmocka_unit_test (test_state_dir_choice),
+    cmocka_unit_test (test_state_dir_facts),
+    cmocka_unit_test (test_state_dir_parse),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
