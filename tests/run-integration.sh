@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run tests/integration/test-*.sh (or the names given), each under a time
 # bound; count their TAP "ok"/"not ok" lines and print one summary line
-# "N passed, N failed".  A test file that dies counts as a failure too.
+# "N passed, N failed".  A test file that dies counts as a failure too, and
+# so does one whose TAP plan ("1..N", printed by libtest's finish) is
+# missing or does not match the number of "ok" and "not ok" lines: a file
+# that stopped early or skipped checks silently must not look green.
 set -u
 cd "$(dirname "$0")/integration" || exit 1
 : "${OHR:?set OHR}"
@@ -12,7 +15,14 @@ if [ ${#names[@]} -eq 0 ]; then
   for f in test-*.sh; do names+=("${f%.sh}"); done
 fi
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# What the test files of one run share: images built once (tests/lib/images.sh).
+if [ -z "${OHR_TEST_SHARED:-}" ]; then
+  OHR_TEST_SHARED=$(mktemp -d /tmp/ohr-shared.XXXXXX)
+  trap 'rm -f "$log"; rm -rf "$OHR_TEST_SHARED"' EXIT
+else
+  trap 'rm -f "$log"' EXIT
+fi
+export OHR_TEST_SHARED
 pass=0 fail=0 failed=()
 for n in "${names[@]}"; do
   n=${n%.sh}
@@ -22,7 +32,20 @@ for n in "${names[@]}"; do
   rc=${PIPESTATUS[0]}
   p=$(grep -c '^ok ' "$log")
   f=$(grep -c '^not ok ' "$log")
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  plans=$(sed -n 's/^1\.\.\([0-9][0-9]*\)\([[:space:]].*\)\{0,1\}$/\1/p' "$log")
+  why=
+  case $(printf '%s' "$plans" | grep -c .) in
+  0) why="no TAP plan (1..N): the file stopped before libtest's finish" ;;
+  1) [ "$plans" -eq $((p + f)) ] ||
+    why="the plan says 1..$plans but $((p + f)) tests ran ($p ok, $f not ok)" ;;
+  *) why="several TAP plans: $(printf '%s' "$plans" | tr '\n' ' ')" ;;
+  esac
+  if [ -n "$why" ]; then
+    echo "=== $n: plan mismatch: $why"
+    f=$((f + 1))
+  elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+  fi
   pass=$((pass + p))
   fail=$((fail + f))
   [ "$f" -gt 0 ] && failed+=("$n")

@@ -10,7 +10,8 @@
 # would: fd 3 is ohr-init's report pipe and fd 4 the script's stderr.
 . "$(dirname "$0")/../lib/libtest.sh"
 
-HOOKS_SPEC=${OHR_HOOKS_SPEC:-$TOP/build/tests/hooks-spec}
+# the hooks-spec of the build under test, beside $OHR
+HOOKS_SPEC=${OHR_HOOKS_SPEC:-$(dirname "$OHR")/tests/hooks-spec}
 [ -x "$HOOKS_SPEC" ] || fatal "$HOOKS_SPEC missing (make all)"
 [ "$(id -u)" -eq 0 ] || fatal "runs the runtimes by hand as root"
 SCHEMA=/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
@@ -104,6 +105,10 @@ run_runtime() {
 
 # field STAGE N: field N of the stage's log line
 field() { awk -v s="$1" -v n="$2" '$1 == s { print $n }' "$LOG"; }
+# line STAGE: the stage's line number in the log.  Every stage appends one
+# line when it runs, so a stage that finished before another started has
+# the lower number: order without comparing clocks.
+line() { awk -v s="$1" '$1 == s { print NR }' "$LOG"; }
 
 check_order() { # log: every stage once, in order, in the right place
   local errors=0 s
@@ -114,8 +119,8 @@ check_order() { # log: every stage once, in order, in the right place
     ! grep -q "^$s " "$LOG" || { echo "# $s ran: its condition does not hold" >&2; errors=1; }
   done
   [ $errors -eq 0 ] || { sed 's/^/#   /' "$LOG" >&2; return 1; }
-  lt() { # a b: stage a ran before stage b
-    [ "$(field "$1" 2)" -lt "$(field "$2" 2)" ] && return 0
+  lt() { # a b: stage a ran (and logged) before stage b
+    [ "$(line "$1")" -lt "$(line "$2")" ] && return 0
     echo "# $1 did not run before $2" >&2
     errors=1
   }
@@ -222,6 +227,14 @@ done
 
 # ---- through the runner itself: the shipped hooks/ are a default hook
 # directory, --annotation asks for the digest log, --hooks-dir adds more
+
+# The runner's usage error, 121 (src/exitcodes.h): not a status the script
+# (it exits 0) or a failing runtime (125) would give; one line on stderr.
+missing_hooks_dir_refused() { # rc dir
+  assert_eq 121 "$1" "exit status" &&
+    assert_eq "1 oci-host-runner: hooks directory '$2': No such file or directory" \
+      "$(wc -l <"$T/r.err") $(cat "$T/r.err")" "message"
+}
 for rt in $(runtimes); do
   DLOG=$T/runner-digests-$rt.log
   rm -f "$DLOG" "$LOG"
@@ -234,10 +247,12 @@ for rt in $(runtimes); do
   check "$rt: -v names the selected hook" assert_file_has "$T/r.err" "hook poststop .*/hooks/ohr-outdir-digest"
   check "$rt: the runtime ran it after the script: the OUT_DIR digest is logged" \
     assert_eq "$PACKAGE $(expected_digest)" "$(cat "$DLOG" 2>/dev/null)" "digest log"
-  rm -f "$DLOG"
-  (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime "$rt" --hooks-dir "$T/empty-hooks-$rt" "$SCRIPT") >/dev/null 2>"$T/r.err" || true
-  check "$rt: --hooks-dir replaces the defaults (a missing dir is an error)" \
-    assert_file_has "$T/r.err" "empty-hooks-$rt"
+  rm -f "$DLOG" "$LOG"
+  rc=0
+  (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime "$rt" --hooks-dir "$T/empty-hooks-$rt" "$SCRIPT") >/dev/null 2>"$T/r.err" || rc=$?
+  check "$rt: --hooks-dir replaces the defaults (a missing dir is an error: exit 121, one line naming it)" \
+    missing_hooks_dir_refused "$rc" "$T/empty-hooks-$rt"
+  check "$rt: ... and the build script did not run" test ! -e "$LOG"
   mkdir -p "$T/empty-hooks-$rt"
   (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime "$rt" --hooks-dir "$T/empty-hooks-$rt" \
     --annotation "org.oci-host-runner.digest-log=$DLOG" "$SCRIPT") >/dev/null 2>&1

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test-registry: the registry client (src/registry.c) through its driver
-# build/tests/registry-fetch, against real docker-registry instances on
+# tests/registry-fetch (beside $OHR), against real docker-registry instances on
 # 127.0.0.1 (anonymous, htpasswd Basic, token auth with a real token server
 # signing JWTs) and against tests/lib/evil-registry.py, which tampers,
 # fails, rate-limits, cuts connections and redirects on purpose.
 . "$(dirname "$0")/../lib/libtest.sh"
 
-FETCH=${OHR_REGISTRY_FETCH:-$TOP/build/tests/registry-fetch}
+# the driver of the build under test, beside $OHR
+FETCH=${OHR_REGISTRY_FETCH:-$(dirname "$OHR")/tests/registry-fetch}
 PY=/usr/bin/python3 # Debian's, with python3-cryptography
 [ -x "$FETCH" ] || fatal "no $FETCH: run 'make all'"
 for t in docker-registry skopeo htpasswd openssl "$PY"; do
@@ -264,14 +265,20 @@ check "Bearer: no credentials, the token server refuses: clear 401" eval '
 
 # ---- a misbehaving registry
 
+# How many requests overlap depends on the machine's speed: only the cap
+# (MAX_PARALLEL, 4) is asserted; the figure seen is printed.  Only this
+# fetch asks for slow/ blobs, so the registry log's "inflight" lines count
+# its requests and nothing else.
 fetch slow --progress "$EVIL" slow/app blobs "$T/slow-blobs" "${BLOBS[@]}"
+slow_requests=$(grep -c '"inflight": ' "$T/evil.log" || true)
 max_inflight=$(sed -n 's/.*"inflight": \([0-9]*\).*/\1/p' "$T/evil.log" | sort -n | tail -1)
-echo "# blob requests in flight at once: at most $max_inflight"
-check "7 blobs in parallel, at most 4 at a time, with a progress line" eval '
+echo "# slow/ blob requests in flight at once: at most ${max_inflight:-none} (not asserted beyond the cap)"
+check "7 blobs, one request each, never more than 4 at a time, with a progress line" eval '
   [ $RC -eq 0 ] && blobs_verified "$T/slow-blobs" 7 &&
-  [ "$max_inflight" -ge 2 ] && [ "$max_inflight" -le 4 ] &&
+  assert_eq 7 "$slow_requests" "slow/ blob requests" &&
+  [ -n "$max_inflight" ] && [ "$max_inflight" -le 4 ] &&
   assert_file_has "$T/slow.err" "fetching blobs: 7/7, 1\.0/1\.0 MiB" ||
-  { echo "# at most $max_inflight in flight" >&2; false; }'
+  { echo "# at most ${max_inflight:-none} in flight" >&2; false; }'
 
 fetch tamper "$EVIL" tamper/app blobs "$T/tamper-blobs" "${BLOBS[1]}"
 check "tampered blob: digest mismatch names both digests, nothing left" eval '
@@ -289,9 +296,13 @@ check "503 for ever: gives up after the retries, says so" eval '
   [ $RC -eq 1 ] && assert_file_has "$T/busy.err" "503 Service Unavailable from $EVIL for repo busy/app: manifest .v1., after 3 attempts: try again later" &&
   assert_file_has "$T/busy.out" "^stats: requests=3 retries=2 "'
 
+# A lower bound only: the client must sleep the second Retry-After asks
+# for (the backoff alone would be 20 ms here); how much longer it takes
+# depends on the machine and is not asserted.
 start=$(date +%s%N)
 fetch ratelimit "$EVIL" ratelimit/app blobs "$T/ratelimit-blobs" "${BLOBS[1]}"
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+echo "# 429 then success took ${elapsed_ms}ms"
 check "429 with Retry-After: 1 is honoured" eval '
   [ $RC -eq 0 ] && blobs_verified "$T/ratelimit-blobs" 1 &&
   assert_file_has "$T/ratelimit.out" "^stats: requests=2 retries=1 " &&

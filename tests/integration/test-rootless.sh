@@ -23,11 +23,21 @@ cargo_build_native "$TOP/examples" "$T/native" || fatal "native build failed"
 for b in codegen cffi links-consumer cfgprobe; do "$T/native/debug/$b"; done >"$T/native.txt"
 
 for rt in $(runtimes); do
+  # A per-run XDG_RUNTIME_DIR of the user's, as a login session has: the
+  # runner's default state directory for a rootless user is inside it
+  # (src/options.c).  Fresh here, so what is in it after the build was put
+  # there by this run; a shared path such as /dev/shm/oci-host-runner-UID
+  # may hold what earlier runs left.
+  XDG=$T/u/xdg-$rt
+  STATE=$XDG/oci-host-runner
+  install -d -m 700 -o "$TEST_USER" "$XDG"
+  [ ! -e "$STATE" ] || fatal "$STATE exists before the build"
   cat >"$T/u/build-$rt.sh" <<SH
 set -e
 export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
 export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true
-unset XDG_RUNTIME_DIR
+export XDG_RUNTIME_DIR=$XDG
+unset OCI_HOST_RUNNER_STATE_DIR
 cd $T/u/examples
 cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $T/u/target-$rt \
   --config 'host.runner=["$T/bin/oci-host-runner","--runtime","$rt","-v"]'
@@ -48,7 +58,11 @@ SH
   out=$(ls -d "$T"/u/target-$rt/debug/build/codegen-*/out | head -1)
   check "$rt: files the script wrote belong to the user" \
     assert_eq "$uid" "$(stat -c %u "$out/generated.rs")" "owner of generated.rs"
-  check "$rt: state stayed in the user's own directory" \
-    test -d "/dev/shm/oci-host-runner-$uid/$rt"
+  check "$rt: state went to the user's own XDG_RUNTIME_DIR (created by this run)" \
+    test -d "$STATE/$rt"
+  check "$rt: ... a directory of the user's, writable only by them" \
+    assert_eq "$uid 700" "$(stat -c '%u %a' "$STATE")" "owner and mode of $STATE"
+  check "$rt: ... with no container or bundle left behind" \
+    assert_eq 0 "$(leftovers "$STATE")" "leftovers in $STATE"
 done
 finish

@@ -55,8 +55,12 @@ assert_file_has() { # file pattern
   sed 's/^/#   /' "$1" | head -20 >&2
   return 1
 }
-assert_file_lacks() { # file pattern
-  if ! grep -qE -- "$2" "$1"; then return 0; fi
+assert_file_lacks() { # file pattern; a missing file fails: it proves nothing
+  local rc=0
+  [ -e "$1" ] || { echo "# '$1' does not exist: cannot show that it lacks /$2/" >&2; return 1; }
+  grep -qE -- "$2" "$1" || rc=$?
+  if [ "$rc" -eq 1 ]; then return 0; fi
+  if [ "$rc" -ne 0 ]; then echo "# cannot search '$1' for /$2/" >&2; return 1; fi
   echo "# '$1' has /$2/:" >&2
   grep -nE -- "$2" "$1" | head -5 | sed 's/^/#   /' >&2
   return 1
