@@ -22,24 +22,17 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) \
 # --as-needed keeps run mode (the hot path) from loading what it never calls.
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 
-SRC += src/util/error.c src/util/strv.c src/util/fs.c src/util/jsoncheck.c
-SRC += src/envfilter.c src/hostinfo.c src/userns.c src/mounts.c
-SRC += src/image.c src/image-host.c src/toolchain.c src/spec.c
-SRC += src/runtime.c src/runtime-crun.c src/runtime-runc.c
-SRC += src/jobserver.c src/options.c src/context.c src/layout.c
-SRC += src/bundle.c src/cmd-run.c src/outcheck.c src/helpers.c
-SRC += src/catalog.c src/ocilayout.c src/image-oci.c src/util/proc.c
-SRC += src/digest.c src/digest-sha256.c src/fetch.c
-
-UNIT_TESTS += test-envfilter test-spec test-jobserver test-options
-UNIT_TESTS += test-mounts test-fs test-context test-hostinfo test-outcheck
-
-# Each subsystem adds its own SRC, UNIT_TESTS and targets in mk/<name>.mk.
+# Each folder of src/ adds its SRC and UNIT_TESTS in mk/<folder>.mk (the
+# mains, src/cli/*-main.c and src/cli/main.c, are not in SRC: everything
+# else is the static library libohr.a that the binaries and every unit test
+# link); mk/ also has the targets for images/, hooks/, fuzz/ and
+# `make container`.
 -include $(sort $(wildcard mk/*.mk))
 
 OBJ       = $(SRC:src/%.c=$(BUILD)/obj/%.o)
 ASAN_OBJ  = $(SRC:src/%.c=$(ASAN_BUILD)/obj/%.o)
-HEADERS  := $(wildcard src/*.h src/util/*.h)
+HEADERS  := $(wildcard src/*/*.h)
+MAINS    := src/cli/main.c src/cli/store-main.c src/cli/attest-main.c
 
 .PHONY: all check check-fresh unit unit-asan integration format format-check deps \
         demo bench clean install check-pkgs corpus
@@ -59,11 +52,11 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 $(BUILD)/libohr.a: $(OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/oci-host-runner: $(BUILD)/obj/main.o $(BUILD)/libohr.a
+$(BUILD)/oci-host-runner: $(BUILD)/obj/cli/main.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The store helper: the only binary that links libostree and libcurl.
-$(BUILD)/oci-host-runner-store: $(BUILD)/obj/store-main.o $(BUILD)/libohr.a
+$(BUILD)/oci-host-runner-store: $(BUILD)/obj/cli/store-main.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: it runs inside images whatever their libc (see src/init/).
@@ -115,10 +108,10 @@ check-fresh:
 	@tools/check-fresh
 
 format:
-	clang-format -i $(SRC) src/main.c src/store-main.c src/init/ohr-init.c $(HEADERS) tests/unit/*.c
+	clang-format -i $(SRC) $(MAINS) src/init/ohr-init.c $(HEADERS) tests/unit/*.c
 
 format-check:
-	@clang-format --dry-run --Werror $(SRC) src/main.c src/store-main.c src/init/ohr-init.c \
+	@clang-format --dry-run --Werror $(SRC) $(MAINS) src/init/ohr-init.c \
 	  $(HEADERS) tests/unit/*.c && echo "format: ok"
 
 # ---- set-up, demo, benchmark

@@ -9,7 +9,7 @@
  *     hide-unified  in the child, before exec: unshare(CLONE_NEWNS), make
  *                   every mount a slave, unmount /sys/fs/cgroup/unified:
  *                   exactly what oci-host-runner does before it starts crun
- *                   on a hybrid-cgroup host (src/runtime.c, child_prep)
+ *                   on a hybrid-cgroup host (src/runtime/runtime.c, child_prep)
  *     shared-ns     in the child, before exec: setns() into ONE mount
  *                   namespace made at start-up the same way (the cost of
  *                   "unshare once around the whole loop", without making

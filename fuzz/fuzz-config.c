@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
-#include "manifest.h"
+#include "util/digest.h"
+#include "image/manifest.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

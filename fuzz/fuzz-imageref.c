@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
-#include "imageref.h"
+#include "util/digest.h"
+#include "image/ref.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

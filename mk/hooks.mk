@@ -1,13 +1,10 @@
-# mk/hooks.mk: OCI hooks from hooks.d directories (src/hooks.c, see
-# hooks/README.md), the hooks shipped in hooks/, and the test driver of
-# tests/integration/test-hooks.sh.
+# mk/hooks.mk: the OCI hooks shipped in hooks/ (read by src/run/hooks.c,
+# see hooks/README.md) and the test driver of tests/integration/test-hooks.sh.
 #
 # The first rule here adds to `all`, so that the default goal stays `all`
 # (mk/*.mk are included before the Makefile's own `all:` rule).
 all: $(BUILD)/tests/hooks-spec
 
-SRC += src/hooks.c
-UNIT_TESTS += test-hooks
 
 # Puts selected hooks and annotations into a kept bundle's config.json,
 # until the runner does it itself.

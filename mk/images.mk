@@ -1,8 +1,4 @@
-# mk/images.mk: pinned build images (images/, see images/README.md) and the
-# glibc check module the runner uses with them.
-
-SRC += src/elfcheck.c
-UNIT_TESTS += test-elfcheck
+# mk/images.mk: the pinned build images of images/ (see images/README.md).
 
 # The Makefile defines `all` after including mk/*.mk: keep it the default.
 .DEFAULT_GOAL := all

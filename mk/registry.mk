@@ -1,11 +1,11 @@
-# registry client (src/registry.c) and its test driver for
+# mk/registry.mk: src/registry/, the OCI registry client, and its test driver for
 # tests/integration/test-registry.sh.
 #
 # The first rule here adds to `all`, so that the default goal stays `all`
 # (mk/*.mk are included before the Makefile's own `all:` rule).
 all: $(BUILD)/tests/registry-fetch
 
-SRC += src/registry.c
+SRC += src/registry/registry.c
 
 $(BUILD)/tests/registry-fetch: tests/tools/registry-fetch.c $(BUILD)/libohr.a
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
-# The image store (libostree) and layer import (libarchive).
-SRC += src/store.c src/layer.c
+# mk/store.mk: src/store/, the image store (libostree), layer import
+# (libarchive) and pulls into it; only the store helper links them.
+SRC += src/store/store.c src/store/layer.c src/store/pull.c
 UNIT_TESTS += test-store
 
 # A driver for tests/integration/test-store-umoci.sh: OCI layout -> store.

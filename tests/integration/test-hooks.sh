@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OCI hooks (src/hooks.c, hooks/): the real runtimes run the hooks the
+# OCI hooks (src/run/hooks.c, hooks/): the real runtimes run the hooks the
 # runner selects, each at its stage and in the right place, and the shipped
 # ohr-outdir-digest hook records the digest of OUT_DIR.
 #
@@ -228,7 +228,7 @@ done
 # ---- through the runner itself: the shipped hooks/ are a default hook
 # directory, --annotation asks for the digest log, --hooks-dir adds more
 
-# The runner's usage error, 121 (src/exitcodes.h): not a status the script
+# The runner's usage error, 121 (src/cli/exitcodes.h): not a status the script
 # (it exits 0) or a failing runtime (125) would give; one line on stderr.
 missing_hooks_dir_refused() { # rc dir
   assert_eq 121 "$1" "exit status" &&

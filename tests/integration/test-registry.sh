@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-registry: the registry client (src/registry.c) through its driver
+# test-registry: the registry client (src/registry/registry.c) through its driver
 # tests/registry-fetch (beside $OHR), against real docker-registry instances on
 # 127.0.0.1 (anonymous, htpasswd Basic, token auth with a real token server
 # signing JWTs) and against tests/lib/evil-registry.py, which tampers,

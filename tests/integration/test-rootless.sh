@@ -25,7 +25,7 @@ for b in codegen cffi links-consumer cfgprobe; do "$T/native/debug/$b"; done >"$
 for rt in $(runtimes); do
   # A per-run XDG_RUNTIME_DIR of the user's, as a login session has: the
   # runner's default state directory for a rootless user is inside it
-  # (src/options.c).  Fresh here, so what is in it after the build was put
+  # (src/cli/options.c).  Fresh here, so what is in it after the build was put
   # there by this run; a shared path such as /dev/shm/oci-host-runner-UID
   # may hold what earlier runs left.
   XDG=$T/u/xdg-$rt

@@ -23,8 +23,8 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "hooks.h"
-#include "spec.h"
+#include "run/hooks.h"
+#include "run/spec.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"

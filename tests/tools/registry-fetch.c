@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry.h"
+#include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-#include "digest.h"
-#include "store.h"
+#include "util/digest.h"
+#include "store/store.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"

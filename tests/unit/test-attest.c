@@ -18,8 +18,8 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "attest.h"
-#include "runrecord.h"
+#include "attest/attest.h"
+#include "attest/record.h"
 #include "util/fs.h"
 #include "util/strv.h"
 

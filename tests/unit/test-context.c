@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "context.h"
+#include "run/context.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"

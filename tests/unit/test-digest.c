@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "digest.h"
+#include "util/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "directives.h"
+#include "run/directives.h"
 #include "util/error.h"
 
 #define OUT "/home/u/t/debug/build/foo-1/out"

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-#include "doctor.h"
-#include "options.h"
+#include "cli/options.h"
+#include "doctor/doctor.h"
 #include "util/strv.h"
 
 /* A pod as containerd sets it up: masked and read-only /proc paths, a

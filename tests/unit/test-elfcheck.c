@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elfcheck.h"
+#include "image/elfcheck.h"
 #include "util/error.h"
 #include "util/fs.h"
 

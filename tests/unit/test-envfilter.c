@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envfilter.h"
+#include "run/envfilter.h"
 #include "util/error.h"
 #include "util/strv.h"
 

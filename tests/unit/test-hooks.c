@@ -23,8 +23,8 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "hooks.h"
-#include "spec.h"
+#include "run/hooks.h"
+#include "run/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"

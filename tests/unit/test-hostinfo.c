@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hostinfo.h"
+#include "runtime/hostinfo.h"
 #include "util/error.h"
 #include "util/fs.h"
 

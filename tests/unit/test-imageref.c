@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imageref.h"
+#include "image/ref.h"
 #include "util/error.h"
 
 #define D                                                                     \

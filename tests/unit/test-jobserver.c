@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jobserver.h"
+#include "run/jobserver.h"
 #include "util/error.h"
 
 static void

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
-#include "manifest.h"
+#include "image/manifest.h"
+#include "util/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"

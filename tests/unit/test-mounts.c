@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mounts.h"
+#include "run/mounts.h"
 #include "util/error.h"
 #include "util/strv.h"
 

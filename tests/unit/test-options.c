@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "cli/options.h"
 #include "util/error.h"
 #include "util/strv.h"
 

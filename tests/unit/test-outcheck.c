@@ -16,7 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "outcheck.h"
+#include "run/outcheck.h"
 #include "util/fs.h"
 
 static char *

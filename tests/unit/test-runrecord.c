@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "runrecord.h"
+#include "attest/record.h"
 #include "util/fs.h"
 #include "util/strv.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "semver.h"
+#include "policy/semver.h"
 #include "util/error.h"
 
 /* A requirement and the versions it must and must not match; NULL ends

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-#include "mounts.h"
-#include "spec.h"
+#include "run/mounts.h"
+#include "run/spec.h"
 #include "util/error.h"
 
 static char *test_args[]

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "digest.h"
-#include "store.h"
+#include "store/store.h"
+#include "util/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"

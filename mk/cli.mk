@@ -1,0 +1,4 @@
+# mk/cli.mk: src/cli/, the commands and option parsing (run mode in run.c,
+# doctor in doctor.c) and the mains of the three binaries (not in SRC).
+SRC += src/cli/options.c src/cli/run.c src/cli/doctor.c
+UNIT_TESTS += test-options

@@ -1,0 +1,9 @@
+# mk/run.mk: src/run/, what one build-script run assembles and checks: the
+# Cargo context, the container view (mounts, environment, canonical paths),
+# the toolchain, the jobserver, the OCI spec and bundle, OCI hooks, the
+# directive mapping and the after-run checks of OUT_DIR.
+SRC += src/run/context.c src/run/view.c src/run/mounts.c src/run/spec.c
+SRC += src/run/bundle.c src/run/directives.c src/run/outcheck.c
+SRC += src/run/envfilter.c src/run/jobserver.c src/run/toolchain.c src/run/hooks.c
+UNIT_TESTS += test-context test-envfilter test-spec test-jobserver test-mounts
+UNIT_TESTS += test-outcheck test-directives test-hooks

@@ -1,0 +1,922 @@
+/* cmd-run.c: run mode, what Cargo calls: oci-host-runner [OPTIONS] SCRIPT.
+ *
+ * Flow: options -> Cargo context -> image rootfs (prepared once) ->
+ * runtime -> layout (mounts, env) -> config.json -> bundle -> runtime run
+ * (init reports the script's fate on a pipe) -> exit status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attest/record.h"
+#include "cli/commands.h"
+#include "cli/exitcodes.h"
+#include "cli/options.h"
+#include "image/elfcheck.h"
+#include "image/image.h"
+#include "policy/policy.h"
+#include "run/bundle.h"
+#include "run/context.h"
+#include "run/directives.h"
+#include "run/envfilter.h"
+#include "run/hooks.h"
+#include "run/jobserver.h"
+#include "run/outcheck.h"
+#include "run/spec.h"
+#include "run/toolchain.h"
+#include "run/view.h"
+#include "runtime/hostinfo.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/helper-exe.h"
+#include "util/proc.h"
+#include "util/strv.h"
+#include "util/version.h"
+
+extern char **environ;
+
+/* fd numbers inside the container (see src/init/ohr-init.c): ohr-init
+ * reports on 3 and gives the script fd 4 as its stderr; the jobserver pipe
+ * follows.  The runtime's own stderr goes to a file in the bundle, so its
+ * messages never mix with the script's. */
+#define JOBSERVER_FIRST_FD 5
+
+struct run_state
+{
+  struct run_options opts;
+  struct run_context ctx;
+  struct hostinfo host;
+  struct image *image;
+  struct runtime rt;
+  struct toolchain tc;
+  struct jobserver js;
+  struct view layout;
+  struct bundle bundle;
+  char *init_path;
+  char *config;
+  size_t config_len;
+  struct policy policy;
+  struct policy_effective eff; /* the policy for this package */
+  bool cgroups;                /* limits can be enforced through cgroups */
+  struct directive_filter *directives; /* canonical paths: maps stdout */
+  int attest_fd; /* the directive stream as Cargo saw it, or -1 */
+  struct timespec started, finished;
+  struct hook_set hooks;
+  struct spec_hooks selected_hooks;
+  char **annotations;
+  ohr_error_t pump_error;
+};
+
+static void
+state_clear (struct run_state *s)
+{
+  bundle_finish (&s->bundle, s->opts.keep_bundle);
+  options_clear (&s->opts);
+  context_clear (&s->ctx);
+  image_free (s->image);
+  runtime_clear (&s->rt);
+  toolchain_clear (&s->tc);
+  jobserver_clear (&s->js);
+  view_clear (&s->layout);
+  free (s->init_path);
+  free (s->config);
+  directive_filter_free (s->directives);
+  policy_effective_clear (&s->eff);
+  if (s->attest_fd >= 0)
+    close (s->attest_fd);
+  hooks_set_clear (&s->hooks);
+  spec_hooks_clear (&s->selected_hooks);
+  strv_free (s->annotations);
+  policy_clear (&s->policy);
+  ohr_error_free (&s->pump_error);
+}
+
+static void verbose (const struct run_state *s, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+verbose (const struct run_state *s, const char *fmt, ...)
+{
+  if (!s->opts.verbose)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  fputs ("oci-host-runner: ", stderr);
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+}
+
+/* The user's policy (never anything from the crate): --policy, then the
+ * default locations, then the built-in defaults. */
+static int
+load_policy (struct run_state *s, ohr_error_t *err)
+{
+  cleanup_free char *path
+      = s->opts.policy ? strdup (s->opts.policy) : policy_default_path ();
+  if (path == NULL)
+    policy_default (&s->policy);
+  else if (policy_load (path, &s->policy, err) < 0)
+    {
+      (*err)->kind = OHR_ERR_USAGE;
+      return -1;
+    }
+  if (policy_resolve (&s->policy, getenv ("CARGO_PKG_NAME"),
+                      getenv ("CARGO_PKG_VERSION"), &s->eff, err)
+      < 0)
+    return -1;
+  const struct policy_settings *p = &s->eff.settings;
+  if (!s->opts.network_set)
+    s->opts.network = p->network;
+  if (!s->opts.paths_set)
+    s->opts.paths = p->paths;
+  for (size_t i = 0; p->env && p->env[i]; i++)
+    if (strv_push (&s->opts.env, p->env[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
+  for (size_t i = 0; i < s->eff.n_matches; i++)
+    verbose (s, "policy %s: rule %s", path ? path : "(built-in)",
+             s->eff.matches[i].json);
+  return 0;
+}
+
+/* Memory and pids limits need cgroups the runtime can write: root, or a
+ * runtime that manages them; rootless on v1 (or crun with its cgroups
+ * hidden) cannot, and says so. */
+static void
+decide_cgroups (struct run_state *s)
+{
+  s->cgroups = !s->host.rootless && s->host.cgroups != CGROUP_MODE_NONE;
+  if (!s->cgroups)
+    fprintf (stderr,
+             "oci-host-runner: notice: memory and pids limits are not "
+             "enforced here (%s, cgroups %s); the timeout still is\n",
+             s->host.rootless ? "rootless" : "root",
+             hostinfo_cgroup_mode_name (s->host.cgroups));
+}
+
+static bool
+is_elf (const char *path)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  char magic[4];
+  return fd >= 0 && read (fd, magic, 4) == 4
+         && memcmp (magic,
+                    "\x7f"
+                    "ELF",
+                    4)
+                == 0;
+}
+
+/* A build script is a host binary: refuse an image whose glibc is older
+ * than the script needs, with one line instead of the loader's error from
+ * inside the container. */
+static int
+check_glibc (struct run_state *s, ohr_error_t *err)
+{
+  if (s->image->libc_major == 0 || !is_elf (s->ctx.script))
+    return 0; /* host image or unknown libc; a #! script has no needs */
+  int major = 0, minor = 0;
+  if (elfcheck_glibc_needs (s->ctx.script, &major, &minor, err) < 0)
+    return -1;
+  if (major < s->image->libc_major
+      || (major == s->image->libc_major && minor <= s->image->libc_minor))
+    return 0;
+  return ohr_error_set (err, ENOEXEC, OHR_ERR_IMAGE,
+                        "needs GLIBC_%d.%d, image %s (%s) has %d.%d; use an "
+                        "image at least as new as the toolchain's",
+                        major, minor, s->image->ref,
+                        s->image->digest ? s->image->digest : "-",
+                        s->image->libc_major, s->image->libc_minor);
+}
+
+/* Default hook directories, lowest precedence first: the shipped hooks/
+ * (build tree: beside build/; installed: share/oci-host-runner/hooks.d),
+ * then the administrator's.  Only those that exist. */
+static int
+default_hook_dirs (char ***out, ohr_error_t *err)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot find my own executable");
+  exe[n] = '\0';
+  *strrchr (exe, '/') = '\0';
+  cleanup_free char *tree = NULL, *installed = NULL;
+  if (asprintf (&tree, "%s/../hooks", exe) < 0
+      || asprintf (&installed, "%s/../share/oci-host-runner/hooks.d", exe) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  const char *const cands[] = { fs_is_dir (tree) ? tree : installed,
+                                "/etc/oci-host-runner/hooks.d" };
+  for (size_t i = 0; i < 2; i++)
+    if (fs_is_dir (cands[i]) && strv_push (out, cands[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  return 0;
+}
+
+static int
+load_hooks (struct run_state *s, ohr_error_t *err)
+{
+  cleanup_strv char **defaults = NULL;
+  if (!s->opts.hooks_dirs_set && default_hook_dirs (&defaults, err) < 0)
+    return -1;
+  char **dirs = s->opts.hooks_dirs_set ? s->opts.hooks_dirs : defaults;
+  if (dirs && hooks_load (dirs, &s->hooks, err) < 0)
+    return -1;
+  for (size_t i = 0; s->hooks.notes && s->hooks.notes[i]; i++)
+    fprintf (stderr, "oci-host-runner: %s\n", s->hooks.notes[i]);
+  return 0;
+}
+
+/* The user's annotations, then the runner's own (which win): hooks read
+ * them to know which build script this container runs. */
+static int
+select_hooks (struct run_state *s, ohr_error_t *err)
+{
+  for (size_t i = 0; s->opts.annotations && s->opts.annotations[i]; i++)
+    if (strv_push (&s->annotations, s->opts.annotations[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  if (strv_pushf (&s->annotations, "org.oci-host-runner.package=%s",
+                  s->ctx.package)
+          < 0
+      || strv_pushf (&s->annotations, "org.oci-host-runner.out-dir=%s",
+                     s->ctx.out_dir)
+             < 0
+      || strv_pushf (&s->annotations, "org.oci-host-runner.script=%s",
+                     s->ctx.script)
+             < 0
+      || strv_pushf (&s->annotations, "org.oci-host-runner.manifest-dir=%s",
+                     s->ctx.manifest_dir)
+             < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+  struct hook_context hc = { .script = s->ctx.script,
+                             .annotations = s->annotations,
+                             .has_bind_mounts = true };
+  if (hooks_select (&s->hooks, &hc, &s->selected_hooks, err) < 0)
+    return -1;
+  for (int st = 0; st < HOOK_N_STAGES; st++)
+    for (size_t i = 0; i < s->selected_hooks.stages[st].n; i++)
+      verbose (s, "hook %s %s", hooks_stage_name ((enum hook_stage)st),
+               s->selected_hooks.stages[st].v[i].path);
+  return 0;
+}
+
+static int
+prepare (struct run_state *s, ohr_error_t *err)
+{
+  if (context_load (s->opts.command, environ, &s->ctx, err) < 0
+      || load_policy (s, err) < 0 || load_hooks (s, err) < 0)
+    return -1;
+  hostinfo_probe (&s->host);
+  struct image_options io = {
+    .cache_dir = s->opts.cache_dir,
+    .store_dir = s->opts.store_dir,
+    .rootless = s->host.rootless,
+    .allow_unpinned = s->opts.allow_unpinned,
+    .insecure_hosts = s->opts.insecure,
+    .verbose = s->opts.verbose,
+  };
+  if (image_open (s->opts.image, &io, &s->image, err) < 0)
+    return -1;
+  verbose (s, "image %s: rootfs %s", s->image->ref, s->image->rootfs);
+  for (size_t i = 0; s->image->notes && s->image->notes[i]; i++)
+    fprintf (stderr, "oci-host-runner: %s\n", s->image->notes[i]);
+  if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
+    return ohr_error_wrap (err, "state directory");
+  if (check_glibc (s, err) < 0)
+    return -1;
+  if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,
+                      err)
+      < 0)
+    return -1;
+  verbose (s, "runtime %s; cgroups %s; %s", s->rt.reason ? s->rt.reason : "",
+           hostinfo_cgroup_mode_name (s->host.cgroups),
+           s->host.rootless ? "rootless" : "root");
+  if (toolchain_find (environ, &s->tc, err) < 0
+      || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
+                          &s->js, err)
+             < 0
+      || helper_exe_find ("ohr-init", "OCI_HOST_RUNNER_INIT", &s->init_path,
+                          err)
+             < 0)
+    return -1;
+  for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
+    verbose (s, "toolchain: %s", s->tc.notes[i]);
+  return 0;
+}
+
+static int
+generate (struct run_state *s, ohr_error_t *err)
+{
+  struct view_input li = {
+    .ctx = &s->ctx,
+    .image = s->image,
+    .toolchain = &s->tc,
+    .jobserver = &s->js,
+    .envp = environ,
+    .extra_env = s->opts.env,
+    .init_path = s->init_path,
+    .network = s->opts.network,
+    .rootless = s->host.rootless,
+    .paths = s->opts.paths,
+    .host_proc = s->opts.degraded_proc,
+    .extra_mounts = s->eff.settings.mounts,
+    .n_extra_mounts = s->eff.settings.n_mounts,
+    .source_upper = s->bundle.upper,
+    .source_work = s->bundle.work,
+  };
+  if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
+    return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  li.source_upper = s->bundle.upper;
+  li.source_work = s->bundle.work;
+  decide_cgroups (s);
+  if (s->opts.degraded_proc)
+    fprintf (stderr,
+             "oci-host-runner: notice: degraded mode 'proc': no PID "
+             "namespace, the host's /proc read-only; the build "
+             "script can see, and signal, the processes of its own user\n");
+  if (view_build (&li, &s->layout, err) < 0)
+    return -1;
+  if (select_hooks (s, err) < 0)
+    return -1;
+  struct spec_input si = {
+    .rootfs = s->image->rootfs,
+    .args = s->layout.args,
+    .env = s->layout.env,
+    .cwd = s->layout.cwd,
+    .hostname = "build",
+    /* root inside: the invoking user outside (rootless: through the user
+     * namespace mapping), without any capability */
+    .uid = 0,
+    .gid = 0,
+    .new_netns = s->opts.network == NETWORK_NONE,
+    .share_pidns = s->opts.degraded_proc,
+    .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
+    .host_uid = s->host.uid,
+    .host_gid = s->host.gid,
+    .mounts = &s->layout.mounts,
+    .hooks = &s->selected_hooks,
+    .annotations = s->annotations,
+    .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
+    .pids_limit = s->cgroups ? s->eff.settings.pids : 0,
+  };
+  if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
+    return -1;
+  if (bundle_write_config (&s->bundle, s->config, s->config_len, err) < 0)
+    return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  if (s->opts.keep_bundle)
+    fprintf (stderr, "oci-host-runner: bundle kept at %s\n", s->bundle.dir);
+  return 0;
+}
+
+/* What ohr-init wrote: "exit N", "signal N" or "exec ERRNO". */
+struct init_report
+{
+  char what[8];
+  int value;
+};
+
+static bool
+read_report (int fd, struct init_report *out)
+{
+  char buf[128];
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* an exec failure is followed by the child's own exit: the first wins */
+  return sscanf (buf, "%7s %d", out->what, &out->value) == 2;
+}
+
+static int
+runtime_failure (struct run_state *s, const struct runtime_result *rr,
+                 ohr_error_t *err)
+{
+  cleanup_free char *msg
+      = runtime_error_message (s->bundle.log, s->bundle.stderr_log);
+  if (msg)
+    return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
+                          "runtime %s failed before the build script ran: %s",
+                          s->rt.backend->name, msg);
+  if (!rr->exited)
+    return ohr_error_set (
+        err, EINTR, OHR_ERR_RUNTIME, "runtime %s was killed by signal %d (%s)",
+        s->rt.backend->name, rr->status, strsignal (rr->status));
+  return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
+                        "runtime %s exited with status %d before the build "
+                        "script ran (rerun with --keep-bundle -v and see "
+                        "runtime.log in the bundle)",
+                        s->rt.backend->name, rr->status);
+}
+
+/* The package name alone, for policy suggestions. */
+static const char *
+package_name (void)
+{
+  const char *n = getenv ("CARGO_PKG_NAME");
+  return n && *n ? n : "NAME";
+}
+
+static int
+timed_out (struct run_state *s, ohr_error_t *err)
+{
+  char doubled[32];
+  snprintf (doubled, sizeof doubled, "%llus",
+            (unsigned long long)s->eff.settings.timeout * 2);
+  cleanup_free char *rule
+      = policy_rule_suggestion (package_name (), "timeout", doubled);
+  return ohr_error_set (err, ETIMEDOUT, OHR_ERR_POLICY,
+                        "exceeded its time limit of %llus and was killed "
+                        "(raise it with: %s)",
+                        (unsigned long long)s->eff.settings.timeout,
+                        rule ? rule : "a policy rule");
+}
+
+static int
+interpret (struct run_state *s, const struct runtime_result *rr,
+           const struct init_report *rep, bool have_report, ohr_error_t *err)
+{
+  if (rr->timed_out)
+    return timed_out (s, err);
+  if (!have_report && rr->killed)
+    {
+      /* init itself was SIGKILLed, so it could not report */
+      fprintf (stderr,
+               "oci-host-runner: build script of %s did not stop after "
+               "SIG%s and was killed\n",
+               s->ctx.package, sigabbrev_np (rr->forwarded));
+      return OHR_EXIT_SIGNAL_BASE + SIGKILL;
+    }
+  if (!have_report)
+    return runtime_failure (s, rr, err);
+  if (strcmp (rep->what, "exit") == 0)
+    return rep->value;
+  if (strcmp (rep->what, "signal") == 0)
+    {
+      /* the kernel's OOM killer is the usual sender of an unasked-for
+       * SIGKILL inside a memory-limited container */
+      bool oom = rep->value == SIGKILL && !rr->forwarded && s->cgroups
+                 && s->eff.settings.memory;
+      fprintf (stderr,
+               "oci-host-runner: build script of %s was killed by signal %d "
+               "(SIG%s)%s\n",
+               s->ctx.package, rep->value,
+               sigabbrev_np (rep->value) ? sigabbrev_np (rep->value) : "?",
+               oom ? ": most likely it reached its memory limit" : "");
+      return OHR_EXIT_SIGNAL_BASE + rep->value;
+    }
+  int e = rep->value;
+  return ohr_error_errno (err, e,
+                          e == ENOENT ? OHR_ERR_NOTFOUND : OHR_ERR_NOEXEC,
+                          "cannot execute build script '%s' in image '%s'%s",
+                          s->ctx.script, s->image->ref,
+                          e == ENOENT ? " (its ELF interpreter or a library "
+                                        "is missing from the image)"
+                                      : "");
+}
+
+static void
+write_all_stdout (const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (STDOUT_FILENO, buf, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return; /* Cargo went away: nothing to tell it */
+      buf += w;
+      len -= (size_t)w;
+    }
+}
+
+static void
+write_all_fd (int fd, const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (fd, buf, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return;
+      buf += w;
+      len -= (size_t)w;
+    }
+}
+
+static int
+write_stdout (void *ctx, const void *buf, size_t len, ohr_error_t *err)
+{
+  (void)ctx, (void)err;
+  write_all_stdout (buf, len);
+  return 0;
+}
+
+/* The script's stdout, streaming through the directive mapper. */
+static void
+stdout_pump (void *ctx, const char *buf, size_t len)
+{
+  struct run_state *s = ctx;
+  /* attested: the stream as the script printed it (with canonical paths
+   * it does not depend on where the checkout lives) */
+  if (s->attest_fd >= 0 && len)
+    write_all_fd (s->attest_fd, buf, len);
+  if (s->directives == NULL || s->pump_error)
+    {
+      /* identity paths (piped only to be recorded), or the mapper failed:
+       * pass the bytes as they are */
+      write_stdout (s, buf, len, NULL);
+      return;
+    }
+  int r = len ? directive_filter_feed (s->directives, buf, len, &s->pump_error)
+              : directive_filter_finish (s->directives, &s->pump_error);
+  (void)r;
+}
+
+/* Paths images provide: directives may name them as they are. */
+static const char *const image_paths[]
+    = { "/usr", "/lib",  "/lib32", "/lib64", "/libx32",
+        "/bin", "/sbin", "/etc",   "/opt" };
+
+static int
+make_directive_filter (struct run_state *s, ohr_error_t *err)
+{
+  size_t n = s->layout.n_pairs;
+  cleanup_free struct directive_map *maps = calloc (n + 1, sizeof *maps);
+  if (maps == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "directives");
+  for (size_t i = 0; i < n; i++)
+    {
+      maps[i].container_prefix = s->layout.pairs[i].container;
+      maps[i].host_prefix = s->layout.pairs[i].host;
+    }
+  s->directives = directive_filter_new (
+      maps, n, image_paths, sizeof image_paths / sizeof *image_paths,
+      write_stdout, s, err);
+  return s->directives ? 0 : -1;
+}
+
+/* Directives naming paths outside what the container mounts: warnings. */
+static void
+report_directive_notes (const struct run_state *s)
+{
+  const struct directive_notes *notes
+      = s->directives ? directive_filter_notes (s->directives) : NULL;
+  for (size_t i = 0; notes && i < notes->n; i++)
+    fprintf (stderr,
+             "oci-host-runner: warning: build script of %s: directive "
+             "'%s' names '%s', %s\n",
+             s->ctx.package, notes->v[i].key, notes->v[i].path,
+             directive_note_reason (notes->v[i].kind));
+}
+
+static int
+execute (struct run_state *s, ohr_error_t *err)
+{
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+  cleanup_close int status_r = pfd[0];
+  cleanup_close int status_w = pfd[1];
+  cleanup_close int rt_stderr = open (
+      s->bundle.stderr_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (rt_stderr < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            s->bundle.stderr_log);
+  int pass[4] = { status_w, STDERR_FILENO, s->js.read_fd, s->js.write_fd };
+  struct runtime_io io = {
+    .pass_fds = pass,
+    .n_pass = s->js.read_fd >= 0 ? 4 : 2,
+    .stdout_fd = -1,
+    .stderr_fd = rt_stderr,
+    .pump_fd = -1,
+    .timeout_seconds = (int)s->eff.settings.timeout,
+  };
+  cleanup_close int out_r = -1;
+  if (s->opts.paths == PATHS_CANONICAL || s->attest_fd >= 0)
+    {
+      /* the script's stdout comes through us: directives name container
+       * paths that Cargo must see as host paths */
+      if (pipe2 (pfd, O_CLOEXEC) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+      out_r = pfd[0];
+      io.stdout_fd = pfd[1];
+      if (s->opts.paths == PATHS_CANONICAL
+          && make_directive_filter (s, err) < 0)
+        {
+          close (pfd[1]);
+          return -1;
+        }
+      io.pump_fd = out_r;
+      io.pump = stdout_pump;
+      io.pump_ctx = s;
+    }
+  struct runtime_result rr;
+  int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log, &io,
+                       &rr, err);
+  close (steal_fd (&status_w));
+  if (r < 0)
+    return -1;
+  report_directive_notes (s);
+  fcntl (status_r, F_SETFL, O_NONBLOCK);
+  struct init_report rep = { 0 };
+  bool have = read_report (status_r, &rep);
+  if (rr.force_deleted)
+    verbose (s, "container %s was left behind by the runtime: deleted",
+             s->bundle.id);
+  return interpret (s, &rr, &rep, have, err);
+}
+
+/* Symlinks out of OUT_DIR are removed (a later step would follow them into
+ * the host) and fail the run. */
+static int
+check_symlinks (struct run_state *s, ohr_error_t *err)
+{
+  struct outcheck_report rep = { 0 };
+  if (outcheck_symlinks (s->ctx.out_dir, &rep, err) < 0)
+    return -1;
+  if (rep.n == 0)
+    return 0;
+  for (size_t i = 0; i < rep.n; i++)
+    {
+      cleanup_free char *p = fs_path_join (s->ctx.out_dir, rep.v[i].path);
+      if (p)
+        unlink (p);
+    }
+  int r = ohr_error_set (err, EPERM, OHR_ERR_POLICY,
+                         "left a symlink in OUT_DIR pointing outside it "
+                         "('%s' -> '%s'%s); removed",
+                         rep.v[0].path, rep.v[0].what,
+                         rep.n > 1 ? ", and more" : "");
+  outcheck_report_clear (&rep);
+  return r;
+}
+
+/* Canonical paths written into generated text files cannot be opened by
+ * the host's rustc: name the first and the policy rule that avoids it. */
+static int
+check_container_paths (struct run_state *s, ohr_error_t *err)
+{
+  cleanup_strv char **prefixes = NULL;
+  /* only the trees rustc may be sent into (sources, outputs): a generated
+   * file that merely records the toolchain's path is harmless */
+  for (size_t i = 0; i < s->layout.n_pairs; i++)
+    {
+      const char *c = s->layout.pairs[i].container;
+      if (strncmp (c, LAYOUT_CARGO_TOOLCHAIN, strlen (LAYOUT_CARGO_TOOLCHAIN))
+              == 0
+          || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0)
+        continue;
+      if (strv_push (&prefixes, c) < 0)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+    }
+  struct outcheck_report rep = { 0 };
+  if (outcheck_prefixes (s->ctx.out_dir, prefixes, &rep, err) < 0)
+    return -1;
+  if (rep.n == 0)
+    return 0;
+  cleanup_free char *name = strdup (s->ctx.package);
+  if (name && strchr (name, ' '))
+    *strchr (name, ' ') = '\0';
+  int r = ohr_error_set (
+      err, EINVAL, OHR_ERR_POLICY,
+      "wrote the container path '%s' into OUT_DIR/%s:%d%s, which the host's "
+      "rustc cannot open; run this package with identity paths (policy: "
+      "{\"package\":\"%s\",\"paths\":\"identity\"})",
+      rep.v[0].what, rep.v[0].path, rep.v[0].line,
+      rep.n > 1 ? " (and more files)" : "", name ? name : "?");
+  outcheck_report_clear (&rep);
+  return r;
+}
+
+/* Writes into the package source landed in the overlay's upper layer:
+ * name them, and allow them only when the policy says so. */
+static int
+check_source_writes (struct run_state *s, ohr_error_t *err)
+{
+  struct outcheck_report rep = { 0 };
+  if (outcheck_overlay_changes (s->bundle.upper, &rep, err) < 0)
+    return -1;
+  if (rep.n == 0)
+    return 0;
+  cleanup_free char *files = outcheck_summary (&rep, 5);
+  int r = 0;
+  if (s->eff.settings.source_writes == POLICY_SOURCE_WRITES_OVERLAY)
+    fprintf (stderr,
+             "oci-host-runner: build script of %s wrote %s into its source; "
+             "the writes were kept apart and discarded (policy "
+             "source-writes: overlay)\n",
+             s->ctx.package, files ? files : "files");
+  else
+    {
+      cleanup_free char *rule = policy_rule_suggestion (
+          package_name (), "source-writes", "overlay");
+      r = ohr_error_set (err, EROFS, OHR_ERR_POLICY,
+                         "wrote %s; build scripts may write only to OUT_DIR "
+                         "(allow with: %s)",
+                         files ? files : "into its source",
+                         rule ? rule : "a policy rule");
+    }
+  outcheck_report_clear (&rep);
+  return r;
+}
+
+/* Under a strict policy, a directive naming a path outside what the
+ * container mounts is an error, not a warning. */
+static int
+check_strict_directives (struct run_state *s, ohr_error_t *err)
+{
+  const struct directive_notes *notes
+      = s->directives ? directive_filter_notes (s->directives) : NULL;
+  if (!s->eff.strict || notes == NULL || notes->n == 0)
+    return 0;
+  return ohr_error_set (err, EPERM, OHR_ERR_POLICY,
+                        "directive '%s' names '%s', %s (strict policy)",
+                        notes->v[0].key, notes->v[0].path,
+                        directive_note_reason (notes->v[0].kind));
+}
+
+/* Whatever happened to the script (exit, signal, timeout), what it left
+ * in OUT_DIR must not act on the host: escaping links are removed and
+ * setid bits cleared, before anything else looks at the result. */
+static int
+neutralise (struct run_state *s, ohr_error_t *err)
+{
+  struct outcheck_report rep = { 0 };
+  if (outcheck_strip_setid (s->ctx.out_dir, &rep, err) < 0)
+    return -1;
+  for (size_t i = 0; i < rep.n; i++)
+    fprintf (stderr,
+             "oci-host-runner: build script of %s left OUT_DIR/%s with %s: "
+             "cleared\n",
+             s->ctx.package, rep.v[i].path, rep.v[i].what);
+  outcheck_report_clear (&rep);
+  return check_symlinks (s, err);
+}
+
+static int
+after_run (struct run_state *s, int code, ohr_error_t *err)
+{
+  if (check_source_writes (s, err) < 0 || check_strict_directives (s, err) < 0)
+    return -1;
+  if (code == 0 && s->opts.paths == PATHS_CANONICAL
+      && check_container_paths (s, err) < 0)
+    return -1;
+  return code;
+}
+
+/* --attest: the directive stream goes to DIR/<id>.directives as the
+ * script printed it, next to the run record written after the run. */
+static int
+open_attest (struct run_state *s, ohr_error_t *err)
+{
+  s->attest_fd = -1;
+  if (s->opts.attest_dir == NULL)
+    return 0;
+  cleanup_free char *name = runrecord_directives_name (s->bundle.id);
+  cleanup_free char *path
+      = name ? fs_path_join (s->opts.attest_dir, name) : NULL;
+  if (path == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "attest");
+  if (fs_mkdir_p (s->opts.attest_dir, 0755, err) < 0)
+    return ohr_error_wrap (err, "--attest");
+  s->attest_fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  return s->attest_fd < 0 ? ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                             "cannot create '%s'", path)
+                          : 0;
+}
+
+static int
+fill_record (struct run_state *s, struct runrecord *rr, ohr_error_t *err)
+{
+  char started[RUNRECORD_TIME_SIZE], finished[RUNRECORD_TIME_SIZE];
+  runrecord_format_time (&s->started, started);
+  runrecord_format_time (&s->finished, finished);
+  cleanup_free char *policy_name = NULL;
+  if (envfilter_build (environ, s->opts.env, &rr->env, err) < 0
+      || runrecord_set_cargo (rr, rr->env, err) < 0
+      || asprintf (&policy_name, "%s.policy.json", s->bundle.id) < 0)
+    return -1;
+  cleanup_free char *policy_path
+      = fs_path_join (s->opts.attest_dir, policy_name);
+  if (policy_path == NULL
+      || fs_write_atomic (policy_path, s->policy.data, s->policy.len, 0644,
+                          true, err)
+             < 0)
+    return -1;
+  for (size_t i = 0; s->tc.rewrites && s->tc.rewrites[i]; i++)
+    if (strncmp (s->tc.rewrites[i], "RUSTC=", 6) == 0)
+      {
+        free (rr->rustc);
+        rr->rustc = strdup (s->tc.rewrites[i] + 6);
+      }
+#define DUP(f, v) (rr->f = (v) ? strdup (v) : NULL)
+  DUP (id, s->bundle.id);
+  DUP (script, s->ctx.script);
+  DUP (out_dir, s->ctx.out_dir);
+  DUP (manifest_dir, s->ctx.manifest_dir);
+  DUP (cwd, s->ctx.cwd);
+  DUP (image_ref, s->image->ref);
+  DUP (image_digest, s->image->digest);
+  DUP (runtime_name, s->rt.backend->name);
+  DUP (runtime_path, s->rt.path);
+  DUP (runner_version, OHR_VERSION);
+  DUP (policy, policy_name);
+  rr->directives = runrecord_directives_name (s->bundle.id);
+  rr->started = strdup (started);
+  rr->finished = strdup (finished);
+#undef DUP
+  for (size_t i = 0; s->ctx.args && s->ctx.args[i]; i++)
+    strv_push (&rr->args, s->ctx.args[i]);
+  for (size_t i = 0; s->tc.roots && s->tc.roots[i]; i++)
+    strv_push (&rr->toolchains, s->tc.roots[i]);
+  rr->paths = s->opts.paths;
+  rr->network = s->opts.network;
+  rr->exit_status = 0;
+  return 0;
+}
+
+/* The statement is made by oci-host-runner-attest (it hashes OUT_DIR,
+ * the source and the toolchain with libcrypto, which run mode does not
+ * load); its stdout is kept off Cargo's directive channel. */
+static int
+attest (struct run_state *s, ohr_error_t *err)
+{
+  struct runrecord rr = { 0 };
+  cleanup_free char *path = runrecord_path (s->opts.attest_dir, s->bundle.id);
+  cleanup_free char *helper = NULL;
+  int r = path ? fill_record (s, &rr, err)
+               : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "attest");
+  if (r == 0)
+    r = runrecord_write (&rr, path, err);
+  runrecord_clear (&rr);
+  if (r == 0)
+    r = helper_exe_find ("oci-host-runner-attest", "OCI_HOST_RUNNER_ATTEST",
+                         &helper, err);
+  if (r < 0)
+    return ohr_error_wrap (err, "--attest");
+  char *argv[] = { helper, "record", path, NULL };
+  struct proc_result pr = { 0 };
+  if (proc_run (argv, &pr, err) < 0)
+    return -1;
+  if (pr.status != 0)
+    {
+      size_t n = strlen (pr.err);
+      while (n > 0 && pr.err[n - 1] == '\n')
+        pr.err[--n] = '\0';
+      const char *last = strrchr (pr.err, '\n');
+      r = ohr_error_set (err, EIO, OHR_ERR_INTERNAL, "--attest: %s",
+                         last ? last + 1 : pr.err);
+    }
+  else
+    verbose (s, "attestation: %.*s", (int)strcspn (pr.out, "\n"), pr.out);
+  proc_result_clear (&pr);
+  return r;
+}
+
+int
+cmd_run (int argc, char **argv, ohr_error_t *err)
+{
+  struct run_state s = { .attest_fd = -1 };
+  int r;
+  if (options_parse (argc, argv, environ, &s.opts, err) < 0)
+    return -1;
+  if (s.opts.help)
+    {
+      fputs (options_usage, stdout);
+      r = 0;
+    }
+  else if (s.opts.version)
+    {
+      printf ("oci-host-runner %s\n", OHR_VERSION);
+      r = 0;
+    }
+  else if (prepare (&s, err) < 0 || generate (&s, err) < 0)
+    r = -1;
+  else if (open_attest (&s, err) < 0)
+    r = -1;
+  else if ((r = execute (&s, err)) >= 0 || s.bundle.dir)
+    {
+      /* the container is gone (or never ran): clean OUT_DIR first */
+      ohr_error_t nerr = NULL;
+      int nr = neutralise (&s, r < 0 ? &nerr : err);
+      ohr_error_free (&nerr);
+      if (r >= 0)
+        r = nr < 0 ? -1 : after_run (&s, r, err);
+      if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
+        r = -1;
+    }
+  if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
+    ohr_error_wrap (err, "build script of %s", s.ctx.package);
+  state_clear (&s);
+  return r;
+}

@@ -1,0 +1,394 @@
+/* store-main.c: oci-host-runner-store, the helper that owns the image
+ * store.  Run mode never links libostree or libcurl (they cost ~11 ms per
+ * exec); it execs this helper on a catalogue miss, and the pull, import,
+ * images, inspect, rm and gc commands of oci-host-runner run here.
+ *
+ * Output is for people except `ensure` and `resolve`, which print one
+ * digest for the runner to read.  Errors: one line on stderr, prefixed
+ * "oci-host-runner-store: ", exit 123 (image), 121 (usage), 125 (other).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "cli/exitcodes.h"
+#include "image/catalog.h"
+#include "image/ref.h"
+#include "store/pull.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+struct store_cli
+{
+  char *store_dir;
+  char **insecure;
+  bool help;
+  char **args;
+};
+
+struct store_command
+{
+  const char *name;
+  const char *usage;
+  int (*fn) (struct store_cli *cli, ohr_error_t *err);
+  int min_args, max_args;
+};
+
+static char *
+default_store (void)
+{
+  const char *x = getenv ("XDG_CACHE_HOME");
+  const char *home = getenv ("HOME");
+  char *s = NULL;
+  if (x && x[0] == '/')
+    return asprintf (&s, "%s/oci-host-runner", x) < 0 ? NULL : s;
+  return asprintf (&s, "%s/.cache/oci-host-runner", home ? home : "/") < 0
+             ? NULL
+             : s;
+}
+
+static int
+parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
+{
+  static const struct option opts[]
+      = { { "store", required_argument, NULL, 's' },
+          { "insecure-registry", required_argument, NULL, 'k' },
+          { "help", no_argument, NULL, 'h' },
+          { NULL, 0, NULL, 0 } };
+  optind = 0;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 's':
+        free (cli->store_dir);
+        cli->store_dir = strdup (optarg);
+        break;
+      case 'k':
+        strv_push (&cli->insecure, optarg);
+        break;
+      case 'h':
+        cli->help = true;
+        break;
+      default:
+        return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                              "unknown option or missing value: '%s'",
+                              argv[optind - 1]);
+      }
+  for (int i = optind; i < argc; i++)
+    strv_push (&cli->args, argv[i]);
+  /* the same default as the runner's: the store lives in the cache */
+  const char *env = getenv ("OCI_HOST_RUNNER_STORE_DIR");
+  if (env == NULL || *env == '\0')
+    env = getenv ("OCI_HOST_RUNNER_CACHE_DIR");
+  if (cli->store_dir == NULL)
+    cli->store_dir = env && *env ? strdup (env) : default_store ();
+  return cli->store_dir
+             ? 0
+             : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "store");
+}
+
+static void
+fetch_opts (const struct store_cli *cli, struct fetch_options *o)
+{
+  o->store_dir = cli->store_dir;
+  o->rootless = geteuid () != 0;
+  o->insecure_hosts = cli->insecure;
+  o->progress = isatty (STDERR_FILENO) && getenv ("CARGO") == NULL;
+}
+
+static int
+parse_ref (const char *text, struct imageref *ref, ohr_error_t *err)
+{
+  return imageref_parse (text, ref, err);
+}
+
+/* A name as given, its canonical form, a pinned digest the store has, or
+ * a name the catalogue knows (pinned names are recorded there). */
+static int
+resolve_name (const struct store_cli *cli, struct store *st, const char *text,
+              char **out, ohr_error_t *err)
+{
+  struct imageref ref = { 0 };
+  int r = -1;
+  if (imageref_parse (text, &ref, NULL) == 0)
+    {
+      if (store_resolve (st, ref.canonical, out, NULL) == 0)
+        r = 0;
+      else if (ref.digest && store_has_image (st, ref.digest))
+        r = (*out = strdup (ref.digest)) ? 0 : -1;
+      else if (catalog_lookup (cli->store_dir, ref.canonical, out, NULL) == 1)
+        r = 0;
+    }
+  imageref_clear (&ref);
+  return r == 0 ? 0 : store_resolve (st, text, out, err);
+}
+
+/* One pull at a time per store: a second `ensure` of the same image (cargo
+ * runs build scripts in parallel) waits, then finds it prepared. */
+static int
+lock_pulls (const struct store_cli *cli, int *out_fd, ohr_error_t *err)
+{
+  cleanup_free char *path = fs_path_join (cli->store_dir, "pull.lock");
+  if (path == NULL || fs_mkdir_p (cli->store_dir, 0755, err) < 0)
+    return -1;
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot open '%s'",
+                            path);
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        close (fd);
+        return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot lock '%s'",
+                                path);
+      }
+  *out_fd = fd;
+  return 0;
+}
+
+static int
+cmd_ensure (struct store_cli *cli, ohr_error_t *err)
+{
+  struct imageref ref = { 0 };
+  struct fetch_options o = { 0 };
+  struct fetch_result res = { 0 };
+  cleanup_close int lock = -1;
+  fetch_opts (cli, &o);
+  int r = lock_pulls (cli, &lock, err);
+  if (r == 0)
+    r = parse_ref (cli->args[0], &ref, err);
+  if (r == 0)
+    r = fetch_ensure (&ref, &o, &res, err);
+  if (r == 0)
+    printf ("%s\n", res.manifest_digest);
+  fetch_result_clear (&res);
+  imageref_clear (&ref);
+  return r;
+}
+
+static int
+cmd_resolve (struct store_cli *cli, ohr_error_t *err)
+{
+  struct imageref ref = { 0 };
+  struct fetch_options o = { 0 };
+  cleanup_free char *digest = NULL;
+  fetch_opts (cli, &o);
+  int r = parse_ref (cli->args[0], &ref, err);
+  if (r == 0)
+    r = fetch_resolve_tag (&ref, &o, &digest, err);
+  if (r == 0)
+    printf ("%s\n", digest);
+  imageref_clear (&ref);
+  return r;
+}
+
+static int
+cmd_pull (struct store_cli *cli, ohr_error_t *err)
+{
+  struct imageref ref = { 0 };
+  struct fetch_options o = { 0 };
+  struct fetch_result res = { 0 };
+  cleanup_close int lock = -1;
+  fetch_opts (cli, &o);
+  int r = lock_pulls (cli, &lock, err);
+  if (r == 0)
+    r = parse_ref (cli->args[0], &ref, err);
+  if (r == 0)
+    r = fetch_ensure (&ref, &o, &res, err);
+  if (r == 0)
+    {
+      for (size_t i = 0; res.refused && res.refused[i]; i++)
+        fprintf (stderr, "oci-host-runner: refused layer entry %s\n",
+                 res.refused[i]);
+      printf ("%s %s (%d layers fetched, %d already stored)\n", ref.canonical,
+              res.manifest_digest, res.layers_fetched, res.layers_present);
+      if (res.pinned)
+        printf ("pin it as: %s\n", res.pinned);
+    }
+  fetch_result_clear (&res);
+  imageref_clear (&ref);
+  return r;
+}
+
+static char *
+human_size (uint64_t n)
+{
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  double v = (double)n;
+  size_t u = 0;
+  while (v >= 1024 && u < 4)
+    v /= 1024, u++;
+  char *s = NULL;
+  return asprintf (&s, u ? "%.1f %s" : "%.0f %s", v, units[u]) < 0 ? NULL : s;
+}
+
+static int
+cmd_images (struct store_cli *cli, ohr_error_t *err)
+{
+  struct store *st = NULL;
+  struct store_image *v = NULL;
+  size_t n = 0;
+  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
+    return -1;
+  int r = store_list (st, &v, &n, err);
+  if (r == 0)
+    printf ("%-50s %-20s %10s %10s\n", "NAME", "DIGEST", "SIZE", "SHARED");
+  for (size_t i = 0; r == 0 && i < n; i++)
+    {
+      cleanup_free char *size = human_size (v[i].size);
+      cleanup_free char *shared = human_size (v[i].shared_size);
+      printf ("%-50s %.19s %10s %10s\n", v[i].name ? v[i].name : "<none>",
+              v[i].digest, size ? size : "?", shared ? shared : "?");
+    }
+  store_images_free (v, n);
+  store_free (st);
+  return r;
+}
+
+static int
+cmd_inspect (struct store_cli *cli, ohr_error_t *err)
+{
+  struct store *st = NULL;
+  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
+    return -1;
+  cleanup_free char *digest = NULL, *config = NULL;
+  size_t len = 0;
+  int r = resolve_name (cli, st, cli->args[0], &digest, err);
+  if (r == 0)
+    r = store_get_config (st, digest, &config, &len, err);
+  if (r == 0)
+    printf ("{\"name\":\"%s\",\"digest\":\"%s\",\"config\":%.*s}\n",
+            cli->args[0], digest, (int)len, config);
+  store_free (st);
+  return r;
+}
+
+static int
+cmd_rm (struct store_cli *cli, ohr_error_t *err)
+{
+  struct store *st = NULL;
+  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
+    return -1;
+  cleanup_free char *digest = NULL;
+  int r = resolve_name (cli, st, cli->args[0], &digest, err);
+  if (r == 0)
+    r = store_remove (st, digest, err);
+  if (r == 0)
+    r = catalog_forget (cli->store_dir, digest, err);
+  if (r == 0)
+    {
+      cleanup_free char *cfg = catalog_config_path (cli->store_dir, digest);
+      if (cfg)
+        unlink (cfg);
+      printf ("removed %s\n", digest);
+    }
+  store_free (st);
+  return r;
+}
+
+static int
+cmd_gc (struct store_cli *cli, ohr_error_t *err)
+{
+  struct store *st = NULL;
+  struct store_gc_stats stats = { 0 };
+  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
+    return -1;
+  int r = store_gc (st, &stats, err);
+  if (r == 0)
+    {
+      cleanup_free char *freed = human_size (stats.bytes_freed);
+      printf ("removed %d objects (%s) and %d checkouts\n",
+              stats.objects_removed, freed ? freed : "?",
+              stats.checkouts_removed);
+    }
+  store_free (st);
+  return r;
+}
+
+static const struct store_command commands[] = {
+  { "pull", "pull REF: fetch REGISTRY/REPO[:TAG|@DIGEST] into the store",
+    cmd_pull, 1, 1 },
+  { "import", "import oci:PATH[:TAG] | oci-archive:FILE[:TAG]", cmd_pull, 1,
+    1 },
+  { "images", "images: list stored images with size and shared size",
+    cmd_images, 0, 0 },
+  { "inspect", "inspect REF: the image's digest and config as JSON",
+    cmd_inspect, 1, 1 },
+  { "rm", "rm REF: remove an image (objects go with the next gc)", cmd_rm, 1,
+    1 },
+  { "gc", "gc: drop unreferenced objects and stale checkouts", cmd_gc, 0, 0 },
+  { "ensure", "ensure REF: fetch and prepare REF, print its digest",
+    cmd_ensure, 1, 1 },
+  { "resolve", "resolve REF: print the digest a tag points to", cmd_resolve, 1,
+    1 },
+};
+
+static int
+exit_code (enum ohr_error_kind kind)
+{
+  return kind == OHR_ERR_USAGE   ? OHR_EXIT_USAGE
+         : kind == OHR_ERR_IMAGE ? OHR_EXIT_IMAGE
+                                 : OHR_EXIT_RUNTIME;
+}
+
+static void
+usage (FILE *f)
+{
+  fprintf (f, "Usage: oci-host-runner COMMAND [--store DIR] "
+              "[--insecure-registry HOST]... [ARGS]\n\nCommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    fprintf (f, "  %s\n", commands[i].usage);
+  fprintf (f, "\nThe store is $XDG_CACHE_HOME/oci-host-runner (--store, "
+              "OCI_HOST_RUNNER_STORE_DIR).\nExit status: 0, 121 usage, 123 "
+              "image (not found, pull failed, digest mismatch), 125 other.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2 || strcmp (argv[1], "--help") == 0
+      || strcmp (argv[1], "help") == 0)
+    {
+      usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? OHR_EXIT_USAGE : 0;
+    }
+  const struct store_command *cmd = NULL;
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      cmd = &commands[i];
+  ohr_error_t err = NULL;
+  struct store_cli cli = { 0 };
+  int r;
+  if (cmd == NULL)
+    r = ohr_error_set (&err, EINVAL, OHR_ERR_USAGE,
+                       "unknown command '%s' (see --help)", argv[1]);
+  else if ((r = parse_cli (argc - 1, argv + 1, &cli, &err)) == 0 && cli.help)
+    printf ("Usage: oci-host-runner %s\n", cmd->usage);
+  else if (r == 0
+           && ((int)strv_len (cli.args) < cmd->min_args
+               || (int)strv_len (cli.args) > cmd->max_args))
+    r = ohr_error_set (&err, EINVAL, OHR_ERR_USAGE,
+                       "usage: oci-host-runner %s", cmd->usage);
+  else if (r == 0)
+    r = cmd->fn (&cli, &err);
+  free (cli.store_dir);
+  strv_free (cli.insecure);
+  strv_free (cli.args);
+  if (r == 0)
+    return 0;
+  fprintf (stderr, "oci-host-runner-store: %s\n", err ? err->msg : "failed");
+  int code = err ? exit_code (err->kind) : OHR_EXIT_RUNTIME;
+  ohr_error_free (&err);
+  return code;
+}

@@ -1,0 +1,901 @@
+/* manifest.c: see manifest.h.
+ *
+ * Manifests come from registries and tarballs we do not trust, so before
+ * yajl sees a byte the input is size-capped and scanned: no NUL byte, no
+ * comment (yajl_tree_parse allows them, JSON does not), no "\u0000" escape
+ * (yajl would cut the C string there, hiding what follows from us but not
+ * from other parsers) and at most JSON_MAX_DEPTH levels of nesting
+ * (yajl_tree_free recurses).  After parsing, duplicate keys are refused:
+ * yajl would read the first, Go's encoding/json the last, and two tools
+ * must never see two different manifests in the same bytes.
+ */
+#define _GNU_SOURCE
+#include "image/manifest.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <yajl/yajl_tree.h>
+
+#include "util/cleanup.h"
+#include "util/digest.h"
+#include "util/strv.h"
+
+#define JSON_MAX_DEPTH 64
+/* Untrusted text quoted in a message: at most this many bytes of it. */
+#define QUOTE_MAX 80
+#define QUOTE_BUF (QUOTE_MAX + 4)
+#define WHERE_BUF 64
+/* Platforms listed when none matches. */
+#define LIST_MAX 16
+
+static void
+cleanup_yajlp (yajl_val *v)
+{
+  if (*v)
+    yajl_tree_free (*v);
+}
+#define cleanup_yajl __attribute__ ((cleanup (cleanup_yajlp)))
+
+static void
+cleanup_manifestp (struct oci_manifest *m)
+{
+  manifest_clear (m);
+}
+#define cleanup_manifest __attribute__ ((cleanup (cleanup_manifestp)))
+
+static void
+cleanup_configp (struct oci_image_config *c)
+{
+  image_config_clear (c);
+}
+#define cleanup_config __attribute__ ((cleanup (cleanup_configp)))
+
+/* ---- errors */
+
+/* "invalid <what>: <message>", an OHR_ERR_IMAGE. */
+static int invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *msg = NULL;
+  int r = vasprintf (&msg, fmt, ap);
+  va_end (ap);
+  if (r < 0)
+    msg = NULL;
+  r = ohr_error_set (err, 0, OHR_ERR_IMAGE, "invalid %s: %s", what,
+                     msg ? msg : "out of memory");
+  free (msg);
+  return r;
+}
+
+static int
+nomem (ohr_error_t *err)
+{
+  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
+}
+
+/* Untrusted text made fit for a one-line message: printable ASCII only,
+ * at most QUOTE_MAX bytes. */
+static const char *
+quote (const char *s, char buf[QUOTE_BUF])
+{
+  size_t i = 0;
+  for (; s[i] && i < QUOTE_MAX; i++)
+    {
+      unsigned char c = (unsigned char)s[i];
+      buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+  strcpy (buf + i, s[i] ? "..." : "");
+  return buf;
+}
+
+static void
+field_path (char buf[WHERE_BUF], const char *where, const char *key)
+{
+  snprintf (buf, WHERE_BUF, "%s%s%s", where, where[0] ? "." : "", key);
+}
+
+/* ---- JSON input */
+
+static int
+scan_string (const char *data, size_t len, size_t *pos, const char *what,
+             ohr_error_t *err)
+{
+  for (size_t i = *pos + 1; i < len; i++)
+    {
+      if (data[i] == '"')
+        {
+          *pos = i;
+          return 0;
+        }
+      if (data[i] != '\\')
+        continue;
+      if (i + 5 < len && memcmp (data + i + 1, "u0000", 5) == 0)
+        return invalid (err, what, "string with a \\u0000 escape");
+      i++;
+    }
+  *pos = len; /* unterminated: yajl says so */
+  return 0;
+}
+
+/* The checks yajl_tree_parse does not make (see the top of the file). */
+static int
+scan_json (const char *data, size_t len, const char *what, ohr_error_t *err)
+{
+  if (memchr (data, '\0', len))
+    return invalid (err, what, "contains a NUL byte");
+  int depth = 0;
+  for (size_t i = 0; i < len; i++)
+    switch (data[i])
+      {
+      case '"':
+        if (scan_string (data, len, &i, what, err) < 0)
+          return -1;
+        break;
+      case '[':
+      case '{':
+        if (++depth > JSON_MAX_DEPTH)
+          return invalid (err, what, "nested deeper than %d levels",
+                          JSON_MAX_DEPTH);
+        break;
+      case ']':
+      case '}':
+        depth--;
+        break;
+      case '/':
+        return invalid (err, what, "comments are not JSON");
+      }
+  return 0;
+}
+
+static int
+compare_keys (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+check_duplicate_keys (yajl_val v, const char *what, ohr_error_t *err)
+{
+  if (YAJL_IS_ARRAY (v))
+    {
+      for (size_t i = 0; i < v->u.array.len; i++)
+        if (check_duplicate_keys (v->u.array.values[i], what, err) < 0)
+          return -1;
+      return 0;
+    }
+  if (!YAJL_IS_OBJECT (v) || v->u.object.len == 0)
+    return 0;
+  size_t n = v->u.object.len;
+  cleanup_free const char **keys = malloc (n * sizeof *keys);
+  if (keys == NULL)
+    return nomem (err);
+  memcpy (keys, v->u.object.keys, n * sizeof *keys);
+  qsort (keys, n, sizeof *keys, compare_keys);
+  char q[QUOTE_BUF];
+  for (size_t i = 1; i < n; i++)
+    if (strcmp (keys[i - 1], keys[i]) == 0)
+      return invalid (err, what, "duplicate key '%s'", quote (keys[i], q));
+  for (size_t i = 0; i < n; i++)
+    if (check_duplicate_keys (v->u.object.values[i], what, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* First line of a yajl message (its verbose form points at the text). */
+static const char *
+first_line (char *msg)
+{
+  msg[strcspn (msg, "\r\n")] = '\0';
+  return msg[0] ? msg : "parse error";
+}
+
+static int
+parse_json (const char *data, size_t len, const char *what, yajl_val *out,
+            ohr_error_t *err)
+{
+  if (len > MANIFEST_MAX_SIZE)
+    return invalid (err, what, "%zu bytes, more than the limit of %d", len,
+                    MANIFEST_MAX_SIZE);
+  if (data == NULL && len > 0)
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: no data", what);
+  if (scan_json (data, len, what, err) < 0)
+    return -1;
+  cleanup_free char *text = malloc (len + 1);
+  if (text == NULL)
+    return nomem (err);
+  if (len > 0)
+    memcpy (text, data, len);
+  text[len] = '\0';
+  char errbuf[256] = "";
+  cleanup_yajl yajl_val root = yajl_tree_parse (text, errbuf, sizeof errbuf);
+  if (root == NULL)
+    {
+      char q[QUOTE_BUF];
+      return invalid (err, what, "%s", quote (first_line (errbuf), q));
+    }
+  if (check_duplicate_keys (root, what, err) < 0)
+    return -1;
+  if (!YAJL_IS_OBJECT (root))
+    return invalid (err, what, "not a JSON object");
+  *out = steal_pointer (&root);
+  return 0;
+}
+
+/* ---- typed fields */
+
+static yajl_val
+get (yajl_val obj, const char *key)
+{
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (strcmp (obj->u.object.keys[i], key) == 0)
+      return obj->u.object.values[i];
+  return NULL;
+}
+
+/* A string field.  Absent or null: *out is NULL, an error when required. */
+static int
+get_string (yajl_val obj, const char *key, bool required, const char *what,
+            const char *where, const char **out, ohr_error_t *err)
+{
+  char path[WHERE_BUF];
+  yajl_val v = get (obj, key);
+  *out = NULL;
+  if (v == NULL || YAJL_IS_NULL (v))
+    {
+      if (!required)
+        return 0;
+      field_path (path, where, key);
+      return invalid (err, what, "'%s' is missing", path);
+    }
+  if (!YAJL_IS_STRING (v))
+    {
+      field_path (path, where, key);
+      return invalid (err, what, "'%s' must be a string", path);
+    }
+  *out = v->u.string;
+  return 0;
+}
+
+/* An object or array field; absent or null gives NULL. */
+static int
+get_typed (yajl_val obj, const char *key, yajl_type type, bool required,
+           const char *what, const char *where, yajl_val *out,
+           ohr_error_t *err)
+{
+  char path[WHERE_BUF];
+  yajl_val v = get (obj, key);
+  *out = NULL;
+  bool object = type == yajl_t_object;
+  field_path (path, where, key);
+  if (v == NULL || YAJL_IS_NULL (v))
+    return required ? invalid (err, what, "'%s' is missing", path) : 0;
+  if (v->type != type)
+    return invalid (err, what, "'%s' must be %s", path,
+                    object ? "an object" : "an array");
+  *out = v;
+  return 0;
+}
+
+static int
+dup_string (const char *s, char **out, ohr_error_t *err)
+{
+  if (s == NULL)
+    return 0;
+  *out = strdup (s);
+  return *out ? 0 : nomem (err);
+}
+
+/* RFC 6838 type/subtype, as the OCI descriptor schema has it. */
+static bool
+media_type_part_valid (const char *s, size_t n)
+{
+  if (n == 0 || n > 127)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || !strchr ("!#$&^_.+-", c)))
+        return false;
+    }
+  return true;
+}
+
+static bool
+media_type_valid (const char *s)
+{
+  const char *slash = strchr (s, '/');
+  return slash && media_type_part_valid (s, (size_t)(slash - s))
+         && media_type_part_valid (slash + 1, strlen (slash + 1));
+}
+
+static int
+get_media_type (yajl_val obj, bool required, const char *what,
+                const char *where, const char **out, ohr_error_t *err)
+{
+  if (get_string (obj, "mediaType", required, what, where, out, err) < 0)
+    return -1;
+  if (*out && !media_type_valid (*out))
+    {
+      char path[WHERE_BUF], q[QUOTE_BUF];
+      field_path (path, where, "mediaType");
+      return invalid (err, what, "'%s' is not a media type: '%s'", path,
+                      quote (*out, q));
+    }
+  return 0;
+}
+
+static int
+get_digest (yajl_val obj, const char *key, const char *what, const char *where,
+            const char **out, ohr_error_t *err)
+{
+  if (get_string (obj, key, true, what, where, out, err) < 0)
+    return -1;
+  if (!digest_valid (*out))
+    {
+      char path[WHERE_BUF], q[QUOTE_BUF];
+      field_path (path, where, key);
+      return invalid (err, what, "'%s' is not a sha256 digest: '%s'", path,
+                      quote (*out, q));
+    }
+  return 0;
+}
+
+static int
+get_size (yajl_val obj, const char *what, const char *where, int64_t *out,
+          ohr_error_t *err)
+{
+  char path[WHERE_BUF];
+  yajl_val v = get (obj, "size");
+  field_path (path, where, "size");
+  if (v == NULL)
+    return invalid (err, what, "'%s' is missing", path);
+  if (!YAJL_IS_INTEGER (v) || YAJL_GET_INTEGER (v) < 0)
+    return invalid (err, what, "'%s' must be a non-negative integer", path);
+  *out = YAJL_GET_INTEGER (v);
+  return 0;
+}
+
+/* ---- descriptors */
+
+/* annotations: an object of strings; returns the ref.name one (or NULL). */
+static int
+get_annotations (yajl_val obj, const char *what, const char *where,
+                 const char **ref_name, ohr_error_t *err)
+{
+  yajl_val a;
+  *ref_name = NULL;
+  if (get_typed (obj, "annotations", yajl_t_object, false, what, where, &a,
+                 err)
+      < 0)
+    return -1;
+  for (size_t i = 0; a && i < a->u.object.len; i++)
+    {
+      if (!YAJL_IS_STRING (a->u.object.values[i]))
+        {
+          char path[WHERE_BUF], q[QUOTE_BUF];
+          field_path (path, where, "annotations");
+          return invalid (err, what, "'%s' value of '%s' must be a string",
+                          path, quote (a->u.object.keys[i], q));
+        }
+      if (strcmp (a->u.object.keys[i], "org.opencontainers.image.ref.name")
+          == 0)
+        *ref_name = a->u.object.values[i]->u.string;
+    }
+  return 0;
+}
+
+static int
+parse_platform (yajl_val obj, const char *what, const char *where,
+                struct oci_descriptor *d, ohr_error_t *err)
+{
+  yajl_val p;
+  const char *os, *arch, *variant;
+  char path[WHERE_BUF];
+  if (get_typed (obj, "platform", yajl_t_object, false, what, where, &p, err)
+      < 0)
+    return -1;
+  if (p == NULL)
+    return 0;
+  field_path (path, where, "platform");
+  if (get_string (p, "os", true, what, path, &os, err) < 0
+      || get_string (p, "architecture", true, what, path, &arch, err) < 0
+      || get_string (p, "variant", false, what, path, &variant, err) < 0)
+    return -1;
+  if (dup_string (os, &d->os, err) < 0
+      || dup_string (arch, &d->architecture, err) < 0
+      || dup_string (variant, &d->variant, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* An index entry (in_index) keeps its platform and ref.name annotation. */
+static int
+parse_descriptor (yajl_val v, const char *where, bool in_index,
+                  struct oci_descriptor *d, ohr_error_t *err)
+{
+  static const char what[] = "manifest";
+  const char *mt, *digest, *ref_name;
+  if (!YAJL_IS_OBJECT (v))
+    return invalid (err, what, "'%s' must be an object", where);
+  if (get_media_type (v, true, what, where, &mt, err) < 0
+      || get_digest (v, "digest", what, where, &digest, err) < 0
+      || get_size (v, what, where, &d->size, err) < 0
+      || get_annotations (v, what, where, &ref_name, err) < 0)
+    return -1;
+  if (dup_string (mt, &d->media_type, err) < 0
+      || dup_string (digest, &d->digest, err) < 0)
+    return -1;
+  if (!in_index)
+    return 0;
+  if (dup_string (ref_name, &d->ref_name, err) < 0)
+    return -1;
+  return parse_platform (v, what, where, d, err);
+}
+
+static int
+parse_descriptors (yajl_val root, const char *key, bool in_index,
+                   struct oci_descriptor **out, size_t *out_n,
+                   ohr_error_t *err)
+{
+  yajl_val a;
+  if (get_typed (root, key, yajl_t_array, true, "manifest", "", &a, err) < 0)
+    return -1;
+  size_t n = a->u.array.len;
+  *out = calloc (n ? n : 1, sizeof **out);
+  if (*out == NULL)
+    return nomem (err);
+  *out_n = n;
+  for (size_t i = 0; i < n; i++)
+    {
+      char where[WHERE_BUF];
+      snprintf (where, sizeof where, "%s[%zu]", key, i);
+      if (parse_descriptor (a->u.array.values[i], where, in_index, &(*out)[i],
+                            err)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* ---- manifests */
+
+static int
+check_schema_version (yajl_val root, const char *what, ohr_error_t *err)
+{
+  yajl_val v = get (root, "schemaVersion");
+  if (v == NULL)
+    return 0;
+  if (!YAJL_IS_INTEGER (v))
+    return invalid (err, what, "'schemaVersion' must be an integer");
+  if (YAJL_GET_INTEGER (v) != 2)
+    return invalid (err, what, "unsupported schemaVersion %lld (only 2%s)",
+                    YAJL_GET_INTEGER (v),
+                    YAJL_GET_INTEGER (v) == 1 ? "; Docker schema 1 is obsolete"
+                                              : "");
+  return 0;
+}
+
+static int
+kind_from_media_type (const char *mt, enum manifest_kind *kind,
+                      ohr_error_t *err)
+{
+  if (strcmp (mt, MT_OCI_MANIFEST) == 0
+      || strcmp (mt, MT_DOCKER_MANIFEST) == 0)
+    *kind = MANIFEST_IMAGE;
+  else if (strcmp (mt, MT_OCI_INDEX) == 0 || strcmp (mt, MT_DOCKER_LIST) == 0)
+    *kind = MANIFEST_INDEX;
+  else
+    {
+      char q[QUOTE_BUF];
+      return ohr_error_set (err, 0, OHR_ERR_IMAGE,
+                            "unsupported manifest media type '%s'",
+                            quote (mt, q));
+    }
+  return 0;
+}
+
+/* The kind, from mediaType or, when it is absent, from the shape. */
+static int
+manifest_kind (yajl_val root, enum manifest_kind *kind, const char **mt,
+               ohr_error_t *err)
+{
+  static const char what[] = "manifest";
+  if (get_string (root, "mediaType", false, what, "", mt, err) < 0)
+    return -1;
+  if (*mt)
+    return kind_from_media_type (*mt, kind, err);
+  bool has_manifests = get (root, "manifests") != NULL;
+  bool has_layers = get (root, "layers") != NULL;
+  if (has_manifests && has_layers)
+    return invalid (err, what,
+                    "no 'mediaType' and both 'manifests' and 'layers'");
+  if (!has_manifests && !has_layers)
+    return invalid (err, what,
+                    "no 'mediaType' and neither 'manifests' nor 'layers'");
+  *kind = has_manifests ? MANIFEST_INDEX : MANIFEST_IMAGE;
+  *mt = has_manifests ? MT_OCI_INDEX : MT_OCI_MANIFEST;
+  return 0;
+}
+
+static int
+parse_image_manifest (yajl_val root, struct oci_manifest *m, ohr_error_t *err)
+{
+  yajl_val config;
+  if (get_typed (root, "config", yajl_t_object, true, "manifest", "", &config,
+                 err)
+      < 0)
+    return -1;
+  if (parse_descriptor (config, "config", false, &m->config, err) < 0)
+    return -1;
+  return parse_descriptors (root, "layers", false, &m->layers, &m->n_layers,
+                            err);
+}
+
+int
+manifest_parse (const char *data, size_t len, struct oci_manifest *out,
+                ohr_error_t *err)
+{
+  cleanup_yajl yajl_val root = NULL;
+  cleanup_manifest struct oci_manifest m = { 0 };
+  const char *mt;
+  if (parse_json (data, len, "manifest", &root, err) < 0
+      || check_schema_version (root, "manifest", err) < 0
+      || manifest_kind (root, &m.kind, &mt, err) < 0
+      || dup_string (mt, &m.media_type, err) < 0)
+    return -1;
+  int r = m.kind == MANIFEST_IMAGE
+              ? parse_image_manifest (root, &m, err)
+              : parse_descriptors (root, "manifests", true, &m.manifests,
+                                   &m.n_manifests, err);
+  if (r < 0)
+    return r;
+  *out = m;
+  memset (&m, 0, sizeof m);
+  return 0;
+}
+
+static void
+descriptor_clear (struct oci_descriptor *d)
+{
+  free (d->media_type);
+  free (d->digest);
+  free (d->os);
+  free (d->architecture);
+  free (d->variant);
+  free (d->ref_name);
+  memset (d, 0, sizeof *d);
+}
+
+void
+manifest_clear (struct oci_manifest *m)
+{
+  if (m == NULL)
+    return;
+  free (m->media_type);
+  descriptor_clear (&m->config);
+  for (size_t i = 0; m->layers && i < m->n_layers; i++)
+    descriptor_clear (&m->layers[i]);
+  free (m->layers);
+  for (size_t i = 0; m->manifests && i < m->n_manifests; i++)
+    descriptor_clear (&m->manifests[i]);
+  free (m->manifests);
+  memset (m, 0, sizeof *m);
+}
+
+/* ---- platforms */
+
+struct arch_name
+{
+  const char *machine; /* uname -m */
+  const char *arch;    /* GOARCH, as OCI spells it */
+  const char *variant;
+};
+
+static const struct arch_name uname_arches[] = {
+  { "x86_64", "amd64", NULL },    { "amd64", "amd64", NULL },
+  { "i386", "386", NULL },        { "i486", "386", NULL },
+  { "i586", "386", NULL },        { "i686", "386", NULL },
+  { "aarch64", "arm64", "v8" },   { "arm64", "arm64", "v8" },
+  { "armv8l", "arm", "v8" },      { "armv7l", "arm", "v7" },
+  { "armv7", "arm", "v7" },       { "armv6l", "arm", "v6" },
+  { "armv5tel", "arm", "v5" },    { "ppc64le", "ppc64le", NULL },
+  { "ppc64", "ppc64", NULL },     { "s390x", "s390x", NULL },
+  { "riscv64", "riscv64", NULL }, { "loongarch64", "loong64", NULL },
+  { "mips64", "mips64", NULL },   { "mips", "mips", NULL },
+};
+
+/* This binary's architecture: what the host toolchain (and so a build
+ * script) is built for, even on a wider kernel (arm on an arm64 kernel). */
+static bool
+compiled_arch (const char **arch, const char **variant)
+{
+  *variant = NULL;
+#if defined(__x86_64__)
+  *arch = "amd64";
+#elif defined(__i386__)
+  *arch = "386";
+#elif defined(__aarch64__)
+  *arch = "arm64";
+  *variant = "v8";
+#elif defined(__arm__) && defined(__ARM_ARCH)
+  *arch = "arm";
+  *variant = __ARM_ARCH >= 7 ? "v7" : __ARM_ARCH == 6 ? "v6" : "v5";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  *arch = "ppc64le";
+#elif defined(__powerpc64__)
+  *arch = "ppc64";
+#elif defined(__s390x__)
+  *arch = "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+  *arch = "riscv64";
+#elif defined(__loongarch64)
+  *arch = "loong64";
+#else
+  *arch = NULL;
+#endif
+  return *arch != NULL;
+}
+
+/* Fallback for an architecture the table above does not know at compile
+ * time: uname's name, mapped when we know it.  Not thread-safe. */
+static void
+uname_arch (const char **arch, const char **variant)
+{
+  static struct utsname u;
+  *variant = NULL;
+  if (uname (&u) < 0)
+    {
+      *arch = "unknown";
+      return;
+    }
+  *arch = u.machine;
+  for (size_t i = 0; i < sizeof uname_arches / sizeof *uname_arches; i++)
+    if (strcmp (u.machine, uname_arches[i].machine) == 0)
+      {
+        *arch = uname_arches[i].arch;
+        *variant = uname_arches[i].variant;
+        return;
+      }
+}
+
+void
+manifest_host_platform (const char **os, const char **arch,
+                        const char **variant)
+{
+  const char *a, *v;
+  if (!compiled_arch (&a, &v))
+    uname_arch (&a, &v);
+  if (os)
+    *os = "linux";
+  if (arch)
+    *arch = a;
+  if (variant)
+    *variant = v;
+}
+
+static bool
+is_image_manifest (const struct oci_descriptor *d)
+{
+  return d->media_type
+         && (strcmp (d->media_type, MT_OCI_MANIFEST) == 0
+             || strcmp (d->media_type, MT_DOCKER_MANIFEST) == 0);
+}
+
+/* arm64 images are v8 unless they say otherwise. */
+static const char *
+effective_variant (const char *arch, const char *variant)
+{
+  if (variant == NULL && strcmp (arch, "arm64") == 0)
+    return "v8";
+  return variant;
+}
+
+static bool
+str_eq (const char *a, const char *b)
+{
+  return (a == NULL && b == NULL) || (a && b && strcmp (a, b) == 0);
+}
+
+static bool
+platform_matches (const struct oci_descriptor *d, const char *os,
+                  const char *arch, const char *variant)
+{
+  if (!is_image_manifest (d) || d->os == NULL || d->architecture == NULL)
+    return false;
+  if (strcmp (d->os, os) != 0 || strcmp (d->architecture, arch) != 0)
+    return false;
+  return variant == NULL
+         || str_eq (effective_variant (arch, d->variant),
+                    effective_variant (arch, variant));
+}
+
+/* "linux/amd64, linux/arm64/v8", or NULL on allocation failure. */
+static char *
+offered_platforms (const struct oci_manifest *index)
+{
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream (&buf, &size);
+  if (f == NULL)
+    return NULL;
+  size_t listed = 0;
+  for (size_t i = 0; i < index->n_manifests; i++)
+    {
+      const struct oci_descriptor *d = &index->manifests[i];
+      /* unknown/unknown: buildx's attestations, not images */
+      if (!is_image_manifest (d) || d->os == NULL || d->architecture == NULL
+          || strcmp (d->os, "unknown") == 0)
+        continue;
+      if (listed++ == LIST_MAX)
+        {
+          fputs (", ...", f);
+          break;
+        }
+      char q1[QUOTE_BUF], q2[QUOTE_BUF], q3[QUOTE_BUF];
+      fprintf (f, "%s%s/%s%s%s", listed > 1 ? ", " : "", quote (d->os, q1),
+               quote (d->architecture, q2), d->variant ? "/" : "",
+               d->variant ? quote (d->variant, q3) : "");
+    }
+  if (fclose (f) != 0)
+    {
+      free (buf);
+      return NULL;
+    }
+  return buf;
+}
+
+int
+manifest_select_platform (const struct oci_manifest *index, const char *os,
+                          const char *arch, const char *variant,
+                          const struct oci_descriptor **out, ohr_error_t *err)
+{
+  if (index == NULL || index->kind != MANIFEST_INDEX || os == NULL
+      || arch == NULL)
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "select platform: not an index");
+  for (size_t i = 0; i < index->n_manifests; i++)
+    if (platform_matches (&index->manifests[i], os, arch, variant))
+      {
+        *out = &index->manifests[i];
+        return 0;
+      }
+  cleanup_free char *offered = offered_platforms (index);
+  if (offered == NULL)
+    return nomem (err);
+  return ohr_error_set (err, 0, OHR_ERR_IMAGE,
+                        "no image for %s/%s%s%s in the index (it offers %s)",
+                        os, arch, variant ? "/" : "", variant ? variant : "",
+                        offered[0] ? offered : "no image with a platform");
+}
+
+/* ---- image config */
+
+static int
+parse_env (yajl_val config, char ***out, ohr_error_t *err)
+{
+  static const char what[] = "image config";
+  yajl_val env;
+  if (get_typed (config, "Env", yajl_t_array, false, what, "config", &env, err)
+      < 0)
+    return -1;
+  for (size_t i = 0; env && i < env->u.array.len; i++)
+    {
+      yajl_val e = env->u.array.values[i];
+      if (!YAJL_IS_STRING (e))
+        return invalid (err, what, "'config.Env[%zu]' must be a string", i);
+      const char *eq = strchr (e->u.string, '=');
+      if (eq == NULL || eq == e->u.string)
+        {
+          char q[QUOTE_BUF];
+          return invalid (err, what,
+                          "'config.Env[%zu]' is not NAME=VALUE: '%s'", i,
+                          quote (e->u.string, q));
+        }
+      if (strv_push (out, e->u.string) < 0)
+        return nomem (err);
+    }
+  return 0;
+}
+
+static int
+parse_container_config (yajl_val root, struct oci_image_config *c,
+                        ohr_error_t *err)
+{
+  static const char what[] = "image config";
+  yajl_val config;
+  const char *workdir;
+  if (get_typed (root, "config", yajl_t_object, false, what, "", &config, err)
+      < 0)
+    return -1;
+  if (config == NULL)
+    return 0;
+  if (parse_env (config, &c->env, err) < 0
+      || get_string (config, "WorkingDir", false, what, "config", &workdir,
+                     err)
+             < 0)
+    return -1;
+  /* Docker writes "" for "not set". */
+  if (workdir && workdir[0] == '\0')
+    workdir = NULL;
+  return dup_string (workdir, &c->workdir, err);
+}
+
+static int
+parse_rootfs (yajl_val root, struct oci_image_config *c, ohr_error_t *err)
+{
+  static const char what[] = "image config";
+  yajl_val rootfs, ids;
+  const char *type;
+  if (get_typed (root, "rootfs", yajl_t_object, true, what, "", &rootfs, err)
+          < 0
+      || get_string (rootfs, "type", true, what, "rootfs", &type, err) < 0)
+    return -1;
+  if (strcmp (type, "layers") != 0)
+    {
+      char q[QUOTE_BUF];
+      return invalid (err, what, "'rootfs.type' must be 'layers', not '%s'",
+                      quote (type, q));
+    }
+  if (get_typed (rootfs, "diff_ids", yajl_t_array, true, what, "rootfs", &ids,
+                 err)
+      < 0)
+    return -1;
+  if ((c->diff_ids = calloc (1, sizeof (char *))) == NULL)
+    return nomem (err);
+  for (size_t i = 0; i < ids->u.array.len; i++)
+    {
+      yajl_val d = ids->u.array.values[i];
+      if (!YAJL_IS_STRING (d) || !digest_valid (d->u.string))
+        return invalid (err, what,
+                        "'rootfs.diff_ids[%zu]' is not a sha256 digest", i);
+      if (strv_push (&c->diff_ids, d->u.string) < 0)
+        return nomem (err);
+    }
+  return 0;
+}
+
+int
+image_config_parse (const char *data, size_t len, struct oci_image_config *out,
+                    ohr_error_t *err)
+{
+  static const char what[] = "image config";
+  cleanup_yajl yajl_val root = NULL;
+  cleanup_config struct oci_image_config c = { 0 };
+  const char *os, *arch;
+  if (parse_json (data, len, what, &root, err) < 0
+      || get_string (root, "os", true, what, "", &os, err) < 0
+      || get_string (root, "architecture", true, what, "", &arch, err) < 0
+      || dup_string (os, &c.os, err) < 0
+      || dup_string (arch, &c.architecture, err) < 0
+      || parse_container_config (root, &c, err) < 0
+      || parse_rootfs (root, &c, err) < 0)
+    return -1;
+  *out = c;
+  memset (&c, 0, sizeof c);
+  return 0;
+}
+
+void
+image_config_clear (struct oci_image_config *c)
+{
+  if (c == NULL)
+    return;
+  free (c->os);
+  free (c->architecture);
+  strv_free (c->env);
+  free (c->workdir);
+  strv_free (c->diff_ids);
+  memset (c, 0, sizeof *c);
+}

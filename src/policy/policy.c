@@ -1,0 +1,1325 @@
+/* policy.c: see policy.h.
+ *
+ * Loading is three passes over at most 1 MiB: a syntax pass with yajl's
+ * event parser (to report line and column, and to refuse deep nesting
+ * before yajl_tree, whose free is recursive, builds a tree), yajl_tree,
+ * then a walk of the tree against tables of known keys, so every error
+ * can name the JSON path of the value it is about.
+ */
+#define _GNU_SOURCE
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/jsoncheck.h"
+#include "util/strv.h"
+
+/* A valid policy nests 5 deep (top, packages, rule, mounts, mount). */
+#define MAX_DEPTH 16
+/* Below this not even a compiler starts; it also catches "512" written
+ * for "512M". */
+#define MIN_MEMORY (16ULL << 20)
+/* OCI's memory limit is an int64. */
+#define MAX_MEMORY ((uint64_t)INT64_MAX)
+/* The kernel's PID_MAX_LIMIT: more can never be reached. */
+#define MAX_PIDS 4194304
+/* Keeps seconds safe for int arithmetic (ms, time_t on 32 bits) in the
+ * runner; 68 years is no limit in practice. */
+#define MAX_TIMEOUT ((uint64_t)INT32_MAX)
+
+const char policy_builtin_json[] = "{\n"
+                                   "  \"version\": 1,\n"
+                                   "  \"strict\": false,\n"
+                                   "  \"defaults\": {\n"
+                                   "    \"network\": \"none\",\n"
+                                   "    \"mounts\": [],\n"
+                                   "    \"env\": [],\n"
+                                   "    \"source-writes\": \"none\",\n"
+                                   "    \"paths\": \"canonical\",\n"
+                                   "    \"memory\": \"4G\",\n"
+                                   "    \"pids\": 4096,\n"
+                                   "    \"timeout\": \"30m\"\n"
+                                   "  },\n"
+                                   "  \"packages\": []\n"
+                                   "}\n";
+
+/* ---- where a value is, for messages */
+
+/* A chain from a value up to the document root, built on the stack as
+ * the walk descends: no allocation unless an error is reported. */
+struct where
+{
+  const struct where *up;
+  const char *key; /* NULL: an array element */
+  size_t index;
+};
+
+/* Keys and values come from the user's file: keep them short and
+ * printable so a message stays one readable line. */
+#define CLIP_LEN 80
+#define CLIP_SIZE (CLIP_LEN + 4)
+
+static size_t
+append_clipped (char *buf, size_t size, size_t o, const char *key)
+{
+  size_t n = 0;
+  for (; key[n] && n < CLIP_LEN && o + 1 < size; n++)
+    {
+      unsigned char c = (unsigned char)key[n];
+      buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+  if (key[n] && o + 4 < size)
+    o += (size_t)snprintf (buf + o, size - o, "...");
+  return o;
+}
+
+static size_t
+format_where (const struct where *w, char *buf, size_t size)
+{
+  if (w == NULL)
+    return 0;
+  size_t o = format_where (w->up, buf, size);
+  if (w->key == NULL)
+    {
+      int n = snprintf (buf + o, size - o, "[%zu]", w->index);
+      return n < 0 || (size_t)n >= size - o ? size - 1 : o + (size_t)n;
+    }
+  if (o > 0 && o + 1 < size)
+    buf[o++] = '.';
+  o = append_clipped (buf, size, o, w->key);
+  buf[o] = '\0';
+  return o;
+}
+
+/* A value from the file, for a message. */
+static const char *
+clip (const char *s, char buf[CLIP_SIZE])
+{
+  buf[append_clipped (buf, CLIP_SIZE, 0, s)] = '\0';
+  return buf;
+}
+
+static int bad (const struct where *w, ohr_error_t *err, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* A schema error about the value at w: "<path>: <message>". */
+static int
+bad (const struct where *w, ohr_error_t *err, const char *fmt, ...)
+{
+  char path[512] = "";
+  format_where (w, path, sizeof path);
+  va_list ap;
+  va_start (ap, fmt);
+  cleanup_free char *msg = NULL;
+  int r = vasprintf (&msg, fmt, ap);
+  va_end (ap);
+  if (r < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
+  if (path[0] == '\0')
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "%s", msg);
+  return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "%s: %s", path, msg);
+}
+
+static int
+no_memory (ohr_error_t *err)
+{
+  return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
+}
+
+static const char *
+type_name (yajl_val v)
+{
+  if (YAJL_IS_STRING (v))
+    return "a string";
+  if (YAJL_IS_NUMBER (v))
+    return "a number";
+  if (YAJL_IS_OBJECT (v))
+    return "an object";
+  if (YAJL_IS_ARRAY (v))
+    return "a list";
+  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
+    return "a boolean";
+  return "null";
+}
+
+static int
+wrong_type (yajl_val v, const struct where *w, const char *expected,
+            ohr_error_t *err)
+{
+  return bad (w, err, "expected %s, found %s", expected, type_name (v));
+}
+
+/* ---- sizes, durations, counts */
+
+/* Decimal digits only: no sign, no spaces, no fraction.  Returns the end
+ * of the digits, or NULL (no digits, or too large for 64 bits). */
+static const char *
+parse_decimal (const char *s, uint64_t *out)
+{
+  uint64_t v = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9'; p++)
+    {
+      uint64_t d = (uint64_t)(*p - '0');
+      if (v > (UINT64_MAX - d) / 10)
+        return NULL;
+      v = v * 10 + d;
+    }
+  if (p == s)
+    return NULL;
+  *out = v;
+  return p;
+}
+
+/* v * unit, saturating: an overflow is "too large" for the caller. */
+static uint64_t
+scale (uint64_t v, uint64_t unit)
+{
+  return v > UINT64_MAX / unit ? UINT64_MAX : v * unit;
+}
+
+int
+policy_parse_size (const char *s, uint64_t *out)
+{
+  static const char units[] = "KMGT";
+  uint64_t v;
+  const char *p = parse_decimal (s, &v);
+  if (p == NULL)
+    return -1;
+  if (*p == '\0')
+    return (*out = v), 0;
+  char c = (*p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+  const char *u = strchr (units, c); /* c is not NUL: checked above */
+  if (u == NULL || p[1] != '\0')
+    return -1;
+  *out = scale (v, 1ULL << (10 * (u - units + 1)));
+  return 0;
+}
+
+int
+policy_parse_duration (const char *s, uint64_t *out)
+{
+  uint64_t v;
+  const char *p = parse_decimal (s, &v);
+  if (p == NULL || (*p != '\0' && p[1] != '\0'))
+    return -1;
+  switch (*p)
+    {
+    case '\0':
+    case 's':
+      *out = v;
+      return 0;
+    case 'm':
+      *out = scale (v, 60);
+      return 0;
+    case 'h':
+      *out = scale (v, 3600);
+      return 0;
+    }
+  return -1;
+}
+
+static int
+parse_count (const char *s, uint64_t *out)
+{
+  const char *p = parse_decimal (s, out);
+  return p && *p == '\0' ? 0 : -1;
+}
+
+/* A limit: its syntax and range, for parsing and for messages. */
+struct limit
+{
+  const char *what;
+  int (*parse) (const char *, uint64_t *);
+  bool strings; /* "2G" and "10m" spellings are allowed */
+  const char *syntax;
+  uint64_t min, max;
+  const char *min_text, *max_text;
+};
+
+static const struct limit memory_limit = {
+  .what = "size",
+  .parse = policy_parse_size,
+  .strings = true,
+  .syntax = "use bytes, or a number with a K, M, G or T suffix",
+  .min = MIN_MEMORY,
+  .max = MAX_MEMORY,
+  .min_text = "16M (a number without a suffix is bytes)",
+  .max_text = "9223372036854775807 bytes",
+};
+
+static const struct limit pids_limit = {
+  .what = "pids",
+  .parse = parse_count,
+  .strings = false,
+  .syntax = "use a whole number",
+  .min = 1,
+  .max = MAX_PIDS,
+  .min_text = "1",
+  .max_text = "4194304",
+};
+
+static const struct limit timeout_limit = {
+  .what = "duration",
+  .parse = policy_parse_duration,
+  .strings = true,
+  .syntax = "use seconds, or a number with an s, m or h suffix",
+  .min = 1,
+  .max = MAX_TIMEOUT,
+  .min_text = "1s",
+  .max_text = "2147483647s",
+};
+
+/* The text of a number or string value: the parsers read both. */
+static const char *
+scalar_text (yajl_val v)
+{
+  return YAJL_IS_NUMBER (v) ? v->u.number.r : v->u.string;
+}
+
+static int
+parse_limit (yajl_val v, const struct where *w, const struct limit *l,
+             uint64_t *out, ohr_error_t *err)
+{
+  if (!YAJL_IS_NUMBER (v) && !(l->strings && YAJL_IS_STRING (v)))
+    return wrong_type (v, w, l->strings ? "a number or a string" : "a number",
+                       err);
+  const char *text = scalar_text (v);
+  char buf[CLIP_SIZE];
+  uint64_t n;
+  if (l->parse (text, &n) < 0)
+    return bad (w, err, "invalid %s \"%s\": %s", l->what, clip (text, buf),
+                l->syntax);
+  if (n < l->min)
+    return bad (w, err, "%s \"%s\" is below the minimum of %s", l->what,
+                clip (text, buf), l->min_text);
+  if (n > l->max)
+    return bad (w, err, "%s \"%s\" is above the maximum of %s", l->what,
+                clip (text, buf), l->max_text);
+  *out = n;
+  return 0;
+}
+
+/* ---- values */
+
+/* What a key's value is parsed into. */
+struct target
+{
+  struct policy *policy;
+  struct policy_rule *rule;
+  struct policy_settings *settings;
+  struct policy_mount *mount;
+};
+
+typedef int parse_fn (yajl_val v, const struct where *w, struct target *t,
+                      ohr_error_t *err);
+
+struct field
+{
+  const char *key;
+  parse_fn *parse;
+  const char *required; /* NULL, or what to do when it is missing */
+};
+
+/* Each enumerated setting has exactly two values. */
+struct choice
+{
+  const char *name[2];
+  int value[2];
+};
+
+static int
+parse_choice (yajl_val v, const struct where *w, const struct choice *c,
+              int *out, ohr_error_t *err)
+{
+  if (!YAJL_IS_STRING (v))
+    return wrong_type (v, w, "a string", err);
+  for (int i = 0; i < 2; i++)
+    if (strcmp (v->u.string, c->name[i]) == 0)
+      return (*out = c->value[i]), 0;
+  char buf[CLIP_SIZE];
+  return bad (w, err, "invalid value \"%s\": use \"%s\" or \"%s\"",
+              clip (v->u.string, buf), c->name[0], c->name[1]);
+}
+
+static int
+parse_network (yajl_val v, const struct where *w, struct target *t,
+               ohr_error_t *err)
+{
+  static const struct choice c
+      = { { "none", "host" }, { NETWORK_NONE, NETWORK_HOST } };
+  int n;
+  if (parse_choice (v, w, &c, &n, err) < 0)
+    return -1;
+  t->settings->network = (enum network_mode)n;
+  t->settings->set |= POLICY_SET_NETWORK;
+  return 0;
+}
+
+static int
+parse_source_writes (yajl_val v, const struct where *w, struct target *t,
+                     ohr_error_t *err)
+{
+  static const struct choice c
+      = { { "none", "overlay" },
+          { POLICY_SOURCE_WRITES_NONE, POLICY_SOURCE_WRITES_OVERLAY } };
+  int n;
+  if (parse_choice (v, w, &c, &n, err) < 0)
+    return -1;
+  t->settings->source_writes = (enum policy_source_writes)n;
+  t->settings->set |= POLICY_SET_SOURCE_WRITES;
+  return 0;
+}
+
+static int
+parse_paths (yajl_val v, const struct where *w, struct target *t,
+             ohr_error_t *err)
+{
+  static const struct choice c
+      = { { "identity", "canonical" }, { PATHS_IDENTITY, PATHS_CANONICAL } };
+  int n;
+  if (parse_choice (v, w, &c, &n, err) < 0)
+    return -1;
+  t->settings->paths = (enum paths_mode)n;
+  t->settings->set |= POLICY_SET_PATHS;
+  return 0;
+}
+
+static int
+parse_memory (yajl_val v, const struct where *w, struct target *t,
+              ohr_error_t *err)
+{
+  if (parse_limit (v, w, &memory_limit, &t->settings->memory, err) < 0)
+    return -1;
+  t->settings->set |= POLICY_SET_MEMORY;
+  return 0;
+}
+
+static int
+parse_pids (yajl_val v, const struct where *w, struct target *t,
+            ohr_error_t *err)
+{
+  if (parse_limit (v, w, &pids_limit, &t->settings->pids, err) < 0)
+    return -1;
+  t->settings->set |= POLICY_SET_PIDS;
+  return 0;
+}
+
+static int
+parse_timeout (yajl_val v, const struct where *w, struct target *t,
+               ohr_error_t *err)
+{
+  if (parse_limit (v, w, &timeout_limit, &t->settings->timeout, err) < 0)
+    return -1;
+  t->settings->set |= POLICY_SET_TIMEOUT;
+  return 0;
+}
+
+/* An absolute path, normalized so that later comparisons (same
+ * destination, path under a mount) are plain string compares. */
+static int
+parse_abs_path (yajl_val v, const struct where *w, char **out,
+                ohr_error_t *err)
+{
+  if (!YAJL_IS_STRING (v))
+    return wrong_type (v, w, "a string", err);
+  char buf[CLIP_SIZE];
+  if (v->u.string[0] != '/')
+    return bad (w, err, "\"%s\" is not an absolute path",
+                clip (v->u.string, buf));
+  errno = 0;
+  char *n = fs_path_normalize (v->u.string);
+  if (n == NULL && errno == ENOMEM)
+    return no_memory (err);
+  if (n == NULL)
+    return bad (w, err,
+                "\"%s\" contains '..': name the directory without it, "
+                "since symlinks decide what '..' means",
+                clip (v->u.string, buf));
+  *out = n;
+  return 0;
+}
+
+static int
+parse_mount_source (yajl_val v, const struct where *w, struct target *t,
+                    ohr_error_t *err)
+{
+  return parse_abs_path (v, w, &t->mount->source, err);
+}
+
+static int
+parse_mount_destination (yajl_val v, const struct where *w, struct target *t,
+                         ohr_error_t *err)
+{
+  return parse_abs_path (v, w, &t->mount->destination, err);
+}
+
+static int walk_object (yajl_val obj, const struct where *w,
+                        const struct field *fields, struct target *t,
+                        ohr_error_t *err);
+
+static const struct field mount_fields[] = {
+  { "source", parse_mount_source, "add \"source\": the host path to mount" },
+  { "destination", parse_mount_destination, NULL },
+  { NULL, NULL, NULL },
+};
+
+static void
+mount_clear (struct policy_mount *m)
+{
+  free (m->source);
+  free (m->destination);
+  m->source = m->destination = NULL;
+}
+
+/* Append m to s->mounts, taking its strings. */
+static int
+append_mount (struct policy_settings *s, struct policy_mount *m)
+{
+  struct policy_mount *nm
+      = realloc (s->mounts, (s->n_mounts + 1) * sizeof *nm);
+  if (nm == NULL)
+    return -1;
+  s->mounts = nm;
+  s->mounts[s->n_mounts++] = *m;
+  m->source = m->destination = NULL;
+  return 0;
+}
+
+/* "/path" or {"source": "/path", "destination": "/path"}. */
+static int
+parse_mount (yajl_val v, const struct where *w, struct policy_settings *s,
+             ohr_error_t *err)
+{
+  struct policy_mount m = { NULL, NULL };
+  struct target t = { .mount = &m };
+  int r;
+  if (YAJL_IS_STRING (v))
+    r = parse_abs_path (v, w, &m.source, err);
+  else if (YAJL_IS_OBJECT (v))
+    r = walk_object (v, w, mount_fields, &t, err);
+  else
+    r = wrong_type (v, w, "a path or an object", err);
+  if (r == 0 && m.destination == NULL
+      && (m.destination = strdup (m.source)) == NULL)
+    r = no_memory (err);
+  if (r == 0 && append_mount (s, &m) < 0)
+    r = no_memory (err);
+  mount_clear (&m);
+  return r;
+}
+
+static int
+parse_mounts (yajl_val v, const struct where *w, struct target *t,
+              ohr_error_t *err)
+{
+  if (!YAJL_IS_ARRAY (v))
+    return wrong_type (v, w, "a list", err);
+  for (size_t i = 0; i < v->u.array.len; i++)
+    {
+      struct where iw = { w, NULL, i };
+      if (parse_mount (v->u.array.values[i], &iw, t->settings, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* Letters, digits and '_', plus '-' and '.' after the first character:
+ * the cc crate reads names like CFLAGS_x86_64-unknown-linux-gnu. */
+static bool
+valid_env_name (const char *s, size_t n)
+{
+  if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9') || c == '_'
+                || (i > 0 && (c == '-' || c == '.'));
+      if (!ok)
+        return false;
+    }
+  return true;
+}
+
+static int
+parse_env (yajl_val v, const struct where *w, struct target *t,
+           ohr_error_t *err)
+{
+  if (!YAJL_IS_ARRAY (v))
+    return wrong_type (v, w, "a list", err);
+  for (size_t i = 0; i < v->u.array.len; i++)
+    {
+      yajl_val e = v->u.array.values[i];
+      struct where iw = { w, NULL, i };
+      char buf[CLIP_SIZE];
+      if (!YAJL_IS_STRING (e))
+        return wrong_type (e, &iw, "a string", err);
+      if (!valid_env_name (e->u.string, strcspn (e->u.string, "=")))
+        return bad (&iw, err,
+                    "invalid variable \"%s\": use NAME or NAME=VALUE, NAME "
+                    "made of letters, digits and '_'",
+                    clip (e->u.string, buf));
+      if (strv_push (&t->settings->env, e->u.string) < 0)
+        return no_memory (err);
+    }
+  return 0;
+}
+
+/* Cargo package names: ASCII letters, digits, '-' and '_'. */
+static bool
+valid_package_name (const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+          || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+      return false;
+  return true;
+}
+
+static int
+parse_package (yajl_val v, const struct where *w, struct target *t,
+               ohr_error_t *err)
+{
+  if (!YAJL_IS_STRING (v))
+    return wrong_type (v, w, "a string", err);
+  char buf[CLIP_SIZE];
+  if (!valid_package_name (v->u.string))
+    return bad (w, err,
+                "invalid package name \"%s\": use the name from the "
+                "package's Cargo.toml",
+                clip (v->u.string, buf));
+  if ((t->rule->package = strdup (v->u.string)) == NULL)
+    return no_memory (err);
+  return 0;
+}
+
+/* Parsed now, so a bad requirement is reported with its path when the
+ * policy is loaded, not when some package happens to be resolved. */
+static int
+parse_version_req (yajl_val v, const struct where *w, struct target *t,
+                   ohr_error_t *err)
+{
+  if (!YAJL_IS_STRING (v))
+    return wrong_type (v, w, "a string", err);
+  ohr_error_t e = NULL;
+  if (semver_req_parse (v->u.string, &t->rule->req, &e) < 0)
+    {
+      int r
+          = e->status == ENOMEM ? no_memory (err) : bad (w, err, "%s", e->msg);
+      ohr_error_free (&e);
+      return r;
+    }
+  if ((t->rule->version = strdup (v->u.string)) == NULL)
+    return no_memory (err);
+  return 0;
+}
+
+/* The settings keys, shared by "defaults" and the rules. */
+/* clang-format off */
+#define SETTINGS_FIELDS                                \
+  { "network", parse_network, NULL },                  \
+  { "mounts", parse_mounts, NULL },                    \
+  { "env", parse_env, NULL },                          \
+  { "source-writes", parse_source_writes, NULL },      \
+  { "paths", parse_paths, NULL },                      \
+  { "memory", parse_memory, NULL },                    \
+  { "pids", parse_pids, NULL },                        \
+  { "timeout", parse_timeout, NULL }
+/* clang-format on */
+
+static const struct field settings_fields[] = {
+  SETTINGS_FIELDS,
+  { NULL, NULL, NULL },
+};
+
+static const struct field rule_fields[] = {
+  { "package", parse_package,
+    "add \"package\": the name from the package's Cargo.toml" },
+  { "version", parse_version_req, NULL },
+  SETTINGS_FIELDS,
+  { NULL, NULL, NULL },
+};
+
+static char *render_json (yajl_val v);
+
+static int
+parse_rule (yajl_val v, const struct where *w, struct policy_rule *rule,
+            ohr_error_t *err)
+{
+  struct target t = { .rule = rule, .settings = &rule->settings };
+  if (walk_object (v, w, rule_fields, &t, err) < 0)
+    return -1;
+  if ((rule->json = render_json (v)) == NULL)
+    return no_memory (err);
+  return 0;
+}
+
+static int
+parse_packages (yajl_val v, const struct where *w, struct target *t,
+                ohr_error_t *err)
+{
+  if (!YAJL_IS_ARRAY (v))
+    return wrong_type (v, w, "a list", err);
+  struct policy *p = t->policy;
+  if (v->u.array.len == 0)
+    return 0;
+  p->rules = calloc (v->u.array.len, sizeof *p->rules);
+  if (p->rules == NULL)
+    return no_memory (err);
+  /* n_rules counts the rules to free, including a half-parsed one */
+  for (size_t i = 0; i < v->u.array.len; i++)
+    {
+      struct where iw = { w, NULL, i };
+      p->n_rules++;
+      if (parse_rule (v->u.array.values[i], &iw, &p->rules[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+parse_defaults (yajl_val v, const struct where *w, struct target *t,
+                ohr_error_t *err)
+{
+  return walk_object (v, w, settings_fields, t, err);
+}
+
+static int
+parse_strict (yajl_val v, const struct where *w, struct target *t,
+              ohr_error_t *err)
+{
+  if (!YAJL_IS_TRUE (v) && !YAJL_IS_FALSE (v))
+    return wrong_type (v, w, "true or false", err);
+  t->policy->strict = YAJL_IS_TRUE (v);
+  return 0;
+}
+
+/* The format version: a later format may mean something else by the same
+ * keys, so anything but 1 is refused rather than half-understood. */
+static int
+parse_format_version (yajl_val v, const struct where *w, struct target *t,
+                      ohr_error_t *err)
+{
+  if (!YAJL_IS_NUMBER (v))
+    return wrong_type (v, w, "a number", err);
+  char buf[CLIP_SIZE];
+  if (strcmp (v->u.number.r, "1") != 0)
+    return bad (w, err, "unsupported version %s: this runner reads version %d",
+                clip (v->u.number.r, buf), POLICY_FILE_VERSION);
+  return 0;
+}
+
+static const struct field top_fields[] = {
+  { "version", parse_format_version, "add \"version\": 1" },
+  { "strict", parse_strict, NULL },
+  { "defaults", parse_defaults, NULL },
+  { "packages", parse_packages, NULL },
+  { NULL, NULL, NULL },
+};
+
+/* ---- objects against tables */
+
+/* Levenshtein distance, for "did you mean"; long keys are never typos of
+ * ours. */
+static size_t
+edit_distance (const char *a, const char *b)
+{
+  size_t la = strlen (a), lb = strlen (b), row[33];
+  if (la > 32 || lb > 32)
+    return SIZE_MAX;
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++)
+    {
+      size_t diag = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= lb; j++)
+        {
+          size_t up = row[j];
+          size_t best = diag + (a[i - 1] != b[j - 1]);
+          if (up + 1 < best)
+            best = up + 1;
+          if (row[j - 1] + 1 < best)
+            best = row[j - 1] + 1;
+          row[j] = best;
+          diag = up;
+        }
+    }
+  return row[lb];
+}
+
+static int
+unknown_key (const struct where *kw, const char *key,
+             const struct field *fields, ohr_error_t *err)
+{
+  const char *best = NULL;
+  size_t best_d = 3; /* more than 2 edits is not a typo */
+  char known[256] = "";
+  size_t o = 0;
+  size_t klen = strlen (key);
+  for (const struct field *f = fields; f->key; f++)
+    {
+      /* a typo, or an abbreviation ("dest" for "destination") */
+      size_t d = klen >= 3 && strncmp (key, f->key, klen) == 0
+                     ? 0
+                     : edit_distance (key, f->key);
+      if (d < best_d)
+        best = f->key, best_d = d;
+      o += (size_t)snprintf (known + o, sizeof known - o, "%s%s",
+                             o ? ", " : "", f->key);
+    }
+  char shown[CLIP_SIZE];
+  clip (key, shown);
+  if (best)
+    return bad (kw, err, "unknown key \"%s\": did you mean \"%s\"?", shown,
+                best);
+  return bad (kw, err, "unknown key \"%s\": known keys are %s", shown, known);
+}
+
+static const struct field *
+find_field (const struct field *fields, const char *key)
+{
+  for (const struct field *f = fields; f->key; f++)
+    if (strcmp (f->key, key) == 0)
+      return f;
+  return NULL;
+}
+
+/* Every key must be known and appear once: a misspelt key silently
+ * ignored would leave a build script with less, or more, than meant. */
+static int
+walk_object (yajl_val obj, const struct where *w, const struct field *fields,
+             struct target *t, ohr_error_t *err)
+{
+  if (!YAJL_IS_OBJECT (obj))
+    return wrong_type (obj, w, "an object", err);
+  unsigned seen = 0;
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    {
+      const char *key = obj->u.object.keys[i];
+      struct where kw = { w, key, 0 };
+      const struct field *f = find_field (fields, key);
+      if (f == NULL)
+        return unknown_key (&kw, key, fields, err);
+      unsigned bit = 1u << (f - fields);
+      if (seen & bit)
+        return bad (&kw, err, "duplicate key \"%s\"", key);
+      seen |= bit;
+      if (f->parse (obj->u.object.values[i], &kw, t, err) < 0)
+        return -1;
+    }
+  for (const struct field *f = fields; f->key; f++)
+    if (f->required && !(seen & (1u << (f - fields))))
+      return bad (w, err, "missing \"%s\": %s", f->key, f->required);
+  return 0;
+}
+
+/* ---- one-line JSON */
+
+static yajl_gen_status
+gen_str (yajl_gen g, const char *s)
+{
+  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
+}
+
+static yajl_gen_status
+gen_value (yajl_gen g, yajl_val v)
+{
+  yajl_gen_status st = yajl_gen_status_ok;
+  if (YAJL_IS_STRING (v))
+    return gen_str (g, v->u.string);
+  if (YAJL_IS_NUMBER (v))
+    return yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
+  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
+    return yajl_gen_bool (g, YAJL_IS_TRUE (v));
+  if (YAJL_IS_ARRAY (v))
+    {
+      st = yajl_gen_array_open (g);
+      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.array.len; i++)
+        st = gen_value (g, v->u.array.values[i]);
+      return st == yajl_gen_status_ok ? yajl_gen_array_close (g) : st;
+    }
+  if (YAJL_IS_OBJECT (v))
+    {
+      st = yajl_gen_map_open (g);
+      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.object.len; i++)
+        if ((st = gen_str (g, v->u.object.keys[i])) == yajl_gen_status_ok)
+          st = gen_value (g, v->u.object.values[i]);
+      return st == yajl_gen_status_ok ? yajl_gen_map_close (g) : st;
+    }
+  return yajl_gen_null (g);
+}
+
+static char *
+gen_result (yajl_gen g, yajl_gen_status st)
+{
+  const unsigned char *buf = NULL;
+  size_t len = 0;
+  char *out = NULL;
+  if (st == yajl_gen_status_ok
+      && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
+    out = strndup ((const char *)buf, len);
+  yajl_gen_free (g);
+  return out;
+}
+
+/* The rule as the user wrote it (key order kept, comments and spaces
+ * dropped), so a message can quote it on one line. */
+static char *
+render_json (yajl_val v)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    return NULL;
+  return gen_result (g, gen_value (g, v));
+}
+
+/* Every call in the generator block goes through G(); the first failure
+ * jumps to its single error label (crun GEN_OR_FAIL). */
+#define G(call)                                                               \
+  do                                                                          \
+    {                                                                         \
+      if ((st = (call)) != yajl_gen_status_ok)                                \
+        goto fail;                                                            \
+    }                                                                         \
+  while (0)
+
+static bool
+all_digits (const char *s)
+{
+  return *s && strspn (s, "0123456789") == strlen (s);
+}
+
+char *
+policy_rule_suggestion (const char *name, const char *field, const char *value)
+{
+  if (name == NULL || field == NULL || value == NULL
+      || find_field (settings_fields, field) == NULL)
+    return NULL;
+  bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0;
+  bool number = strcmp (field, "pids") == 0 && all_digits (value);
+  yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    return NULL;
+  yajl_gen_status st;
+  G (yajl_gen_map_open (g));
+  G (gen_str (g, "package"));
+  G (gen_str (g, name));
+  G (gen_str (g, field));
+  if (list)
+    G (yajl_gen_array_open (g));
+  if (number)
+    G (yajl_gen_number (g, value, strlen (value)));
+  else
+    G (gen_str (g, value));
+  if (list)
+    G (yajl_gen_array_close (g));
+  G (yajl_gen_map_close (g));
+fail:
+  return gen_result (g, st);
+}
+
+#undef G
+
+/* ---- syntax pass */
+
+static int
+check_syntax (const char *data, size_t len, ohr_error_t *err)
+{
+  return json_check_syntax (data, len, MAX_DEPTH, err);
+}
+
+/* ---- loading */
+
+static void
+cleanup_yajl_valp (yajl_val *v)
+{
+  yajl_tree_free (*v);
+}
+#define cleanup_yajl_val __attribute__ ((cleanup (cleanup_yajl_valp)))
+
+static void
+settings_clear (struct policy_settings *s)
+{
+  for (size_t i = 0; i < s->n_mounts; i++)
+    mount_clear (&s->mounts[i]);
+  free (s->mounts);
+  strv_free (s->env);
+  s->mounts = NULL;
+  s->n_mounts = 0;
+  s->env = NULL;
+}
+
+static void
+rule_clear (struct policy_rule *r)
+{
+  free (r->package);
+  free (r->version);
+  semver_req_free (r->req);
+  settings_clear (&r->settings);
+  free (r->json);
+}
+
+void
+policy_clear (struct policy *p)
+{
+  for (size_t i = 0; i < p->n_rules; i++)
+    rule_clear (&p->rules[i]);
+  free (p->rules);
+  settings_clear (&p->defaults);
+  free (p->path);
+  free (p->data);
+  p->rules = NULL;
+  p->n_rules = 0;
+  p->path = NULL;
+  p->data = NULL;
+  p->len = 0;
+  p->digest[0] = '\0';
+}
+
+static void
+cleanup_policyp (struct policy *p)
+{
+  policy_clear (p);
+}
+#define cleanup_policy __attribute__ ((cleanup (cleanup_policyp)))
+
+void
+policy_default (struct policy *out)
+{
+  *out = (struct policy){
+    .strict = false,
+    .defaults = {
+      .set = POLICY_SET_ALL,
+      .network = NETWORK_NONE,
+      .source_writes = POLICY_SOURCE_WRITES_NONE,
+      .paths = PATHS_CANONICAL,
+      .memory = POLICY_DEFAULT_MEMORY,
+      .pids = POLICY_DEFAULT_PIDS,
+      .timeout = POLICY_DEFAULT_TIMEOUT,
+    },
+  };
+  /* the digest is computed on demand (policy-digest.c): run mode must
+   * not load libcrypto for a value only attestations use */
+  out->data = strdup (policy_builtin_json);
+  out->len = out->data ? strlen (policy_builtin_json) : 0;
+}
+
+static int
+parse_policy (const char *data, size_t len, struct policy *out,
+              ohr_error_t *err)
+{
+  if (len > POLICY_MAX_SIZE)
+    return ohr_error_set (err, EFBIG, OHR_ERR_USAGE,
+                          "larger than %d bytes: a policy is a short list of "
+                          "exceptions",
+                          POLICY_MAX_SIZE);
+  if (check_syntax (data, len, err) < 0)
+    return -1;
+  /* NUL-terminated for yajl_tree; check_syntax refused inner NULs */
+  cleanup_free char *text = strndup (data, len);
+  if (text == NULL)
+    return no_memory (err);
+  char errbuf[128] = "";
+  cleanup_yajl_val yajl_val root
+      = yajl_tree_parse (text, errbuf, sizeof errbuf);
+  /* the syntax pass accepted the text, so this is out of memory, but
+   * yajl's own first line is the honest report */
+  if (root == NULL)
+    return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "%.*s",
+                          (int)strcspn (errbuf, "\n"), errbuf);
+  cleanup_policy struct policy p;
+  policy_default (&p);
+  struct target t = { .policy = &p, .settings = &p.defaults };
+  if (walk_object (root, NULL, top_fields, &t, err) < 0)
+    return -1;
+  free (p.data);
+  p.data = malloc (len ? len : 1);
+  if (p.data == NULL)
+    return no_memory (err);
+  memcpy (p.data, data, len);
+  p.len = len;
+  *out = p;
+  memset (&p, 0, sizeof p); /* ownership moved to *out */
+  return 0;
+}
+
+int
+policy_load_data (const char *data, size_t len, const char *origin,
+                  struct policy *out, ohr_error_t *err)
+{
+  if (parse_policy (data, len, out, err) < 0)
+    return ohr_error_wrap (err, "policy '%s'", origin);
+  return 0;
+}
+
+/* Someone who can edit the policy can widen what every build script may
+ * do: insist on the user's or root's file, writable by them only. */
+static int
+check_owner (const char *path, const struct stat *st, ohr_error_t *err)
+{
+  if (!S_ISREG (st->st_mode))
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "policy '%s' is not a regular file", path);
+  if (st->st_uid != geteuid () && st->st_uid != 0)
+    return ohr_error_set (err, EPERM, OHR_ERR_USAGE,
+                          "policy '%s' belongs to uid %u: it must be yours "
+                          "or root's",
+                          path, (unsigned)st->st_uid);
+  if (st->st_mode & (S_IWGRP | S_IWOTH))
+    return ohr_error_set (err, EPERM, OHR_ERR_USAGE,
+                          "policy '%s' is writable by others: run 'chmod "
+                          "go-w %s'",
+                          path, path);
+  return 0;
+}
+
+/* Read through the descriptor that was checked, so the bytes parsed and
+ * digested are those of the file that passed check_owner. */
+static int
+read_policy (const char *path, char **out, size_t *out_len, ohr_error_t *err)
+{
+  /* O_NONBLOCK: a FIFO at the path must be refused, not waited on */
+  cleanup_close int fd
+      = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_USAGE,
+                            "cannot open policy '%s'", path);
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_USAGE,
+                            "cannot stat policy '%s'", path);
+  if (check_owner (path, &st, err) < 0)
+    return -1;
+  /* one byte more than allowed tells "too large" from "exactly 1 MiB" */
+  cleanup_free char *buf = malloc (POLICY_MAX_SIZE + 1);
+  if (buf == NULL)
+    return no_memory (err);
+  size_t len = 0;
+  while (len <= POLICY_MAX_SIZE)
+    {
+      ssize_t r = read (fd, buf + len, POLICY_MAX_SIZE + 1 - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_USAGE,
+                                "cannot read policy '%s'", path);
+      if (r == 0)
+        break;
+      len += (size_t)r;
+    }
+  *out = steal_pointer (&buf);
+  *out_len = len;
+  return 0;
+}
+
+int
+policy_load (const char *path, struct policy *out, ohr_error_t *err)
+{
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  if (read_policy (path, &data, &len, err) < 0)
+    return -1;
+  struct policy p;
+  if (policy_load_data (data, len, path, &p, err) < 0)
+    return -1;
+  if ((p.path = strdup (path)) == NULL)
+    {
+      policy_clear (&p);
+      return no_memory (err);
+    }
+  *out = p;
+  return 0;
+}
+
+/* ---- resolution */
+
+/* A later mount to the same destination replaces the earlier one, in
+ * place, so the order of nested mounts stays the order first given. */
+static int
+add_mount (struct policy_settings *s, const struct policy_mount *m)
+{
+  for (size_t i = 0; i < s->n_mounts; i++)
+    if (strcmp (s->mounts[i].destination, m->destination) == 0)
+      {
+        char *src = strdup (m->source);
+        if (src == NULL)
+          return -1;
+        free (s->mounts[i].source);
+        s->mounts[i].source = src;
+        return 0;
+      }
+  struct policy_mount copy = { strdup (m->source), strdup (m->destination) };
+  int r = copy.source && copy.destination ? append_mount (s, &copy) : -1;
+  mount_clear (&copy);
+  return r;
+}
+
+/* A later NAME or NAME=VALUE replaces an earlier one with the same NAME. */
+static int
+add_env (struct policy_settings *s, const char *e)
+{
+  size_t n = strcspn (e, "=");
+  for (size_t i = 0; s->env && s->env[i]; i++)
+    if (strcspn (s->env[i], "=") == n && strncmp (s->env[i], e, n) == 0)
+      {
+        char *copy = strdup (e);
+        if (copy == NULL)
+          return -1;
+        free (s->env[i]);
+        s->env[i] = copy;
+        return 0;
+      }
+  return strv_push (&s->env, e);
+}
+
+/* Layer src over dst: named scalars override, lists accumulate. */
+static int
+settings_merge (struct policy_settings *dst, const struct policy_settings *src)
+{
+  if (src->set & POLICY_SET_NETWORK)
+    dst->network = src->network;
+  if (src->set & POLICY_SET_SOURCE_WRITES)
+    dst->source_writes = src->source_writes;
+  if (src->set & POLICY_SET_PATHS)
+    dst->paths = src->paths;
+  if (src->set & POLICY_SET_MEMORY)
+    dst->memory = src->memory;
+  if (src->set & POLICY_SET_PIDS)
+    dst->pids = src->pids;
+  if (src->set & POLICY_SET_TIMEOUT)
+    dst->timeout = src->timeout;
+  dst->set |= src->set;
+  for (size_t i = 0; i < src->n_mounts; i++)
+    if (add_mount (dst, &src->mounts[i]) < 0)
+      return -1;
+  for (size_t i = 0; src->env && src->env[i]; i++)
+    if (add_env (dst, src->env[i]) < 0)
+      return -1;
+  return 0;
+}
+
+static bool
+rule_matches (const struct policy_rule *r, const char *name,
+              const struct semver *version)
+{
+  if (strcmp (r->package, name) != 0)
+    return false;
+  if (r->req == NULL)
+    return true;
+  return version != NULL && semver_req_matches (r->req, version);
+}
+
+static int
+add_match (struct policy_effective *e, size_t index, const char *json)
+{
+  struct policy_match *nm
+      = realloc (e->matches, (e->n_matches + 1) * sizeof *nm);
+  if (nm == NULL)
+    return -1;
+  e->matches = nm;
+  char *copy = strdup (json);
+  if (copy == NULL)
+    return -1;
+  e->matches[e->n_matches++] = (struct policy_match){ index, copy };
+  return 0;
+}
+
+static int
+resolve_layers (const struct policy *p, const char *name,
+                const struct semver *version, struct policy_effective *e)
+{
+  if (settings_merge (&e->settings, &p->defaults) < 0)
+    return -1;
+  for (size_t i = 0; i < p->n_rules; i++)
+    {
+      const struct policy_rule *r = &p->rules[i];
+      if (!rule_matches (r, name, version))
+        continue;
+      if (settings_merge (&e->settings, &r->settings) < 0
+          || add_match (e, i, r->json) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+void
+policy_effective_clear (struct policy_effective *e)
+{
+  settings_clear (&e->settings);
+  for (size_t i = 0; i < e->n_matches; i++)
+    free (e->matches[i].json);
+  free (e->matches);
+  e->matches = NULL;
+  e->n_matches = 0;
+}
+
+int
+policy_resolve (const struct policy *p, const char *name, const char *version,
+                struct policy_effective *out, ohr_error_t *err)
+{
+  struct semver v = { 0 };
+  if (version && semver_parse (version, &v, err) < 0)
+    return ohr_error_wrap (err, "package '%s'", name);
+  struct policy_effective e = { .strict = p->strict };
+  int r = resolve_layers (p, name, version ? &v : NULL, &e);
+  semver_clear (&v);
+  if (r < 0)
+    {
+      policy_effective_clear (&e);
+      return no_memory (err);
+    }
+  *out = e;
+  return 0;
+}
+
+/* ---- where the file is */
+
+char *
+policy_find_default (const char *xdg_config_home, const char *home,
+                     const char *sysconf_dir)
+{
+  const char *rel = "oci-host-runner/policy.json";
+  char *user = NULL;
+  /* XDG: an unset, empty or relative $XDG_CONFIG_HOME means ~/.config */
+  if (xdg_config_home && xdg_config_home[0] == '/')
+    user = fs_path_join (xdg_config_home, rel);
+  else if (home && home[0] == '/')
+    {
+      cleanup_free char *dir = fs_path_join (home, ".config");
+      user = dir ? fs_path_join (dir, rel) : NULL;
+    }
+  /* Anything at the path counts, even a broken symlink: loading then
+   * fails loudly instead of falling back to the system file. */
+  if (user && fs_exists (user))
+    return user;
+  free (user);
+  char *sys = sysconf_dir ? fs_path_join (sysconf_dir, rel) : NULL;
+  if (sys && fs_exists (sys))
+    return sys;
+  free (sys);
+  return NULL;
+}
+
+char *
+policy_default_path (void)
+{
+  return policy_find_default (getenv ("XDG_CONFIG_HOME"), getenv ("HOME"),
+                              "/etc");
+}

@@ -1,0 +1,204 @@
+/* context.c: see context.h */
+#define _GNU_SOURCE
+#include "run/context.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run/envfilter.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+/* The container has its own /proc, /dev and /sys: host paths there cannot
+ * be mounted at the same place. */
+static const char *const reserved[] = { "/proc", "/dev", "/sys" };
+
+static int
+check_path (const char *what, const char *path, ohr_error_t *err)
+{
+  for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+    if (fs_path_is_under (path, reserved[i]))
+      return ohr_error_set (err, EINVAL, OHR_ERR_CONTEXT,
+                            "%s '%s' is under %s, which the container "
+                            "provides itself",
+                            what, path, reserved[i]);
+  return 0;
+}
+
+static int
+absolute (const char *path, const char *cwd, char **out, ohr_error_t *err)
+{
+  cleanup_free char *joined
+      = path[0] == '/' ? strdup (path) : fs_path_join (cwd, path);
+  if (joined == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "path");
+  char *n = fs_path_normalize (joined);
+  if (n == NULL)
+    {
+      /* ".." in the path: resolve it on the filesystem instead. */
+      n = realpath (joined, NULL);
+      if (n == NULL)
+        return ohr_error_errno (err, errno, OHR_ERR_CONTEXT,
+                                "cannot resolve '%s'", joined);
+    }
+  *out = n;
+  return 0;
+}
+
+static int
+load_dir (char *const *envp, const char *var, const char *cwd, char **out,
+          ohr_error_t *err)
+{
+  const char *v = envfilter_get (envp, var);
+  if (v == NULL || *v == '\0')
+    return ohr_error_set (err, EINVAL, OHR_ERR_CONTEXT,
+                          "%s is not set: oci-host-runner runs build scripts "
+                          "for Cargo (host.runner); see --help",
+                          var);
+  if (absolute (v, cwd, out, err) < 0)
+    return ohr_error_wrap (err, "%s", var);
+  struct stat st;
+  if (stat (*out, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_CONTEXT, "%s '%s'", var, *out);
+  if (!S_ISDIR (st.st_mode))
+    return ohr_error_set (err, ENOTDIR, OHR_ERR_CONTEXT,
+                          "%s '%s' is not a directory", var, *out);
+  return check_path (var, *out, err);
+}
+
+static int
+load_script (const char *arg, const char *cwd, char **out, ohr_error_t *err)
+{
+  if (absolute (arg, cwd, out, err) < 0)
+    {
+      if (*err && (*err)->status == ENOENT)
+        (*err)->kind = OHR_ERR_NOTFOUND;
+      return ohr_error_wrap (err, "build script");
+    }
+  struct stat st;
+  if (stat (*out, &st) < 0)
+    return ohr_error_errno (
+        err, errno, errno == ENOENT ? OHR_ERR_NOTFOUND : OHR_ERR_NOEXEC,
+        "build script '%s'", *out);
+  if (!S_ISREG (st.st_mode))
+    return ohr_error_set (err, EACCES, OHR_ERR_NOEXEC,
+                          "build script '%s' is not a regular file", *out);
+  if (access (*out, X_OK) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_NOEXEC,
+                            "build script '%s' is not executable", *out);
+  return check_path ("build script", *out, err);
+}
+
+/* OUT_DIR is <build>/<pkg>-<hash>/out: the build directory is two up. */
+static char *
+derive_build_dir (const char *out_dir)
+{
+  size_t n = strlen (out_dir);
+  if (n < 5 || strcmp (out_dir + n - 4, "/out") != 0)
+    return NULL;
+  char *b = strndup (out_dir, n - 4);
+  char *slash = b ? strrchr (b, '/') : NULL;
+  if (slash == NULL || slash == b)
+    {
+      free (b);
+      return NULL;
+    }
+  *slash = '\0';
+  const char *base = strrchr (b, '/');
+  if (base == NULL || strcmp (base, "/build") != 0)
+    {
+      free (b);
+      return NULL;
+    }
+  return b;
+}
+
+static int
+load_package (char *const *envp, struct run_context *ctx, ohr_error_t *err)
+{
+  const char *name = envfilter_get (envp, "CARGO_PKG_NAME");
+  const char *ver = envfilter_get (envp, "CARGO_PKG_VERSION");
+  int r = asprintf (&ctx->package, "%s%s%s", name ? name : "(unknown package)",
+                    ver ? " " : "", ver ? ver : "");
+  return r < 0 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "context")
+               : 0;
+}
+
+static bool
+same_file (const char *a, const char *b)
+{
+  struct stat sa, sb;
+  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
+         && sa.st_ino == sb.st_ino;
+}
+
+int
+context_load (char *const *command, char *const *envp, struct run_context *out,
+              ohr_error_t *err)
+{
+  struct run_context ctx = { 0 };
+  if (command == NULL || command[0] == NULL)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "no build script given: usage: oci-host-runner "
+                          "[OPTIONS] SCRIPT [ARGS...] (see --help)");
+  ctx.cwd = getcwd (NULL, 0);
+  if (ctx.cwd == NULL)
+    return ohr_error_errno (err, errno, OHR_ERR_CONTEXT,
+                            "cannot determine the current directory");
+  if (load_script (command[0], ctx.cwd, &ctx.script, err) < 0
+      || load_dir (envp, "OUT_DIR", ctx.cwd, &ctx.out_dir, err) < 0
+      || load_dir (envp, "CARGO_MANIFEST_DIR", ctx.cwd, &ctx.manifest_dir, err)
+             < 0
+      || load_package (envp, &ctx, err) < 0)
+    goto fail;
+  if (same_file (ctx.cwd, ctx.manifest_dir))
+    {
+      /* getcwd() resolves symlinks; keep the path Cargo uses. */
+      free (ctx.cwd);
+      if ((ctx.cwd = strdup (ctx.manifest_dir)) == NULL)
+        {
+          ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "context");
+          goto fail;
+        }
+    }
+  if (!fs_path_is_under (ctx.cwd, ctx.manifest_dir)
+      && !fs_path_is_under (ctx.cwd, ctx.out_dir))
+    {
+      ohr_error_set (err, EINVAL, OHR_ERR_CONTEXT,
+                     "the current directory '%s' is outside "
+                     "CARGO_MANIFEST_DIR '%s': Cargo runs build scripts from "
+                     "the package root",
+                     ctx.cwd, ctx.manifest_dir);
+      goto fail;
+    }
+  for (size_t i = 1; command[i]; i++)
+    if (strv_push (&ctx.args, command[i]) < 0)
+      {
+        ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "context");
+        goto fail;
+      }
+  ctx.build_dir = derive_build_dir (ctx.out_dir);
+  *out = ctx;
+  return 0;
+fail:
+  context_clear (&ctx);
+  return -1;
+}
+
+void
+context_clear (struct run_context *ctx)
+{
+  free (ctx->script);
+  strv_free (ctx->args);
+  free (ctx->out_dir);
+  free (ctx->manifest_dir);
+  free (ctx->build_dir);
+  free (ctx->cwd);
+  free (ctx->package);
+  memset (ctx, 0, sizeof *ctx);
+}

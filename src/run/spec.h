@@ -1,0 +1,50 @@
+/* spec.h: OCI runtime spec (config.json) generation with yajl.
+ *
+ * Owns the security baseline every build script gets: read-only root, no
+ * capabilities, noNewPrivileges, pid/ipc/uts/mount namespaces (plus network
+ * when isolated, user when rootless), runc's masked and read-only /proc and
+ * /sys paths.  What varies per run comes in through struct spec_input.
+ */
+#ifndef OHR_SPEC_H
+#define OHR_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "run/mounts.h"
+#include "util/error.h"
+
+struct spec_hooks; /* hooks.h */
+
+struct spec_input
+{
+  const char *rootfs;
+  char *const *args;
+  char *const *env;
+  const char *cwd;
+  const char *hostname;
+  uid_t uid; /* process user inside the container */
+  gid_t gid;
+  bool new_netns;   /* network none: own namespace with only lo */
+  bool share_pidns; /* degraded: the host's PID namespace */
+  bool new_userns;  /* rootless: user namespace mapping 0 -> host ids */
+  uid_t host_uid;
+  gid_t host_gid;
+  const struct mount_table *mounts;
+  /* cgroup limits (0: none); only set where cgroups can be written */
+  unsigned long long memory_limit; /* bytes */
+  unsigned long long pids_limit;
+  /* "hooks": what hooks_select chose (NULL or empty: no "hooks") */
+  const struct spec_hooks *hooks;
+  /* "annotations": "KEY=VALUE" strings, a later KEY winning (NULL or
+   * empty: no "annotations"); hooks read them from the state on stdin */
+  char *const *annotations;
+};
+
+/* Generate config.json; *out is NUL-terminated and owned by the caller. */
+int spec_generate (const struct spec_input *in, char **out, size_t *out_len,
+                   ohr_error_t *err);
+
+#endif

@@ -1,0 +1,370 @@
+/* layout.c: see layout.h */
+#define _GNU_SOURCE
+#include "run/view.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/envfilter.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+#define ADD(t, dest, type, src, ...)                                          \
+  mounts_add (t, dest, type, src, (const char *const[]){ __VA_ARGS__, NULL }, \
+              err)
+
+/* runc's default /proc, /dev, /sys set, plus private /tmp and HOME. */
+static int
+add_system_mounts (const struct view_input *in, struct mount_table *t,
+                   ohr_error_t *err)
+{
+  bool own_sysfs = !in->rootless || in->network == NETWORK_NONE;
+  if ((in->host_proc ? ADD (t, "/proc", "bind", "/proc", "rbind", "ro",
+                            "nosuid", "nodev", "noexec")
+                     : mounts_add (t, "/proc", "proc", "proc", NULL, err))
+          < 0
+      || ADD (t, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755",
+              "size=65536k")
+             < 0
+      || (in->rootless
+              ? ADD (t, "/dev/pts", "devpts", "devpts", "nosuid", "noexec",
+                     "newinstance", "ptmxmode=0666", "mode=0620")
+              : ADD (t, "/dev/pts", "devpts", "devpts", "nosuid", "noexec",
+                     "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"))
+             < 0
+      || ADD (t, "/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev",
+              "mode=1777", "size=65536k")
+             < 0
+      || ADD (t, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec",
+              "nodev")
+             < 0
+      /* A rootless user may mount sysfs only in a network namespace it
+       * owns; otherwise bind the host's, read-only. */
+      || (own_sysfs ? ADD (t, "/sys", "sysfs", "sysfs", "nosuid", "noexec",
+                           "nodev", "ro")
+                    : ADD (t, "/sys", "bind", "/sys", "rbind", "nosuid",
+                           "noexec", "nodev", "ro"))
+             < 0
+      || ADD (t, "/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777") < 0
+      || ADD (t, LAYOUT_HOME, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=700")
+             < 0)
+    return -1;
+  return 0;
+}
+
+static int
+compare_pairs (const void *a, const void *b)
+{
+  const struct path_pair *x = a, *y = b;
+  size_t nx = strlen (x->host), ny = strlen (y->host);
+  return nx > ny ? -1 : nx < ny;
+}
+
+/* Record where host path appears inside; identity mode maps to itself. */
+static int
+add_pair (struct view *l, const char *host, const char *container,
+          ohr_error_t *err)
+{
+  struct path_pair *nv = realloc (l->pairs, (l->n_pairs + 1) * sizeof *nv);
+  if (nv == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+  l->pairs = nv;
+  nv[l->n_pairs].host = strdup (host);
+  nv[l->n_pairs].container = strdup (container);
+  l->n_pairs++;
+  if (nv[l->n_pairs - 1].host == NULL || nv[l->n_pairs - 1].container == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+  return 0;
+}
+
+static const char *
+place (const struct view_input *in, const char *host, const char *canonical)
+{
+  return in->paths == PATHS_CANONICAL ? canonical : host;
+}
+
+/* The path pairs of this run: package, OUT_DIR, build dir, script,
+ * toolchains.  Sorted longest host path first, so the deepest wins. */
+static int
+build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
+{
+  const struct run_context *ctx = in->ctx;
+  if (add_pair (l, ctx->manifest_dir,
+                place (in, ctx->manifest_dir, LAYOUT_CARGO_SRC), err)
+          < 0
+      || add_pair (l, ctx->out_dir, place (in, ctx->out_dir, LAYOUT_CARGO_OUT),
+                   err)
+             < 0)
+    return -1;
+  if (ctx->build_dir
+      && add_pair (l, ctx->build_dir,
+                   place (in, ctx->build_dir, LAYOUT_CARGO_BUILD), err)
+             < 0)
+    return -1;
+  if ((ctx->build_dir == NULL || in->paths == PATHS_CANONICAL
+       || !fs_path_is_under (ctx->script, ctx->build_dir))
+      && add_pair (l, ctx->script,
+                   place (in, ctx->script, LAYOUT_CARGO_SCRIPT), err)
+             < 0)
+    return -1;
+  for (size_t i = 0; in->toolchain->roots && in->toolchain->roots[i]; i++)
+    {
+      char canonical[64];
+      if (i == 0)
+        snprintf (canonical, sizeof canonical, "%s", LAYOUT_CARGO_TOOLCHAIN);
+      else
+        snprintf (canonical, sizeof canonical, "%s-%zu",
+                  LAYOUT_CARGO_TOOLCHAIN, i + 1);
+      const char *root = in->toolchain->roots[i];
+      if (add_pair (l, root, place (in, root, canonical), err) < 0)
+        return -1;
+    }
+  qsort (l->pairs, l->n_pairs, sizeof *l->pairs, compare_pairs);
+  return 0;
+}
+
+static int
+add_source_mount (const struct view_input *in, const char *host,
+                  const char *dest, struct mount_table *t, ohr_error_t *err)
+{
+  if (in->source_upper == NULL)
+    return mounts_add_bind (t, host, dest, false, false, err);
+  cleanup_free char *lower = NULL, *upper = NULL, *work = NULL;
+  if (asprintf (&lower, "lowerdir=%s", host) < 0
+      || asprintf (&upper, "upperdir=%s", in->source_upper) < 0
+      || asprintf (&work, "workdir=%s", in->source_work) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+  return ADD (t, dest, "overlay", "overlay", lower, upper, work, "nosuid",
+              "nodev");
+}
+
+static int
+add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
+{
+  const struct run_context *ctx = in->ctx;
+  struct mount_table *t = &l->mounts;
+  const struct mount_table *ib = &in->image->binds;
+  for (size_t i = 0; i < ib->n; i++)
+    if (mounts_add (t, ib->v[i].destination, ib->v[i].type, ib->v[i].source,
+                    (const char *const *)ib->v[i].options, err)
+        < 0)
+      return -1;
+  if (ADD (t, LAYOUT_INIT_PATH, "bind", in->init_path, "bind", "ro", "nosuid",
+           "nodev")
+      < 0)
+    return -1;
+  if (in->paths == PATHS_CANONICAL
+      && ADD (t, LAYOUT_CARGO_ROOT, "tmpfs", "tmpfs", "nosuid", "nodev",
+              "mode=755", "size=64k")
+             < 0)
+    return -1;
+  for (size_t i = 0; i < in->n_extra_mounts; i++)
+    if (mounts_add_bind (t, in->extra_mounts[i].source,
+                         in->extra_mounts[i].destination, false, true, err)
+        < 0)
+      return -1;
+  /* Package source read-only (or an overlay that keeps writes apart), every
+   * build script's output read-only (DEP_*_INCLUDE point into
+   * dependencies' OUT_DIRs; the script lives there too), OUT_DIR rw. */
+  for (size_t i = 0; i < l->n_pairs; i++)
+    {
+      const struct path_pair *p = &l->pairs[i];
+      int r;
+      if (strcmp (p->host, ctx->out_dir) == 0)
+        r = mounts_add_bind (t, p->host, p->container, true, false, err);
+      else if (strcmp (p->host, ctx->manifest_dir) == 0)
+        r = add_source_mount (in, p->host, p->container, t, err);
+      else
+        r = mounts_add_bind (t, p->host, p->container, false, false, err);
+      if (r < 0)
+        return -1;
+    }
+  if (in->jobserver->fifo
+      && mounts_add_bind (t, in->jobserver->fifo, in->jobserver->fifo, true,
+                          false, err)
+             < 0)
+    return -1;
+  return 0;
+}
+
+static bool
+path_char (char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'
+         || c == '/';
+}
+
+/* The pair whose host path starts at s (on a component boundary). */
+static const struct path_pair *
+match_at (const struct view *l, const char *s)
+{
+  for (size_t i = 0; i < l->n_pairs; i++)
+    {
+      size_t n = strlen (l->pairs[i].host);
+      if (strncmp (s, l->pairs[i].host, n) == 0
+          && (s[n] == '\0' || s[n] == '/' || !path_char (s[n])))
+        return &l->pairs[i];
+    }
+  return NULL;
+}
+
+char *
+view_map_value (const struct view *l, const char *value)
+{
+  size_t cap = strlen (value) + 1, len = 0;
+  char *out = malloc (cap);
+  for (const char *p = value; out && *p;)
+    {
+      const struct path_pair *m
+          = (p == value || !path_char (p[-1])) ? match_at (l, p) : NULL;
+      const char *piece = m ? m->container : p;
+      size_t n = m ? strlen (m->container) : 1;
+      if (len + n + 1 > cap)
+        {
+          cap = (len + n + 1) * 2;
+          char *nb = realloc (out, cap);
+          if (nb == NULL)
+            {
+              free (out);
+              return NULL;
+            }
+          out = nb;
+        }
+      memcpy (out + len, piece, n);
+      len += n;
+      p += m ? strlen (m->host) : 1;
+    }
+  if (out)
+    out[len] = '\0';
+  return out;
+}
+
+/* PATH: the toolchain's bin first (scripts that call plain `rustc`), then
+ * the image's. */
+static int
+set_path (const struct view_input *in, char ***env, ohr_error_t *err)
+{
+  const char *image_path = envfilter_get (in->image->env, "PATH");
+  if (image_path == NULL)
+    image_path
+        = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const char *rustc = envfilter_get (*env, "RUSTC");
+  cleanup_free char *path = NULL;
+  const char *slash = rustc ? strrchr (rustc, '/') : NULL;
+  int r = slash && rustc[0] == '/' && slash != rustc
+              ? asprintf (&path, "%.*s:%s", (int)(slash - rustc), rustc,
+                          image_path)
+              : asprintf (&path, "%s", image_path);
+  if (r < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+  return envfilter_set (env, "PATH", path, err);
+}
+
+/* Cargo's values name host paths (OUT_DIR, DEP_*_INCLUDE, RUSTC...):
+ * rewrite them to where those paths are inside. */
+static int
+map_env (const struct view *l, char **env, ohr_error_t *err)
+{
+  for (size_t i = 0; env[i]; i++)
+    {
+      char *eq = strchr (env[i], '=');
+      cleanup_free char *v = view_map_value (l, eq + 1);
+      if (v == NULL)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+      if (strcmp (v, eq + 1) == 0)
+        continue;
+      char *entry = NULL;
+      if (asprintf (&entry, "%.*s=%s", (int)(eq - env[i]), env[i], v) < 0)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+      free (env[i]);
+      env[i] = entry;
+    }
+  return 0;
+}
+
+static int
+build_env (const struct view_input *in, const struct view *l, char ***out,
+           ohr_error_t *err)
+{
+  cleanup_strv char **env = NULL;
+  if (envfilter_build (in->envp, in->extra_env, &env, err) < 0)
+    return -1;
+  /* Image Env first, so Cargo's variables win over an image's. */
+  for (size_t i = 0; in->image->env && in->image->env[i]; i++)
+    {
+      const char *e = in->image->env[i];
+      const char *eq = strchr (e, '=');
+      if (eq == NULL || strncmp (e, "PATH=", 5) == 0)
+        continue;
+      cleanup_free char *name = strndup (e, (size_t)(eq - e));
+      if (name && envfilter_get (env, name) == NULL
+          && envfilter_set (&env, name, eq + 1, err) < 0)
+        return -1;
+    }
+  for (size_t i = 0; in->toolchain->rewrites && in->toolchain->rewrites[i];
+       i++)
+    {
+      const char *rw = in->toolchain->rewrites[i];
+      cleanup_free char *name = strndup (rw, (size_t)(strchr (rw, '=') - rw));
+      if (name == NULL
+          || envfilter_set (&env, name, strchr (rw, '=') + 1, err) < 0)
+        return -1;
+    }
+  if (in->jobserver->makeflags
+      && envfilter_set (&env, "CARGO_MAKEFLAGS", in->jobserver->makeflags, err)
+             < 0)
+    return -1;
+  if ((in->paths == PATHS_CANONICAL && map_env (l, env, err) < 0)
+      || set_path (in, &env, err) < 0
+      || envfilter_set (&env, "HOME", LAYOUT_HOME, err) < 0)
+    return -1;
+  envfilter_sort (env);
+  *out = steal_pointer (&env);
+  return 0;
+}
+
+int
+view_build (const struct view_input *in, struct view *out, ohr_error_t *err)
+{
+  struct view l = { 0 };
+  if (build_pairs (in, &l, err) < 0
+      || add_system_mounts (in, &l.mounts, err) < 0
+      || add_binds (in, &l, err) < 0 || build_env (in, &l, &l.env, err) < 0)
+    goto fail;
+  mounts_sort (&l.mounts);
+  if (strv_push (&l.args, LAYOUT_INIT_PATH) < 0
+      || strv_push_owned (&l.args, view_map_value (&l, in->ctx->script)) < 0
+      || (l.cwd = view_map_value (&l, in->ctx->cwd)) == NULL)
+    goto oom;
+  for (size_t i = 0; in->ctx->args && in->ctx->args[i]; i++)
+    if (strv_push (&l.args, in->ctx->args[i]) < 0)
+      goto oom;
+  *out = l;
+  return 0;
+oom:
+  ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+fail:
+  view_clear (&l);
+  return -1;
+}
+
+void
+view_clear (struct view *l)
+{
+  mounts_free (&l->mounts);
+  strv_free (l->env);
+  strv_free (l->args);
+  free (l->cwd);
+  for (size_t i = 0; i < l->n_pairs; i++)
+    {
+      free (l->pairs[i].host);
+      free (l->pairs[i].container);
+    }
+  free (l->pairs);
+  memset (l, 0, sizeof *l);
+}

@@ -1,0 +1,84 @@
+/* layout.h: what a build script sees inside its container.
+ *
+ * Owns the mount table (system mounts, image binds, the toolchain, the
+ * build directory and package source read-only, OUT_DIR read-write, the
+ * init) and the process (init + script, environment, cwd).  Paths inside
+ * are the paths outside, so everything Cargo and the script print stays
+ * valid on the host.
+ */
+#ifndef OHR_LAYOUT_H
+#define OHR_LAYOUT_H
+
+#include <stdbool.h>
+
+#include "cli/options.h"
+#include "image/image.h"
+#include "policy/policy.h"
+#include "run/context.h"
+#include "run/jobserver.h"
+#include "run/mounts.h"
+#include "run/toolchain.h"
+#include "util/error.h"
+
+/* Where things appear inside the container. */
+#define LAYOUT_INIT_PATH "/dev/.ohr-init"
+#define LAYOUT_HOME "/tmp/home"
+
+/* Canonical paths: a small tmpfs at /cargo holds the mount points, so no
+ * image ever needs them (only /cargo itself). */
+#define LAYOUT_CARGO_ROOT "/cargo"
+#define LAYOUT_CARGO_SRC "/cargo/src"
+#define LAYOUT_CARGO_OUT "/cargo/out"
+#define LAYOUT_CARGO_BUILD "/cargo/build"
+#define LAYOUT_CARGO_SCRIPT "/cargo/bin/build-script"
+#define LAYOUT_CARGO_TOOLCHAIN "/cargo/toolchain"
+
+/* A host path and where it appears in the container. */
+struct path_pair
+{
+  char *host;
+  char *container;
+};
+
+struct view_input
+{
+  const struct run_context *ctx;
+  const struct image *image;
+  const struct toolchain *toolchain;
+  const struct jobserver *jobserver;
+  char *const *envp;      /* the host environment Cargo gave us */
+  char *const *extra_env; /* --env */
+  const char *init_path;  /* host path of ohr-init */
+  enum network_mode network;
+  bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
+  enum paths_mode paths;
+  bool host_proc; /* degraded: bind the host's /proc read-only */
+  /* read-only host paths the policy adds */
+  const struct policy_mount *extra_mounts;
+  size_t n_extra_mounts;
+  /* When set, the package source is an overlay whose writes land here
+   * (inspected after the run) instead of a read-only bind. */
+  const char *source_upper;
+  const char *source_work;
+};
+
+struct view
+{
+  struct mount_table mounts;
+  char **env;
+  char **args;
+  char *cwd;               /* inside the container */
+  struct path_pair *pairs; /* host <-> container, longest host first */
+  size_t n_pairs;
+};
+
+/* Replace host prefixes in value with their container paths (at path
+ * component boundaries); a fresh string. */
+char *view_map_value (const struct view *l, const char *value);
+
+int view_build (const struct view_input *in, struct view *out,
+                ohr_error_t *err);
+
+void view_clear (struct view *l);
+
+#endif

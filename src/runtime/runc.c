@@ -1,0 +1,37 @@
+/* runtime-runc.c: the runc backend, also used for runc-compatible binaries
+ * given by path (same command line: --root, --log, run --bundle). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "runtime/runtime.h"
+#include "runtime/userns.h"
+#include "util/strv.h"
+
+static const char *
+runc_check (const struct hostinfo *host, enum runtime_prep *prep)
+{
+  (void)prep;
+  const char *why = NULL;
+  if (host->rootless && !userns_available (&why))
+    return why;
+  return NULL;
+}
+
+static int
+runc_global_args (const struct runtime *rt, const char *log_path, char ***argv)
+{
+  (void)rt;
+  if (log_path
+      && (strv_push (argv, "--log") < 0 || strv_push (argv, log_path) < 0
+          || strv_push (argv, "--log-format") < 0
+          || strv_push (argv, "json") < 0))
+    return -1;
+  return 0;
+}
+
+const struct runtime_backend runtime_backend_runc = {
+  .name = "runc",
+  .check = runc_check,
+  .global_args = runc_global_args,
+};

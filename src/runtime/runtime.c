@@ -1,0 +1,663 @@
+/* runtime.c: selection, spawning and supervision (see runtime.h). */
+#define _GNU_SOURCE
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+/* After forwarding a termination signal, how long the script gets to exit
+ * before the container is killed. */
+#define GRACE_SECONDS 10
+
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static char *
+find_in_path (const char *name)
+{
+  if (strchr (name, '/'))
+    return access (name, X_OK) == 0 ? strdup (name) : NULL;
+  const char *path = getenv ("PATH");
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  cleanup_free char *copy = strdup (path);
+  char *save = NULL;
+  for (char *d = strtok_r (copy, ":", &save); d;
+       d = strtok_r (NULL, ":", &save))
+    {
+      char *cand = fs_path_join (d, name);
+      if (cand && access (cand, X_OK) == 0)
+        return cand;
+      free (cand);
+    }
+  return NULL;
+}
+
+static const struct runtime_backend *
+backend_for_path (const char *path)
+{
+  const char *base = strrchr (path, '/');
+  base = base ? base + 1 : path;
+  return strstr (base, "crun") ? &runtime_backend_crun : &runtime_backend_runc;
+}
+
+static int
+try_backend (const struct runtime_backend *b, const char *path,
+             const struct hostinfo *host, struct runtime *out,
+             const char **why)
+{
+  enum runtime_prep prep = RUNTIME_PREP_NONE;
+  *why = b->check (host, &prep);
+  if (*why)
+    return -1;
+  out->backend = b;
+  out->path = strdup (path);
+  out->prep = prep;
+  return 0;
+}
+
+static const char *
+prep_note (enum runtime_prep prep)
+{
+  switch (prep)
+    {
+    case RUNTIME_PREP_HIDE_UNIFIED:
+      return " (hybrid cgroups: started in a private mount namespace "
+             "without the v2 tree)";
+    case RUNTIME_PREP_OWN_USERNS:
+      return " (hybrid cgroups, rootless: started in the runner's own user "
+             "namespace, no cgroups)";
+    case RUNTIME_PREP_NONE:
+    default:
+      return "";
+    }
+}
+
+static int
+select_auto (const struct hostinfo *host, struct runtime *out,
+             ohr_error_t *err)
+{
+  /* crun first: it starts a container in about a third of runc's time. */
+  const struct runtime_backend *order[]
+      = { &runtime_backend_crun, &runtime_backend_runc };
+  char notes[512] = "";
+  for (size_t i = 0; i < 2; i++)
+    {
+      cleanup_free char *path = find_in_path (order[i]->name);
+      const char *why = "not found in PATH";
+      if (path && try_backend (order[i], path, host, out, &why) == 0)
+        return asprintf (&out->reason, "auto: %s at %s%s", order[i]->name,
+                         path, prep_note (out->prep))
+                       < 0
+                   ? -1
+                   : 0;
+      size_t l = strlen (notes);
+      snprintf (notes + l, sizeof notes - l, "%s%s: %s", l ? "; " : "",
+                order[i]->name, why);
+    }
+  return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME,
+                        "no usable OCI runtime (%s): install crun or runc "
+                        "(Debian: apt-get install crun runc)",
+                        notes);
+}
+
+static int
+select_named (const char *want, const struct hostinfo *host,
+              struct runtime *out, ohr_error_t *err)
+{
+  bool by_path = strchr (want, '/') != NULL;
+  if (!by_path && strcmp (want, "crun") != 0 && strcmp (want, "runc") != 0)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "unknown runtime '%s': use auto, crun, runc or the "
+                          "path of a runc-compatible binary",
+                          want);
+  cleanup_free char *path = find_in_path (want);
+  if (path == NULL)
+    return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME, "runtime '%s': %s",
+                          want,
+                          by_path ? "no executable at that path"
+                                  : "not found in PATH (Debian: apt-get "
+                                    "install crun runc)");
+  const struct runtime_backend *b
+      = by_path ? backend_for_path (path)
+                : (strcmp (want, "crun") == 0 ? &runtime_backend_crun
+                                              : &runtime_backend_runc);
+  const char *why = NULL;
+  if (try_backend (b, path, host, out, &why) < 0)
+    return ohr_error_set (err, ENOTSUP, OHR_ERR_RUNTIME,
+                          "runtime '%s' cannot run on this host: %s", want,
+                          why);
+  if (asprintf (&out->reason, "%s at %s%s", b->name, path,
+                prep_note (out->prep))
+      < 0)
+    out->reason = NULL;
+  return 0;
+}
+
+int
+runtime_select (const char *want, const struct hostinfo *host,
+                const char *state_base, struct runtime *out, ohr_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  int r = strcmp (want, "auto") == 0 ? select_auto (host, out, err)
+                                     : select_named (want, host, out, err);
+  if (r < 0 || out->path == NULL)
+    {
+      runtime_clear (out);
+      return r < 0
+                 ? r
+                 : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+    }
+  out->state_root = fs_path_join (state_base, out->backend->name);
+  if (out->state_root == NULL || fs_mkdir_p (out->state_root, 0700, err) < 0)
+    {
+      runtime_clear (out);
+      return ohr_error_wrap (err, "runtime state directory");
+    }
+  return 0;
+}
+
+bool
+runtime_spec_needs_userns (const struct runtime *rt,
+                           const struct hostinfo *host)
+{
+  return host->rootless && rt->prep != RUNTIME_PREP_OWN_USERNS;
+}
+
+void
+runtime_clear (struct runtime *rt)
+{
+  free (rt->path);
+  free (rt->state_root);
+  free (rt->reason);
+  memset (rt, 0, sizeof *rt);
+}
+
+/* ---- child side: runs between fork and exec, reports failures on errfd */
+
+static void
+child_fail (int errfd, const char *stage)
+{
+  char buf[256];
+  int n = snprintf (buf, sizeof buf, "%d %s", errno, stage);
+  if (n > 0 && write (errfd, buf, (size_t)n) < 0)
+    {
+      /* parent gone */
+    }
+  _exit (127);
+}
+
+static int
+write_proc (const char *file, const char *data)
+{
+  int fd = open (file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t w = write (fd, data, strlen (data));
+  int e = errno;
+  close (fd);
+  errno = e;
+  return w < 0 ? -1 : 0;
+}
+
+static void
+child_prep (enum runtime_prep prep, int errfd)
+{
+  if (prep == RUNTIME_PREP_HIDE_UNIFIED)
+    {
+      if (unshare (CLONE_NEWNS) < 0)
+        child_fail (errfd, "cannot create a private mount namespace "
+                           "(unshare CLONE_NEWNS)");
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        child_fail (errfd, "cannot make mounts private");
+      if (umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
+          && errno != ENOENT)
+        child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
+    }
+  else if (prep == RUNTIME_PREP_OWN_USERNS)
+    {
+      uid_t uid = geteuid ();
+      gid_t gid = getegid ();
+      char map[64];
+      if (unshare (CLONE_NEWUSER | CLONE_NEWNS) < 0)
+        child_fail (errfd, "cannot create a user namespace (unshare "
+                           "CLONE_NEWUSER); check "
+                           "/proc/sys/user/max_user_namespaces");
+      snprintf (map, sizeof map, "0 %u 1", (unsigned)uid);
+      if (write_proc ("/proc/self/setgroups", "deny") < 0
+          || write_proc ("/proc/self/uid_map", map) < 0)
+        child_fail (errfd, "cannot write the uid map");
+      snprintf (map, sizeof map, "0 %u 1", (unsigned)gid);
+      if (write_proc ("/proc/self/gid_map", map) < 0)
+        child_fail (errfd, "cannot write the gid map");
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        child_fail (errfd, "cannot make mounts private");
+      if (mount ("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV,
+                 "mode=755")
+          < 0)
+        child_fail (errfd, "cannot hide /sys/fs/cgroup");
+    }
+}
+
+static void
+child_fds (const struct runtime_io *io, int errfd)
+{
+  const int *pass_fds = io->pass_fds;
+  size_t n_pass = io->n_pass;
+  int tmp[16];
+  if (n_pass > sizeof tmp / sizeof *tmp)
+    {
+      errno = EMFILE;
+      child_fail (errfd, "too many fds to pass");
+    }
+  /* Move everything above the target range first, so that no source is
+   * overwritten before it is copied. */
+  for (size_t i = 0; i < n_pass; i++)
+    if ((tmp[i] = fcntl (pass_fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
+      child_fail (errfd, "cannot pass a file descriptor");
+  int err_copy = -1, out_copy = -1;
+  if (io->stderr_fd >= 0
+      && (err_copy = fcntl (io->stderr_fd, F_DUPFD_CLOEXEC, 100)) < 0)
+    child_fail (errfd, "cannot redirect stderr");
+  if (io->stdout_fd >= 0
+      && (out_copy = fcntl (io->stdout_fd, F_DUPFD_CLOEXEC, 100)) < 0)
+    child_fail (errfd, "cannot redirect stdout");
+  for (size_t i = 0; i < n_pass; i++)
+    if (dup2 (tmp[i], 3 + (int)i) < 0)
+      child_fail (errfd, "cannot pass a file descriptor");
+  if (err_copy >= 0 && dup2 (err_copy, 2) < 0)
+    child_fail (errfd, "cannot redirect stderr");
+  if (out_copy >= 0 && dup2 (out_copy, 1) < 0)
+    child_fail (errfd, "cannot redirect stdout");
+}
+
+static void
+child_exec (const struct runtime *rt, char **argv, const struct runtime_io *io,
+            int errfd, const sigset_t *oldmask)
+{
+  errfd = fcntl (errfd, F_DUPFD_CLOEXEC, 100);
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+    sigaction (stop_signals[i], &dfl, NULL);
+  child_prep (rt->prep, errfd);
+  child_fds (io, errfd);
+  sigprocmask (SIG_SETMASK, oldmask, NULL);
+  execv (rt->path, argv);
+  child_fail (errfd, "cannot execute");
+}
+
+/* ---- parent side */
+
+struct child_args
+{
+  const struct runtime *rt;
+  char **argv;
+  const struct runtime_io *io;
+  int errfd;
+  const sigset_t *oldmask;
+};
+
+static int
+child_main (void *p)
+{
+  struct child_args *a = p;
+  child_exec (a->rt, a->argv, a->io, a->errfd, a->oldmask);
+  return 127;
+}
+
+/* fork() copies the runner's page tables: ~0.2 ms of every run
+ * (bench/invoke).  A CLONE_VM|CLONE_VFORK child on its own stack, as
+ * posix_spawn does, costs a fraction of that; the parent sleeps until the
+ * child execs.  A user namespace cannot be made from a process that shares
+ * its address space, so that workaround still forks. */
+static pid_t
+start_child (struct child_args *a)
+{
+  if (a->rt->prep == RUNTIME_PREP_OWN_USERNS)
+    {
+      pid_t pid = fork ();
+      if (pid == 0)
+        child_main (a);
+      return pid;
+    }
+  enum
+  {
+    STACK = 64 * 1024
+  };
+  char *stack = mmap (NULL, STACK, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return -1;
+  pid_t pid
+      = clone (child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+  int e = errno;
+  munmap (stack, STACK);
+  errno = e;
+  return pid;
+}
+
+static int
+spawn (const struct runtime *rt, char **argv, const struct runtime_io *io,
+       const sigset_t *oldmask, pid_t *out_pid, ohr_error_t *err)
+{
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+  struct child_args a = { rt, argv, io, pfd[1], oldmask };
+  pid_t pid = start_child (&a);
+  if (pid < 0)
+    {
+      close (pfd[0]);
+      close (pfd[1]);
+      return ohr_error_errno (err, errno, OHR_ERR_RUNTIME, "%s: cannot fork",
+                              rt->backend->name);
+    }
+  close (pfd[1]);
+  char buf[256];
+  ssize_t n;
+  while ((n = read (pfd[0], buf, sizeof buf - 1)) < 0 && errno == EINTR)
+    ;
+  close (pfd[0]);
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      int e = atoi (buf);
+      const char *stage = strchr (buf, ' ');
+      waitpid (pid, NULL, 0);
+      return ohr_error_set (err, e, OHR_ERR_RUNTIME, "%s (%s): %s: %s",
+                            rt->backend->name, rt->path,
+                            stage ? stage + 1 : "setup", strerror (e));
+    }
+  *out_pid = pid;
+  return 0;
+}
+
+static int
+base_argv (const struct runtime *rt, const char *log_path, char ***argv)
+{
+  if (strv_push (argv, rt->path) < 0 || strv_push (argv, "--root") < 0
+      || strv_push (argv, rt->state_root) < 0)
+    return -1;
+  return rt->backend->global_args (rt, log_path, argv);
+}
+
+static void
+block_signals (sigset_t *set, sigset_t *oldmask)
+{
+  sigemptyset (set);
+  sigaddset (set, SIGCHLD);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+    sigaddset (set, stop_signals[i]);
+  sigprocmask (SIG_BLOCK, set, oldmask);
+}
+
+/* Run a short runtime command (kill, delete) to completion. */
+static int
+run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
+            const sigset_t *oldmask, ohr_error_t *err)
+{
+  cleanup_strv char **argv = NULL;
+  if (base_argv (rt, NULL, &argv) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+  for (size_t i = 0; cmd[i]; i++)
+    if (strv_push (&argv, cmd[i]) < 0)
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+  pid_t pid;
+  struct runtime_io io
+      = { .stdout_fd = stderr_fd, .stderr_fd = stderr_fd, .pump_fd = -1 };
+  if (spawn (rt, argv, &io, oldmask, &pid, err) < 0)
+    return -1;
+  int status;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
+}
+
+static bool
+state_exists (const struct runtime *rt, const char *id)
+{
+  cleanup_free char *p = fs_path_join (rt->state_root, id);
+  return p && fs_exists (p);
+}
+
+static void
+kill_container (const struct runtime *rt, const char *id, int stderr_fd,
+                const sigset_t *oldmask)
+{
+  const char *cmd[] = { "kill", id, "KILL", NULL };
+  ohr_error_t ignored = NULL;
+  run_simple (rt, cmd, stderr_fd, oldmask, &ignored);
+  ohr_error_free (&ignored);
+}
+
+struct supervision
+{
+  const struct runtime *rt;
+  const char *id;
+  const struct runtime_io *io;
+  const sigset_t *oldmask;
+  pid_t pid;
+  time_t grace_deadline;   /* after a forwarded signal */
+  time_t timeout_deadline; /* policy timeout */
+  bool pump_open;
+};
+
+static void
+stop_container (struct supervision *sv, struct runtime_result *out)
+{
+  if (out->killed)
+    return;
+  out->killed = true;
+  kill_container (sv->rt, sv->id, sv->io->stderr_fd, sv->oldmask);
+}
+
+static void
+on_signal (struct supervision *sv, int sig, struct runtime_result *out)
+{
+  if (sig == SIGCHLD)
+    return;
+  if (out->forwarded)
+    stop_container (sv, out); /* second signal: stop waiting */
+  out->forwarded = sig;
+  kill (sv->pid, sig);
+  if (!sv->grace_deadline)
+    sv->grace_deadline = time (NULL) + GRACE_SECONDS;
+}
+
+static void
+drain (struct supervision *sv)
+{
+  char buf[65536];
+  ssize_t n = read (sv->io->pump_fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
+    {
+      sv->pump_open = false;
+      sv->io->pump (sv->io->pump_ctx, buf, 0);
+      return;
+    }
+  sv->io->pump (sv->io->pump_ctx, buf, (size_t)n);
+}
+
+static bool
+reaped (struct supervision *sv, struct runtime_result *out)
+{
+  int status;
+  if (sv->pid < 0)
+    return true;
+  if (waitpid (sv->pid, &status, WNOHANG) != sv->pid)
+    return false;
+  out->exited = WIFEXITED (status);
+  out->status = out->exited ? WEXITSTATUS (status) : WTERMSIG (status);
+  sv->pid = -1;
+  return true;
+}
+
+/* Wait for the runtime while draining the pump; forward stop signals;
+ * kill the container when the script outlives the grace period, a second
+ * signal arrives, or the timeout passes. */
+static void
+supervise (struct supervision *sv, const sigset_t *set,
+           struct runtime_result *out)
+{
+  cleanup_close int sfd = signalfd (-1, set, SFD_CLOEXEC);
+  int quiet_polls = 0;
+  for (;;)
+    {
+      bool done = reaped (sv, out);
+      /* once the runtime is gone, the pipe's last writers die with the
+       * container: wait for EOF a little, never forever */
+      if (done && (!sv->pump_open || quiet_polls > 20))
+        return;
+      struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+                             { .fd = sv->pump_open ? sv->io->pump_fd : -1,
+                               .events = POLLIN } };
+      int timeout
+          = done || sv->grace_deadline || sv->timeout_deadline ? 100 : -1;
+      int n = poll (p, 2, timeout);
+      if (n == 0 && done)
+        quiet_polls++;
+      if (n > 0 && (p[0].revents & POLLIN))
+        {
+          struct signalfd_siginfo si;
+          if (read (sfd, &si, sizeof si) == sizeof si)
+            on_signal (sv, (int)si.ssi_signo, out);
+        }
+      if (n > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        drain (sv);
+      time_t now = time (NULL);
+      if (sv->grace_deadline && now >= sv->grace_deadline)
+        stop_container (sv, out);
+      if (sv->timeout_deadline && now >= sv->timeout_deadline && !out->killed)
+        {
+          out->timed_out = true;
+          stop_container (sv, out);
+        }
+    }
+}
+
+int
+runtime_run (const struct runtime *rt, const char *bundle, const char *id,
+             const char *log_path, const struct runtime_io *io,
+             struct runtime_result *out, ohr_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  cleanup_strv char **argv = NULL;
+  char nfds[16];
+  snprintf (nfds, sizeof nfds, "%zu", io->n_pass);
+  if (base_argv (rt, log_path, &argv) < 0 || strv_push (&argv, "run") < 0
+      || strv_push (&argv, "--bundle") < 0 || strv_push (&argv, bundle) < 0
+      || strv_push (&argv, "--preserve-fds") < 0 || strv_push (&argv, nfds) < 0
+      || strv_push (&argv, id) < 0)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+
+  sigset_t set, oldmask;
+  block_signals (&set, &oldmask);
+  pid_t pid = -1;
+  int r = spawn (rt, argv, io, &oldmask, &pid, err);
+  if (io->pump_fd >= 0 && io->stdout_fd >= 0)
+    close (io->stdout_fd);
+  if (r == 0)
+    {
+      struct supervision sv = {
+        .rt = rt,
+        .id = id,
+        .io = io,
+        .oldmask = &oldmask,
+        .pid = pid,
+        .pump_open = io->pump_fd >= 0,
+        .timeout_deadline
+        = io->timeout_seconds > 0 ? time (NULL) + io->timeout_seconds : 0,
+      };
+      supervise (&sv, &set, out);
+    }
+  /* runc and crun remove the container after a normal exit; anything left
+   * (runtime killed, signal, crash) is deleted here. */
+  if (state_exists (rt, id))
+    {
+      const char *cmd[] = { "delete", "--force", id, NULL };
+      ohr_error_t ignored = NULL;
+      run_simple (rt, cmd, io->stderr_fd, &oldmask, &ignored);
+      ohr_error_free (&ignored);
+      out->force_deleted = true;
+    }
+  sigprocmask (SIG_SETMASK, &oldmask, NULL);
+  return r;
+}
+
+static char *
+log_line_error (const char *line)
+{
+  char errbuf[128];
+  yajl_val root = yajl_tree_parse (line, errbuf, sizeof errbuf);
+  if (root == NULL)
+    return NULL;
+  const char *lpath[] = { "level", NULL };
+  const char *mpath[] = { "msg", NULL };
+  yajl_val level = yajl_tree_get (root, lpath, yajl_t_string);
+  yajl_val msg = yajl_tree_get (root, mpath, yajl_t_string);
+  const char *lv = level ? level->u.string : NULL;
+  const char *mv = msg ? msg->u.string : NULL;
+  char *out = NULL;
+  if (lv && mv && strcmp (lv, "error") == 0)
+    out = strdup (mv);
+  yajl_tree_free (root);
+  return out;
+}
+
+/* The last line of a file for which pick() returns a string, or NULL. */
+static char *
+last_matching_line (const char *path, char *(*pick) (const char *line))
+{
+  cleanup_free char *data = NULL;
+  ohr_error_t ignored = NULL;
+  if (fs_read_file (path, 1 << 20, &data, NULL, &ignored) < 0)
+    {
+      ohr_error_free (&ignored);
+      return NULL;
+    }
+  char *last = NULL;
+  char *save = NULL;
+  for (char *l = strtok_r (data, "\n", &save); l;
+       l = strtok_r (NULL, "\n", &save))
+    {
+      char *m = pick (l);
+      if (m)
+        {
+          free (last);
+          last = m;
+        }
+    }
+  return last;
+}
+
+static char *
+any_line (const char *line)
+{
+  return strdup (line);
+}
+
+char *
+runtime_error_message (const char *log_path, const char *stderr_path)
+{
+  char *m = last_matching_line (log_path, log_line_error);
+  return m ? m : last_matching_line (stderr_path, any_line);
+}

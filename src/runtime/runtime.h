@@ -1,0 +1,110 @@
+/* runtime.h: one interface in front of the OCI runtimes (crun, runc, or a
+ * runc-compatible binary given by path), like ostree-fetcher.h in front of
+ * its curl and soup backends.
+ *
+ * Owns: choosing a runtime that can work on this host (and saying why),
+ * the per-user state root, spawning `run` with the right global flags and
+ * preserved fds, forwarding SIGINT/SIGTERM/SIGHUP/SIGQUIT, and removing the
+ * container (`delete --force`) whenever its state outlives the run.
+ */
+#ifndef OHR_RUNTIME_H
+#define OHR_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/hostinfo.h"
+#include "util/error.h"
+
+/* What the child must do before exec'ing the runtime. */
+enum runtime_prep
+{
+  RUNTIME_PREP_NONE,
+  /* crun as root on a hybrid-cgroup host: a private mount namespace in
+   * which the v2 "unified" tree is unmounted, so crun sees plain v1. */
+  RUNTIME_PREP_HIDE_UNIFIED,
+  /* crun rootless on a hybrid host: the runner makes the user namespace
+   * (0 -> our uid) and a mount namespace with an empty /sys/fs/cgroup; the
+   * spec then carries no user namespace of its own. */
+  RUNTIME_PREP_OWN_USERNS,
+};
+
+struct runtime;
+
+struct runtime_backend
+{
+  const char *name;
+  /* NULL when it can run here; otherwise why not (static string).  May set
+   * *prep to a workaround that makes it run. */
+  const char *(*check) (const struct hostinfo *host, enum runtime_prep *prep);
+  /* Global options before the command (log file, cgroup manager). */
+  int (*global_args) (const struct runtime *rt, const char *log_path,
+                      char ***argv);
+};
+
+extern const struct runtime_backend runtime_backend_crun;
+extern const struct runtime_backend runtime_backend_runc;
+
+struct runtime
+{
+  const struct runtime_backend *backend;
+  char *path;       /* the binary */
+  char *state_root; /* --root */
+  enum runtime_prep prep;
+  char *reason; /* why this runtime was chosen (for -v) */
+};
+
+/* want: "auto", "crun", "runc" or a path to a runtime binary.
+ * state_base: per-user directory for runtime state (created 0700). */
+int runtime_select (const char *want, const struct hostinfo *host,
+                    const char *state_base, struct runtime *out,
+                    ohr_error_t *err);
+
+/* true when the spec must carry a user namespace with mappings. */
+bool runtime_spec_needs_userns (const struct runtime *rt,
+                                const struct hostinfo *host);
+
+struct runtime_result
+{
+  bool exited;        /* the runtime process exited (else: killed by signal) */
+  int status;         /* its exit code, or the signal that killed it */
+  int forwarded;      /* last signal we forwarded to it, 0 if none */
+  bool killed;        /* the script outlived the grace period: SIGKILLed */
+  bool timed_out;     /* killed because io->timeout_seconds passed */
+  bool force_deleted; /* state was left behind and removed */
+};
+
+/* How the runtime's process is wired. */
+struct runtime_io
+{
+  const int *pass_fds; /* become fds 3, 4, ... in the container */
+  size_t n_pass;
+  int stdout_fd; /* the runtime's (and so the script's) stdout; -1 inherit */
+  int stderr_fd; /* the runtime's own stderr; -1 inherit.  Its messages
+                    must not mix with the script's, which travels as a
+                    passed fd */
+  /* Drained while the container runs: pump(ctx, buf, len) per read, and
+   * once with len 0 at end of file.  With a pump, runtime_run closes
+   * stdout_fd (the pipe's write end) once the runtime holds it, so the
+   * end of file comes when the container is gone. */
+  int pump_fd;
+  void (*pump) (void *ctx, const char *buf, size_t len);
+  void *pump_ctx;
+  int timeout_seconds; /* 0: none; else the container is killed */
+};
+
+/* Run `RUNTIME run --bundle BUNDLE ID`.  Blocks until it exits; forwards
+ * termination signals (after a grace period a second signal, or the first
+ * repeated, kills the container).  Always removes the container state
+ * before returning. */
+int runtime_run (const struct runtime *rt, const char *bundle, const char *id,
+                 const char *log_path, const struct runtime_io *io,
+                 struct runtime_result *out, ohr_error_t *err);
+
+/* Why the runtime failed: the last error it logged in log_path (JSON
+ * lines), else the last line it printed to stderr_path; NULL if neither. */
+char *runtime_error_message (const char *log_path, const char *stderr_path);
+
+void runtime_clear (struct runtime *rt);
+
+#endif
