@@ -1,13 +1,17 @@
 # mk/attest.mk: src/attest/, reproducibility attestations.  The run record
 # (src/attest/record.c, yajl only) links into the runner; the statements,
-# signatures and verification (src/attest/attest.c, libcrypto) live in the helper
+# signatures and verification (the other files, libcrypto) live in the helper
 # oci-host-runner-attest, which the runner starts with --attest.
 #
 # The first rule here adds to `all`, so that the default goal stays `all`
 # (mk/*.mk are included before the Makefile's own `all:` rule).
 all: $(BUILD)/oci-host-runner-attest
 
-SRC += src/attest/record.c src/attest/attest.c
+SRC += src/attest/record.c
+SRC += src/attest/canonical.c src/attest/tree.c src/attest/probe.c
+SRC += src/attest/statement.c src/attest/parse.c src/attest/keys.c
+SRC += src/attest/dsse.c src/attest/diff.c src/attest/bundle.c
+SRC += src/attest/rerun.c
 UNIT_TESTS += test-runrecord test-attest
 
 $(BUILD)/oci-host-runner-attest: $(BUILD)/obj/cli/attest-main.o $(BUILD)/libohr.a

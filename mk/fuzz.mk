@@ -12,9 +12,10 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 8192
 FUZZ_BUILD   ?= $(BUILD)/fuzz
-FUZZ_TARGETS := fuzz-manifest fuzz-config fuzz-imageref
+FUZZ_TARGETS := fuzz-manifest fuzz-config fuzz-imageref fuzz-www-authenticate
 FUZZ_LIB_SRC := src/image/ref.c src/image/manifest.c src/util/digest.c \
-                src/util/error.c src/util/strv.c
+                src/util/error.c src/util/strv.c src/util/clip.c \
+                src/util/jsoncheck.c src/registry/www-authenticate.c
 # -Wno-format-nonliteral: clang, unlike gcc, flags error.c's vasprintf of
 # a va_list format.
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -Wno-format-nonliteral -g -O1 -Isrc \
@@ -23,9 +24,10 @@ FUZZ_CFLAGS  := -std=gnu11 $(WARN) -Wno-format-nonliteral -g -O1 -Isrc \
                 -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_LIBS    := $(shell pkg-config --libs yajl 2>/dev/null)
 
-# which seed corpus and dictionary each target uses
+# which seed corpus and dictionary each target uses: fuzz/corpus/NAME and
+# fuzz/NAME.dict for fuzz-NAME, json.dict when there is no NAME.dict
 fuzz_name = $(patsubst fuzz-%,%,$(1))
-fuzz_dict = $(if $(filter fuzz-imageref,$(1)),fuzz/imageref.dict,fuzz/json.dict)
+fuzz_dict = $(or $(wildcard fuzz/$(call fuzz_name,$(1)).dict),fuzz/json.dict)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 

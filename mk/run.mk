@@ -7,3 +7,4 @@ SRC += src/run/bundle.c src/run/directives.c src/run/outcheck.c
 SRC += src/run/envfilter.c src/run/jobserver.c src/run/toolchain.c src/run/hooks.c
 UNIT_TESTS += test-context test-envfilter test-spec test-jobserver test-mounts
 UNIT_TESTS += test-outcheck test-directives test-hooks
+UNIT_TESTS += test-toolchain test-view test-bundle

@@ -1,6 +1,7 @@
 # mk/runtime.mk: src/runtime/, crun and runc behind one interface
-# (runtime.h), the user-namespace mapping and what the host offers
-# (cgroup mode).
-SRC += src/runtime/runtime.c src/runtime/crun.c src/runtime/runc.c
-SRC += src/runtime/userns.c src/runtime/hostinfo.c
-UNIT_TESTS += test-hostinfo
+# (runtime.h; select.c the pure choice of runtime that run mode and doctor
+# share), the user-namespace mapping and what the host offers (cgroup
+# mode).
+SRC += src/runtime/runtime.c src/runtime/select.c src/runtime/crun.c
+SRC += src/runtime/runc.c src/runtime/userns.c src/runtime/hostinfo.c
+UNIT_TESTS += test-hostinfo test-runtime-select

@@ -1,11 +1,20 @@
-/* attest.h: reproducibility attestations of build-script runs.
+/* attest.h: src/attest/, reproducibility attestations of build-script
+ * runs: the interface of the attest helper (oci-host-runner-attest).
  *
- * From a run record (runrecord.h) this module builds an in-toto Statement
- * v1 with a SLSA Provenance v1 predicate, signs it as a DSSE envelope
- * (ed25519), checks a statement against the files on disk, bundles a
- * directory of statements into JSON lines, and re-runs a build script to
- * see whether it reproduces.  It uses libcrypto: only the attest helper
- * (oci-host-runner-attest) links it, never run mode.
+ * The folder owns, from a run record (record.h, the one file run mode
+ * links): in-toto Statements v1 with a SLSA Provenance v1 predicate
+ * (statement.c, their inputs: tree.c, probe.c), canonical JSON
+ * (canonical.c), reading statements back (parse.c), ed25519 keys and DSSE
+ * envelopes (keys.c, dsse.c), checks against the files on disk and their
+ * differences (diff.c), JSON-lines bundles (bundle.c) and re-runs of a
+ * build script to see whether it reproduces (rerun.c).  internal.h and
+ * keys.h are shared by these files only.
+ *
+ * It may call src/util/ (trees only through the one walker, walk.h),
+ * src/image/ref.h and src/run/envfilter.h (a re-run pins the image and
+ * filters the environment as run mode would), and runs the runner as a
+ * program.  It uses libcrypto: only the attest helper links these files,
+ * never run mode.
  *
  * The statement (all JSON here: keys sorted, compact, integers only, so
  * two statements of the same inputs differ only in

@@ -22,6 +22,7 @@
 #include "util/digest.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "util/yajl.h"
 
 #define JSON_MAX_DEPTH 64
 #define ID_MAX 128
@@ -327,14 +328,6 @@ runrecord_write (const struct runrecord *rr, const char *path,
 
 /* ---- defensive JSON input (as in manifest.c) */
 
-static void
-cleanup_yajlp (yajl_val *v)
-{
-  if (*v)
-    yajl_tree_free (*v);
-}
-#define cleanup_yajl __attribute__ ((cleanup (cleanup_yajlp)))
-
 static int invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
@@ -431,7 +424,8 @@ runrecord_json_parse (const char *data, size_t len, size_t max,
   if (text == NULL)
     return nomem (err);
   char errbuf[256] = "";
-  cleanup_yajl yajl_val root = yajl_tree_parse (text, errbuf, sizeof errbuf);
+  cleanup_yajl_val yajl_val root
+      = yajl_tree_parse (text, errbuf, sizeof errbuf);
   if (root == NULL)
     {
       errbuf[strcspn (errbuf, "\r\n")] = '\0';
@@ -718,7 +712,7 @@ runrecord_parse (const char *data, size_t len, const char *origin,
   cleanup_free char *what = NULL;
   if (asprintf (&what, "run record '%s'", origin ? origin : "(memory)") < 0)
     return nomem (err);
-  cleanup_yajl yajl_val root = NULL;
+  cleanup_yajl_val yajl_val root = NULL;
   if (runrecord_json_parse (data, len, RUNRECORD_MAX_SIZE, what, &root, err)
       < 0)
     return -1;

@@ -636,39 +636,12 @@ execute (struct run_state *s, ohr_error_t *err)
   return interpret (s, &rr, &rep, have, err);
 }
 
-/* Symlinks out of OUT_DIR are removed (a later step would follow them into
- * the host) and fail the run. */
+/* The container paths that must not appear in generated text files: only
+ * the trees rustc may be sent into (sources, outputs); a generated file
+ * that merely records the toolchain's path is harmless. */
 static int
-check_symlinks (struct run_state *s, ohr_error_t *err)
+container_prefixes (struct run_state *s, char ***out, ohr_error_t *err)
 {
-  struct outcheck_report rep = { 0 };
-  if (outcheck_symlinks (s->ctx.out_dir, &rep, err) < 0)
-    return -1;
-  if (rep.n == 0)
-    return 0;
-  for (size_t i = 0; i < rep.n; i++)
-    {
-      cleanup_free char *p = fs_path_join (s->ctx.out_dir, rep.v[i].path);
-      if (p)
-        unlink (p);
-    }
-  int r = ohr_error_set (err, EPERM, OHR_ERR_POLICY,
-                         "left a symlink in OUT_DIR pointing outside it "
-                         "('%s' -> '%s'%s); removed",
-                         rep.v[0].path, rep.v[0].what,
-                         rep.n > 1 ? ", and more" : "");
-  outcheck_report_clear (&rep);
-  return r;
-}
-
-/* Canonical paths written into generated text files cannot be opened by
- * the host's rustc: name the first and the policy rule that avoids it. */
-static int
-check_container_paths (struct run_state *s, ohr_error_t *err)
-{
-  cleanup_strv char **prefixes = NULL;
-  /* only the trees rustc may be sent into (sources, outputs): a generated
-   * file that merely records the toolchain's path is harmless */
   for (size_t i = 0; i < s->layout.n_pairs; i++)
     {
       const char *c = s->layout.pairs[i].container;
@@ -676,26 +649,30 @@ check_container_paths (struct run_state *s, ohr_error_t *err)
               == 0
           || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0)
         continue;
-      if (strv_push (&prefixes, c) < 0)
+      if (strv_push (out, c) < 0)
         return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
     }
-  struct outcheck_report rep = { 0 };
-  if (outcheck_prefixes (s->ctx.out_dir, prefixes, &rep, err) < 0)
-    return -1;
-  if (rep.n == 0)
+  return 0;
+}
+
+/* Canonical paths written into generated text files cannot be opened by
+ * the host's rustc: name the first and the policy rule that avoids it. */
+static int
+check_container_paths (struct run_state *s, const struct outcheck_report *rep,
+                       ohr_error_t *err)
+{
+  if (rep->n == 0)
     return 0;
   cleanup_free char *name = strdup (s->ctx.package);
   if (name && strchr (name, ' '))
     *strchr (name, ' ') = '\0';
-  int r = ohr_error_set (
+  return ohr_error_set (
       err, EINVAL, OHR_ERR_POLICY,
       "wrote the container path '%s' into OUT_DIR/%s:%d%s, which the host's "
       "rustc cannot open; run this package with identity paths (policy: "
       "{\"package\":\"%s\",\"paths\":\"identity\"})",
-      rep.v[0].what, rep.v[0].path, rep.v[0].line,
-      rep.n > 1 ? " (and more files)" : "", name ? name : "?");
-  outcheck_report_clear (&rep);
-  return r;
+      rep->v[0].what, rep->v[0].path, rep->v[0].line,
+      rep->n > 1 ? " (and more files)" : "", name ? name : "?");
 }
 
 /* Writes into the package source landed in the overlay's upper layer:
@@ -746,30 +723,45 @@ check_strict_directives (struct run_state *s, ohr_error_t *err)
 }
 
 /* Whatever happened to the script (exit, signal, timeout), what it left
- * in OUT_DIR must not act on the host: escaping links are removed and
- * setid bits cleared, before anything else looks at the result. */
+ * in OUT_DIR must not act on the host: setid bits are cleared and links
+ * out of it removed (which fails the run), before anything else looks at
+ * the result.  The same walk over OUT_DIR finds the container paths that
+ * after_run reports, when they matter (a successful run with canonical
+ * paths). */
 static int
-neutralise (struct run_state *s, ohr_error_t *err)
+neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
+            ohr_error_t *err)
 {
-  struct outcheck_report rep = { 0 };
-  if (outcheck_strip_setid (s->ctx.out_dir, &rep, err) < 0)
+  cleanup_strv char **prefixes = NULL;
+  if (code == 0 && s->opts.paths == PATHS_CANONICAL
+      && container_prefixes (s, &prefixes, err) < 0)
     return -1;
-  for (size_t i = 0; i < rep.n; i++)
+  if (outcheck_out_dir (s->ctx.out_dir, prefixes, found, err) < 0)
+    return -1;
+  const struct outcheck_report *setid = &found->setid;
+  for (size_t i = 0; i < setid->n; i++)
     fprintf (stderr,
              "oci-host-runner: build script of %s left OUT_DIR/%s with %s: "
              "cleared\n",
-             s->ctx.package, rep.v[i].path, rep.v[i].what);
-  outcheck_report_clear (&rep);
-  return check_symlinks (s, err);
+             s->ctx.package, setid->v[i].path, setid->v[i].what);
+  const struct outcheck_report *links = &found->links;
+  if (links->n == 0)
+    return 0;
+  return ohr_error_set (err, EPERM, OHR_ERR_POLICY,
+                        "left a symlink in OUT_DIR pointing outside it "
+                        "('%s' -> '%s'%s); removed",
+                        links->v[0].path, links->v[0].what,
+                        links->n > 1 ? ", and more" : "");
 }
 
 static int
-after_run (struct run_state *s, int code, ohr_error_t *err)
+after_run (struct run_state *s, int code, const struct outcheck_out_dir *found,
+           ohr_error_t *err)
 {
   if (check_source_writes (s, err) < 0 || check_strict_directives (s, err) < 0)
     return -1;
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
-      && check_container_paths (s, err) < 0)
+      && check_container_paths (s, &found->prefixes, err) < 0)
     return -1;
   return code;
 }
@@ -908,10 +900,12 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     {
       /* the container is gone (or never ran): clean OUT_DIR first */
       ohr_error_t nerr = NULL;
-      int nr = neutralise (&s, r < 0 ? &nerr : err);
+      struct outcheck_out_dir found = { 0 };
+      int nr = neutralise (&s, r, &found, r < 0 ? &nerr : err);
       ohr_error_free (&nerr);
       if (r >= 0)
-        r = nr < 0 ? -1 : after_run (&s, r, err);
+        r = nr < 0 ? -1 : after_run (&s, r, &found, err);
+      outcheck_out_dir_clear (&found);
       if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
         r = -1;
     }

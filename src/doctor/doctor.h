@@ -2,16 +2,21 @@
  * not, which setting is missing (a Kubernetes pod's securityContext, a
  * node sysctl, a volume).
  *
- * Two halves.  doctor_probe() gathers facts with real probes: children
- * that unshare a user namespace, mount a fresh procfs in a new PID and
- * mount namespace, and sysfs in a new network namespace; the runtimes'
- * --version; the sysctls; /proc/self/{status,uid_map,mountinfo}; the
- * cgroup tree; test files and hard links in the store.  doctor_evaluate()
- * turns those facts into one verdict per check with the fix, and is pure,
- * so the unit tests feed it the facts of a pod and read the lines.
+ * Two halves.  doctor_probe() (probe.c) gathers facts with real probes:
+ * children that unshare a user namespace, mount a fresh procfs in a new
+ * PID and mount namespace, and sysfs in a new network namespace
+ * (namespaces.c); the runtimes' --version; the sysctls;
+ * /proc/self/{status,uid_map,mountinfo} (parsed by parse.c); the cgroup
+ * tree; test files and hard links in the store.  doctor_evaluate()
+ * (evaluate.c) turns those facts into one verdict per check with the fix,
+ * and is pure, so the unit tests feed it the facts of a pod and read the
+ * lines; report.c prints them.
  *
- * Lean: it reads the store as plain files (catalog.h), like run mode, and
- * never loads libostree or libcurl.
+ * src/doctor/ may call src/runtime/ (the runtime it reports is
+ * runtime_choose's, the choice run mode makes), src/image/ and
+ * src/run/hooks.h the way run mode reads them, and src/util/.  Lean: it
+ * reads the store as plain files (catalog.h), like run mode, and never
+ * loads libostree or libcurl.  Only src/cli/doctor.c calls it.
  */
 #ifndef OHR_DOCTOR_H
 #define OHR_DOCTOR_H
@@ -98,10 +103,14 @@ struct doctor_facts
   char *cgroup_path; /* the cgroup directory checked for writing */
   int cgroup_error;  /* 0: writable */
   struct doctor_runtime crun, runc;
-  char *want_runtime;       /* auto | crun | runc | PATH */
-  long max_userns;          /* -1: sysctl absent */
-  long unpriv_userns_clone; /* -1: absent (upstream kernels) */
-  long apparmor_restrict;   /* -1: absent */
+  char *want_runtime;             /* auto | crun | runc | PATH */
+  bool want_runtime_executable;   /* want_runtime is a path, executable */
+  const char *userns_unavailable; /* static: why user namespaces cannot be
+                                     made (runtime/userns.h), NULL: they
+                                     can */
+  long max_userns;                /* -1: sysctl absent */
+  long unpriv_userns_clone;       /* -1: absent (upstream kernels) */
+  long apparmor_restrict;         /* -1: absent */
   bool apparmor_enabled;
   char *apparmor_label; /* the process's AppArmor label */
   int seccomp_mode;     /* -1 unknown, 0 none, 1 strict, 2 filter */

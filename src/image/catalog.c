@@ -38,7 +38,7 @@ catalog_lookup (const char *store_dir, const char *name, char **out_digest,
 {
   cleanup_free char *path = entry_path (store_dir, name);
   if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "catalog");
+    return ohr_error_nomem (err);
   cleanup_free char *data = NULL;
   ohr_error_t ignored = NULL;
   if (fs_read_file (path, 8192, &data, NULL, &ignored) < 0)
@@ -58,9 +58,7 @@ catalog_lookup (const char *store_dir, const char *name, char **out_digest,
   if (strcmp (data, name) != 0)
     return 0;
   *out_digest = strdup (tab + 1);
-  return *out_digest
-             ? 1
-             : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "catalog");
+  return *out_digest ? 1 : ohr_error_nomem (err);
 }
 
 int
@@ -72,7 +70,7 @@ catalog_record (const char *store_dir, const char *name, const char *digest,
   cleanup_free char *line = NULL;
   if (dir == NULL || path == NULL
       || asprintf (&line, "%s\t%s\n", name, digest) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "catalog");
+    return ohr_error_nomem (err);
   if (fs_mkdir_p (dir, 0755, err) < 0)
     return -1;
   return fs_write_atomic (path, line, strlen (line), 0644, true, err);
@@ -117,7 +115,7 @@ catalog_archive_name (const char *path, const char *tag, char **out,
                 st.st_mtim.tv_nsec, (unsigned long long)st.st_size,
                 tag ? ":" : "", tag ? tag : "")
       < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "catalog");
+    return ohr_error_nomem (err);
   return 0;
 }
 

@@ -185,8 +185,7 @@ elf_load (struct elf *e, ohr_error_t *err)
   e->phnum = eh.e_phnum;
   e->phdrs = calloc (e->phnum, sizeof (Elf64_Phdr));
   if (e->phdrs == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'",
-                            e->name);
+    return ohr_error_nomem (err);
   ret = read_at (e, eh.e_phoff, e->phdrs, e->phnum * sizeof (Elf64_Phdr), err);
   if (ret < 0)
     return ret;
@@ -474,7 +473,7 @@ open_in_root (int rootfd, const char *root_name, const char *rel, int *out_fd,
   cleanup_free char *rest = strdup (rel);
   int links = 0, ret;
   if (rest == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "open '%s'", rel);
+    return ohr_error_nomem (err);
   char *p = rest;
   for (;;)
     {
@@ -553,8 +552,7 @@ open_in_root (int rootfd, const char *root_name, const char *rel, int *out_fd,
                   : asprintf (&next, "%s", target))
               < 0)
             {
-              ret = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
-                                     "open '%s'", rel);
+              ret = ohr_error_nomem (err);
               goto out;
             }
           free (rest);
@@ -632,8 +630,7 @@ elfcheck_libc_version (const char *rootfs, int *out_major, int *out_minor,
         continue;
       cleanup_free char *name = NULL;
       if (asprintf (&name, "%s/%s", rootfs, libc_paths[i]) < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "open '%s'",
-                                libc_paths[i]);
+        return ohr_error_nomem (err);
       return elfcheck_glibc_defines_fd (fd, name, out_major, out_minor, err);
     }
   return ohr_error_set (err, ENOENT, OHR_ERR_IMAGE,

@@ -112,7 +112,7 @@ copy_dir_entries (const char *src, const char *dst, ohr_error_t *err)
       cleanup_free char *s = fs_path_join (src, de->d_name);
       cleanup_free char *t = fs_path_join (dst, de->d_name);
       if (s == NULL || t == NULL)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "copy");
+        return ohr_error_nomem (err);
       struct stat st;
       if (lstat (s, &st) < 0
           || !(S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)))
@@ -191,7 +191,7 @@ prepare_rootfs (const char *parent, const char *final, ohr_error_t *err)
     return -1;
   cleanup_free char *tmp = NULL;
   if (asprintf (&tmp, "%s/.tmp-rootfs-XXXXXX", parent) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "rootfs");
+    return ohr_error_nomem (err);
   if (mkdtemp (tmp) == NULL)
     return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot create '%s'",
                             tmp);
@@ -239,7 +239,7 @@ image_host_open (const struct image_options *opts, struct image *img,
       || asprintf (&img->rootfs, "%s/rootfs-%016llx", parent,
                    (unsigned long long)host_fingerprint ())
              < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "rootfs");
+    return ohr_error_nomem (err);
   if (!fs_is_dir (img->rootfs)
       && prepare_rootfs (parent, img->rootfs, err) < 0)
     return ohr_error_wrap (err, "cannot prepare the rootfs in '%s'", parent);
@@ -248,6 +248,6 @@ image_host_open (const struct image_options *opts, struct image *img,
   if (strv_push (&img->env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
                             "/usr/bin:/sbin:/bin")
       < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image env");
+    return ohr_error_nomem (err);
   return 0;
 }

@@ -35,8 +35,7 @@ image_open (const char *ref, const struct image_options *opts,
   if (img == NULL || (img->ref = strdup (ref)) == NULL)
     {
       image_free (img);
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image '%s'",
-                              ref);
+      return ohr_error_nomem (err);
     }
   cleanup_image struct image *owned = img;
   struct imageref parsed = { 0 };

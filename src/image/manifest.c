@@ -1,10 +1,11 @@
 /* manifest.c: see manifest.h.
  *
  * Manifests come from registries and tarballs we do not trust, so before
- * yajl sees a byte the input is size-capped and scanned: no NUL byte, no
- * comment (yajl_tree_parse allows them, JSON does not), no "\u0000" escape
- * (yajl would cut the C string there, hiding what follows from us but not
- * from other parsers) and at most JSON_MAX_DEPTH levels of nesting
+ * yajl_tree sees a byte the input is size-capped and goes through the
+ * strict syntax pass (util/jsoncheck.h): no NUL byte, no comment
+ * (yajl_tree_parse allows them, JSON does not), no "\u0000" escape (yajl
+ * would cut the C string there, hiding what follows from us but not from
+ * other parsers) and at most JSON_MAX_DEPTH levels of nesting
  * (yajl_tree_free recurses).  After parsing, duplicate keys are refused:
  * yajl would read the first, Go's encoding/json the last, and two tools
  * must never see two different manifests in the same bytes.
@@ -22,24 +23,16 @@
 #include <yajl/yajl_tree.h>
 
 #include "util/cleanup.h"
+#include "util/clip.h"
 #include "util/digest.h"
+#include "util/jsoncheck.h"
 #include "util/strv.h"
+#include "util/yajl.h"
 
 #define JSON_MAX_DEPTH 64
-/* Untrusted text quoted in a message: at most this many bytes of it. */
-#define QUOTE_MAX 80
-#define QUOTE_BUF (QUOTE_MAX + 4)
 #define WHERE_BUF 64
 /* Platforms listed when none matches. */
 #define LIST_MAX 16
-
-static void
-cleanup_yajlp (yajl_val *v)
-{
-  if (*v)
-    yajl_tree_free (*v);
-}
-#define cleanup_yajl __attribute__ ((cleanup (cleanup_yajlp)))
 
 static void
 cleanup_manifestp (struct oci_manifest *m)
@@ -66,36 +59,9 @@ invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
+  ohr_error_vset (err, 0, OHR_ERR_IMAGE, fmt, ap);
   va_end (ap);
-  if (r < 0)
-    msg = NULL;
-  r = ohr_error_set (err, 0, OHR_ERR_IMAGE, "invalid %s: %s", what,
-                     msg ? msg : "out of memory");
-  free (msg);
-  return r;
-}
-
-static int
-nomem (ohr_error_t *err)
-{
-  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
-}
-
-/* Untrusted text made fit for a one-line message: printable ASCII only,
- * at most QUOTE_MAX bytes. */
-static const char *
-quote (const char *s, char buf[QUOTE_BUF])
-{
-  size_t i = 0;
-  for (; s[i] && i < QUOTE_MAX; i++)
-    {
-      unsigned char c = (unsigned char)s[i];
-      buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-  strcpy (buf + i, s[i] ? "..." : "");
-  return buf;
+  return ohr_error_wrap (err, "invalid %s", what);
 }
 
 static void
@@ -106,89 +72,44 @@ field_path (char buf[WHERE_BUF], const char *where, const char *key)
 
 /* ---- JSON input */
 
-static int
-scan_string (const char *data, size_t len, size_t *pos, const char *what,
-             ohr_error_t *err)
-{
-  for (size_t i = *pos + 1; i < len; i++)
-    {
-      if (data[i] == '"')
-        {
-          *pos = i;
-          return 0;
-        }
-      if (data[i] != '\\')
-        continue;
-      if (i + 5 < len && memcmp (data + i + 1, "u0000", 5) == 0)
-        return invalid (err, what, "string with a \\u0000 escape");
-      i++;
-    }
-  *pos = len; /* unterminated: yajl says so */
-  return 0;
-}
-
 /* The checks yajl_tree_parse does not make (see the top of the file). */
 static int
-scan_json (const char *data, size_t len, const char *what, ohr_error_t *err)
+check_json (const char *data, size_t len, const char *what, ohr_error_t *err)
 {
-  if (memchr (data, '\0', len))
-    return invalid (err, what, "contains a NUL byte");
-  int depth = 0;
-  for (size_t i = 0; i < len; i++)
-    switch (data[i])
-      {
-      case '"':
-        if (scan_string (data, len, &i, what, err) < 0)
-          return -1;
-        break;
-      case '[':
-      case '{':
-        if (++depth > JSON_MAX_DEPTH)
-          return invalid (err, what, "nested deeper than %d levels",
-                          JSON_MAX_DEPTH);
-        break;
-      case ']':
-      case '}':
-        depth--;
-        break;
-      case '/':
-        return invalid (err, what, "comments are not JSON");
-      }
-  return 0;
-}
-
-static int
-compare_keys (const void *a, const void *b)
-{
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
-}
-
-static int
-check_duplicate_keys (yajl_val v, const char *what, ohr_error_t *err)
-{
-  if (YAJL_IS_ARRAY (v))
-    {
-      for (size_t i = 0; i < v->u.array.len; i++)
-        if (check_duplicate_keys (v->u.array.values[i], what, err) < 0)
-          return -1;
-      return 0;
-    }
-  if (!YAJL_IS_OBJECT (v) || v->u.object.len == 0)
+  struct json_scan s
+      = { .max_depth = JSON_MAX_DEPTH, .allow_comments = false };
+  if (json_scan (data, len, &s) == 0)
     return 0;
-  size_t n = v->u.object.len;
-  cleanup_free const char **keys = malloc (n * sizeof *keys);
-  if (keys == NULL)
-    return nomem (err);
-  memcpy (keys, v->u.object.keys, n * sizeof *keys);
-  qsort (keys, n, sizeof *keys, compare_keys);
-  char q[QUOTE_BUF];
-  for (size_t i = 1; i < n; i++)
-    if (strcmp (keys[i - 1], keys[i]) == 0)
-      return invalid (err, what, "duplicate key '%s'", quote (keys[i], q));
-  for (size_t i = 0; i < n; i++)
-    if (check_duplicate_keys (v->u.object.values[i], what, err) < 0)
-      return -1;
-  return 0;
+  char q[CLIP_SIZE];
+  switch (s.flaw)
+    {
+    case JSON_FLAW_NUL_BYTE:
+      return invalid (err, what, "contains a NUL byte");
+    case JSON_FLAW_NUL_ESCAPE:
+      return invalid (err, what, "string with a \\u0000 escape");
+    case JSON_FLAW_TOO_DEEP:
+      return invalid (err, what, "nested deeper than %d levels",
+                      JSON_MAX_DEPTH);
+    case JSON_FLAW_COMMENT:
+      return invalid (err, what, "comments are not JSON");
+    case JSON_FLAW_NO_MEMORY:
+      return ohr_error_nomem (err);
+    default:
+      return invalid (err, what, "%s", clip (s.message, CLIP_ASCII, q));
+    }
+}
+
+static int
+check_duplicate_keys (yajl_val root, const char *what, ohr_error_t *err)
+{
+  const char *key = NULL;
+  int r = json_find_duplicate_key (root, &key);
+  if (r < 0)
+    return ohr_error_nomem (err);
+  char q[CLIP_SIZE];
+  return r ? invalid (err, what, "duplicate key '%s'",
+                      clip (key, CLIP_ASCII, q))
+           : 0;
 }
 
 /* First line of a yajl message (its verbose form points at the text). */
@@ -208,20 +129,22 @@ parse_json (const char *data, size_t len, const char *what, yajl_val *out,
                     MANIFEST_MAX_SIZE);
   if (data == NULL && len > 0)
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: no data", what);
-  if (scan_json (data, len, what, err) < 0)
+  if (check_json (data, len, what, err) < 0)
     return -1;
   cleanup_free char *text = malloc (len + 1);
   if (text == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   if (len > 0)
     memcpy (text, data, len);
   text[len] = '\0';
   char errbuf[256] = "";
-  cleanup_yajl yajl_val root = yajl_tree_parse (text, errbuf, sizeof errbuf);
+  cleanup_yajl_val yajl_val root
+      = yajl_tree_parse (text, errbuf, sizeof errbuf);
   if (root == NULL)
     {
-      char q[QUOTE_BUF];
-      return invalid (err, what, "%s", quote (first_line (errbuf), q));
+      char q[CLIP_SIZE];
+      return invalid (err, what, "%s",
+                      clip (first_line (errbuf), CLIP_ASCII, q));
     }
   if (check_duplicate_keys (root, what, err) < 0)
     return -1;
@@ -292,7 +215,7 @@ dup_string (const char *s, char **out, ohr_error_t *err)
   if (s == NULL)
     return 0;
   *out = strdup (s);
-  return *out ? 0 : nomem (err);
+  return *out ? 0 : ohr_error_nomem (err);
 }
 
 /* RFC 6838 type/subtype, as the OCI descriptor schema has it. */
@@ -328,10 +251,10 @@ get_media_type (yajl_val obj, bool required, const char *what,
     return -1;
   if (*out && !media_type_valid (*out))
     {
-      char path[WHERE_BUF], q[QUOTE_BUF];
+      char path[WHERE_BUF], q[CLIP_SIZE];
       field_path (path, where, "mediaType");
       return invalid (err, what, "'%s' is not a media type: '%s'", path,
-                      quote (*out, q));
+                      clip (*out, CLIP_ASCII, q));
     }
   return 0;
 }
@@ -344,10 +267,10 @@ get_digest (yajl_val obj, const char *key, const char *what, const char *where,
     return -1;
   if (!digest_valid (*out))
     {
-      char path[WHERE_BUF], q[QUOTE_BUF];
+      char path[WHERE_BUF], q[CLIP_SIZE];
       field_path (path, where, key);
       return invalid (err, what, "'%s' is not a sha256 digest: '%s'", path,
-                      quote (*out, q));
+                      clip (*out, CLIP_ASCII, q));
     }
   return 0;
 }
@@ -384,10 +307,10 @@ get_annotations (yajl_val obj, const char *what, const char *where,
     {
       if (!YAJL_IS_STRING (a->u.object.values[i]))
         {
-          char path[WHERE_BUF], q[QUOTE_BUF];
+          char path[WHERE_BUF], q[CLIP_SIZE];
           field_path (path, where, "annotations");
           return invalid (err, what, "'%s' value of '%s' must be a string",
-                          path, quote (a->u.object.keys[i], q));
+                          path, clip (a->u.object.keys[i], CLIP_ASCII, q));
         }
       if (strcmp (a->u.object.keys[i], "org.opencontainers.image.ref.name")
           == 0)
@@ -455,7 +378,7 @@ parse_descriptors (yajl_val root, const char *key, bool in_index,
   size_t n = a->u.array.len;
   *out = calloc (n ? n : 1, sizeof **out);
   if (*out == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   *out_n = n;
   for (size_t i = 0; i < n; i++)
     {
@@ -498,10 +421,10 @@ kind_from_media_type (const char *mt, enum manifest_kind *kind,
     *kind = MANIFEST_INDEX;
   else
     {
-      char q[QUOTE_BUF];
+      char q[CLIP_SIZE];
       return ohr_error_set (err, 0, OHR_ERR_IMAGE,
                             "unsupported manifest media type '%s'",
-                            quote (mt, q));
+                            clip (mt, CLIP_ASCII, q));
     }
   return 0;
 }
@@ -547,7 +470,7 @@ int
 manifest_parse (const char *data, size_t len, struct oci_manifest *out,
                 ohr_error_t *err)
 {
-  cleanup_yajl yajl_val root = NULL;
+  cleanup_yajl_val yajl_val root = NULL;
   cleanup_manifest struct oci_manifest m = { 0 };
   const char *mt;
   if (parse_json (data, len, "manifest", &root, err) < 0
@@ -743,10 +666,11 @@ offered_platforms (const struct oci_manifest *index)
           fputs (", ...", f);
           break;
         }
-      char q1[QUOTE_BUF], q2[QUOTE_BUF], q3[QUOTE_BUF];
-      fprintf (f, "%s%s/%s%s%s", listed > 1 ? ", " : "", quote (d->os, q1),
-               quote (d->architecture, q2), d->variant ? "/" : "",
-               d->variant ? quote (d->variant, q3) : "");
+      char q1[CLIP_SIZE], q2[CLIP_SIZE], q3[CLIP_SIZE];
+      fprintf (f, "%s%s/%s%s%s", listed > 1 ? ", " : "",
+               clip (d->os, CLIP_ASCII, q1),
+               clip (d->architecture, CLIP_ASCII, q2), d->variant ? "/" : "",
+               d->variant ? clip (d->variant, CLIP_ASCII, q3) : "");
     }
   if (fclose (f) != 0)
     {
@@ -773,7 +697,7 @@ manifest_select_platform (const struct oci_manifest *index, const char *os,
       }
   cleanup_free char *offered = offered_platforms (index);
   if (offered == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   return ohr_error_set (err, 0, OHR_ERR_IMAGE,
                         "no image for %s/%s%s%s in the index (it offers %s)",
                         os, arch, variant ? "/" : "", variant ? variant : "",
@@ -798,13 +722,13 @@ parse_env (yajl_val config, char ***out, ohr_error_t *err)
       const char *eq = strchr (e->u.string, '=');
       if (eq == NULL || eq == e->u.string)
         {
-          char q[QUOTE_BUF];
+          char q[CLIP_SIZE];
           return invalid (err, what,
                           "'config.Env[%zu]' is not NAME=VALUE: '%s'", i,
-                          quote (e->u.string, q));
+                          clip (e->u.string, CLIP_ASCII, q));
         }
       if (strv_push (out, e->u.string) < 0)
-        return nomem (err);
+        return ohr_error_nomem (err);
     }
   return 0;
 }
@@ -844,16 +768,16 @@ parse_rootfs (yajl_val root, struct oci_image_config *c, ohr_error_t *err)
     return -1;
   if (strcmp (type, "layers") != 0)
     {
-      char q[QUOTE_BUF];
+      char q[CLIP_SIZE];
       return invalid (err, what, "'rootfs.type' must be 'layers', not '%s'",
-                      quote (type, q));
+                      clip (type, CLIP_ASCII, q));
     }
   if (get_typed (rootfs, "diff_ids", yajl_t_array, true, what, "rootfs", &ids,
                  err)
       < 0)
     return -1;
   if ((c->diff_ids = calloc (1, sizeof (char *))) == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   for (size_t i = 0; i < ids->u.array.len; i++)
     {
       yajl_val d = ids->u.array.values[i];
@@ -861,7 +785,7 @@ parse_rootfs (yajl_val root, struct oci_image_config *c, ohr_error_t *err)
         return invalid (err, what,
                         "'rootfs.diff_ids[%zu]' is not a sha256 digest", i);
       if (strv_push (&c->diff_ids, d->u.string) < 0)
-        return nomem (err);
+        return ohr_error_nomem (err);
     }
   return 0;
 }
@@ -871,7 +795,7 @@ image_config_parse (const char *data, size_t len, struct oci_image_config *out,
                     ohr_error_t *err)
 {
   static const char what[] = "image config";
-  cleanup_yajl yajl_val root = NULL;
+  cleanup_yajl_val yajl_val root = NULL;
   cleanup_config struct oci_image_config c = { 0 };
   const char *os, *arch;
   if (parse_json (data, len, what, &root, err) < 0

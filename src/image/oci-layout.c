@@ -99,10 +99,10 @@ narrow_platform (const char *dir, const char *digest, char **out,
       const struct oci_descriptor *d = NULL;
       r = manifest_select_platform (&m, os, arch, variant, &d, err);
       if (r == 0 && (*out = strdup (d->digest)) == NULL)
-        r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+        r = ohr_error_nomem (err);
     }
   else if ((*out = strdup (digest)) == NULL)
-    r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+    r = ohr_error_nomem (err);
   manifest_clear (&m);
   return r;
 }
@@ -115,7 +115,7 @@ ocilayout_resolve (const char *dir, const char *tag, const char *digest,
   cleanup_free char *data = NULL;
   size_t len = 0;
   if (index_path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+    return ohr_error_nomem (err);
   if (fs_read_file (index_path, MANIFEST_MAX_SIZE, &data, &len, err) < 0)
     {
       (*err)->kind = OHR_ERR_IMAGE;

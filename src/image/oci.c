@@ -68,7 +68,7 @@ run_helper (const char *command, const struct image_options *opts,
     ok = strv_push (&argv, "--insecure-registry") == 0
          && strv_push (&argv, opts->insecure_hosts[i]) == 0;
   if (!ok || strv_push (&argv, "--") < 0 || strv_push (&argv, ref) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image");
+    return ohr_error_nomem (err);
   struct proc_result pr = { 0 };
   if (proc_run (argv, &pr, err) < 0)
     return -1;
@@ -99,7 +99,7 @@ resolve_local (const struct imageref *ref, const struct image_options *opts,
         return -1;
     }
   else if ((name = strdup (ref->canonical)) == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image");
+    return ohr_error_nomem (err);
   return catalog_lookup (store_dir_of (opts), name, out, err) < 0 ? -1 : 0;
 }
 
@@ -175,7 +175,7 @@ image_oci_open (const struct imageref *ref, const struct image_options *opts,
                          "warning: '%s' is not pinned: this run used %s",
                          ref->canonical, img->digest)
                  < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image");
+        return ohr_error_nomem (err);
       if (!catalog_prepared (store, img->digest))
         return ohr_error_set (err, EIO, OHR_ERR_IMAGE,
                               "%s ensure did not prepare %s", HELPER,
@@ -183,7 +183,7 @@ image_oci_open (const struct imageref *ref, const struct image_options *opts,
     }
   img->rootfs = catalog_rootfs_path (store, img->digest);
   if (img->rootfs == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image");
+    return ohr_error_nomem (err);
   load_libc (store, img);
   return load_config (store, img, err);
 }

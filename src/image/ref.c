@@ -71,21 +71,9 @@ usage (ohr_error_t *err, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
+  int r = ohr_error_vset (err, 0, OHR_ERR_USAGE, fmt, ap);
   va_end (ap);
-  if (r < 0)
-    msg = NULL;
-  r = ohr_error_set (err, 0, OHR_ERR_USAGE, "%s",
-                     msg ? msg : "invalid image reference");
-  free (msg);
   return r;
-}
-
-static int
-nomem (ohr_error_t *err)
-{
-  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
 }
 
 static char *
@@ -163,18 +151,26 @@ path_component_valid (const char *s, size_t n)
     }
 }
 
+/* Each sep-separated part of s[0..n) passes part_valid. */
 static bool
-repository_valid (const char *s, size_t n)
+parts_valid (const char *s, size_t n, char sep,
+             bool (*part_valid) (const char *, size_t))
 {
   size_t start = 0;
   for (size_t i = 0; i <= n; i++)
-    if (i == n || s[i] == '/')
+    if (i == n || s[i] == sep)
       {
-        if (!path_component_valid (s + start, i - start))
+        if (!part_valid (s + start, i - start))
           return false;
         start = i + 1;
       }
   return true;
+}
+
+static bool
+repository_valid (const char *s, size_t n)
+{
+  return parts_valid (s, n, '/', path_component_valid);
 }
 
 /* domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
@@ -192,15 +188,7 @@ domain_component_valid (const char *s, size_t n)
 static bool
 hostname_valid (const char *s, size_t n)
 {
-  size_t start = 0;
-  for (size_t i = 0; i <= n; i++)
-    if (i == n || s[i] == '.')
-      {
-        if (!domain_component_valid (s + start, i - start))
-          return false;
-        start = i + 1;
-      }
-  return true;
+  return parts_valid (s, n, '.', domain_component_valid);
 }
 
 /* "[" [0-9a-fA-F:]+ "]", with at least two ':' as any IPv6 address has. */
@@ -323,7 +311,7 @@ split_tag_digest (const char *text, const char *rest, char **out_name,
         return -1;
       r->digest = strdup (at + 1);
       if (r->digest == NULL)
-        return nomem (err);
+        return ohr_error_nomem (err);
     }
   const char *slash = memrchr (rest, '/', name_end);
   const char *from = slash ? slash + 1 : rest;
@@ -336,11 +324,11 @@ split_tag_digest (const char *text, const char *rest, char **out_name,
                       (int)tag_len, colon + 1, text);
       r->tag = strndup (colon + 1, tag_len);
       if (r->tag == NULL)
-        return nomem (err);
+        return ohr_error_nomem (err);
       name_end = (size_t)(colon - rest);
     }
   *out_name = strndup (rest, name_end);
-  return *out_name ? 0 : nomem (err);
+  return *out_name ? 0 : ohr_error_nomem (err);
 }
 
 static int
@@ -354,7 +342,7 @@ set_domain (const char *text, const char *domain, size_t n, struct imageref *r,
     r->registry = strdup (docker_hub);
   else
     r->registry = strndup (domain, n);
-  return r->registry ? 0 : nomem (err);
+  return r->registry ? 0 : ohr_error_nomem (err);
 }
 
 static int
@@ -381,7 +369,7 @@ set_repository (const char *text, const char *name, struct imageref *r,
     r->repository = concat ("library/", name);
   else
     r->repository = strdup (name);
-  return r->repository ? 0 : nomem (err);
+  return r->repository ? 0 : ohr_error_nomem (err);
 }
 
 static int
@@ -397,7 +385,7 @@ parse_registry (const char *text, struct imageref *r, ohr_error_t *err)
       rest = slash + 1;
     }
   else if ((r->registry = strdup (docker_hub)) == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
 
   cleanup_free char *name = NULL;
   if (split_tag_digest (text, rest, &name, r, err) < 0)
@@ -444,7 +432,7 @@ parse_layout (const char *text, size_t prefix_len, struct imageref *r,
                       "one (a path containing ':' needs a tag)",
                       text);
       if ((r->digest = strdup (at + 1)) == NULL)
-        return nomem (err);
+        return ohr_error_nomem (err);
     }
   else if (colon)
     {
@@ -455,12 +443,12 @@ parse_layout (const char *text, size_t prefix_len, struct imageref *r,
                       "containing ':' must end with ':TAG')",
                       colon + 1, text);
       if ((r->tag = strdup (colon + 1)) == NULL)
-        return nomem (err);
+        return ohr_error_nomem (err);
     }
   if (path_len == 0)
     return usage (err, "missing path in image reference '%s'", text);
   if ((r->path = strndup (spec, path_len)) == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -527,7 +515,7 @@ imageref_parse (const char *text, struct imageref *out, ohr_error_t *err)
   if (ret < 0)
     return ret;
   if ((r.canonical = make_canonical (&r)) == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   *out = r;
   memset (&r, 0, sizeof r);
   return 0;

@@ -11,20 +11,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
-#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsoncheck.h"
+#include "util/jsongen.h"
+#include "util/jsonpath.h"
 #include "util/strv.h"
+#include "util/yajl.h"
 
 /* A valid policy nests 5 deep (top, packages, rule, mounts, mount). */
 #define MAX_DEPTH 16
@@ -54,112 +54,6 @@ const char policy_builtin_json[] = "{\n"
                                    "  },\n"
                                    "  \"packages\": []\n"
                                    "}\n";
-
-/* ---- where a value is, for messages */
-
-/* A chain from a value up to the document root, built on the stack as
- * the walk descends: no allocation unless an error is reported. */
-struct where
-{
-  const struct where *up;
-  const char *key; /* NULL: an array element */
-  size_t index;
-};
-
-/* Keys and values come from the user's file: keep them short and
- * printable so a message stays one readable line. */
-#define CLIP_LEN 80
-#define CLIP_SIZE (CLIP_LEN + 4)
-
-static size_t
-append_clipped (char *buf, size_t size, size_t o, const char *key)
-{
-  size_t n = 0;
-  for (; key[n] && n < CLIP_LEN && o + 1 < size; n++)
-    {
-      unsigned char c = (unsigned char)key[n];
-      buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-  if (key[n] && o + 4 < size)
-    o += (size_t)snprintf (buf + o, size - o, "...");
-  return o;
-}
-
-static size_t
-format_where (const struct where *w, char *buf, size_t size)
-{
-  if (w == NULL)
-    return 0;
-  size_t o = format_where (w->up, buf, size);
-  if (w->key == NULL)
-    {
-      int n = snprintf (buf + o, size - o, "[%zu]", w->index);
-      return n < 0 || (size_t)n >= size - o ? size - 1 : o + (size_t)n;
-    }
-  if (o > 0 && o + 1 < size)
-    buf[o++] = '.';
-  o = append_clipped (buf, size, o, w->key);
-  buf[o] = '\0';
-  return o;
-}
-
-/* A value from the file, for a message. */
-static const char *
-clip (const char *s, char buf[CLIP_SIZE])
-{
-  buf[append_clipped (buf, CLIP_SIZE, 0, s)] = '\0';
-  return buf;
-}
-
-static int bad (const struct where *w, ohr_error_t *err, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-/* A schema error about the value at w: "<path>: <message>". */
-static int
-bad (const struct where *w, ohr_error_t *err, const char *fmt, ...)
-{
-  char path[512] = "";
-  format_where (w, path, sizeof path);
-  va_list ap;
-  va_start (ap, fmt);
-  cleanup_free char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
-  va_end (ap);
-  if (r < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
-  if (path[0] == '\0')
-    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "%s", msg);
-  return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "%s: %s", path, msg);
-}
-
-static int
-no_memory (ohr_error_t *err)
-{
-  return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
-}
-
-static const char *
-type_name (yajl_val v)
-{
-  if (YAJL_IS_STRING (v))
-    return "a string";
-  if (YAJL_IS_NUMBER (v))
-    return "a number";
-  if (YAJL_IS_OBJECT (v))
-    return "an object";
-  if (YAJL_IS_ARRAY (v))
-    return "a list";
-  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
-    return "a boolean";
-  return "null";
-}
-
-static int
-wrong_type (yajl_val v, const struct where *w, const char *expected,
-            ohr_error_t *err)
-{
-  return bad (w, err, "expected %s, found %s", expected, type_name (v));
-}
 
 /* ---- sizes, durations, counts */
 
@@ -290,24 +184,24 @@ scalar_text (yajl_val v)
 }
 
 static int
-parse_limit (yajl_val v, const struct where *w, const struct limit *l,
+parse_limit (yajl_val v, const struct json_where *w, const struct limit *l,
              uint64_t *out, ohr_error_t *err)
 {
   if (!YAJL_IS_NUMBER (v) && !(l->strings && YAJL_IS_STRING (v)))
-    return wrong_type (v, w, l->strings ? "a number or a string" : "a number",
-                       err);
+    return json_wrong_type (
+        v, w, l->strings ? "a number or a string" : "a number", err);
   const char *text = scalar_text (v);
   char buf[CLIP_SIZE];
   uint64_t n;
   if (l->parse (text, &n) < 0)
-    return bad (w, err, "invalid %s \"%s\": %s", l->what, clip (text, buf),
-                l->syntax);
+    return json_bad (w, err, "invalid %s \"%s\": %s", l->what,
+                     json_clip (text, buf), l->syntax);
   if (n < l->min)
-    return bad (w, err, "%s \"%s\" is below the minimum of %s", l->what,
-                clip (text, buf), l->min_text);
+    return json_bad (w, err, "%s \"%s\" is below the minimum of %s", l->what,
+                     json_clip (text, buf), l->min_text);
   if (n > l->max)
-    return bad (w, err, "%s \"%s\" is above the maximum of %s", l->what,
-                clip (text, buf), l->max_text);
+    return json_bad (w, err, "%s \"%s\" is above the maximum of %s", l->what,
+                     json_clip (text, buf), l->max_text);
   *out = n;
   return 0;
 }
@@ -323,16 +217,6 @@ struct target
   struct policy_mount *mount;
 };
 
-typedef int parse_fn (yajl_val v, const struct where *w, struct target *t,
-                      ohr_error_t *err);
-
-struct field
-{
-  const char *key;
-  parse_fn *parse;
-  const char *required; /* NULL, or what to do when it is missing */
-};
-
 /* Each enumerated setting has exactly two values. */
 struct choice
 {
@@ -341,23 +225,24 @@ struct choice
 };
 
 static int
-parse_choice (yajl_val v, const struct where *w, const struct choice *c,
+parse_choice (yajl_val v, const struct json_where *w, const struct choice *c,
               int *out, ohr_error_t *err)
 {
   if (!YAJL_IS_STRING (v))
-    return wrong_type (v, w, "a string", err);
+    return json_wrong_type (v, w, "a string", err);
   for (int i = 0; i < 2; i++)
     if (strcmp (v->u.string, c->name[i]) == 0)
       return (*out = c->value[i]), 0;
   char buf[CLIP_SIZE];
-  return bad (w, err, "invalid value \"%s\": use \"%s\" or \"%s\"",
-              clip (v->u.string, buf), c->name[0], c->name[1]);
+  return json_bad (w, err, "invalid value \"%s\": use \"%s\" or \"%s\"",
+                   json_clip (v->u.string, buf), c->name[0], c->name[1]);
 }
 
 static int
-parse_network (yajl_val v, const struct where *w, struct target *t,
+parse_network (yajl_val v, const struct json_where *w, void *target,
                ohr_error_t *err)
 {
+  struct target *t = target;
   static const struct choice c
       = { { "none", "host" }, { NETWORK_NONE, NETWORK_HOST } };
   int n;
@@ -369,9 +254,10 @@ parse_network (yajl_val v, const struct where *w, struct target *t,
 }
 
 static int
-parse_source_writes (yajl_val v, const struct where *w, struct target *t,
+parse_source_writes (yajl_val v, const struct json_where *w, void *target,
                      ohr_error_t *err)
 {
+  struct target *t = target;
   static const struct choice c
       = { { "none", "overlay" },
           { POLICY_SOURCE_WRITES_NONE, POLICY_SOURCE_WRITES_OVERLAY } };
@@ -384,9 +270,10 @@ parse_source_writes (yajl_val v, const struct where *w, struct target *t,
 }
 
 static int
-parse_paths (yajl_val v, const struct where *w, struct target *t,
+parse_paths (yajl_val v, const struct json_where *w, void *target,
              ohr_error_t *err)
 {
+  struct target *t = target;
   static const struct choice c
       = { { "identity", "canonical" }, { PATHS_IDENTITY, PATHS_CANONICAL } };
   int n;
@@ -398,9 +285,10 @@ parse_paths (yajl_val v, const struct where *w, struct target *t,
 }
 
 static int
-parse_memory (yajl_val v, const struct where *w, struct target *t,
+parse_memory (yajl_val v, const struct json_where *w, void *target,
               ohr_error_t *err)
 {
+  struct target *t = target;
   if (parse_limit (v, w, &memory_limit, &t->settings->memory, err) < 0)
     return -1;
   t->settings->set |= POLICY_SET_MEMORY;
@@ -408,9 +296,10 @@ parse_memory (yajl_val v, const struct where *w, struct target *t,
 }
 
 static int
-parse_pids (yajl_val v, const struct where *w, struct target *t,
+parse_pids (yajl_val v, const struct json_where *w, void *target,
             ohr_error_t *err)
 {
+  struct target *t = target;
   if (parse_limit (v, w, &pids_limit, &t->settings->pids, err) < 0)
     return -1;
   t->settings->set |= POLICY_SET_PIDS;
@@ -418,9 +307,10 @@ parse_pids (yajl_val v, const struct where *w, struct target *t,
 }
 
 static int
-parse_timeout (yajl_val v, const struct where *w, struct target *t,
+parse_timeout (yajl_val v, const struct json_where *w, void *target,
                ohr_error_t *err)
 {
+  struct target *t = target;
   if (parse_limit (v, w, &timeout_limit, &t->settings->timeout, err) < 0)
     return -1;
   t->settings->set |= POLICY_SET_TIMEOUT;
@@ -430,47 +320,48 @@ parse_timeout (yajl_val v, const struct where *w, struct target *t,
 /* An absolute path, normalized so that later comparisons (same
  * destination, path under a mount) are plain string compares. */
 static int
-parse_abs_path (yajl_val v, const struct where *w, char **out,
+parse_abs_path (yajl_val v, const struct json_where *w, char **out,
                 ohr_error_t *err)
 {
   if (!YAJL_IS_STRING (v))
-    return wrong_type (v, w, "a string", err);
+    return json_wrong_type (v, w, "a string", err);
   char buf[CLIP_SIZE];
   if (v->u.string[0] != '/')
-    return bad (w, err, "\"%s\" is not an absolute path",
-                clip (v->u.string, buf));
+    return json_bad (w, err, "\"%s\" is not an absolute path",
+                     json_clip (v->u.string, buf));
   errno = 0;
   char *n = fs_path_normalize (v->u.string);
   if (n == NULL && errno == ENOMEM)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   if (n == NULL)
-    return bad (w, err,
-                "\"%s\" contains '..': name the directory without it, "
-                "since symlinks decide what '..' means",
-                clip (v->u.string, buf));
+    return json_bad (w, err,
+                     "\"%s\" contains '..': name the directory without it, "
+                     "since symlinks decide what '..' means",
+                     json_clip (v->u.string, buf));
   *out = n;
   return 0;
 }
 
 static int
-parse_mount_source (yajl_val v, const struct where *w, struct target *t,
+parse_mount_source (yajl_val v, const struct json_where *w, void *target,
                     ohr_error_t *err)
 {
+  struct target *t = target;
   return parse_abs_path (v, w, &t->mount->source, err);
 }
 
 static int
-parse_mount_destination (yajl_val v, const struct where *w, struct target *t,
+parse_mount_destination (yajl_val v, const struct json_where *w, void *target,
                          ohr_error_t *err)
 {
+  struct target *t = target;
   return parse_abs_path (v, w, &t->mount->destination, err);
 }
 
-static int walk_object (yajl_val obj, const struct where *w,
-                        const struct field *fields, struct target *t,
-                        ohr_error_t *err);
+/* Policy keys are lowercase words: a typo is a few edits away. */
+#define WALK_FLAGS (JSON_SUGGEST_EDITS | JSON_DUPLICATE_NAMED)
 
-static const struct field mount_fields[] = {
+static const struct json_field mount_fields[] = {
   { "source", parse_mount_source, "add \"source\": the host path to mount" },
   { "destination", parse_mount_destination, NULL },
   { NULL, NULL, NULL },
@@ -500,7 +391,7 @@ append_mount (struct policy_settings *s, struct policy_mount *m)
 
 /* "/path" or {"source": "/path", "destination": "/path"}. */
 static int
-parse_mount (yajl_val v, const struct where *w, struct policy_settings *s,
+parse_mount (yajl_val v, const struct json_where *w, struct policy_settings *s,
              ohr_error_t *err)
 {
   struct policy_mount m = { NULL, NULL };
@@ -509,27 +400,28 @@ parse_mount (yajl_val v, const struct where *w, struct policy_settings *s,
   if (YAJL_IS_STRING (v))
     r = parse_abs_path (v, w, &m.source, err);
   else if (YAJL_IS_OBJECT (v))
-    r = walk_object (v, w, mount_fields, &t, err);
+    r = json_walk_object (v, w, mount_fields, WALK_FLAGS, &t, err);
   else
-    r = wrong_type (v, w, "a path or an object", err);
+    r = json_wrong_type (v, w, "a path or an object", err);
   if (r == 0 && m.destination == NULL
       && (m.destination = strdup (m.source)) == NULL)
-    r = no_memory (err);
+    r = ohr_error_nomem (err);
   if (r == 0 && append_mount (s, &m) < 0)
-    r = no_memory (err);
+    r = ohr_error_nomem (err);
   mount_clear (&m);
   return r;
 }
 
 static int
-parse_mounts (yajl_val v, const struct where *w, struct target *t,
+parse_mounts (yajl_val v, const struct json_where *w, void *target,
               ohr_error_t *err)
 {
+  struct target *t = target;
   if (!YAJL_IS_ARRAY (v))
-    return wrong_type (v, w, "a list", err);
+    return json_wrong_type (v, w, "a list", err);
   for (size_t i = 0; i < v->u.array.len; i++)
     {
-      struct where iw = { w, NULL, i };
+      struct json_where iw = { w, NULL, i };
       if (parse_mount (v->u.array.values[i], &iw, t->settings, err) < 0)
         return -1;
     }
@@ -556,27 +448,27 @@ valid_env_name (const char *s, size_t n)
 }
 
 static int
-parse_env (yajl_val v, const struct where *w, struct target *t,
+parse_env_entry (const char *e, const struct json_where *w, void *ctx,
+                 ohr_error_t *err)
+{
+  struct policy_settings *settings = ctx;
+  char buf[CLIP_SIZE];
+  if (!valid_env_name (e, strcspn (e, "=")))
+    return json_bad (w, err,
+                     "invalid variable \"%s\": use NAME or NAME=VALUE, NAME "
+                     "made of letters, digits and '_'",
+                     json_clip (e, buf));
+  if (strv_push (&settings->env, e) < 0)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
+parse_env (yajl_val v, const struct json_where *w, void *target,
            ohr_error_t *err)
 {
-  if (!YAJL_IS_ARRAY (v))
-    return wrong_type (v, w, "a list", err);
-  for (size_t i = 0; i < v->u.array.len; i++)
-    {
-      yajl_val e = v->u.array.values[i];
-      struct where iw = { w, NULL, i };
-      char buf[CLIP_SIZE];
-      if (!YAJL_IS_STRING (e))
-        return wrong_type (e, &iw, "a string", err);
-      if (!valid_env_name (e->u.string, strcspn (e->u.string, "=")))
-        return bad (&iw, err,
-                    "invalid variable \"%s\": use NAME or NAME=VALUE, NAME "
-                    "made of letters, digits and '_'",
-                    clip (e->u.string, buf));
-      if (strv_push (&t->settings->env, e->u.string) < 0)
-        return no_memory (err);
-    }
-  return 0;
+  struct target *t = target;
+  return json_each_string (v, w, "a list", parse_env_entry, t->settings, err);
 }
 
 /* Cargo package names: ASCII letters, digits, '-' and '_'. */
@@ -593,40 +485,42 @@ valid_package_name (const char *s)
 }
 
 static int
-parse_package (yajl_val v, const struct where *w, struct target *t,
+parse_package (yajl_val v, const struct json_where *w, void *target,
                ohr_error_t *err)
 {
+  struct target *t = target;
   if (!YAJL_IS_STRING (v))
-    return wrong_type (v, w, "a string", err);
+    return json_wrong_type (v, w, "a string", err);
   char buf[CLIP_SIZE];
   if (!valid_package_name (v->u.string))
-    return bad (w, err,
-                "invalid package name \"%s\": use the name from the "
-                "package's Cargo.toml",
-                clip (v->u.string, buf));
+    return json_bad (w, err,
+                     "invalid package name \"%s\": use the name from the "
+                     "package's Cargo.toml",
+                     json_clip (v->u.string, buf));
   if ((t->rule->package = strdup (v->u.string)) == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   return 0;
 }
 
 /* Parsed now, so a bad requirement is reported with its path when the
  * policy is loaded, not when some package happens to be resolved. */
 static int
-parse_version_req (yajl_val v, const struct where *w, struct target *t,
+parse_version_req (yajl_val v, const struct json_where *w, void *target,
                    ohr_error_t *err)
 {
+  struct target *t = target;
   if (!YAJL_IS_STRING (v))
-    return wrong_type (v, w, "a string", err);
+    return json_wrong_type (v, w, "a string", err);
   ohr_error_t e = NULL;
   if (semver_req_parse (v->u.string, &t->rule->req, &e) < 0)
     {
-      int r
-          = e->status == ENOMEM ? no_memory (err) : bad (w, err, "%s", e->msg);
+      int r = e->status == ENOMEM ? ohr_error_nomem (err)
+                                  : json_bad (w, err, "%s", e->msg);
       ohr_error_free (&e);
       return r;
     }
   if ((t->rule->version = strdup (v->u.string)) == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -643,12 +537,12 @@ parse_version_req (yajl_val v, const struct where *w, struct target *t,
   { "timeout", parse_timeout, NULL }
 /* clang-format on */
 
-static const struct field settings_fields[] = {
+static const struct json_field settings_fields[] = {
   SETTINGS_FIELDS,
   { NULL, NULL, NULL },
 };
 
-static const struct field rule_fields[] = {
+static const struct json_field rule_fields[] = {
   { "package", parse_package,
     "add \"package\": the name from the package's Cargo.toml" },
   { "version", parse_version_req, NULL },
@@ -659,33 +553,34 @@ static const struct field rule_fields[] = {
 static char *render_json (yajl_val v);
 
 static int
-parse_rule (yajl_val v, const struct where *w, struct policy_rule *rule,
+parse_rule (yajl_val v, const struct json_where *w, struct policy_rule *rule,
             ohr_error_t *err)
 {
   struct target t = { .rule = rule, .settings = &rule->settings };
-  if (walk_object (v, w, rule_fields, &t, err) < 0)
+  if (json_walk_object (v, w, rule_fields, WALK_FLAGS, &t, err) < 0)
     return -1;
   if ((rule->json = render_json (v)) == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   return 0;
 }
 
 static int
-parse_packages (yajl_val v, const struct where *w, struct target *t,
+parse_packages (yajl_val v, const struct json_where *w, void *target,
                 ohr_error_t *err)
 {
+  struct target *t = target;
   if (!YAJL_IS_ARRAY (v))
-    return wrong_type (v, w, "a list", err);
+    return json_wrong_type (v, w, "a list", err);
   struct policy *p = t->policy;
   if (v->u.array.len == 0)
     return 0;
   p->rules = calloc (v->u.array.len, sizeof *p->rules);
   if (p->rules == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   /* n_rules counts the rules to free, including a half-parsed one */
   for (size_t i = 0; i < v->u.array.len; i++)
     {
-      struct where iw = { w, NULL, i };
+      struct json_where iw = { w, NULL, i };
       p->n_rules++;
       if (parse_rule (v->u.array.values[i], &iw, &p->rules[i], err) < 0)
         return -1;
@@ -694,38 +589,38 @@ parse_packages (yajl_val v, const struct where *w, struct target *t,
 }
 
 static int
-parse_defaults (yajl_val v, const struct where *w, struct target *t,
+parse_defaults (yajl_val v, const struct json_where *w, void *target,
                 ohr_error_t *err)
 {
-  return walk_object (v, w, settings_fields, t, err);
+  struct target *t = target;
+  return json_walk_object (v, w, settings_fields, WALK_FLAGS, t, err);
 }
 
 static int
-parse_strict (yajl_val v, const struct where *w, struct target *t,
+parse_strict (yajl_val v, const struct json_where *w, void *target,
               ohr_error_t *err)
 {
-  if (!YAJL_IS_TRUE (v) && !YAJL_IS_FALSE (v))
-    return wrong_type (v, w, "true or false", err);
-  t->policy->strict = YAJL_IS_TRUE (v);
-  return 0;
+  struct target *t = target;
+  return json_bool (v, w, &t->policy->strict, err);
 }
 
 /* The format version: a later format may mean something else by the same
  * keys, so anything but 1 is refused rather than half-understood. */
 static int
-parse_format_version (yajl_val v, const struct where *w, struct target *t,
+parse_format_version (yajl_val v, const struct json_where *w, void *target,
                       ohr_error_t *err)
 {
   if (!YAJL_IS_NUMBER (v))
-    return wrong_type (v, w, "a number", err);
+    return json_wrong_type (v, w, "a number", err);
   char buf[CLIP_SIZE];
   if (strcmp (v->u.number.r, "1") != 0)
-    return bad (w, err, "unsupported version %s: this runner reads version %d",
-                clip (v->u.number.r, buf), POLICY_FILE_VERSION);
+    return json_bad (w, err,
+                     "unsupported version %s: this runner reads version %d",
+                     json_clip (v->u.number.r, buf), POLICY_FILE_VERSION);
   return 0;
 }
 
-static const struct field top_fields[] = {
+static const struct json_field top_fields[] = {
   { "version", parse_format_version, "add \"version\": 1" },
   { "strict", parse_strict, NULL },
   { "defaults", parse_defaults, NULL },
@@ -733,110 +628,7 @@ static const struct field top_fields[] = {
   { NULL, NULL, NULL },
 };
 
-/* ---- objects against tables */
-
-/* Levenshtein distance, for "did you mean"; long keys are never typos of
- * ours. */
-static size_t
-edit_distance (const char *a, const char *b)
-{
-  size_t la = strlen (a), lb = strlen (b), row[33];
-  if (la > 32 || lb > 32)
-    return SIZE_MAX;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++)
-    {
-      size_t diag = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= lb; j++)
-        {
-          size_t up = row[j];
-          size_t best = diag + (a[i - 1] != b[j - 1]);
-          if (up + 1 < best)
-            best = up + 1;
-          if (row[j - 1] + 1 < best)
-            best = row[j - 1] + 1;
-          row[j] = best;
-          diag = up;
-        }
-    }
-  return row[lb];
-}
-
-static int
-unknown_key (const struct where *kw, const char *key,
-             const struct field *fields, ohr_error_t *err)
-{
-  const char *best = NULL;
-  size_t best_d = 3; /* more than 2 edits is not a typo */
-  char known[256] = "";
-  size_t o = 0;
-  size_t klen = strlen (key);
-  for (const struct field *f = fields; f->key; f++)
-    {
-      /* a typo, or an abbreviation ("dest" for "destination") */
-      size_t d = klen >= 3 && strncmp (key, f->key, klen) == 0
-                     ? 0
-                     : edit_distance (key, f->key);
-      if (d < best_d)
-        best = f->key, best_d = d;
-      o += (size_t)snprintf (known + o, sizeof known - o, "%s%s",
-                             o ? ", " : "", f->key);
-    }
-  char shown[CLIP_SIZE];
-  clip (key, shown);
-  if (best)
-    return bad (kw, err, "unknown key \"%s\": did you mean \"%s\"?", shown,
-                best);
-  return bad (kw, err, "unknown key \"%s\": known keys are %s", shown, known);
-}
-
-static const struct field *
-find_field (const struct field *fields, const char *key)
-{
-  for (const struct field *f = fields; f->key; f++)
-    if (strcmp (f->key, key) == 0)
-      return f;
-  return NULL;
-}
-
-/* Every key must be known and appear once: a misspelt key silently
- * ignored would leave a build script with less, or more, than meant. */
-static int
-walk_object (yajl_val obj, const struct where *w, const struct field *fields,
-             struct target *t, ohr_error_t *err)
-{
-  if (!YAJL_IS_OBJECT (obj))
-    return wrong_type (obj, w, "an object", err);
-  unsigned seen = 0;
-  for (size_t i = 0; i < obj->u.object.len; i++)
-    {
-      const char *key = obj->u.object.keys[i];
-      struct where kw = { w, key, 0 };
-      const struct field *f = find_field (fields, key);
-      if (f == NULL)
-        return unknown_key (&kw, key, fields, err);
-      unsigned bit = 1u << (f - fields);
-      if (seen & bit)
-        return bad (&kw, err, "duplicate key \"%s\"", key);
-      seen |= bit;
-      if (f->parse (obj->u.object.values[i], &kw, t, err) < 0)
-        return -1;
-    }
-  for (const struct field *f = fields; f->key; f++)
-    if (f->required && !(seen & (1u << (f - fields))))
-      return bad (w, err, "missing \"%s\": %s", f->key, f->required);
-  return 0;
-}
-
 /* ---- one-line JSON */
-
-static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
-{
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
-}
 
 static yajl_gen_status
 gen_value (yajl_gen g, yajl_val v)
@@ -866,17 +658,11 @@ gen_value (yajl_gen g, yajl_val v)
   return yajl_gen_null (g);
 }
 
+/* What g generated, when st says it all went well. */
 static char *
 gen_result (yajl_gen g, yajl_gen_status st)
 {
-  const unsigned char *buf = NULL;
-  size_t len = 0;
-  char *out = NULL;
-  if (st == yajl_gen_status_ok
-      && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
-    out = strndup ((const char *)buf, len);
-  yajl_gen_free (g);
-  return out;
+  return st == yajl_gen_status_ok ? gen_text (g, NULL) : NULL;
 }
 
 /* The rule as the user wrote it (key order kept, comments and spaces
@@ -884,21 +670,11 @@ gen_result (yajl_gen g, yajl_gen_status st)
 static char *
 render_json (yajl_val v)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
     return NULL;
   return gen_result (g, gen_value (g, v));
 }
-
-/* Every call in the generator block goes through G(); the first failure
- * jumps to its single error label (crun GEN_OR_FAIL). */
-#define G(call)                                                               \
-  do                                                                          \
-    {                                                                         \
-      if ((st = (call)) != yajl_gen_status_ok)                                \
-        goto fail;                                                            \
-    }                                                                         \
-  while (0)
 
 static bool
 all_digits (const char *s)
@@ -910,11 +686,11 @@ char *
 policy_rule_suggestion (const char *name, const char *field, const char *value)
 {
   if (name == NULL || field == NULL || value == NULL
-      || find_field (settings_fields, field) == NULL)
+      || json_find_field (settings_fields, field) == NULL)
     return NULL;
   bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0;
   bool number = strcmp (field, "pids") == 0 && all_digits (value);
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
     return NULL;
   yajl_gen_status st;
@@ -935,24 +711,7 @@ fail:
   return gen_result (g, st);
 }
 
-#undef G
-
-/* ---- syntax pass */
-
-static int
-check_syntax (const char *data, size_t len, ohr_error_t *err)
-{
-  return json_check_syntax (data, len, MAX_DEPTH, err);
-}
-
 /* ---- loading */
-
-static void
-cleanup_yajl_valp (yajl_val *v)
-{
-  yajl_tree_free (*v);
-}
-#define cleanup_yajl_val __attribute__ ((cleanup (cleanup_yajl_valp)))
 
 static void
 settings_clear (struct policy_settings *s)
@@ -1030,29 +789,18 @@ parse_policy (const char *data, size_t len, struct policy *out,
                           "larger than %d bytes: a policy is a short list of "
                           "exceptions",
                           POLICY_MAX_SIZE);
-  if (check_syntax (data, len, err) < 0)
+  cleanup_yajl_val yajl_val root = NULL;
+  if (json_parse_checked (data, len, MAX_DEPTH, &root, err) < 0)
     return -1;
-  /* NUL-terminated for yajl_tree; check_syntax refused inner NULs */
-  cleanup_free char *text = strndup (data, len);
-  if (text == NULL)
-    return no_memory (err);
-  char errbuf[128] = "";
-  cleanup_yajl_val yajl_val root
-      = yajl_tree_parse (text, errbuf, sizeof errbuf);
-  /* the syntax pass accepted the text, so this is out of memory, but
-   * yajl's own first line is the honest report */
-  if (root == NULL)
-    return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "%.*s",
-                          (int)strcspn (errbuf, "\n"), errbuf);
   cleanup_policy struct policy p;
   policy_default (&p);
   struct target t = { .policy = &p, .settings = &p.defaults };
-  if (walk_object (root, NULL, top_fields, &t, err) < 0)
+  if (json_walk_object (root, NULL, top_fields, WALK_FLAGS, &t, err) < 0)
     return -1;
   free (p.data);
   p.data = malloc (len ? len : 1);
   if (p.data == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   memcpy (p.data, data, len);
   p.len = len;
   *out = p;
@@ -1110,7 +858,7 @@ read_policy (const char *path, char **out, size_t *out_len, ohr_error_t *err)
   /* one byte more than allowed tells "too large" from "exactly 1 MiB" */
   cleanup_free char *buf = malloc (POLICY_MAX_SIZE + 1);
   if (buf == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   size_t len = 0;
   while (len <= POLICY_MAX_SIZE)
     {
@@ -1142,7 +890,7 @@ policy_load (const char *path, struct policy *out, ohr_error_t *err)
   if ((p.path = strdup (path)) == NULL)
     {
       policy_clear (&p);
-      return no_memory (err);
+      return ohr_error_nomem (err);
     }
   *out = p;
   return 0;
@@ -1283,7 +1031,7 @@ policy_resolve (const struct policy *p, const char *name, const char *version,
   if (r < 0)
     {
       policy_effective_clear (&e);
-      return no_memory (err);
+      return ohr_error_nomem (err);
     }
   *out = e;
   return 0;

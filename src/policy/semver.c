@@ -61,13 +61,9 @@ fail (struct parser *ps, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  cleanup_free char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
+  ohr_error_vset (ps->err, EINVAL, OHR_ERR_USAGE, fmt, ap);
   va_end (ap);
-  if (r < 0)
-    return ohr_error_errno (ps->err, ENOMEM, OHR_ERR_INTERNAL, "%s", ps->what);
-  return ohr_error_set (ps->err, EINVAL, OHR_ERR_USAGE, "invalid %s '%s': %s",
-                        ps->what, ps->text, msg);
+  return ohr_error_wrap (ps->err, "invalid %s '%s'", ps->what, ps->text);
 }
 
 /* Describe the character at p for an error message; bytes that would
@@ -160,7 +156,7 @@ parse_identifiers (struct parser *ps, bool pre, char **out)
     }
   char *s = strndup (start, (size_t)(ps->p - start));
   if (s == NULL)
-    return ohr_error_errno (ps->err, ENOMEM, OHR_ERR_INTERNAL, "%s", ps->what);
+    return ohr_error_nomem (ps->err);
   *out = s;
   return 0;
 }
@@ -420,7 +416,7 @@ semver_req_parse (const char *text, struct semver_req **out, ohr_error_t *err)
   struct parser ps = { text, text, "version requirement", err };
   cleanup_semver_req struct semver_req *req = calloc (1, sizeof *req);
   if (req == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "%s", ps.what);
+    return ohr_error_nomem (err);
   bool star;
   skip_spaces (&ps);
   if (parse_star (&ps, &star) < 0)

@@ -1,17 +1,21 @@
 /* registry.h: an OCI distribution-spec client on libcurl.
  *
- * Owns HTTP: manifests by tag or digest, blobs (following redirects to
- * blob storage), authentication (anonymous, Basic, Bearer tokens from the
- * WWW-Authenticate challenge), retries with backoff for 5xx/429/connection
- * resets, resuming partial blobs with Range, parallel downloads (curl
- * multi), and a progress line on a terminal.  Every byte is verified
- * against its digest while streaming; a mismatch stores nothing.
- * Credentials come from $REGISTRY_AUTH_FILE,
+ * src/registry/ owns HTTP: manifests by tag or digest, blobs (following
+ * redirects to blob storage), authentication (anonymous, Basic, Bearer
+ * tokens from the WWW-Authenticate challenge), retries with backoff for
+ * 5xx/429/connection resets, resuming partial blobs with Range, parallel
+ * downloads (curl multi), and a progress line on a terminal.  Every byte
+ * is verified against its digest while streaming; a mismatch stores
+ * nothing.  Credentials come from $REGISTRY_AUTH_FILE,
  * ${XDG_RUNTIME_DIR}/containers/auth.json or ~/.docker/config.json and are
  * never printed.  Plain http only for localhost/127.0.0.0/8/::1 or hosts
  * given as insecure.
  *
- * It knows nothing of manifests' contents (manifest.h parses them).
+ * This is the folder's one public header (its files: internal.h).  It may
+ * call src/util/, image/manifest.h for descriptors and media types (it
+ * knows nothing of manifests' contents: manifest.h parses them), libcurl
+ * and yajl; only the store helper (src/store/pull.c) calls it, so run
+ * mode never loads libcurl.
  */
 #ifndef OHR_REGISTRY_H
 #define OHR_REGISTRY_H

@@ -48,7 +48,7 @@ bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
   if (parent == NULL || paths (state_base, &b) < 0)
     {
       bundle_finish (&b, 1);
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
+      return ohr_error_nomem (err);
     }
   if (mkdir (b.dir, 0700) < 0
       && (errno != ENOENT || fs_mkdir_p (parent, 0700, err) < 0
@@ -78,7 +78,7 @@ bundle_write_config (const struct bundle *b, const char *config,
 {
   cleanup_free char *cfg = fs_path_join (b->dir, "config.json");
   if (cfg == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
+    return ohr_error_nomem (err);
   /* Thrown away after the run (and on tmpfs when /run is): no fsync. */
   return fs_write_new (cfg, config, config_len, 0600, err);
 }

@@ -36,7 +36,7 @@ absolute (const char *path, const char *cwd, char **out, ohr_error_t *err)
   cleanup_free char *joined
       = path[0] == '/' ? strdup (path) : fs_path_join (cwd, path);
   if (joined == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "path");
+    return ohr_error_nomem (err);
   char *n = fs_path_normalize (joined);
   if (n == NULL)
     {
@@ -125,8 +125,7 @@ load_package (char *const *envp, struct run_context *ctx, ohr_error_t *err)
   const char *ver = envfilter_get (envp, "CARGO_PKG_VERSION");
   int r = asprintf (&ctx->package, "%s%s%s", name ? name : "(unknown package)",
                     ver ? " " : "", ver ? ver : "");
-  return r < 0 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "context")
-               : 0;
+  return r < 0 ? ohr_error_nomem (err) : 0;
 }
 
 static bool
@@ -162,7 +161,7 @@ context_load (char *const *command, char *const *envp, struct run_context *out,
       free (ctx.cwd);
       if ((ctx.cwd = strdup (ctx.manifest_dir)) == NULL)
         {
-          ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "context");
+          ohr_error_nomem (err);
           goto fail;
         }
     }
@@ -179,7 +178,7 @@ context_load (char *const *command, char *const *envp, struct run_context *out,
   for (size_t i = 1; command[i]; i++)
     if (strv_push (&ctx.args, command[i]) < 0)
       {
-        ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "context");
+        ohr_error_nomem (err);
         goto fail;
       }
   ctx.build_dir = derive_build_dir (ctx.out_dir);

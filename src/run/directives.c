@@ -47,13 +47,6 @@ buf_clear (struct buf *b)
   *b = (struct buf){ 0 };
 }
 
-static int
-oom (ohr_error_t *err)
-{
-  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL,
-                        "out of memory mapping build-script output");
-}
-
 /* ---- UTF-8, as Rust sees it */
 
 /* Length of the character at s (n > 0 bytes available) and its code point,
@@ -230,13 +223,13 @@ directive_pathmap_new (const struct directive_map *maps, size_t n_maps,
 {
   struct directive_pathmap *pm = calloc (1, sizeof *pm);
   if (pm == NULL)
-    return oom (err);
+    return ohr_error_nomem (err);
   pm->maps = calloc (n_maps ? n_maps : 1, sizeof *pm->maps);
   pm->allowed = calloc (n_allowed ? n_allowed : 1, sizeof *pm->allowed);
   if (pm->maps == NULL || pm->allowed == NULL)
     {
       directive_pathmap_free (pm);
-      return oom (err);
+      return ohr_error_nomem (err);
     }
   for (; pm->n_maps < n_maps; pm->n_maps++)
     {
@@ -699,7 +692,7 @@ directive_map_line (const struct directive_pathmap *pm, const char *line,
   if (r <= 0 || buf_add (&b, "", 1) < 0)
     {
       buf_clear (&b);
-      return r == 0 ? 0 : oom (err);
+      return r == 0 ? 0 : ohr_error_nomem (err);
     }
   *out_len = b.len - 1;
   *out = b.p;
@@ -729,7 +722,7 @@ directive_filter_new (const struct directive_map *maps, size_t n_maps,
   struct directive_filter *f = calloc (1, sizeof *f);
   if (f == NULL)
     {
-      oom (err);
+      ohr_error_nomem (err);
       return NULL;
     }
   if (directive_pathmap_new (maps, n_maps, allowed, n_allowed, &f->pm, err)
@@ -796,7 +789,7 @@ note_overlong (struct directive_filter *f, const char *s, size_t n,
     key_len = 0;
   if (note_add (&f->notes, DIRECTIVE_NOTE_TOO_LONG, s + skip, key_len, "", 0)
       < 0)
-    return oom (err);
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -806,7 +799,7 @@ filter_map (struct directive_filter *f, const char *line, size_t len,
             ohr_error_t *err)
 {
   int r = map_line_into (f->pm, line, len, &f->mapped, &f->notes);
-  return r < 0 ? oom (err) : r;
+  return r < 0 ? ohr_error_nomem (err) : r;
 }
 
 /* Inside an overlong line: pass bytes on until its '\n'. */
@@ -837,7 +830,7 @@ feed_pending (struct directive_filter *f, const char *p, size_t n,
       /* filled to exactly the limit, so the note sees what it would see
        * had the line come in one piece */
       if (buf_add (&f->pending, p, room) < 0)
-        return oom (err);
+        return ohr_error_nomem (err);
       if (note_overlong (f, f->pending.p, f->pending.len, err) < 0
           || out_write (f, f->pending.p, f->pending.len, err) < 0)
         return -1;
@@ -847,7 +840,7 @@ feed_pending (struct directive_filter *f, const char *p, size_t n,
       return 0;
     }
   if (buf_add (&f->pending, p, nl ? take + 1 : take) < 0)
-    return oom (err);
+    return ohr_error_nomem (err);
   *used = nl ? take + 1 : take;
   if (nl == NULL)
     return 0;
@@ -858,7 +851,7 @@ feed_pending (struct directive_filter *f, const char *p, size_t n,
   if (r == 1)
     {
       if (buf_add (&f->mapped, "\n", 1) < 0)
-        return oom (err);
+        return ohr_error_nomem (err);
       line = &f->mapped;
     }
   if (out_write (f, line->p, line->len, err) < 0)
@@ -901,7 +894,7 @@ feed_lines (struct directive_filter *f, const char *p, size_t n, size_t *used,
   if (out_write (f, span, (size_t)(line - span), err) < 0)
     return -1;
   if (buf_add (&f->pending, line, (size_t)(end - line)) < 0)
-    return oom (err);
+    return ohr_error_nomem (err);
   *used = n;
   return 0;
 }

@@ -20,12 +20,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "util/cleanup.h"
 #include "util/jsoncheck.h"
+#include "util/jsonpath.h"
 #include "util/strv.h"
+#include "util/yajl.h"
 
 /* A valid file nests 3 deep (top, when, annotations). */
 #define MAX_DEPTH 16
@@ -55,19 +56,6 @@ spec_hook_clear (struct spec_hook *h)
   strv_free (h->args);
   strv_free (h->env);
   *h = (struct spec_hook){ 0 };
-}
-
-static char **
-strv_copy (char *const *v)
-{
-  char **out = NULL;
-  for (size_t i = 0; v && v[i]; i++)
-    if (strv_push (&out, v[i]) < 0)
-      {
-        strv_free (out);
-        return NULL;
-      }
-  return out;
 }
 
 static int
@@ -148,264 +136,155 @@ hooks_set_clear (struct hook_set *s)
   *s = (struct hook_set){ 0 };
 }
 
-/* ---- where a value is, for messages */
-
-struct where
-{
-  const struct where *up;
-  const char *key; /* NULL: an array element */
-  size_t index;
-};
-
-/* Keys and values come from the file: short and printable, so that a
- * message stays one readable line. */
-#define CLIP_LEN 80
-#define CLIP_SIZE (CLIP_LEN + 4)
-
-static size_t
-append_clipped (char *buf, size_t size, size_t o, const char *s)
-{
-  size_t n = 0;
-  for (; s[n] && n < CLIP_LEN && o + 1 < size; n++)
-    {
-      unsigned char c = (unsigned char)s[n];
-      buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-  if (s[n] && o + 4 < size)
-    o += (size_t)snprintf (buf + o, size - o, "...");
-  buf[o] = '\0';
-  return o;
-}
-
-static const char *
-clip (const char *s, char buf[CLIP_SIZE])
-{
-  append_clipped (buf, CLIP_SIZE, 0, s);
-  return buf;
-}
-
-static size_t
-format_where (const struct where *w, char *buf, size_t size)
-{
-  if (w == NULL)
-    return 0;
-  size_t o = format_where (w->up, buf, size);
-  if (w->key == NULL)
-    {
-      int n = snprintf (buf + o, size - o, "[%zu]", w->index);
-      return n < 0 || (size_t)n >= size - o ? size - 1 : o + (size_t)n;
-    }
-  if (o > 0 && o + 1 < size)
-    buf[o++] = '.';
-  return append_clipped (buf, size, o, w->key);
-}
-
-static int no_memory (ohr_error_t *err);
-
-static int bad (const struct where *w, ohr_error_t *err, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-/* "<json path>: <message>"; hooks_load_file adds the file. */
-static int
-bad (const struct where *w, ohr_error_t *err, const char *fmt, ...)
-{
-  char path[512] = "";
-  format_where (w, path, sizeof path);
-  va_list ap;
-  va_start (ap, fmt);
-  cleanup_free char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
-  va_end (ap);
-  if (r < 0)
-    return no_memory (err);
-  if (path[0] == '\0')
-    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "%s", msg);
-  return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "%s: %s", path, msg);
-}
-
-static int
-no_memory (ohr_error_t *err)
-{
-  return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
-}
-
-static const char *
-type_name (yajl_val v)
-{
-  if (YAJL_IS_STRING (v))
-    return "a string";
-  if (YAJL_IS_NUMBER (v))
-    return "a number";
-  if (YAJL_IS_OBJECT (v))
-    return "an object";
-  if (YAJL_IS_ARRAY (v))
-    return "a list";
-  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
-    return "a boolean";
-  return "null";
-}
-
-static int
-wrong_type (yajl_val v, const struct where *w, const char *expected,
-            ohr_error_t *err)
-{
-  return bad (w, err, "expected %s, found %s", expected, type_name (v));
-}
-
 /* ---- values */
 
-typedef int parse_fn (yajl_val v, const struct where *w, struct hook_def *d,
-                      ohr_error_t *err);
-
-struct field
-{
-  const char *key;
-  parse_fn *parse;
-  const char *required; /* NULL, or what to do when it is missing */
-};
-
-static int walk_object (yajl_val obj, const struct where *w,
-                        const struct field *fields, struct hook_def *d,
-                        ohr_error_t *err);
+/* hooks.d keys are camelCase (oci-hooks(5)): a key that differs only in
+ * case is the typo to suggest ("hasbindmounts", the 0.1.0 spelling). */
+#define WALK_FLAGS JSON_SUGGEST_CASE
 
 static int
-parse_strings (yajl_val v, const struct where *w, bool need_assignment,
-               char ***out, ohr_error_t *err)
+push_string (const char *s, const struct json_where *w, void *ctx,
+             ohr_error_t *err)
 {
-  if (!YAJL_IS_ARRAY (v))
-    return wrong_type (v, w, "a list of strings", err);
-  for (size_t i = 0; i < v->u.array.len; i++)
-    {
-      yajl_val e = v->u.array.values[i];
-      struct where iw = { w, NULL, i };
-      char buf[CLIP_SIZE];
-      if (!YAJL_IS_STRING (e))
-        return wrong_type (e, &iw, "a string", err);
-      if (need_assignment
-          && (e->u.string[0] == '=' || strchr (e->u.string, '=') == NULL))
-        return bad (&iw, err, "\"%s\" is not NAME=VALUE",
-                    clip (e->u.string, buf));
-      if (strv_push (out, e->u.string) < 0)
-        return no_memory (err);
-    }
-  return 0;
+  return strv_push (ctx, s) < 0 ? ohr_error_nomem (err) : 0;
 }
 
+/* NAME=VALUE, as the spec's env has it */
 static int
-parse_path (yajl_val v, const struct where *w, struct hook_def *d,
-            ohr_error_t *err)
-{
-  if (!YAJL_IS_STRING (v))
-    return wrong_type (v, w, "a string", err);
-  if (v->u.string[0] == '\0')
-    return bad (w, err, "empty path: name the hook program");
-  if ((d->hook.path = strdup (v->u.string)) == NULL)
-    return no_memory (err);
-  return 0;
-}
-
-static int
-parse_args (yajl_val v, const struct where *w, struct hook_def *d,
-            ohr_error_t *err)
-{
-  return parse_strings (v, w, false, &d->hook.args, err);
-}
-
-static int
-parse_env (yajl_val v, const struct where *w, struct hook_def *d,
-           ohr_error_t *err)
-{
-  return parse_strings (v, w, true, &d->hook.env, err);
-}
-
-static int
-parse_timeout (yajl_val v, const struct where *w, struct hook_def *d,
-               ohr_error_t *err)
+push_assignment (const char *s, const struct json_where *w, void *ctx,
+                 ohr_error_t *err)
 {
   char buf[CLIP_SIZE];
+  if (s[0] == '=' || strchr (s, '=') == NULL)
+    return json_bad (w, err, "\"%s\" is not NAME=VALUE", json_clip (s, buf));
+  return push_string (s, w, ctx, err);
+}
+
+static int
+parse_path (yajl_val v, const struct json_where *w, void *target,
+            ohr_error_t *err)
+{
+  struct hook_def *d = target;
+  if (!YAJL_IS_STRING (v))
+    return json_wrong_type (v, w, "a string", err);
+  if (v->u.string[0] == '\0')
+    return json_bad (w, err, "empty path: name the hook program");
+  if ((d->hook.path = strdup (v->u.string)) == NULL)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
+parse_args (yajl_val v, const struct json_where *w, void *target,
+            ohr_error_t *err)
+{
+  struct hook_def *d = target;
+  return json_each_string (v, w, "a list of strings", push_string,
+                           &d->hook.args, err);
+}
+
+static int
+parse_env (yajl_val v, const struct json_where *w, void *target,
+           ohr_error_t *err)
+{
+  struct hook_def *d = target;
+  return json_each_string (v, w, "a list of strings", push_assignment,
+                           &d->hook.env, err);
+}
+
+static int
+parse_timeout (yajl_val v, const struct json_where *w, void *target,
+               ohr_error_t *err)
+{
+  struct hook_def *d = target;
+  char buf[CLIP_SIZE];
   if (!YAJL_IS_NUMBER (v))
-    return wrong_type (v, w, "a number", err);
+    return json_wrong_type (v, w, "a number", err);
   /* the spec's timeout is an integer of seconds, greater than zero */
   if (!YAJL_IS_INTEGER (v) || v->u.number.i < 1 || v->u.number.i > INT_MAX)
-    return bad (w, err,
-                "invalid timeout %s: use whole seconds from 1 to %d, or "
-                "leave it out",
-                clip (v->u.number.r, buf), INT_MAX);
+    return json_bad (w, err,
+                     "invalid timeout %s: use whole seconds from 1 to %d, or "
+                     "leave it out",
+                     json_clip (v->u.number.r, buf), INT_MAX);
   d->hook.timeout = (int)v->u.number.i;
   return 0;
 }
 
 static int
-parse_flag (yajl_val v, const struct where *w, enum hook_flag *out,
+parse_flag (yajl_val v, const struct json_where *w, enum hook_flag *out,
             ohr_error_t *err)
 {
-  if (!YAJL_IS_TRUE (v) && !YAJL_IS_FALSE (v))
-    return wrong_type (v, w, "true or false", err);
-  *out = YAJL_IS_TRUE (v) ? HOOK_FLAG_TRUE : HOOK_FLAG_FALSE;
+  bool b;
+  if (json_bool (v, w, &b, err) < 0)
+    return -1;
+  *out = b ? HOOK_FLAG_TRUE : HOOK_FLAG_FALSE;
   return 0;
 }
 
 static int
-parse_always (yajl_val v, const struct where *w, struct hook_def *d,
+parse_always (yajl_val v, const struct json_where *w, void *target,
               ohr_error_t *err)
 {
+  struct hook_def *d = target;
   return parse_flag (v, w, &d->always, err);
 }
 
 static int
-parse_has_bind_mounts (yajl_val v, const struct where *w, struct hook_def *d,
+parse_has_bind_mounts (yajl_val v, const struct json_where *w, void *target,
                        ohr_error_t *err)
 {
+  struct hook_def *d = target;
   return parse_flag (v, w, &d->has_bind_mounts, err);
 }
 
 static int
-compile (const char *text, const struct where *w, struct hook_pattern *out,
-         ohr_error_t *err)
+compile (const char *text, const struct json_where *w,
+         struct hook_pattern *out, ohr_error_t *err)
 {
   char buf[CLIP_SIZE], msg[128];
   int rc = regcomp (&out->re, text, REG_EXTENDED | REG_NOSUB);
   if (rc == REG_ESPACE)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   if (rc != 0)
     {
       regerror (rc, &out->re, msg, sizeof msg);
       regfree (&out->re);
-      return bad (w, err,
-                  "invalid regular expression \"%s\": %s (POSIX extended "
-                  "syntax)",
-                  clip (text, buf), msg);
+      return json_bad (w, err,
+                       "invalid regular expression \"%s\": %s (POSIX extended "
+                       "syntax)",
+                       json_clip (text, buf), msg);
     }
   if ((out->text = strdup (text)) == NULL)
     {
       regfree (&out->re);
-      return no_memory (err);
+      return ohr_error_nomem (err);
     }
   return 0;
 }
 
 static int
-parse_annotations (yajl_val v, const struct where *w, struct hook_def *d,
+parse_annotations (yajl_val v, const struct json_where *w, void *target,
                    ohr_error_t *err)
 {
+  struct hook_def *d = target;
   if (!YAJL_IS_OBJECT (v))
-    return wrong_type (v, w, "an object of key and value patterns", err);
+    return json_wrong_type (v, w, "an object of key and value patterns", err);
   size_t n = v->u.object.len;
   if (n == 0)
     return 0;
   d->annotations = calloc (n, sizeof *d->annotations);
   if (d->annotations == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   for (size_t i = 0; i < n; i++)
     {
       const char *key = v->u.object.keys[i];
       yajl_val val = v->u.object.values[i];
-      struct where kw = { w, key, 0 };
+      struct json_where kw = { w, key, 0 };
       for (size_t j = 0; j < i; j++)
         if (strcmp (v->u.object.keys[j], key) == 0)
-          return bad (&kw, err, "duplicate key");
+          return json_bad (&kw, err, "duplicate key");
       if (!YAJL_IS_STRING (val))
-        return wrong_type (val, &kw, "a string (a value pattern)", err);
+        return json_wrong_type (val, &kw, "a string (a value pattern)", err);
       struct hook_annotation_pattern *p = &d->annotations[i];
       if (compile (key, &kw, &p->key, err) < 0)
         return -1;
@@ -417,28 +296,25 @@ parse_annotations (yajl_val v, const struct where *w, struct hook_def *d,
 }
 
 static int
-parse_commands (yajl_val v, const struct where *w, struct hook_def *d,
+add_command (const char *s, const struct json_where *w, void *ctx,
+             ohr_error_t *err)
+{
+  struct hook_def *d = ctx;
+  if (compile (s, w, &d->commands[d->n_commands], err) < 0)
+    return -1;
+  d->n_commands++;
+  return 0;
+}
+
+static int
+parse_commands (yajl_val v, const struct json_where *w, void *target,
                 ohr_error_t *err)
 {
-  if (!YAJL_IS_ARRAY (v))
-    return wrong_type (v, w, "a list of patterns", err);
-  size_t n = v->u.array.len;
-  if (n == 0)
-    return 0;
-  d->commands = calloc (n, sizeof *d->commands);
-  if (d->commands == NULL)
-    return no_memory (err);
-  for (size_t i = 0; i < n; i++)
-    {
-      yajl_val e = v->u.array.values[i];
-      struct where iw = { w, NULL, i };
-      if (!YAJL_IS_STRING (e))
-        return wrong_type (e, &iw, "a string", err);
-      if (compile (e->u.string, &iw, &d->commands[i], err) < 0)
-        return -1;
-      d->n_commands++;
-    }
-  return 0;
+  struct hook_def *d = target;
+  size_t n = YAJL_IS_ARRAY (v) ? v->u.array.len : 0;
+  if (n > 0 && (d->commands = calloc (n, sizeof *d->commands)) == NULL)
+    return ohr_error_nomem (err);
+  return json_each_string (v, w, "a list of patterns", add_command, d, err);
 }
 
 static const char known_stages[]
@@ -446,32 +322,32 @@ static const char known_stages[]
       "poststop";
 
 static int
-parse_stages (yajl_val v, const struct where *w, struct hook_def *d,
-              ohr_error_t *err)
+add_stage (const char *name, const struct json_where *w, void *ctx,
+           ohr_error_t *err)
 {
-  if (!YAJL_IS_ARRAY (v))
-    return wrong_type (v, w, "a list of stages", err);
-  if (v->u.array.len == 0)
-    return bad (w, err, "no stage: name at least one of %s", known_stages);
-  for (size_t i = 0; i < v->u.array.len; i++)
-    {
-      yajl_val e = v->u.array.values[i];
-      struct where iw = { w, NULL, i };
-      char buf[CLIP_SIZE];
-      if (!YAJL_IS_STRING (e))
-        return wrong_type (e, &iw, "a string", err);
-      int s = 0;
-      while (s < HOOK_N_STAGES && strcmp (stage_names[s], e->u.string) != 0)
-        s++;
-      if (s == HOOK_N_STAGES)
-        return bad (&iw, err, "unknown stage \"%s\": use one of %s",
-                    clip (e->u.string, buf), known_stages);
-      d->stages |= 1u << s;
-    }
-  return 0;
+  struct hook_def *d = ctx;
+  for (int s = 0; s < HOOK_N_STAGES; s++)
+    if (strcmp (stage_names[s], name) == 0)
+      {
+        d->stages |= 1u << s;
+        return 0;
+      }
+  char buf[CLIP_SIZE];
+  return json_bad (w, err, "unknown stage \"%s\": use one of %s",
+                   json_clip (name, buf), known_stages);
 }
 
-static const struct field hook_fields[] = {
+static int
+parse_stages (yajl_val v, const struct json_where *w, void *target,
+              ohr_error_t *err)
+{
+  if (YAJL_IS_ARRAY (v) && v->u.array.len == 0)
+    return json_bad (w, err, "no stage: name at least one of %s",
+                     known_stages);
+  return json_each_string (v, w, "a list of stages", add_stage, target, err);
+}
+
+static const struct json_field hook_fields[] = {
   { "path", parse_path, "add \"path\": the hook program" },
   { "args", parse_args, NULL },
   { "env", parse_env, NULL },
@@ -479,7 +355,7 @@ static const struct field hook_fields[] = {
   { NULL, NULL, NULL },
 };
 
-static const struct field when_fields[] = {
+static const struct json_field when_fields[] = {
   { "always", parse_always, NULL },
   { "annotations", parse_annotations, NULL },
   { "commands", parse_commands, NULL },
@@ -488,45 +364,47 @@ static const struct field when_fields[] = {
 };
 
 static int
-parse_hook (yajl_val v, const struct where *w, struct hook_def *d,
+parse_hook (yajl_val v, const struct json_where *w, void *target,
             ohr_error_t *err)
 {
-  return walk_object (v, w, hook_fields, d, err);
+  struct hook_def *d = target;
+  return json_walk_object (v, w, hook_fields, WALK_FLAGS, d, err);
 }
 
 static int
-parse_when (yajl_val v, const struct where *w, struct hook_def *d,
+parse_when (yajl_val v, const struct json_where *w, void *target,
             ohr_error_t *err)
 {
-  if (walk_object (v, w, when_fields, d, err) < 0)
+  struct hook_def *d = target;
+  if (json_walk_object (v, w, when_fields, WALK_FLAGS, d, err) < 0)
     return -1;
   /* oci-hooks(5): at least one must be specified; with none the hook
    * would never run, which is never what the file means */
   if (d->always == HOOK_FLAG_UNSET && d->has_bind_mounts == HOOK_FLAG_UNSET
       && d->n_annotations == 0 && d->n_commands == 0)
-    return bad (w, err,
-                "no condition: add \"always\": true, \"annotations\", "
-                "\"commands\" or \"hasBindMounts\"");
+    return json_bad (w, err,
+                     "no condition: add \"always\": true, \"annotations\", "
+                     "\"commands\" or \"hasBindMounts\"");
   return 0;
 }
 
 static int
-parse_version (yajl_val v, const struct where *w, struct hook_def *d,
+parse_version (yajl_val v, const struct json_where *w, void *target,
                ohr_error_t *err)
 {
   char buf[CLIP_SIZE];
   if (!YAJL_IS_STRING (v))
-    return wrong_type (v, w, "a string", err);
+    return json_wrong_type (v, w, "a string", err);
   if (strcmp (v->u.string, HOOKS_VERSION) != 0)
-    return bad (
+    return json_bad (
         w, err,
         "unsupported version \"%s\": this runner reads \"" HOOKS_VERSION
         "\" files",
-        clip (v->u.string, buf));
+        json_clip (v->u.string, buf));
   return 0;
 }
 
-static const struct field top_fields[] = {
+static const struct json_field top_fields[] = {
   { "version", parse_version, NULL }, /* checked first, see parse_top */
   { "hook", parse_hook, "add \"hook\": {\"path\": ...}" },
   { "when", parse_when, "add \"when\": {\"always\": true} or a condition" },
@@ -534,85 +412,20 @@ static const struct field top_fields[] = {
   { NULL, NULL, NULL },
 };
 
-static const struct field *
-find_field (const struct field *fields, const char *key)
-{
-  for (const struct field *f = fields; f->key; f++)
-    if (strcmp (f->key, key) == 0)
-      return f;
-  return NULL;
-}
-
-/* A key that differs from a known one only in case is a typo
- * ("hasbindmounts", the 0.1.0 spelling). */
-static int
-unknown_key (const struct where *kw, const char *key,
-             const struct field *fields, ohr_error_t *err)
-{
-  char known[256] = "", shown[CLIP_SIZE];
-  size_t o = 0;
-  for (const struct field *f = fields; f->key; f++)
-    {
-      if (strcasecmp (f->key, key) == 0)
-        return bad (kw, err, "unknown key \"%s\": did you mean \"%s\"?",
-                    clip (key, shown), f->key);
-      o += (size_t)snprintf (known + o, sizeof known - o, "%s%s",
-                             o ? ", " : "", f->key);
-    }
-  return bad (kw, err, "unknown key \"%s\": known keys are %s",
-              clip (key, shown), known);
-}
-
-/* Every key must be known and appear once: a misspelt condition quietly
- * ignored would inject a hook where it was not meant to run. */
-static int
-walk_object (yajl_val obj, const struct where *w, const struct field *fields,
-             struct hook_def *d, ohr_error_t *err)
-{
-  if (!YAJL_IS_OBJECT (obj))
-    return wrong_type (obj, w, "an object", err);
-  unsigned seen = 0;
-  for (size_t i = 0; i < obj->u.object.len; i++)
-    {
-      const char *key = obj->u.object.keys[i];
-      struct where kw = { w, key, 0 };
-      const struct field *f = find_field (fields, key);
-      if (f == NULL)
-        return unknown_key (&kw, key, fields, err);
-      unsigned bit = 1u << (f - fields);
-      if (seen & bit)
-        return bad (&kw, err, "duplicate key");
-      seen |= bit;
-      if (f->parse (obj->u.object.values[i], &kw, d, err) < 0)
-        return -1;
-    }
-  for (const struct field *f = fields; f->key; f++)
-    if (f->required && !(seen & (1u << (f - fields))))
-      return bad (w, err, "missing \"%s\": %s", f->key, f->required);
-  return 0;
-}
-
 static int
 parse_top (yajl_val root, struct hook_def *d, ohr_error_t *err)
 {
   if (!YAJL_IS_OBJECT (root))
-    return wrong_type (root, NULL, "an object", err);
+    return json_wrong_type (root, NULL, "an object", err);
   /* the version decides what the other keys mean: first */
   const char *vpath[] = { "version", NULL };
   if (yajl_tree_get (root, vpath, yajl_t_any) == NULL)
-    return bad (NULL, err,
-                "missing \"version\": this runner reads oci-hooks(5) "
-                "\"" HOOKS_VERSION "\" files (a file without a version uses "
-                "the old 0.1.0 schema: rewrite it as " HOOKS_VERSION ")");
-  return walk_object (root, NULL, top_fields, d, err);
-}
-
-/* ---- syntax pass */
-
-static int
-check_syntax (const char *data, size_t len, ohr_error_t *err)
-{
-  return json_check_syntax (data, len, MAX_DEPTH, err);
+    return json_bad (NULL, err,
+                     "missing \"version\": this runner reads oci-hooks(5) "
+                     "\"" HOOKS_VERSION
+                     "\" files (a file without a version uses "
+                     "the old 0.1.0 schema: rewrite it as " HOOKS_VERSION ")");
+  return json_walk_object (root, NULL, top_fields, WALK_FLAGS, d, err);
 }
 
 /* ---- files */
@@ -629,13 +442,6 @@ untrusted (const struct stat *st)
     return "is writable by group or others: run 'chmod go-w' on it";
   return NULL;
 }
-
-static void
-cleanup_yajl_valp (yajl_val *v)
-{
-  yajl_tree_free (*v);
-}
-#define cleanup_yajl_val __attribute__ ((cleanup (cleanup_yajl_valp)))
 
 static void
 cleanup_hook_defp (struct hook_def *d)
@@ -664,7 +470,7 @@ read_hook_file (const char *path, char **out, size_t *out_len,
   /* one byte more than allowed tells "too large" from "exactly 1 MiB" */
   cleanup_free char *buf = malloc (HOOKS_MAX_FILE_SIZE + 2);
   if (buf == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   size_t len = 0;
   while (len <= HOOKS_MAX_FILE_SIZE)
     {
@@ -692,15 +498,9 @@ static int
 parse_hook_data (const char *data, size_t len, struct hook_def *d,
                  ohr_error_t *err)
 {
-  if (check_syntax (data, len, err) < 0)
+  cleanup_yajl_val yajl_val root = NULL;
+  if (json_parse_checked (data, len, MAX_DEPTH, &root, err) < 0)
     return -1;
-  char errbuf[128] = "";
-  cleanup_yajl_val yajl_val root
-      = yajl_tree_parse (data, errbuf, sizeof errbuf);
-  /* the syntax pass accepted the text: this is out of memory */
-  if (root == NULL)
-    return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "%.*s",
-                          (int)strcspn (errbuf, "\n"), errbuf);
   return parse_top (root, d, err);
 }
 
@@ -753,7 +553,7 @@ resolve_program (struct hook_def *d, char **out_note, ohr_error_t *err)
       if (asprintf (&abs, "%s%s%s", dir, strcmp (dir, "/") ? "/" : "",
                     d->hook.path)
           < 0)
-        return no_memory (err);
+        return ohr_error_nomem (err);
       free (d->hook.path);
       d->hook.path = abs;
     }
@@ -770,7 +570,7 @@ resolve_program (struct hook_def *d, char **out_note, ohr_error_t *err)
     r = note (out_note, d->file, "program '%s' %s", p, untrusted (&st));
   else
     return 1;
-  return r < 0 ? no_memory (err) : 0;
+  return r < 0 ? ohr_error_nomem (err) : 0;
 }
 
 int
@@ -784,7 +584,7 @@ hooks_load_file (const char *path, struct hook_def *out, char **out_note,
   const char *base = strrchr (path, '/');
   if ((d.file = strdup (path)) == NULL
       || (d.name = strdup (base ? base + 1 : path)) == NULL)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   cleanup_free char *data = NULL;
   size_t len = 0;
   if (read_hook_file (path, &data, &len, err) < 0
@@ -793,7 +593,7 @@ hooks_load_file (const char *path, struct hook_def *out, char **out_note,
   /* the runtime's argv: the path when the file gives none (an empty argv
    * is not something every runtime handles) */
   if (d.hook.args == NULL && strv_push (&d.hook.args, d.hook.path) < 0)
-    return no_memory (err);
+    return ohr_error_nomem (err);
   int r = resolve_program (&d, out_note, err);
   if (r <= 0)
     return r;
@@ -917,11 +717,11 @@ scan_dir (const char *dir, struct entries *e, char ***notes, ohr_error_t *err)
           if (strv_pushf (notes, "hook '%s/%s': not a regular file: skipped",
                           real, de->d_name)
               < 0)
-            return no_memory (err);
+            return ohr_error_nomem (err);
           continue;
         }
       if (entries_put (e, real, de->d_name) < 0)
-        return no_memory (err);
+        return ohr_error_nomem (err);
     }
   return 0;
 }
@@ -945,7 +745,7 @@ hooks_load (char *const *dirs, struct hook_set *out, ohr_error_t *err)
     {
       qsort (e.v, e.n, sizeof *e.v, entry_cmp);
       if ((set.v = calloc (e.n, sizeof *set.v)) == NULL)
-        return no_memory (err);
+        return ohr_error_nomem (err);
     }
   for (size_t i = 0; i < e.n; i++)
     {
@@ -956,7 +756,7 @@ hooks_load (char *const *dirs, struct hook_set *out, ohr_error_t *err)
       if (r > 0)
         set.n++;
       else if (strv_push_owned (&set.notes, msg) < 0)
-        return no_memory (err);
+        return ohr_error_nomem (err);
     }
   *out = set;
   set = (struct hook_set){ 0 };
@@ -992,7 +792,7 @@ match_annotation (const struct hook_annotation_pattern *p,
         continue;
       cleanup_free char *key = strndup (a, (size_t)(eq - a));
       if (key == NULL)
-        return no_memory (err);
+        return ohr_error_nomem (err);
       int r = search (&p->key, key, err);
       if (r > 0)
         r = search (&p->value, eq + 1, err);
@@ -1071,7 +871,7 @@ hooks_select (const struct hook_set *set, const struct hook_context *ctx,
       for (int s = 0; s < HOOK_N_STAGES; s++)
         if ((d->stages & (1u << s))
             && append_hook (&sel.stages[s], &d->hook) < 0)
-          return no_memory (err);
+          return ohr_error_nomem (err);
     }
   *out = sel;
   sel = (struct spec_hooks){ 0 };

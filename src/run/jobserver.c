@@ -81,7 +81,7 @@ jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
   size_t cap = strlen (makeflags) + 64, len = 0;
   cleanup_free char *res = malloc (cap);
   if (copy == NULL || res == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "jobserver");
+    return ohr_error_nomem (err);
   res[0] = '\0';
   char *save = NULL;
   for (char *w = strtok_r (copy, " ", &save); w;
@@ -98,8 +98,7 @@ jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
           if (nr == NULL)
             {
               jobserver_clear (&js);
-              return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
-                                      "jobserver");
+              return ohr_error_nomem (err);
             }
           res = nr;
         }

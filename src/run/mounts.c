@@ -15,7 +15,7 @@ mounts_add (struct mount_table *t, const char *destination, const char *type,
 {
   struct ohr_mount *nv = realloc (t->v, (t->n + 1) * sizeof *nv);
   if (nv == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "mount table");
+    return ohr_error_nomem (err);
   t->v = nv;
   struct ohr_mount *m = &t->v[t->n];
   memset (m, 0, sizeof *m);
@@ -28,7 +28,7 @@ mounts_add (struct mount_table *t, const char *destination, const char *type,
     ok = strv_push (&m->options, options[i]) == 0;
   t->n++; /* owned from here on, freed by mounts_free even when !ok */
   if (!ok)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "mount table");
+    return ohr_error_nomem (err);
   return 0;
 }
 

@@ -2,60 +2,26 @@
 #define _GNU_SOURCE
 #include "run/outcheck.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "run/pathmatch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/walk.h"
 
 /* Binary detection looks at this much; text files are scanned up to the
  * cap (a generated source file of more than 16 MiB is not plausible). */
 #define SNIFF_BYTES 8192
 #define TEXT_CAP (16 << 20)
-
-typedef int (*visit_fn) (const char *root, const char *rel,
-                         const struct stat *st, void *ctx, ohr_error_t *err);
-
-static int
-walk (const char *root, const char *rel, visit_fn fn, void *ctx,
-      ohr_error_t *err)
-{
-  cleanup_free char *path = rel[0] ? fs_path_join (root, rel) : strdup (root);
-  if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
-  cleanup_dir DIR *d = opendir (path);
-  if (d == NULL)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot read '%s'",
-                            path);
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      cleanup_free char *child
-          = rel[0] ? fs_path_join (rel, de->d_name) : strdup (de->d_name);
-      struct stat st;
-      if (child == NULL
-          || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        continue;
-      if (fn (root, child, &st, ctx, err) < 0)
-        return -1;
-      if (S_ISDIR (st.st_mode) && walk (root, child, fn, ctx, err) < 0)
-        return -1;
-    }
-  return 0;
-}
 
 static int
 add (struct outcheck_report *r, const char *path, int line, const char *what,
@@ -72,29 +38,7 @@ add (struct outcheck_report *r, const char *path, int line, const char *what,
   return 0;
 }
 
-static bool
-path_char (char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-/* prefix at p on both boundaries: not inside a longer name */
-static bool
-prefix_at (const char *start, const char *p, const char *prefix, size_t n)
-{
-  if (strncmp (p, prefix, n) != 0)
-    return false;
-  if (p > start && (path_char (p[-1]) || p[-1] == '/'))
-    return false;
-  return !path_char (p[n]);
-}
-
-struct prefix_scan
-{
-  char *const *prefixes;
-  struct outcheck_report *out;
-};
+/* ---- container paths in generated text */
 
 static const char *
 find_prefix (const char *data, size_t len, char *const *prefixes, int *line)
@@ -104,27 +48,31 @@ find_prefix (const char *data, size_t len, char *const *prefixes, int *line)
     {
       if (data[i] == '\n')
         (*line)++;
-      if (data[i] != '/')
+      if (data[i] != '/' || !path_may_start (data, data + i))
         continue;
       for (size_t k = 0; prefixes[k]; k++)
-        if (prefix_at (data, data + i, prefixes[k], strlen (prefixes[k])))
-          return prefixes[k];
+        {
+          size_t n = strlen (prefixes[k]);
+          if (strncmp (data + i, prefixes[k], n) == 0
+              && path_may_end (data[i + n]))
+            return prefixes[k];
+        }
     }
   return NULL;
 }
 
 static int
-scan_file (const char *root, const char *rel, const struct stat *st, void *ctx,
-           ohr_error_t *err)
+scan_file (const struct walk_entry *e, char *const *prefixes,
+           struct outcheck_report *out, ohr_error_t *err)
 {
-  struct prefix_scan *ps = ctx;
-  if (!S_ISREG (st->st_mode) || st->st_size == 0 || st->st_size > TEXT_CAP)
+  if (e->st->st_size == 0 || e->st->st_size > TEXT_CAP)
     return 0;
-  cleanup_free char *path = fs_path_join (root, rel);
   cleanup_free char *data = NULL;
   size_t len = 0;
   ohr_error_t ignored = NULL;
-  if (path == NULL || fs_read_file (path, TEXT_CAP, &data, &len, &ignored) < 0)
+  if (fs_read_file_at (e->dirfd, e->name, e->path, TEXT_CAP, &data, &len,
+                       &ignored)
+      < 0)
     {
       ohr_error_free (&ignored);
       return 0; /* unreadable: the script's problem, not a leak */
@@ -132,17 +80,11 @@ scan_file (const char *root, const char *rel, const struct stat *st, void *ctx,
   if (memchr (data, '\0', len < SNIFF_BYTES ? len : SNIFF_BYTES))
     return 0; /* binary */
   int line = 0;
-  const char *hit = find_prefix (data, len, ps->prefixes, &line);
-  return hit ? add (ps->out, rel, line, hit, err) : 0;
+  const char *hit = find_prefix (data, len, prefixes, &line);
+  return hit ? add (out, e->path, line, hit, err) : 0;
 }
 
-int
-outcheck_prefixes (const char *dir, char *const *prefixes,
-                   struct outcheck_report *out, ohr_error_t *err)
-{
-  struct prefix_scan ps = { .prefixes = prefixes, .out = out };
-  return walk (dir, "", scan_file, &ps, err);
-}
+/* ---- symlinks out of OUT_DIR */
 
 /* Does target, relative to the link's directory rel_dir, leave the tree? */
 static bool
@@ -169,113 +111,152 @@ escapes (const char *rel, const char *target)
   return false;
 }
 
-struct link_scan
-{
-  int root_fd;
-  struct outcheck_report *out;
-};
-
-/* Resolve rel as the kernel would, but beneath root: a chain of links
- * that each look harmless (s -> ., u -> s/..) can still climb out, which
- * only a full resolution shows. */
-static bool
-resolves_outside (int root_fd, const char *rel)
-{
-  struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-  int fd = (int)syscall (SYS_openat2, root_fd, rel, &how, sizeof how);
-  if (fd >= 0)
-    {
-      close (fd);
-      return false;
-    }
-  /* ENOENT: dangling inside; ENOSYS (kernel < 5.6): the textual check
-   * below has to do */
-  return errno == EXDEV || errno == ELOOP;
-}
-
+/* A link that leaves the tree, by its text or, resolved as the kernel
+ * would beneath the root, through a chain of links that each look
+ * harmless (s -> ., u -> s/..).  Removed after the walk, so that every
+ * link is judged in the tree as the script left it. */
 static int
-check_link (const char *root, const char *rel, const struct stat *st,
-            void *ctx, ohr_error_t *err)
+check_link (const struct walk_entry *e, struct outcheck_report *out,
+            ohr_error_t *err)
 {
-  struct link_scan *ls = ctx;
-  if (!S_ISLNK (st->st_mode))
-    return 0;
-  cleanup_free char *path = fs_path_join (root, rel);
   char target[4096];
-  ssize_t n = path ? readlink (path, target, sizeof target - 1) : -1;
+  ssize_t n = readlinkat (e->dirfd, e->name, target, sizeof target - 1);
   if (n < 0)
     return 0;
   target[n] = '\0';
-  if (escapes (rel, target) || resolves_outside (ls->root_fd, rel))
-    return add (ls->out, rel, 0, target, err);
+  if (escapes (e->path, target) || walk_escapes (e->rootfd, e->path))
+    return add (out, e->path, 0, target, err);
   return 0;
 }
 
-int
-outcheck_symlinks (const char *dir, struct outcheck_report *out,
-                   ohr_error_t *err)
+/* A later step (rustc, a dependent's build script) would follow the link
+ * into the host. */
+static void
+remove_link (int rootfd, const char *rel)
 {
+  const char *slash = strrchr (rel, '/');
+  cleanup_free char *parent
+      = slash ? strndup (rel, (size_t)(slash - rel)) : strdup (".");
   cleanup_close int fd
-      = open (dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
-                            dir);
-  struct link_scan ls = { .root_fd = fd, .out = out };
-  return walk (dir, "", check_link, &ls, err);
+      = parent ? walk_open_beneath (rootfd, parent, O_PATH | O_DIRECTORY) : -1;
+  if (fd >= 0)
+    unlinkat (fd, slash ? slash + 1 : rel, 0);
 }
 
-/* setuid/setgid bits and file capabilities: a build script runs as the
- * user (as root: root), so what it marks setuid would be a setuid binary
- * of that user on the host. */
-static int
-strip_setid (const char *root, const char *rel, const struct stat *st,
-             void *ctx, ohr_error_t *err)
+/* ---- setuid/setgid bits and file capabilities */
+
+/* A name the xattr calls (which have no *at form) resolve relative to the
+ * entry's directory fd, through /proc/self/fd; without /proc, the path
+ * from the root. */
+static char *
+xattr_path (const struct walk_entry *e, const char *root)
 {
-  if (S_ISLNK (st->st_mode) || S_ISDIR (st->st_mode))
-    return 0;
-  cleanup_free char *path = fs_path_join (root, rel);
+  static int have_proc = -1;
+  if (have_proc < 0)
+    have_proc = access ("/proc/self/fd", X_OK) == 0;
+  char *p = NULL;
+  if (!have_proc)
+    return fs_path_join (root, e->path);
+  return asprintf (&p, "/proc/self/fd/%d/%s", e->dirfd, e->name) < 0 ? NULL
+                                                                     : p;
+}
+
+/* A build script runs as the user (as root: root), so what it marks
+ * setuid would be a setuid binary of that user on the host. */
+static int
+strip_setid (const struct walk_entry *e, const char *root,
+             struct outcheck_report *out, ohr_error_t *err)
+{
+  cleanup_free char *path = xattr_path (e, root);
   if (path == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+  mode_t mode = e->st->st_mode;
   bool caps = lgetxattr (path, "security.capability", NULL, 0) >= 0;
-  if (!(st->st_mode & (S_ISUID | S_ISGID)) && !caps)
+  if (!(mode & (S_ISUID | S_ISGID)) && !caps)
     return 0;
-  if (st->st_mode & (S_ISUID | S_ISGID))
-    chmod (path, st->st_mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID));
-  if (caps)
-    lremovexattr (path, "security.capability");
-  return add (ctx, rel, 0,
-              st->st_mode & (S_ISUID | S_ISGID) ? "setuid/setgid"
-                                                : "file capabilities",
-              err);
+  /* best effort, as it always was: the finding is reported either way */
+  if ((mode & (S_ISUID | S_ISGID))
+      && fchmodat (e->dirfd, e->name,
+                   mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID), 0)
+             < 0)
+    errno = 0;
+  if (caps && lremovexattr (path, "security.capability") < 0)
+    errno = 0;
+  return add (
+      out, e->path, 0,
+      mode & (S_ISUID | S_ISGID) ? "setuid/setgid" : "file capabilities", err);
+}
+
+/* ---- the one pass */
+
+struct out_dir_scan
+{
+  const char *root;
+  char *const *prefixes;
+  struct outcheck_out_dir *out;
+};
+
+static int
+out_dir_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  struct out_dir_scan *s = ctx;
+  mode_t mode = e->st->st_mode;
+  if (S_ISDIR (mode))
+    return WALK_CONTINUE;
+  if (S_ISLNK (mode))
+    return check_link (e, &s->out->links, err);
+  if (strip_setid (e, s->root, &s->out->setid, err) < 0)
+    return -1;
+  if (S_ISREG (mode) && s->prefixes
+      && scan_file (e, s->prefixes, &s->out->prefixes, err) < 0)
+    return -1;
+  return WALK_CONTINUE;
 }
 
 int
-outcheck_strip_setid (const char *dir, struct outcheck_report *out,
-                      ohr_error_t *err)
+outcheck_out_dir (const char *dir, char *const *prefixes,
+                  struct outcheck_out_dir *out, ohr_error_t *err)
 {
-  return walk (dir, "", strip_setid, out, err);
+  cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot open directory '%s'", dir);
+  struct out_dir_scan s = { .root = dir, .prefixes = prefixes, .out = out };
+  if (walk_fd (fd, dir, NULL, out_dir_entry, &s, err) < 0)
+    return -1;
+  for (size_t i = 0; i < out->links.n; i++)
+    remove_link (fd, out->links.v[i].path);
+  return 0;
 }
 
-static int
-overlay_entry (const char *root, const char *rel, const struct stat *st,
-               void *ctx, ohr_error_t *err)
+void
+outcheck_out_dir_clear (struct outcheck_out_dir *r)
 {
-  (void)root;
+  outcheck_report_clear (&r->setid);
+  outcheck_report_clear (&r->links);
+  outcheck_report_clear (&r->prefixes);
+}
+
+/* ---- writes into the source overlay */
+
+static int
+overlay_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  const struct stat *st = e->st;
   /* overlayfs records a deletion as a 0/0 character device */
   if (S_ISCHR (st->st_mode) && major (st->st_rdev) == 0
       && minor (st->st_rdev) == 0)
-    return add (ctx, rel, 0, "deleted", err);
+    return add (ctx, e->path, 0, "deleted", err);
   if (S_ISDIR (st->st_mode))
-    return 0;
-  return add (ctx, rel, 0, "written", err);
+    return WALK_CONTINUE;
+  return add (ctx, e->path, 0, "written", err);
 }
 
 int
 outcheck_overlay_changes (const char *upper, struct outcheck_report *out,
                           ohr_error_t *err)
 {
-  return walk (upper, "", overlay_entry, out, err);
+  return walk_tree (AT_FDCWD, upper, NULL, overlay_entry, out, err);
 }
 
 void

@@ -11,6 +11,8 @@
  *    the package source).
  * Object files and archives are binary and not scanned: debug info
  * carrying canonical paths is what -fdebug-prefix-map does on purpose.
+ * The first three are one walk over OUT_DIR, the last one over the upper
+ * layer, both on the one tree walker (util/walk.h).
  */
 #ifndef OHR_OUTCHECK_H
 #define OHR_OUTCHECK_H
@@ -32,20 +34,29 @@ struct outcheck_report
   size_t n;
 };
 
-/* Text files under dir whose content names one of prefixes (at a path
- * boundary); the first occurrence per file. */
-int outcheck_prefixes (const char *dir, char *const *prefixes,
-                       struct outcheck_report *out, ohr_error_t *err);
+/* What one pass over OUT_DIR found (and did). */
+struct outcheck_out_dir
+{
+  struct outcheck_report setid;    /* "setuid/setgid" or "file
+                                      capabilities": cleared */
+  struct outcheck_report links;    /* the link target: removed */
+  struct outcheck_report prefixes; /* the prefix, its line */
+};
 
-/* Symlinks under dir whose target is absolute or climbs out of dir. */
-int outcheck_symlinks (const char *dir, struct outcheck_report *out,
-                       ohr_error_t *err);
+/* One walk over OUT_DIR after a run, whatever became of the script:
+ *  - clears setuid/setgid bits and file capabilities of everything (a
+ *    setuid file a build script left would be one of the user, or of
+ *    root, on the host);
+ *  - removes symlinks whose target is absolute or climbs out of dir, or
+ *    that resolve outside it through a chain of links;
+ *  - with prefixes (NULL: not looked for), finds text files whose content
+ *    names one of them at a path boundary (pathmatch.h), the first
+ *    occurrence per file.
+ * Everything is done relative to the walker's directory fds (walk.h). */
+int outcheck_out_dir (const char *dir, char *const *prefixes,
+                      struct outcheck_out_dir *out, ohr_error_t *err);
 
-/* Clear setuid/setgid bits and file capabilities of everything under dir
- * (a setuid file a build script left would be one of the user, or of
- * root, on the host); the report names what was changed. */
-int outcheck_strip_setid (const char *dir, struct outcheck_report *out,
-                          ohr_error_t *err);
+void outcheck_out_dir_clear (struct outcheck_out_dir *r);
 
 /* Entries of an overlay upper directory: files written ("written") and
  * whiteouts ("deleted"); directories only when new and empty. */

@@ -28,20 +28,6 @@ static const char *const readonly_paths[] = {
 };
 
 static yajl_gen_status
-gen_kint (yajl_gen g, const char *k, long long v)
-{
-  yajl_gen_status st = gen_str (g, k);
-  return st != yajl_gen_status_ok ? st : yajl_gen_integer (g, v);
-}
-
-static yajl_gen_status
-gen_kbool (yajl_gen g, const char *k, bool v)
-{
-  yajl_gen_status st = gen_str (g, k);
-  return st != yajl_gen_status_ok ? st : yajl_gen_bool (g, v);
-}
-
-static yajl_gen_status
 gen_empty_caps (yajl_gen g)
 {
   static const char *const sets[]
@@ -323,30 +309,19 @@ spec_generate (const struct spec_input *in, char **out, size_t *out_len,
                           "spec: rootfs, args and an absolute cwd are needed");
   if (check_hooks_annotations (in, err) < 0)
     return -1;
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "spec");
+    return ohr_error_nomem (err);
   yajl_gen_config (g, yajl_gen_validate_utf8, 1);
   yajl_gen_status st = gen_spec (g, in);
-  const unsigned char *buf = NULL;
-  size_t len = 0;
-  int r = 0;
-  if (st == yajl_gen_status_ok
-      && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
-    {
-      *out = strndup ((const char *)buf, len);
-      if (*out == NULL)
-        r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "spec");
-      else if (out_len)
-        *out_len = len;
-    }
-  else
-    r = ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                       "cannot generate the OCI spec: %s",
-                       st == yajl_gen_invalid_string
-                           ? "a value (argument, path or environment "
-                             "variable) is not valid UTF-8"
-                           : "yajl generator error");
-  yajl_gen_free (g);
-  return r;
+  if (st != yajl_gen_status_ok)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "cannot generate the OCI spec: %s",
+                          st == yajl_gen_invalid_string
+                              ? "a value (argument, path or environment "
+                                "variable) is not valid UTF-8"
+                              : "yajl generator error");
+  if ((*out = gen_text (g, out_len)) == NULL)
+    return ohr_error_nomem (err);
+  return 0;
 }

@@ -90,9 +90,7 @@ resolve_proxy (const char *tool, char *const *env)
 }
 
 #define NOTE(tc, err, ...)                                                    \
-  (strv_pushf (&(tc)->notes, __VA_ARGS__) < 0                                 \
-       ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "toolchain")         \
-       : 0)
+  (strv_pushf (&(tc)->notes, __VA_ARGS__) < 0 ? ohr_error_nomem (err) : 0)
 
 static int
 add_tool (struct toolchain *tc, char *const *env, char *const *host_env,
@@ -117,11 +115,11 @@ add_tool (struct toolchain *tc, char *const *env, char *const *host_env,
                      "RUSTUP_TOOLCHAIN do not name a toolchain",
                      var, value);
       if (strv_pushf (&tc->rewrites, "%s=%s", var, real) < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "toolchain");
+        return ohr_error_nomem (err);
     }
   cleanup_free char *root = root_of (real);
   if (root == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "toolchain");
+    return ohr_error_nomem (err);
   if (is_system_prefix (root))
     return NOTE (tc, err, "%s='%s' lives in '%s', which the image provides",
                  var, real, root);
@@ -129,7 +127,7 @@ add_tool (struct toolchain *tc, char *const *env, char *const *host_env,
     if (fs_path_is_under (root, tc->roots[i]))
       return 0;
   if (strv_push (&tc->roots, root) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "toolchain");
+    return ohr_error_nomem (err);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "run/envfilter.h"
+#include "run/pathmatch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -191,14 +192,6 @@ add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
   return 0;
 }
 
-static bool
-path_char (char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'
-         || c == '/';
-}
-
 /* The pair whose host path starts at s (on a component boundary). */
 static const struct path_pair *
 match_at (const struct view *l, const char *s)
@@ -206,8 +199,7 @@ match_at (const struct view *l, const char *s)
   for (size_t i = 0; i < l->n_pairs; i++)
     {
       size_t n = strlen (l->pairs[i].host);
-      if (strncmp (s, l->pairs[i].host, n) == 0
-          && (s[n] == '\0' || s[n] == '/' || !path_char (s[n])))
+      if (strncmp (s, l->pairs[i].host, n) == 0 && path_may_end (s[n]))
         return &l->pairs[i];
     }
   return NULL;
@@ -221,7 +213,7 @@ view_map_value (const struct view *l, const char *value)
   for (const char *p = value; out && *p;)
     {
       const struct path_pair *m
-          = (p == value || !path_char (p[-1])) ? match_at (l, p) : NULL;
+          = path_may_start (value, p) ? match_at (l, p) : NULL;
       const char *piece = m ? m->container : p;
       size_t n = m ? strlen (m->container) : 1;
       if (len + n + 1 > cap)

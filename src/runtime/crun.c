@@ -1,30 +1,18 @@
-/* runtime-crun.c: the crun backend.
+/* crun.c: the crun backend.
  *
  * crun refuses hosts whose cgroup v2 "unified" tree holds controllers
  * beside v1 hierarchies ("cgroups in hybrid mode not supported").  As root
  * we hide that tree in a private mount namespace; rootless, the runner
  * makes the user namespace itself and hides /sys/fs/cgroup altogether
- * (rootless containers on v1 get no cgroups anyway).
+ * (rootless containers on v1 get no cgroups anyway).  select.c decides
+ * which (runtime_choose); here it only means --cgroup-manager=disabled.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "runtime/runtime.h"
-#include "runtime/userns.h"
 #include "util/strv.h"
-
-static const char *
-crun_check (const struct hostinfo *host, enum runtime_prep *prep)
-{
-  const char *why = NULL;
-  if (host->rootless && !userns_available (&why))
-    return why;
-  if (host->cgroups == CGROUP_MODE_HYBRID)
-    *prep
-        = host->rootless ? RUNTIME_PREP_OWN_USERNS : RUNTIME_PREP_HIDE_UNIFIED;
-  return NULL;
-}
 
 static int
 crun_global_args (const struct runtime *rt, const char *log_path, char ***argv)
@@ -41,6 +29,5 @@ crun_global_args (const struct runtime *rt, const char *log_path, char ***argv)
 
 const struct runtime_backend runtime_backend_crun = {
   .name = "crun",
-  .check = crun_check,
   .global_args = crun_global_args,
 };

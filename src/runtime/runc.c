@@ -1,22 +1,11 @@
-/* runtime-runc.c: the runc backend, also used for runc-compatible binaries
+/* runc.c: the runc backend, also used for runc-compatible binaries
  * given by path (same command line: --root, --log, run --bundle). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "runtime/runtime.h"
-#include "runtime/userns.h"
 #include "util/strv.h"
-
-static const char *
-runc_check (const struct hostinfo *host, enum runtime_prep *prep)
-{
-  (void)prep;
-  const char *why = NULL;
-  if (host->rootless && !userns_available (&why))
-    return why;
-  return NULL;
-}
 
 static int
 runc_global_args (const struct runtime *rt, const char *log_path, char ***argv)
@@ -32,6 +21,5 @@ runc_global_args (const struct runtime *rt, const char *log_path, char ***argv)
 
 const struct runtime_backend runtime_backend_runc = {
   .name = "runc",
-  .check = runc_check,
   .global_args = runc_global_args,
 };

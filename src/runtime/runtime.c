@@ -1,4 +1,5 @@
-/* runtime.c: selection, spawning and supervision (see runtime.h). */
+/* runtime.c: run mode's side of runtime.h: the facts runtime_choose
+ * (select.c) decides on, spawning and supervision. */
 #define _GNU_SOURCE
 #include "runtime/runtime.h"
 
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -29,8 +31,8 @@
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
-static char *
-find_in_path (const char *name)
+char *
+runtime_find_in_path (const char *name)
 {
   if (strchr (name, '/'))
     return access (name, X_OK) == 0 ? strdup (name) : NULL;
@@ -39,7 +41,7 @@ find_in_path (const char *name)
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   cleanup_free char *copy = strdup (path);
   char *save = NULL;
-  for (char *d = strtok_r (copy, ":", &save); d;
+  for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d;
        d = strtok_r (NULL, ":", &save))
     {
       char *cand = fs_path_join (d, name);
@@ -50,120 +52,43 @@ find_in_path (const char *name)
   return NULL;
 }
 
-static const struct runtime_backend *
-backend_for_path (const char *path)
-{
-  const char *base = strrchr (path, '/');
-  base = base ? base + 1 : path;
-  return strstr (base, "crun") ? &runtime_backend_crun : &runtime_backend_runc;
-}
-
-static int
-try_backend (const struct runtime_backend *b, const char *path,
-             const struct hostinfo *host, struct runtime *out,
-             const char **why)
-{
-  enum runtime_prep prep = RUNTIME_PREP_NONE;
-  *why = b->check (host, &prep);
-  if (*why)
-    return -1;
-  out->backend = b;
-  out->path = strdup (path);
-  out->prep = prep;
-  return 0;
-}
-
-static const char *
-prep_note (enum runtime_prep prep)
-{
-  switch (prep)
-    {
-    case RUNTIME_PREP_HIDE_UNIFIED:
-      return " (hybrid cgroups: started in a private mount namespace "
-             "without the v2 tree)";
-    case RUNTIME_PREP_OWN_USERNS:
-      return " (hybrid cgroups, rootless: started in the runner's own user "
-             "namespace, no cgroups)";
-    case RUNTIME_PREP_NONE:
-    default:
-      return "";
-    }
-}
-
-static int
-select_auto (const struct hostinfo *host, struct runtime *out,
-             ohr_error_t *err)
-{
-  /* crun first: it starts a container in about a third of runc's time. */
-  const struct runtime_backend *order[]
-      = { &runtime_backend_crun, &runtime_backend_runc };
-  char notes[512] = "";
-  for (size_t i = 0; i < 2; i++)
-    {
-      cleanup_free char *path = find_in_path (order[i]->name);
-      const char *why = "not found in PATH";
-      if (path && try_backend (order[i], path, host, out, &why) == 0)
-        return asprintf (&out->reason, "auto: %s at %s%s", order[i]->name,
-                         path, prep_note (out->prep))
-                       < 0
-                   ? -1
-                   : 0;
-      size_t l = strlen (notes);
-      snprintf (notes + l, sizeof notes - l, "%s%s: %s", l ? "; " : "",
-                order[i]->name, why);
-    }
-  return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME,
-                        "no usable OCI runtime (%s): install crun or runc "
-                        "(Debian: apt-get install crun runc)",
-                        notes);
-}
-
-static int
-select_named (const char *want, const struct hostinfo *host,
-              struct runtime *out, ohr_error_t *err)
-{
-  bool by_path = strchr (want, '/') != NULL;
-  if (!by_path && strcmp (want, "crun") != 0 && strcmp (want, "runc") != 0)
-    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                          "unknown runtime '%s': use auto, crun, runc or the "
-                          "path of a runc-compatible binary",
-                          want);
-  cleanup_free char *path = find_in_path (want);
-  if (path == NULL)
-    return ohr_error_set (err, ENOENT, OHR_ERR_RUNTIME, "runtime '%s': %s",
-                          want,
-                          by_path ? "no executable at that path"
-                                  : "not found in PATH (Debian: apt-get "
-                                    "install crun runc)");
-  const struct runtime_backend *b
-      = by_path ? backend_for_path (path)
-                : (strcmp (want, "crun") == 0 ? &runtime_backend_crun
-                                              : &runtime_backend_runc);
-  const char *why = NULL;
-  if (try_backend (b, path, host, out, &why) < 0)
-    return ohr_error_set (err, ENOTSUP, OHR_ERR_RUNTIME,
-                          "runtime '%s' cannot run on this host: %s", want,
-                          why);
-  if (asprintf (&out->reason, "%s at %s%s", b->name, path,
-                prep_note (out->prep))
-      < 0)
-    out->reason = NULL;
-  return 0;
-}
-
 int
 runtime_select (const char *want, const struct hostinfo *host,
                 const char *state_base, struct runtime *out, ohr_error_t *err)
 {
   memset (out, 0, sizeof *out);
-  int r = strcmp (want, "auto") == 0 ? select_auto (host, out, err)
-                                     : select_named (want, host, out, err);
-  if (r < 0 || out->path == NULL)
+  /* only the lookups the request can use: this is every run's path */
+  bool is_auto = strcmp (want, "auto") == 0;
+  cleanup_free char *crun = is_auto || strcmp (want, "crun") == 0
+                                ? runtime_find_in_path ("crun")
+                                : NULL;
+  cleanup_free char *runc = is_auto || strcmp (want, "runc") == 0
+                                ? runtime_find_in_path ("runc")
+                                : NULL;
+  const char *no_userns = NULL;
+  struct runtime_facts in = {
+    .want = want,
+    .crun_path = crun,
+    .runc_path = runc,
+    .want_executable = strchr (want, '/') && access (want, X_OK) == 0,
+    .rootless = host->rootless,
+    .cgroups = host->cgroups,
+    /* read only when it matters: rootless */
+    .userns_unavailable
+    = host->rootless && !userns_available (&no_userns) ? no_userns : NULL,
+  };
+  struct runtime_choice c;
+  if (runtime_choose (&in, &c, err) < 0)
+    return -1;
+  out->backend = c.backend;
+  out->prep = c.prep;
+  out->reason = steal_pointer (&c.reason);
+  out->path = strdup (c.path);
+  runtime_choice_clear (&c);
+  if (out->path == NULL)
     {
       runtime_clear (out);
-      return r < 0
-                 ? r
-                 : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
     }
   out->state_root = fs_path_join (state_base, out->backend->name);
   if (out->state_root == NULL || fs_mkdir_p (out->state_root, 0700, err) < 0)

@@ -2,10 +2,13 @@
  * runc-compatible binary given by path), like ostree-fetcher.h in front of
  * its curl and soup backends.
  *
- * Owns: choosing a runtime that can work on this host (and saying why),
- * the per-user state root, spawning `run` with the right global flags and
- * preserved fds, forwarding SIGINT/SIGTERM/SIGHUP/SIGQUIT, and removing the
- * container (`delete --force`) whenever its state outlives the run.
+ * Owns: choosing a runtime that can work on this host (and saying why:
+ * runtime_choose in select.c, a pure function that run mode and doctor
+ * both call), the per-user state root, spawning `run` with the right
+ * global flags and preserved fds, forwarding SIGINT/SIGTERM/SIGHUP/SIGQUIT,
+ * and removing the container (`delete --force`) whenever its state
+ * outlives the run.  The backends (crun.c, runc.c) share this header.
+ * May call src/util/ only.
  */
 #ifndef OHR_RUNTIME_H
 #define OHR_RUNTIME_H
@@ -34,9 +37,6 @@ struct runtime;
 struct runtime_backend
 {
   const char *name;
-  /* NULL when it can run here; otherwise why not (static string).  May set
-   * *prep to a workaround that makes it run. */
-  const char *(*check) (const struct hostinfo *host, enum runtime_prep *prep);
   /* Global options before the command (log file, cgroup manager). */
   int (*global_args) (const struct runtime *rt, const char *log_path,
                       char ***argv);
@@ -54,8 +54,57 @@ struct runtime
   char *reason; /* why this runtime was chosen (for -v) */
 };
 
-/* want: "auto", "crun", "runc" or a path to a runtime binary.
- * state_base: per-user directory for runtime state (created 0700). */
+/* ---- which runtime (select.c) */
+
+/* What the choice is made from: looked up by the caller (runtime_select
+ * for run mode, doctor_probe for doctor), so that the choice itself is
+ * pure. */
+struct runtime_facts
+{
+  const char *want;      /* "auto", "crun", "runc" or a path */
+  const char *crun_path; /* crun found in PATH; NULL: not found */
+  const char *runc_path; /* runc found in PATH; NULL: not found */
+  bool want_executable;  /* want is a path, to an executable */
+  bool rootless;
+  enum cgroup_mode cgroups;
+  /* why user namespaces cannot be made here (userns_available's static
+   * text), NULL when they can: rootless runtimes need them */
+  const char *userns_unavailable;
+};
+
+struct runtime_choice
+{
+  const struct runtime_backend *backend;
+  const char *path; /* borrowed from the facts (crun_path, runc_path, want) */
+  enum runtime_prep prep;
+  char *reason; /* "auto: crun at /usr/bin/crun (hybrid cgroups: ...)" */
+};
+
+/* The runtime run mode uses for these facts: with "auto" the first of
+ * crun and runc found that can run here (crun starts faster), else the
+ * one named; a path gets crun's command line if its file name contains
+ * "crun", else runc's.  Fails with run mode's message: EINVAL
+ * (OHR_ERR_USAGE) for an unknown name, ENOENT (OHR_ERR_RUNTIME) when
+ * nothing is there, ENOTSUP (OHR_ERR_RUNTIME) when what is there cannot
+ * run on this host.  *out is set only on success. */
+int runtime_choose (const struct runtime_facts *in, struct runtime_choice *out,
+                    ohr_error_t *err);
+
+void runtime_choice_clear (struct runtime_choice *c);
+
+/* The backend a --runtime value names ("crun", "runc", or a path by its
+ * file name); NULL for "auto" and unknown names. */
+const struct runtime_backend *runtime_backend_named (const char *want);
+
+/* name itself when it contains a slash and is executable, else the first
+ * executable name in $PATH; NULL when there is none. */
+char *runtime_find_in_path (const char *name);
+
+/* ---- run mode */
+
+/* runtime_choose on this host's facts, and the state root.  want:
+ * "auto", "crun", "runc" or a path to a runtime binary.  state_base:
+ * per-user directory for runtime state (created 0700). */
 int runtime_select (const char *want, const struct hostinfo *host,
                     const char *state_base, struct runtime *out,
                     ohr_error_t *err);

@@ -15,6 +15,7 @@
 
 #include "util/cleanup.h"
 #include "util/digest.h"
+#include "util/gerror.h"
 #include "util/strv.h"
 
 #define WH_PREFIX ".wh."
@@ -23,30 +24,7 @@
 #define NAME_MAX_LEN 4095
 #define DEFAULT_DIR_MODE (S_IFDIR | 0755)
 
-/* ---- errors: GError and libarchive messages become one-line ohr errors */
-
-static void
-one_line (char *s)
-{
-  for (; s && *s; s++)
-    if (*s == '\n' || *s == '\r')
-      *s = ' ';
-}
-
-static int fail_gerror (ohr_error_t *err, GError *gerr, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-fail_gerror (ohr_error_t *err, GError *gerr, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *head = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_autofree char *msg = g_strdup (gerr ? gerr->message : "unknown error");
-  one_line (msg);
-  return ohr_error_set (err, EIO, OHR_ERR_IMAGE, "%s: %s", head, msg);
-}
+/* ---- errors: GError messages become one-line ohr errors (gerror.h) */
 
 /* Entry names come from an untrusted tar and end up in messages printed on
  * a terminal: escape control characters and bytes that are not UTF-8. */
@@ -157,7 +135,7 @@ refuse_entry (struct reader *r, ohr_error_t *err, const char *name,
   va_end (ap);
   g_autofree char *shown = printable (name);
   if (r->report && strv_pushf (&r->report->refused, "%s: %s", shown, why) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layer report");
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -243,7 +221,7 @@ layer_default_dirmeta (OstreeRepo *repo, char **out_checksum, ohr_error_t *err)
 {
   g_autoptr (GError) gerr = NULL;
   if (write_dirmeta (repo, 0, 0, DEFAULT_DIR_MODE, out_checksum, &gerr) < 0)
-    return fail_gerror (err, gerr, "cannot write directory metadata");
+    return ohr_error_gerror (err, gerr, "cannot write directory metadata");
   return 0;
 }
 
@@ -260,7 +238,7 @@ dirmeta_for (struct reader *r, guint32 uid, guint32 gid, guint32 mode,
   char *csum = NULL;
   if (write_dirmeta (r->repo, uid, gid, mode, &csum, &gerr) < 0)
     {
-      fail_gerror (err, gerr, "cannot write directory metadata");
+      ohr_error_gerror (err, gerr, "cannot write directory metadata");
       return NULL;
     }
   g_hash_table_insert (r->dirmetas, g_steal_pointer (&key), csum);
@@ -313,7 +291,7 @@ parent_dir (struct reader *r, const char *name, char **comps, size_t n,
           g_autoptr (GError) gerr = NULL;
           g_autoptr (OstreeMutableTree) made = NULL;
           if (!ostree_mutable_tree_ensure_dir (cur, comps[i], &made, &gerr))
-            return fail_gerror (err, gerr, "cannot add directory");
+            return ohr_error_gerror (err, gerr, "cannot add directory");
           ostree_mutable_tree_set_metadata_checksum (made, r->default_meta);
           g_hash_table_add (r->implicit, join_prefix (comps, i + 1));
           next = made; /* the parent holds a reference */
@@ -332,7 +310,7 @@ put_file (OstreeMutableTree *dir, const char *leaf, const char *csum,
   g_autoptr (GError) gerr = NULL;
   if (!ostree_mutable_tree_remove (dir, leaf, TRUE, &gerr)
       || !ostree_mutable_tree_replace_file (dir, leaf, csum, &gerr))
-    return fail_gerror (err, gerr, "cannot add file");
+    return ohr_error_gerror (err, gerr, "cannot add file");
   return 0;
 }
 
@@ -344,9 +322,9 @@ put_dir (struct reader *r, OstreeMutableTree *dir, const char *leaf,
   g_autoptr (OstreeMutableTree) sub = NULL;
   if (g_hash_table_contains (ostree_mutable_tree_get_files (dir), leaf)
       && !ostree_mutable_tree_remove (dir, leaf, TRUE, &gerr))
-    return fail_gerror (err, gerr, "cannot replace file");
+    return ohr_error_gerror (err, gerr, "cannot replace file");
   if (!ostree_mutable_tree_ensure_dir (dir, leaf, &sub, &gerr))
-    return fail_gerror (err, gerr, "cannot add directory");
+    return ohr_error_gerror (err, gerr, "cannot add directory");
   ostree_mutable_tree_set_metadata_checksum (sub, meta);
   g_hash_table_remove (r->implicit, path);
   return 0;
@@ -375,7 +353,7 @@ write_regfile (struct reader *r, struct archive *a, struct archive_entry *ae,
       r->repo, NULL, e->uid, e->gid, S_IFREG | e->mode, (guint64)size, NULL,
       &gerr);
   if (w == NULL)
-    return fail_gerror (err, gerr, "cannot store '%s'", e->shown);
+    return ohr_error_gerror (err, gerr, "cannot store '%s'", e->shown);
   int64_t done = 0;
   for (;;)
     {
@@ -389,7 +367,8 @@ write_regfile (struct reader *r, struct archive *a, struct archive_entry *ae,
       if (done + n > size
           || !g_output_stream_write_all (G_OUTPUT_STREAM (w), r->data,
                                          (gsize)n, NULL, NULL, &gerr))
-        return gerr ? fail_gerror (err, gerr, "cannot store '%s'", e->shown)
+        return gerr ? ohr_error_gerror (err, gerr, "cannot store '%s'",
+                                        e->shown)
                     : ohr_error_set (err, EIO, OHR_ERR_IMAGE,
                                      "corrupt layer: '%s' is longer than "
                                      "its header says",
@@ -401,7 +380,7 @@ write_regfile (struct reader *r, struct archive *a, struct archive_entry *ae,
                           "corrupt layer: '%s' is truncated", e->shown);
   *out = ostree_content_writer_finish (w, NULL, &gerr);
   if (*out == NULL)
-    return fail_gerror (err, gerr, "cannot store '%s'", e->shown);
+    return ohr_error_gerror (err, gerr, "cannot store '%s'", e->shown);
   return 0;
 }
 
@@ -423,7 +402,7 @@ add_whiteout (struct reader *r, OstreeMutableTree *dir, const struct entry *e,
           r->repo, NULL, 0, 0, S_IFREG | 0644, NULL, (const guint8 *)"", 0,
           NULL, &gerr);
       if (r->whiteout_file == NULL)
-        return fail_gerror (err, gerr, "cannot store a whiteout");
+        return ohr_error_gerror (err, gerr, "cannot store a whiteout");
     }
   r->whiteouts++;
   return put_file (dir, leaf, r->whiteout_file, err);
@@ -490,7 +469,7 @@ add_symlink (struct reader *r, OstreeMutableTree *dir,
   g_autofree char *csum = ostree_repo_write_symlink (
       r->repo, NULL, e->uid, e->gid, NULL, target, NULL, &gerr);
   if (csum == NULL)
-    return fail_gerror (err, gerr, "cannot store '%s'", e->shown);
+    return ohr_error_gerror (err, gerr, "cannot store '%s'", e->shown);
   return put_file (dir, e->comps[e->n - 1], csum, err);
 }
 
@@ -686,7 +665,7 @@ reader_new (OstreeRepo *repo, bool rootless, struct layer_report *report,
   struct reader *r = calloc (1, sizeof *r);
   if (r == NULL)
     {
-      ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read layer");
+      ohr_error_nomem (err);
       return NULL;
     }
   r->repo = repo;
@@ -712,7 +691,7 @@ finish_tree (struct reader *r, struct layer_tree *out, ohr_error_t *err)
   g_autoptr (GError) gerr = NULL;
   g_autoptr (GFile) root = NULL;
   if (!ostree_repo_write_mtree (r->repo, r->root, &root, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot write the layer tree");
+    return ohr_error_gerror (err, gerr, "cannot write the layer tree");
   char **implicit = NULL;
   GHashTableIter it;
   gpointer key;
@@ -721,7 +700,7 @@ finish_tree (struct reader *r, struct layer_tree *out, ohr_error_t *err)
     if (strv_push (&implicit, key) < 0)
       {
         strv_free (implicit);
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read layer");
+        return ohr_error_nomem (err);
       }
   out->contents
       = g_strdup (ostree_mutable_tree_get_contents_checksum (r->root));
@@ -767,7 +746,7 @@ layer_read (OstreeRepo *repo, int fd, const char *digest, bool rootless,
   __attribute__ ((cleanup (cleanup_digestp))) struct digest_ctx *dg
       = digest_new ();
   if (src == NULL || a == NULL || dg == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read layer");
+    return ohr_error_nomem (err);
   src->fd = fd;
   src->digest = dg;
   if (archive_read_open (a, src, NULL, blob_read, NULL) != ARCHIVE_OK)
@@ -823,7 +802,7 @@ merged_tables (OstreeMutableTree *m, GHashTable **files, GHashTable **dirs,
   *files = ostree_mutable_tree_get_files (m);
   *dirs = ostree_mutable_tree_get_subdirs (m);
   if (!ostree_mutable_tree_check_error (m, &gerr))
-    return fail_gerror (err, gerr, "cannot read the merged tree");
+    return ohr_error_gerror (err, gerr, "cannot read the merged tree");
   return 0;
 }
 
@@ -832,7 +811,7 @@ remove_entry (OstreeMutableTree *m, const char *name, ohr_error_t *err)
 {
   g_autoptr (GError) gerr = NULL;
   if (!ostree_mutable_tree_remove (m, name, TRUE, &gerr))
-    return fail_gerror (err, gerr, "cannot remove '%s'", name);
+    return ohr_error_gerror (err, gerr, "cannot remove '%s'", name);
   return 0;
 }
 
@@ -923,7 +902,7 @@ symlink_target (OstreeRepo *repo, const char *csum, char **out,
   g_autoptr (GError) gerr = NULL;
   g_autoptr (GFileInfo) info = NULL;
   if (!ostree_repo_load_file (repo, csum, NULL, &info, NULL, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot read object %s", csum);
+    return ohr_error_gerror (err, gerr, "cannot read object %s", csum);
   *out = g_file_info_get_file_type (info) == G_FILE_TYPE_SYMBOLIC_LINK
              ? g_strdup (g_file_info_get_symlink_target (info))
              : NULL;
@@ -1043,7 +1022,7 @@ apply_subdir (struct applier *ap, OstreeMutableTree *m, const char *name,
     {
       g_autoptr (GError) gerr = NULL;
       if (!ostree_mutable_tree_ensure_dir (m, name, &made, &gerr))
-        return fail_gerror (err, gerr, "cannot add directory '%s'", name);
+        return ohr_error_gerror (err, gerr, "cannot add directory '%s'", name);
       /* new here and free of whiteouts: the layer's subtree as it is,
        * loaded only if a later layer changes it */
       if (ap->graft
@@ -1096,7 +1075,7 @@ apply_dir (struct applier *ap, OstreeMutableTree *m, const char *contents,
   g_autoptr (GVariant) dirtree = NULL;
   if (!ostree_repo_load_variant (ap->repo, OSTREE_OBJECT_TYPE_DIR_TREE,
                                  contents, &dirtree, &gerr))
-    return fail_gerror (err, gerr, "cannot read layer tree");
+    return ohr_error_gerror (err, gerr, "cannot read layer tree");
   g_autoptr (GVariant) files = g_variant_get_child_value (dirtree, 0);
   g_autoptr (GVariant) dirs = g_variant_get_child_value (dirtree, 1);
   if (apply_whiteouts (m, files, err) < 0 || apply_files (m, files, err) < 0)

@@ -54,9 +54,7 @@ get_manifest (struct source *src, const char *reference, char **data,
     return ohr_error_set (err, EINVAL, OHR_ERR_IMAGE,
                           "OCI layout '%s': blob %s has digest %s",
                           src->layout, reference, got);
-  return (*digest = strdup (got))
-             ? 0
-             : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+  return (*digest = strdup (got)) ? 0 : ohr_error_nomem (err);
 }
 
 /* A blob's path on disk, verified against its digest. */
@@ -67,8 +65,7 @@ blob_path (struct source *src, const char *digest, char **out,
   if (src->client)
     {
       *out = fs_path_join (src->blob_dir, digest + 7);
-      return *out ? 0
-                  : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+      return *out ? 0 : ohr_error_nomem (err);
     }
   *out = ocilayout_blob_path (src->layout, digest);
   char got[DIGEST_STRING_LEN + 1];
@@ -90,7 +87,7 @@ download (struct source *src, struct store *st, const struct oci_manifest *m,
     return 0;
   struct oci_descriptor *want = calloc (m->n_layers + 1, sizeof *want);
   if (want == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+    return ohr_error_nomem (err);
   size_t n = 0;
   want[n++] = m->config;
   for (size_t i = 0; i < m->n_layers; i++)
@@ -195,7 +192,7 @@ commit (struct source *src, struct store *st, const char *reference,
       cleanup_strv char **layers = NULL;
       for (size_t i = 0; r == 0 && i < m.n_layers; i++)
         if (strv_push (&layers, m.layers[i].digest) < 0)
-          r = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+          r = ohr_error_nomem (err);
       if (r == 0)
         r = download (src, st, &m, res, err);
       if (r == 0)
@@ -232,9 +229,8 @@ fetch_registry (const struct imageref *ref, const struct fetch_options *o,
   const char *reference = ref->digest ? ref->digest
                           : ref->tag  ? ref->tag
                                       : "latest";
-  int r = src.blob_dir
-              ? commit (&src, st, reference, ref->canonical, res, err)
-              : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+  int r = src.blob_dir ? commit (&src, st, reference, ref->canonical, res, err)
+                       : ohr_error_nomem (err);
   if (r == 0 && ref->digest == NULL
       && asprintf (&res->pinned, "%s/%s@%s", ref->registry, ref->repository,
                    res->manifest_digest)
@@ -324,7 +320,7 @@ fetch_archive (const struct imageref *ref, const struct fetch_options *o,
   if (catalog_archive_name (ref->path, ref->tag, &name, err) < 0)
     return -1;
   if (asprintf (&tmp, "%s/tmp/archive-XXXXXX", o->store_dir) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+    return ohr_error_nomem (err);
   cleanup_free char *parent = strndup (tmp, strrchr (tmp, '/') - tmp);
   if (parent == NULL || fs_mkdir_p (parent, 0700, err) < 0)
     return -1;
@@ -384,7 +380,7 @@ record_libc (const char *store_dir, const char *digest, const char *rootfs,
   int n = snprintf (text, sizeof text, "%d.%d\n", major, minor);
   cleanup_free char *path = catalog_libc_path (store_dir, digest);
   if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "fetch");
+    return ohr_error_nomem (err);
   return fs_write_atomic (path, text, (size_t)n, 0644, true, err);
 }
 

@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include "store/store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ostree.h>
@@ -29,6 +28,7 @@
 #include "util/digest.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "util/walk.h"
 
 #define REF_LAYER "ohr/layer/sha256/"
 #define REF_IMAGE "ohr/image/sha256/"
@@ -224,72 +224,22 @@ lock_store (struct store *s, int *out_fd, ohr_error_t *err)
 
 /* ---- removing checkouts, whose directories may be read-only */
 
-static int remove_at (int dfd, const char *name, dev_t dev, ohr_error_t *err);
-
+/* The store's errors are image errors (the helper's exit code says so). */
 static int
-empty_dir_at (int dfd, const char *name, dev_t dev, ohr_error_t *err)
+image_error (ohr_error_t *err, int r)
 {
-  /* a rootless checkout keeps the image's modes: a 0555 directory must
-   * become writable before its entries can go */
-  if (geteuid () != 0 && fchmodat (dfd, name, 0700, 0) < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                            "cannot make '%s' writable to remove it", name);
-  int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot open '%s'",
-                            name);
-  cleanup_dir DIR *d = fdopendir (fd);
-  if (d == NULL)
-    {
-      close (fd);
-      return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot read '%s'",
-                              name);
-    }
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0
-        && remove_at (dirfd (d), de->d_name, dev, err) < 0)
-      return -1;
-  return 0;
+  if (err && *err)
+    (*err)->kind = OHR_ERR_IMAGE;
+  return r;
 }
 
-static int
-remove_at (int dfd, const char *name, dev_t dev, ohr_error_t *err)
-{
-  struct stat st;
-  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0
-                           : ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                                              "cannot stat '%s'", name);
-  if (!S_ISDIR (st.st_mode))
-    {
-      if (unlinkat (dfd, name, 0) < 0 && errno != ENOENT)
-        return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                                "cannot remove '%s'", name);
-      return 0;
-    }
-  if (st.st_dev != dev)
-    return ohr_error_set (err, EXDEV, OHR_ERR_IMAGE,
-                          "refusing to remove '%s': it is a mount point",
-                          name);
-  if (empty_dir_at (dfd, name, dev, err) < 0)
-    return -1;
-  if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                            "cannot remove directory '%s'", name);
-  return 0;
-}
-
+/* fs_rm_rf (on the one tree walker) makes a rootless checkout's 0555
+ * directories writable before it empties them. */
 static int
 remove_tree (const char *path, ohr_error_t *err)
 {
-  struct stat st;
-  if (lstat (path, &st) < 0)
-    return errno == ENOENT ? 0
-                           : ohr_error_errno (err, errno, OHR_ERR_IMAGE,
-                                              "cannot stat '%s'", path);
-  if (remove_at (AT_FDCWD, path, st.st_dev, err) < 0)
-    return ohr_error_wrap (err, "cannot remove '%s'", path);
+  if (fs_rm_rf (path, err) < 0)
+    return image_error (err, ohr_error_wrap (err, "cannot remove '%s'", path));
   return 0;
 }
 
@@ -1155,25 +1105,31 @@ stale_checkout (struct store *s, const char *name)
   return !store_has_image (s, digest);
 }
 
+struct gc_checkouts
+{
+  struct store *s;
+  int *removed;
+};
+
+static int
+gc_checkout (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  struct gc_checkouts *gc = ctx;
+  if (!stale_checkout (gc->s, e->name))
+    return WALK_SKIP;
+  if (fs_rm_rf_at (e->dirfd, e->name, err) < 0)
+    return ohr_error_wrap (err, "cannot remove '%s/%s'", gc->s->rootfs_dir,
+                           e->name);
+  (*gc->removed)++;
+  return WALK_SKIP;
+}
+
 static int
 gc_checkouts (struct store *s, int *removed, ohr_error_t *err)
 {
-  cleanup_dir DIR *d = opendir (s->rootfs_dir);
-  if (d == NULL)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot read '%s'",
-                            s->rootfs_dir);
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
-          || !stale_checkout (s, de->d_name))
-        continue;
-      g_autofree char *path
-          = g_build_filename (s->rootfs_dir, de->d_name, NULL);
-      if (remove_tree (path, err) < 0)
-        return -1;
-      (*removed)++;
-    }
+  struct gc_checkouts gc = { .s = s, .removed = removed };
+  if (walk_tree (AT_FDCWD, s->rootfs_dir, NULL, gc_checkout, &gc, err) < 0)
+    return image_error (err, -1);
   return 0;
 }
 

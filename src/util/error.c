@@ -50,14 +50,21 @@ set_message (ohr_error_t *err, int status, enum ohr_error_kind kind, char *msg)
 }
 
 int
+ohr_error_vset (ohr_error_t *err, int status, enum ohr_error_kind kind,
+                const char *fmt, va_list ap)
+{
+  return set_message (err, status, kind, vformat (fmt, ap));
+}
+
+int
 ohr_error_set (ohr_error_t *err, int status, enum ohr_error_kind kind,
                const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  char *msg = vformat (fmt, ap);
+  int r = ohr_error_vset (err, status, kind, fmt, ap);
   va_end (ap);
-  return set_message (err, status, kind, msg);
+  return r;
 }
 
 int
@@ -73,6 +80,12 @@ ohr_error_errno (ohr_error_t *err, int status, enum ohr_error_kind kind,
     msg = NULL;
   free (head);
   return set_message (err, status, kind, msg);
+}
+
+int
+ohr_error_nomem (ohr_error_t *err)
+{
+  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
 }
 
 int

@@ -38,10 +38,20 @@ int ohr_error_set (ohr_error_t *err, int status, enum ohr_error_kind kind,
                    const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
+/* ohr_error_set with a va_list: for the module's own printf-like error
+ * helpers. */
+int ohr_error_vset (ohr_error_t *err, int status, enum ohr_error_kind kind,
+                    const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 4, 0)));
+
 /* Like ohr_error_set, but appends ": strerror(status)". */
 int ohr_error_errno (ohr_error_t *err, int status, enum ohr_error_kind kind,
                      const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
+
+/* The one out-of-memory error: ENOMEM, OHR_ERR_INTERNAL, "out of memory"
+ * (callers' wrapping says what was being done). */
+int ohr_error_nomem (ohr_error_t *err);
 
 /* Prefix the message of an existing error with context; returns the same
  * negative value the original setter returned. */

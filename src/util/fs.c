@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "util/fs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/walk.h"
 
 int
 fs_mkdir_p (const char *path, mode_t mode, ohr_error_t *err)
@@ -106,19 +106,16 @@ fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
   return 0;
 }
 
-int
-fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
-              ohr_error_t *err)
+/* Reads fd to the end, at most max bytes; what names it in messages. */
+static int
+read_fd (int fd, const char *what, size_t max, char **out, size_t *out_len,
+         ohr_error_t *err)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
-                            path);
   /* One byte beyond max tells "exactly max" from "too large". */
   size_t cap = max < 4096 ? max + 1 : 4096, len = 0;
   cleanup_free char *buf = malloc (cap + 1);
   if (buf == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'", path);
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'", what);
   for (;;)
     {
       if (len == cap)
@@ -127,7 +124,7 @@ fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
           char *nb = realloc (buf, cap + 1);
           if (nb == NULL)
             return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'",
-                                    path);
+                                    what);
           buf = nb;
         }
       ssize_t r = read (fd, buf + len, cap - len);
@@ -135,13 +132,13 @@ fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
         continue;
       if (r < 0)
         return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                "cannot read '%s'", path);
+                                "cannot read '%s'", what);
       if (r == 0)
         break;
       len += (size_t)r;
       if (len > max)
         return ohr_error_set (err, EFBIG, OHR_ERR_INTERNAL,
-                              "'%s' is larger than %zu bytes", path, max);
+                              "'%s' is larger than %zu bytes", what, max);
     }
   buf[len] = '\0';
   if (out_len)
@@ -150,51 +147,98 @@ fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
   return 0;
 }
 
+int
+fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
+              ohr_error_t *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
+                            path);
+  return read_fd (fd, path, max, out, out_len, err);
+}
+
+int
+fs_read_file_at (int dirfd, const char *name, const char *what, size_t max,
+                 char **out, size_t *out_len, ohr_error_t *err)
+{
+  cleanup_close int fd = openat (
+      dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
+                            what);
+  if (!S_ISREG (st.st_mode))
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "'%s' is not a regular file", what);
+  return read_fd (fd, what, max, out, out_len, err);
+}
+
+/* A rootless owner cannot empty a directory it may not write or search
+ * (an image's 0555 directories in a store checkout, the mode-000
+ * work/work directory overlayfs leaves): open it up first.  Root needs
+ * nothing; a directory of another owner stays as it is. */
+static void
+make_removable (int dfd, const char *name, const struct stat *st)
+{
+  uid_t euid = geteuid ();
+  if (euid == 0 || st->st_uid != euid || (st->st_mode & 0700) == 0700)
+    return;
+  /* a failure shows when the directory cannot be emptied */
+  if (fchmodat (dfd, name, 0700, AT_SYMLINK_NOFOLLOW) == 0)
+    return;
+  /* no fchmodat2, and no /proc for glibc to do without it: st says this
+   * is a directory, not a link */
+  if ((errno == ENOTSUP || errno == ENOSYS || errno == ENOENT)
+      && fchmodat (dfd, name, 0700, 0) < 0)
+    errno = 0;
+}
+
 static int
-rm_rf_at (int parent_fd, const char *name, dev_t dev, ohr_error_t *err)
+rm_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  const char *root = ctx;
+  if (!S_ISDIR (e->st->st_mode))
+    {
+      if (unlinkat (e->dirfd, e->name, 0) < 0 && errno != ENOENT)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot remove '%s/%s'", root, e->path);
+      return WALK_CONTINUE;
+    }
+  if (!e->post)
+    {
+      make_removable (e->dirfd, e->name, e->st);
+      return WALK_CONTINUE;
+    }
+  if (unlinkat (e->dirfd, e->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot remove directory '%s/%s'", root, e->path);
+  return WALK_CONTINUE;
+}
+
+int
+fs_rm_rf_at (int dirfd, const char *name, ohr_error_t *err)
 {
   struct stat st;
-  if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0
                            : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                                               "cannot stat '%s'", name);
   if (!S_ISDIR (st.st_mode))
     {
-      if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
+      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
         return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                                 "cannot remove '%s'", name);
       return 0;
     }
-  if (st.st_dev != dev)
-    return ohr_error_set (err, EXDEV, OHR_ERR_INTERNAL,
-                          "refusing to remove '%s': it is a mount point",
-                          name);
-  int fd = openat (parent_fd, name,
-                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  /* overlayfs leaves its work/work directory mode 000: a rootless owner
-   * must open it up before it can empty it */
-  if (fd < 0 && errno == EACCES && fchmodat (parent_fd, name, 0700, 0) == 0)
-    fd = openat (parent_fd, name,
-                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
-                            name);
-  cleanup_dir DIR *d = fdopendir (fd);
-  if (d == NULL)
-    {
-      close (fd);
-      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot read '%s'",
-                              name);
-    }
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      if (rm_rf_at (dirfd (d), de->d_name, dev, err) < 0)
-        return ohr_error_wrap (err, "in '%s'", name);
-    }
-  if (unlinkat (parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+  make_removable (dirfd, name, &st);
+  /* the walk empties it, directories last; never into another mount */
+  struct walk_options opts
+      = { .flags = WALK_POST | WALK_SAME_MOUNT | WALK_ROOT_NOFOLLOW };
+  int r = walk_tree (dirfd, name, &opts, rm_entry, (void *)name, err);
+  if (r < 0)
+    return r;
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                             "cannot remove directory '%s'", name);
   return 0;
@@ -203,12 +247,7 @@ rm_rf_at (int parent_fd, const char *name, dev_t dev, ohr_error_t *err)
 int
 fs_rm_rf (const char *path, ohr_error_t *err)
 {
-  struct stat st;
-  if (lstat (path, &st) < 0)
-    return errno == ENOENT ? 0
-                           : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                              "cannot stat '%s'", path);
-  return rm_rf_at (AT_FDCWD, path, st.st_dev, err);
+  return fs_rm_rf_at (AT_FDCWD, path, err);
 }
 
 static int

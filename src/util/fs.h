@@ -27,9 +27,20 @@ int fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
 int fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
                   ohr_error_t *err);
 
-/* rm -rf that never crosses into another filesystem and never follows
- * symlinks.  A missing path is not an error. */
+/* The same, for a file met in a tree walk (walk.h): name relative to
+ * dirfd, opened without following a symlink, and only a regular file;
+ * what names it in messages. */
+int fs_read_file_at (int dirfd, const char *name, const char *what, size_t max,
+                     char **out, size_t *out_len, ohr_error_t *err);
+
+/* The one rm -rf: on the tree walker (walk.h), so it never follows a
+ * symlink and never enters another mount (that is an error); directories
+ * the caller owns but may not write or search (an image's 0555 ones) are
+ * opened up first.  A missing path is not an error. */
 int fs_rm_rf (const char *path, ohr_error_t *err);
+
+/* The same for name relative to dirfd (AT_FDCWD: a path). */
+int fs_rm_rf_at (int dirfd, const char *name, ohr_error_t *err);
 
 /* Copy a regular file or a symlink (as a symlink), keeping mode and mtime,
  * atomically. */

@@ -1,4 +1,4 @@
-/* helpers.c: see helpers.h */
+/* helper-exe.c: see helper-exe.h */
 #define _GNU_SOURCE
 #include "util/helper-exe.h"
 
@@ -10,6 +10,21 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+
+int
+helper_exe_self_dir (char **out, ohr_error_t *err)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot find my own executable");
+  exe[n] = '\0';
+  *strrchr (exe, '/') = '\0';
+  if ((*out = strdup (exe)) == NULL)
+    return ohr_error_nomem (err);
+  return 0;
+}
 
 int
 helper_exe_find (const char *name, const char *env_var, char **out,
@@ -25,13 +40,9 @@ helper_exe_find (const char *name, const char *env_var, char **out,
       return *out ? 0
                   : ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "%s", name);
     }
-  char exe[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  if (n < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                            "cannot find my own executable");
-  exe[n] = '\0';
-  *strrchr (exe, '/') = '\0';
+  cleanup_free char *exe = NULL;
+  if (helper_exe_self_dir (&exe, err) < 0)
+    return -1;
   const char *const rel[] = { "", "../libexec/oci-host-runner/" };
   for (size_t i = 0; i < 2; i++)
     {

@@ -5,9 +5,12 @@
 #ifndef OHR_UTIL_JSONGEN_H
 #define OHR_UTIL_JSONGEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
+
+#include "util/yajl.h"
 
 #define G(call)                                                               \
   do                                                                          \
@@ -33,6 +36,22 @@ gen_kv (yajl_gen g, const char *k, const char *v)
   return v ? gen_str (g, v) : yajl_gen_null (g);
 }
 
+/* "key": 123 */
+static inline yajl_gen_status
+gen_kint (yajl_gen g, const char *k, long long v)
+{
+  yajl_gen_status st = gen_str (g, k);
+  return st != yajl_gen_status_ok ? st : yajl_gen_integer (g, v);
+}
+
+/* "key": true */
+static inline yajl_gen_status
+gen_kbool (yajl_gen g, const char *k, bool v)
+{
+  yajl_gen_status st = gen_str (g, k);
+  return st != yajl_gen_status_ok ? st : yajl_gen_bool (g, v);
+}
+
 /* "key": ["a", "b"] (an empty list for NULL) */
 static inline yajl_gen_status
 gen_strv (yajl_gen g, const char *k, char *const *v)
@@ -45,6 +64,21 @@ gen_strv (yajl_gen g, const char *k, char *const *v)
   G (yajl_gen_array_close (g));
 fail:
   return st;
+}
+
+/* A NUL-terminated copy of what g has generated, and its length
+ * (out_len may be NULL); NULL when out of memory. */
+static inline char *
+gen_text (yajl_gen g, size_t *out_len)
+{
+  const unsigned char *buf = NULL;
+  size_t len = 0;
+  if (yajl_gen_get_buf (g, &buf, &len) != yajl_gen_status_ok)
+    return NULL;
+  char *s = strndup ((const char *)buf, len);
+  if (s && out_len)
+    *out_len = len;
+  return s;
 }
 
 #endif

@@ -34,6 +34,19 @@ strv_push_owned (char ***v, char *s)
   return 0;
 }
 
+char **
+strv_copy (char *const *v)
+{
+  char **out = NULL;
+  for (size_t i = 0; v && v[i]; i++)
+    if (strv_push (&out, v[i]) < 0)
+      {
+        strv_free (out);
+        return NULL;
+      }
+  return out;
+}
+
 int
 strv_push (char ***v, const char *s)
 {

@@ -13,6 +13,8 @@ int strv_push_owned (char ***v, char *s);
 /* Append "fmt..." formatted; returns 0, or -1. */
 int strv_pushf (char ***v, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+/* A deep copy; NULL for an empty (or NULL) v, and on allocation failure. */
+char **strv_copy (char *const *v);
 bool strv_contains (char *const *v, const char *s);
 void strv_free (char **v);
 

@@ -491,6 +491,71 @@ test_eval_runtimes (void **state)
   assert_true (res.r.can_run);
   assert_int_equal (find (&res, "hybrid cgroups")->status, DOCTOR_WARN);
   result_clear (&res);
+
+  /* the choice is run mode's (runtime_choose): rootless without user
+   * namespaces, it refuses both runtimes; the setting to fix is the
+   * sysctl, not a runtime */
+  healthy_pod (&f);
+  f.max_userns = 0;
+  f.userns_unavailable = "user namespaces are disabled (sysctl "
+                         "user.max_user_namespaces=0)";
+  f.userns_error = ENOSPC;
+  f.proc_error = f.sysfs_error = f.proc_bind_error = DOCTOR_NOT_PROBED;
+  f.mount_ns_error = DOCTOR_NOT_PROBED;
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (res.missing,
+                       "node sysctl user.max_user_namespaces > 0");
+  assert_int_equal (find (&res, "runtime choice")->status, DOCTOR_FAIL);
+  assert_non_null (strstr (find (&res, "runtime choice")->detail,
+                           "crun: user namespaces are disabled"));
+  result_clear (&res);
+
+  /* root needs none */
+  healthy_pod (&f);
+  f.rootless = false;
+  f.cgroup_error = 0;
+  f.userns_unavailable = "user namespaces are disabled (sysctl "
+                         "user.max_user_namespaces=0)";
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_string_equal (find (&res, "runtime choice")->detail,
+                       "--runtime auto: crun at /usr/bin/crun");
+  result_clear (&res);
+
+  /* a name run mode does not know: its own words */
+  healthy_pod (&f);
+  free (f.want_runtime);
+  f.want_runtime = strdup ("docker");
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_non_null (strstr (find (&res, "runtime choice")->detail,
+                           "unknown runtime 'docker'"));
+  result_clear (&res);
+
+  /* a path, executable or not */
+  healthy_pod (&f);
+  free (f.want_runtime);
+  f.want_runtime = strdup ("/opt/crun/bin/crun");
+  f.want_runtime_executable = true;
+  f.cgroups = CGROUP_MODE_HYBRID;
+  f.hybrid_error = 0;
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_string_equal (find (&res, "runtime choice")->detail,
+                       "--runtime /opt/crun/bin/crun: crun at "
+                       "/opt/crun/bin/crun (hybrid cgroups: started in the "
+                       "runner's own user namespace, no cgroups)");
+  result_clear (&res);
+
+  healthy_pod (&f);
+  free (f.want_runtime);
+  f.want_runtime = strdup ("/opt/crun/bin/crun");
+  evaluate (&f, &res);
+  assert_false (res.r.can_run);
+  assert_string_equal (find (&res, "runtime choice")->detail,
+                       "--runtime /opt/crun/bin/crun: not found");
+  result_clear (&res);
 }
 
 static void

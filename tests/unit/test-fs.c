@@ -12,10 +12,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -415,6 +417,63 @@ test_rm_rf_does_not_follow_symlinks (void **state)
   free (outside);
 }
 
+/* What a rootless store checkout (an image's 0555 directories) and
+ * overlayfs (its mode-000 work/work) leave: the owner, not root, must
+ * still remove them.  As root the test drops to nobody in a child. */
+static void
+test_rm_rf_read_only_dirs (void **state)
+{
+  struct tmp *t = *state;
+  static const char *const dirs[] = { "ro", "ro/a", "ro/a/b", "ro/zero" };
+  static const char *const files[] = { "ro/f", "ro/a/b/leaf" };
+  static const mode_t modes[] = { 0555, 0555, 0500, 0 };
+  uid_t uid = geteuid () == 0 ? 65534 : geteuid ();
+  gid_t gid = geteuid () == 0 ? 65534 : getegid ();
+  char *ro = at (t, "ro");
+  for (size_t i = 0; i < 4; i++)
+    {
+      char *p = at (t, dirs[i]);
+      assert_int_equal (mkdir (p, 0700), 0);
+      assert_int_equal (chown (p, uid, gid), 0);
+      free (p);
+    }
+  for (size_t i = 0; i < 2; i++)
+    {
+      char *p = at (t, files[i]);
+      write_file (p, "x", 0444);
+      assert_int_equal (chown (p, uid, gid), 0);
+      free (p);
+    }
+  for (size_t i = 4; i-- > 0;)
+    {
+      char *p = at (t, dirs[i]);
+      assert_int_equal (chmod (p, modes[i]), 0);
+      free (p);
+    }
+  assert_int_equal (chown (t->dir, uid, gid), 0);
+  pid_t pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      if (geteuid () == 0
+          && (setgroups (0, NULL) < 0 || setgid (gid) < 0 || setuid (uid) < 0))
+        _exit (2);
+      ohr_error_t err = NULL;
+      if (fs_rm_rf (ro, &err) < 0)
+        {
+          fprintf (stderr, "fs_rm_rf: %s\n", err->msg);
+          _exit (1);
+        }
+      _exit (0);
+    }
+  int status = 0;
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  assert_true (WIFEXITED (status));
+  assert_int_equal (WEXITSTATUS (status), 0);
+  assert_false (fs_exists (ro));
+  free (ro);
+}
+
 static void
 test_copy_entry (void **state)
 {
@@ -559,6 +618,8 @@ main (void)
                                      setup_tmp, teardown_tmp),
     cmocka_unit_test_setup_teardown (test_rm_rf_does_not_follow_symlinks,
                                      setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_rm_rf_read_only_dirs, setup_tmp,
+                                     teardown_tmp),
     cmocka_unit_test_setup_teardown (test_copy_entry, setup_tmp, teardown_tmp),
     cmocka_unit_test_setup_teardown (test_ensure_private_dir, setup_tmp,
                                      teardown_tmp),

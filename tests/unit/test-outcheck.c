@@ -69,8 +69,11 @@ test_prefixes (void **state)
   put (dir, "embedded.txt", embedded, sizeof embedded - 1);
 
   char *prefixes[] = { "/cargo/out", "/cargo/src", NULL };
-  struct outcheck_report rep = { 0 };
-  assert_int_equal (outcheck_prefixes (dir, prefixes, &rep, NULL), 0);
+  struct outcheck_out_dir found = { 0 };
+  assert_int_equal (outcheck_out_dir (dir, prefixes, &found, NULL), 0);
+  const struct outcheck_report rep = found.prefixes;
+  assert_int_equal (found.setid.n, 0);
+  assert_int_equal (found.links.n, 0);
   const struct outcheck_finding *f = find (&rep, "gen.rs");
   assert_non_null (f);
   assert_int_equal (f->line, 3);
@@ -86,7 +89,12 @@ test_prefixes (void **state)
   char *sum = outcheck_summary (&rep, 1);
   assert_non_null (strstr (sum, " and 1 more"));
   free (sum);
-  outcheck_report_clear (&rep);
+  outcheck_out_dir_clear (&found);
+
+  /* without prefixes, nothing is looked for */
+  assert_int_equal (outcheck_out_dir (dir, NULL, &found, NULL), 0);
+  assert_int_equal (found.prefixes.n, 0);
+  outcheck_out_dir_clear (&found);
   fs_rm_rf (dir, NULL);
   free (dir);
 }
@@ -115,21 +123,30 @@ test_symlinks (void **state)
       assert_int_equal (symlink (links[i].target, p), 0);
       free (p);
     }
-  struct outcheck_report rep = { 0 };
-  assert_int_equal (outcheck_symlinks (dir, &rep, NULL), 0);
+  struct outcheck_out_dir found = { 0 };
+  assert_int_equal (outcheck_out_dir (dir, NULL, &found, NULL), 0);
   for (size_t i = 0; i < sizeof links / sizeof *links; i++)
     {
-      const struct outcheck_finding *f = find (&rep, links[i].rel);
+      const struct outcheck_finding *f = find (&found.links, links[i].rel);
+      p = fs_path_join (dir, links[i].rel);
       if (links[i].escapes)
         {
           assert_non_null (f);
           assert_string_equal (f->what, links[i].target);
+          if (fs_exists (p))
+            fail_msg ("'%s' -> '%s' escapes but was not removed", links[i].rel,
+                      links[i].target);
         }
-      else if (f)
-        fail_msg ("'%s' -> '%s' reported but stays inside", links[i].rel,
-                  links[i].target);
+      else
+        {
+          if (f)
+            fail_msg ("'%s' -> '%s' reported but stays inside", links[i].rel,
+                      links[i].target);
+          assert_true (fs_exists (p));
+        }
+      free (p);
     }
-  outcheck_report_clear (&rep);
+  outcheck_out_dir_clear (&found);
   fs_rm_rf (dir, NULL);
   free (dir);
 }
@@ -152,13 +169,16 @@ test_symlink_chain (void **state)
   p = fs_path_join (dir, "dangling-inside");
   assert_int_equal (symlink ("not-there-yet", p), 0);
   free (p);
-  struct outcheck_report rep = { 0 };
-  assert_int_equal (outcheck_symlinks (dir, &rep, NULL), 0);
-  assert_non_null (find (&rep, "leak"));
-  assert_non_null (find (&rep, "u1"));
-  assert_null (find (&rep, "s"));
-  assert_null (find (&rep, "dangling-inside"));
-  outcheck_report_clear (&rep);
+  /* judged as the script left them, whatever the walk's order: removing
+   * u1 first must not make leak look harmless */
+  struct outcheck_out_dir found = { 0 };
+  assert_int_equal (outcheck_out_dir (dir, NULL, &found, NULL), 0);
+  assert_non_null (find (&found.links, "leak"));
+  assert_non_null (find (&found.links, "u1"));
+  assert_null (find (&found.links, "s"));
+  assert_null (find (&found.links, "dangling-inside"));
+  assert_int_equal (found.links.n, 2);
+  outcheck_out_dir_clear (&found);
   fs_rm_rf (dir, NULL);
   free (dir);
 }
@@ -172,16 +192,59 @@ test_strip_setid (void **state)
   put (dir, "plain", "y", 1);
   char *p = fs_path_join (dir, "sub/suid");
   assert_int_equal (chmod (p, 04755), 0);
-  struct outcheck_report rep = { 0 };
-  assert_int_equal (outcheck_strip_setid (dir, &rep, NULL), 0);
+  struct outcheck_out_dir found = { 0 };
+  assert_int_equal (outcheck_out_dir (dir, NULL, &found, NULL), 0);
   struct stat st;
   assert_int_equal (stat (p, &st), 0);
   assert_int_equal (st.st_mode & 07777, 0755);
-  assert_non_null (find (&rep, "sub/suid"));
-  assert_null (find (&rep, "plain"));
+  const struct outcheck_finding *f = find (&found.setid, "sub/suid");
+  assert_non_null (f);
+  assert_string_equal (f->what, "setuid/setgid");
+  assert_null (find (&found.setid, "plain"));
+  assert_int_equal (found.setid.n, 1);
   free (p);
-  outcheck_report_clear (&rep);
+  outcheck_out_dir_clear (&found);
   fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
+/* One walk does all three, and never through a link: the setuid file
+ * outside OUT_DIR keeps its bit, and its content is not scanned. */
+static void
+test_one_pass (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  char *outside = make_tree ();
+  static const char gen[] = "include!(\"/cargo/out/x.rs\");\n";
+  put (dir, "sub/gen.rs", gen, sizeof gen - 1);
+  put (outside, "elsewhere.rs", gen, sizeof gen - 1);
+  char *p = fs_path_join (dir, "sub/gen.rs");
+  assert_int_equal (chmod (p, 02644), 0);
+  free (p);
+  char *suid_out = fs_path_join (outside, "elsewhere.rs");
+  assert_int_equal (chmod (suid_out, 04755), 0);
+  p = fs_path_join (dir, "sub/to-outside");
+  assert_int_equal (symlink (outside, p), 0);
+  free (p);
+
+  char *prefixes[] = { "/cargo/out", NULL };
+  struct outcheck_out_dir found = { 0 };
+  assert_int_equal (outcheck_out_dir (dir, prefixes, &found, NULL), 0);
+  assert_int_equal (found.setid.n, 1);
+  assert_string_equal (found.setid.v[0].path, "sub/gen.rs");
+  assert_int_equal (found.prefixes.n, 1);
+  assert_string_equal (found.prefixes.v[0].path, "sub/gen.rs");
+  assert_int_equal (found.links.n, 1);
+  assert_string_equal (found.links.v[0].path, "sub/to-outside");
+  struct stat st;
+  assert_int_equal (stat (suid_out, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 04755);
+  outcheck_out_dir_clear (&found);
+  free (suid_out);
+  fs_rm_rf (outside, NULL);
+  fs_rm_rf (dir, NULL);
+  free (outside);
   free (dir);
 }
 
@@ -220,6 +283,7 @@ main (void)
     cmocka_unit_test (test_symlinks),
     cmocka_unit_test (test_symlink_chain),
     cmocka_unit_test (test_strip_setid),
+    cmocka_unit_test (test_one_pass),
     cmocka_unit_test (test_overlay_changes),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,0 +1,573 @@
+/* rerun.c: `verify`: re-run a statement's build script through the runner
+ * with the inputs of its run record, into a fresh OUT_DIR shaped like
+ * Cargo's, and compare the outputs and directives with the statement. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attest/internal.h"
+#include "image/ref.h"
+#include "run/envfilter.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+extern char **environ;
+
+/* Files compared line by line at most this large. */
+#define TEXT_MAX (16 * 1024 * 1024)
+
+void
+attest_rerun_clear (struct attest_rerun *r)
+{
+  free (r->tmp);
+  free (r->out_dir);
+  attest_diffs_clear (&r->diffs);
+  strv_free (r->notes);
+  *r = (struct attest_rerun){ 0 };
+}
+
+/* The recorded image, pinned by its recorded digest when it is a registry
+ * reference by tag. */
+static char *
+pinned_image (const struct runrecord *rr)
+{
+  struct imageref ref = { 0 };
+  char *s = NULL;
+  if (rr->image_digest && imageref_parse (rr->image_ref, &ref, NULL) == 0
+      && ref.kind == IMAGEREF_REGISTRY && ref.digest == NULL)
+    {
+      if (asprintf (&s, "%s/%s@%s", ref.registry, ref.repository,
+                    rr->image_digest)
+          < 0)
+        s = NULL;
+    }
+  else
+    s = strdup (rr->image_ref);
+  imageref_clear (&ref);
+  return s;
+}
+
+static bool
+name_is (const char *entry, const char *name)
+{
+  size_t n = strlen (name);
+  return strncmp (entry, name, n) == 0 && entry[n] == '=';
+}
+
+static bool
+env_has (char *const *env, const char *entry)
+{
+  size_t n = strcspn (entry, "=");
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp (env[i], entry, n) == 0 && env[i][n] == '=')
+      return true;
+  return false;
+}
+
+/* What the runner needs from our own environment to work (not to pass
+ * on: its allowlist decides that), beside the recorded one. */
+static bool
+runner_setting (const char *entry)
+{
+  static const char *const names[] = { "PATH",           "HOME",
+                                       "USER",           "LOGNAME",
+                                       "TMPDIR",         "XDG_RUNTIME_DIR",
+                                       "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+                                       "RUSTUP_HOME",    "RUSTUP_TOOLCHAIN",
+                                       "CARGO_HOME",     NULL };
+  /* the command line of the re-run sets these */
+  static const char *const ours[] = { "OCI_HOST_RUNNER_IMAGE",
+                                      "OCI_HOST_RUNNER_RUNTIME",
+                                      "OCI_HOST_RUNNER_PATHS",
+                                      "OCI_HOST_RUNNER_NETWORK",
+                                      "OCI_HOST_RUNNER_ENV",
+                                      ATTEST_KEY_ENV,
+                                      NULL };
+  for (size_t i = 0; ours[i]; i++)
+    if (name_is (entry, ours[i]))
+      return false;
+  for (size_t i = 0; names[i]; i++)
+    if (name_is (entry, names[i]))
+      return true;
+  return strncmp (entry, "OCI_HOST_RUNNER_", 16) == 0;
+}
+
+/* Names that change what the runner process itself does (the dynamic
+ * loader, glibc, the runner's own settings): a record is not trusted with
+ * those, so they reach only the script, as --env NAME=VALUE. */
+static bool
+process_setting (const char *name)
+{
+  static const char *const exact[]
+      = { "GCONV_PATH",  "GLIBC_TUNABLES", "LOCPATH",     "NLSPATH",
+          "HOSTALIASES", "RES_OPTIONS",    "LOCALDOMAIN", "TZDIR",
+          "PATH",        "HOME",           "TMPDIR",      NULL };
+  static const char *const prefixes[]
+      = { "LD_", "MALLOC_", "OCI_HOST_RUNNER_", "XDG_", NULL };
+  for (size_t i = 0; exact[i]; i++)
+    if (strcmp (name, exact[i]) == 0)
+      return true;
+  for (size_t i = 0; prefixes[i]; i++)
+    if (strncmp (name, prefixes[i], strlen (prefixes[i])) == 0)
+      return true;
+  return false;
+}
+
+/* The environment of the re-run.  The runner gets the recorded variables
+ * its allowlist passes (with OUT_DIR replaced, and without the jobserver
+ * of the original build, whose fds are gone) plus what it needs of ours
+ * (runner_setting); every other recorded variable reaches the script as
+ * as "--env NAME=VALUE" (in *extra), as it did when it was recorded. */
+static int
+rerun_env (const struct runrecord *rr, const char *out_dir, char ***out,
+           char ***extra, ohr_error_t *err)
+{
+  cleanup_strv char **env = NULL;
+  bool have_out = false;
+  for (size_t i = 0; rr->env && rr->env[i]; i++)
+    {
+      const char *e = rr->env[i];
+      cleanup_free char *name = strndup (e, strcspn (e, "="));
+      if (name == NULL)
+        return ohr_error_nomem (err);
+      if (strcmp (name, "CARGO_MAKEFLAGS") == 0
+          || strcmp (name, "MAKEFLAGS") == 0 || strcmp (name, "MFLAGS") == 0)
+        continue;
+      int r;
+      if (strcmp (name, "OUT_DIR") == 0)
+        {
+          have_out = true;
+          r = strv_pushf (&env, "OUT_DIR=%s", out_dir);
+        }
+      else if (!envfilter_allowed (name) || envfilter_looks_secret (name)
+               || process_setting (name))
+        r = strv_push (extra, e);
+      else
+        r = strv_push (&env, e);
+      if (r < 0)
+        return ohr_error_nomem (err);
+    }
+  if (!have_out && strv_pushf (&env, "OUT_DIR=%s", out_dir) < 0)
+    return ohr_error_nomem (err);
+  for (size_t i = 0; environ[i]; i++)
+    if (runner_setting (environ[i]) && !env_has (env, environ[i])
+        && strv_push (&env, environ[i]) < 0)
+      return ohr_error_nomem (err);
+  *out = steal_pointer (&env);
+  return 0;
+}
+
+static int
+rerun_argv (const struct runrecord *rr, const char *runner, char *const *extra,
+            char ***out, ohr_error_t *err)
+{
+  cleanup_free char *image = pinned_image (rr);
+  cleanup_strv char **argv = NULL;
+  if (image == NULL || strv_push (&argv, runner) < 0
+      || strv_push (&argv, "--image") < 0 || strv_push (&argv, image) < 0
+      || strv_push (&argv, "--runtime") < 0
+      || strv_push (&argv, rr->runtime_name) < 0
+      || strv_push (&argv, "--paths") < 0
+      || strv_push (&argv,
+                    rr->paths == PATHS_CANONICAL ? "canonical" : "identity")
+             < 0
+      || strv_push (&argv, "--network") < 0
+      || strv_push (&argv, rr->network == NETWORK_HOST ? "host" : "none") < 0)
+    return ohr_error_nomem (err);
+  for (size_t i = 0; extra && extra[i]; i++)
+    if (strv_push (&argv, "--env") < 0 || strv_push (&argv, extra[i]) < 0)
+      return ohr_error_nomem (err);
+  if (strv_push (&argv, "--") < 0 || strv_push (&argv, rr->script) < 0)
+    return ohr_error_nomem (err);
+  for (size_t i = 0; rr->args && rr->args[i]; i++)
+    if (strv_push (&argv, rr->args[i]) < 0)
+      return ohr_error_nomem (err);
+  *out = steal_pointer (&argv);
+  return 0;
+}
+
+/* Run the runner in cwd, stdout and stderr to files, stdin empty. */
+static int
+spawn_runner (char *const *argv, char *const *envp, const char *cwd,
+              const char *out_path, const char *err_path, int *out_status,
+              ohr_error_t *err)
+{
+  if (!fs_is_dir (cwd))
+    return ohr_error_set (err, ENOENT, OHR_ERR_INTERNAL,
+                          "the recorded working directory '%s' is gone", cwd);
+  cleanup_close int in = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  cleanup_close int o
+      = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  cleanup_close int e
+      = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (in < 0 || o < 0 || e < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            o < 0 ? out_path : err_path);
+  pid_t pid = fork ();
+  if (pid < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot fork");
+  if (pid == 0)
+    {
+      if (chdir (cwd) < 0 || dup2 (in, 0) < 0 || dup2 (o, 1) < 0
+          || dup2 (e, 2) < 0)
+        _exit (125);
+      execve (argv[0], argv, envp);
+      dprintf (2, "oci-host-runner-attest: cannot execute '%s': %s\n", argv[0],
+               strerror (errno));
+      _exit (127);
+    }
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "waitpid");
+  *out_status
+      = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  return 0;
+}
+
+/* The last non-empty line of a file, for a message. */
+static char *
+last_line (const char *path)
+{
+  char *data = NULL;
+  size_t len = 0;
+  if (fs_read_file (path, 1 << 20, &data, &len, NULL) < 0)
+    return NULL;
+  while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+    data[--len] = '\0';
+  char *nl = strrchr (data, '\n');
+  char *s = strndup (nl ? nl + 1 : data, 300);
+  free (data);
+  return s;
+}
+
+static int
+note (struct attest_rerun *r, const char *what, const char *recorded,
+      const char *now)
+{
+  if (strcmp (recorded, now) == 0)
+    return 0;
+  return strv_pushf (&r->notes,
+                     "the %s changed since the statement (recorded %.19s..., "
+                     "now %.19s...)",
+                     what, recorded, now);
+}
+
+/* Inputs that are not what the statement recorded: the re-run then says
+ * less, and the user should know. */
+static int
+input_notes (const struct attest_statement *st, const struct runrecord *rr,
+             struct attest_rerun *r, ohr_error_t *err)
+{
+  for (size_t i = 0; i < st->deps.n; i++)
+    {
+      const struct attest_file *dep = &st->deps.v[i];
+      char now[DIGEST_STRING_LEN + 1] = "";
+      ohr_error_t e = NULL;
+      int ok;
+      if (strcmp (dep->name, "build-script") == 0)
+        ok = digest_file (rr->script, now, &e);
+      else if (strcmp (dep->name, "source") == 0)
+        ok = attest_source_digest (rr->manifest_dir, rr->out_dir, now, &e);
+      else if (strcmp (dep->name, "toolchain") == 0 && rr->rustc)
+        ok = attest_toolchain_digest (rr->rustc, rr->toolchains, now, NULL,
+                                      &e);
+      else
+        continue;
+      int pr = ok < 0 ? strv_pushf (&r->notes, "cannot check the %s: %s",
+                                    dep->name, e ? e->msg : "failed")
+                      : note (r, dep->name, dep->digest, now);
+      ohr_error_free (&e);
+      if (pr < 0)
+        return ohr_error_nomem (err);
+    }
+  return 0;
+}
+
+static char *
+replace_all (const char *s, size_t len, const char *needle, const char *with,
+             size_t *out_len)
+{
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream (&buf, &n);
+  if (f == NULL)
+    return NULL;
+  size_t nl = strlen (needle);
+  const char *p = s, *end = s + len;
+  while (p < end)
+    {
+      const char *hit = nl ? memmem (p, (size_t)(end - p), needle, nl) : NULL;
+      if (hit == NULL)
+        {
+          fwrite (p, 1, (size_t)(end - p), f);
+          break;
+        }
+      fwrite (p, 1, (size_t)(hit - p), f);
+      fputs (with, f);
+      p = hit + nl;
+    }
+  if (fclose (f) != 0)
+    {
+      free (buf);
+      return NULL;
+    }
+  *out_len = n;
+  return buf;
+}
+
+struct compare
+{
+  const struct runrecord *rr;
+  const char *new_out;
+  const char *tmp;
+  time_t now;
+  struct attest_diffs *diffs;
+  ohr_error_t *err;
+};
+
+/* A file's content when it is not too large; NULL (and no error) if not. */
+static char *
+read_small (const char *path, size_t *len)
+{
+  struct stat st;
+  char *data = NULL;
+  if (stat (path, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > TEXT_MAX
+      || fs_read_file (path, TEXT_MAX, &data, len, NULL) < 0)
+    return NULL;
+  return data;
+}
+
+/* Details of a changed output: the first differing line and hints.
+ * Returns 1 when a directive stream is the same once OUT_DIR is left out
+ * (no difference, then). */
+static int
+explain (struct compare *c, struct attest_diff *d, const char *old_path,
+         const char *recorded, const char *new_path, bool directives)
+{
+  size_t old_len = 0, new_len = 0;
+  char dg[DIGEST_STRING_LEN + 1] = "";
+  cleanup_free char *old = read_small (old_path, &old_len);
+  cleanup_free char *new = read_small (new_path, &new_len);
+  if (old)
+    digest_sha256 (old, old_len, dg);
+  if (old == NULL || strcmp (dg, recorded) != 0)
+    {
+      d->note = "the recorded content is no longer on disk: no line shown";
+      return 0;
+    }
+  if (new == NULL)
+    {
+      d->note = "too large to compare line by line";
+      return 0;
+    }
+  const char *old_paths[] = { c->rr->out_dir, NULL };
+  const char *new_paths[] = { c->new_out, c->tmp, NULL };
+  if (directives)
+    {
+      /* OUT_DIR in directives (rustc-link-search, ...) is where the
+       * outputs are, not what they are: compare without it */
+      size_t a = 0, b = 0;
+      cleanup_free char *na
+          = replace_all (old, old_len, c->rr->out_dir, "${OUT_DIR}", &a);
+      cleanup_free char *nb
+          = replace_all (new, new_len, c->new_out, "${OUT_DIR}", &b);
+      if (na == NULL || nb == NULL)
+        return ohr_error_nomem (c->err);
+      if (a == b && memcmp (na, nb, a) == 0)
+        return 1;
+      old_paths[0] = NULL;
+      return attest_diff_contents (na, a, nb, b, old_paths, new_paths, c->now,
+                                   d, c->err);
+    }
+  return attest_diff_contents (old, old_len, new, new_len, old_paths,
+                               new_paths, c->now, d, c->err);
+}
+
+static int
+compare_outputs (struct compare *c, const struct attest_statement *st,
+                 const char *record_dir, const char *new_directives)
+{
+  cleanup_files struct attest_files now = { 0 };
+  if (attest_tree_files (c->new_out, "out/", &now, c->err) < 0)
+    return -1;
+  for (size_t i = 0; i < st->subjects.n; i++)
+    {
+      const struct attest_file *s = &st->subjects.v[i];
+      bool directives = strcmp (s->name, "directives") == 0;
+      const struct attest_file *f
+          = directives ? NULL : attest_files_find (&now, s->name);
+      char dg[DIGEST_STRING_LEN + 1] = "";
+      if (directives
+          && attest_digest_directives (new_directives, dg, c->err) < 0)
+        return -1;
+      if (f)
+        snprintf (dg, sizeof dg, "%s", f->digest);
+      if (dg[0] == '\0')
+        {
+          if (attest_diffs_add (c->diffs, ATTEST_DIFF_MISSING, s->name)
+              == NULL)
+            return ohr_error_nomem (c->err);
+          continue;
+        }
+      if (strcmp (dg, s->digest) == 0)
+        continue;
+      struct attest_diff *d
+          = attest_diffs_add (c->diffs, ATTEST_DIFF_CHANGED, s->name);
+      if (d == NULL)
+        return ohr_error_nomem (c->err);
+      cleanup_free char *old_path
+          = directives ? fs_path_join (record_dir, c->rr->directives)
+                       : fs_path_join (c->rr->out_dir, s->name + 4);
+      cleanup_free char *new_path
+          = directives ? strdup (new_directives)
+                       : fs_path_join (c->new_out, s->name + 4);
+      if (old_path == NULL || new_path == NULL)
+        return ohr_error_nomem (c->err);
+      int same = explain (c, d, old_path, s->digest, new_path, directives);
+      if (same < 0)
+        return -1;
+      if (same == 1)
+        {
+          /* equal but for OUT_DIR: not a difference */
+          c->diffs->n--;
+          free (d->name);
+          free (d->old_line);
+          free (d->new_line);
+        }
+    }
+  for (size_t i = 0; i < now.n; i++)
+    if (attest_files_find (&st->subjects, now.v[i].name) == NULL
+        && attest_diffs_add (c->diffs, ATTEST_DIFF_EXTRA, now.v[i].name)
+               == NULL)
+      return ohr_error_nomem (c->err);
+  return 0;
+}
+
+static int
+rerun (const char *statement_path, const struct attest_rerun_options *opts,
+       struct attest_rerun *r, ohr_error_t *err)
+{
+  cleanup_free char *payload = NULL;
+  size_t plen = 0;
+  bool envelope = false;
+  cleanup_statement struct attest_statement st = { 0 };
+  if (attest_load (statement_path, &payload, &plen, &envelope, err) < 0
+      || attest_statement_parse (payload, plen, statement_path, &st, err) < 0)
+    return -1;
+  cleanup_free char *record_path = attest_record_path (statement_path, &st);
+  cleanup_free char *record_dir = attest_dir_of (statement_path);
+  cleanup_runrecord struct runrecord rr = { 0 };
+  if (record_path == NULL || record_dir == NULL)
+    return ohr_error_nomem (err);
+  if (runrecord_read (record_path, &rr, err) < 0)
+    return ohr_error_wrap (err, "the run record of '%s'", statement_path);
+  /* the runner execs --runtime as given: only the two it knows by name */
+  if (strcmp (rr.runtime_name, "runc") != 0
+      && strcmp (rr.runtime_name, "crun") != 0)
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "run record '%s': runtime '%.40s' is neither runc "
+                          "nor crun",
+                          record_path, rr.runtime_name);
+  if (input_notes (&st, &rr, r, err) < 0)
+    return -1;
+  if (rr.network == NETWORK_HOST
+      && strv_push (&r->notes, "the recorded run had the host's network, "
+                               "and so does the re-run")
+             < 0)
+    return ohr_error_nomem (err);
+
+  const char *tmpdir = getenv ("TMPDIR");
+  if (asprintf (&r->tmp, "%s/ohr-verify-XXXXXX",
+                tmpdir && tmpdir[0] == '/' ? tmpdir : "/tmp")
+      < 0)
+    {
+      r->tmp = NULL;
+      return ohr_error_nomem (err);
+    }
+  if (mkdtemp (r->tmp) == NULL)
+    {
+      int e = errno;
+      free (steal_pointer (&r->tmp));
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                              "cannot create a temporary directory");
+    }
+  /* the container's root (rootless: our uid) walks into it */
+  chmod (r->tmp, 0755);
+  cleanup_free char *pkg = NULL;
+  if (asprintf (&pkg, "%s-verify",
+                rr.package_name ? rr.package_name : "package")
+          < 0
+      || asprintf (&r->out_dir, "%s/target/debug/build/%s/out", r->tmp, pkg)
+             < 0)
+    return ohr_error_nomem (err);
+  if (fs_mkdir_p (r->out_dir, 0755, err) < 0)
+    return -1;
+
+  cleanup_strv char **env = NULL, **extra = NULL, **argv = NULL;
+  cleanup_free char *out_path = fs_path_join (r->tmp, "directives");
+  cleanup_free char *err_path = fs_path_join (r->tmp, "stderr");
+  if (out_path == NULL || err_path == NULL)
+    return ohr_error_nomem (err);
+  if (rerun_env (&rr, r->out_dir, &env, &extra, err) < 0
+      || rerun_argv (&rr, opts->runner, extra, &argv, err) < 0
+      || spawn_runner (argv, env, rr.cwd, out_path, err_path, &r->status, err)
+             < 0)
+    return -1;
+  if (r->status != rr.exit_status && r->status >= 121 && r->status <= 127)
+    {
+      cleanup_free char *why = last_line (err_path);
+      return ohr_error_set (err, EIO, OHR_ERR_INTERNAL,
+                            "the re-run failed (exit status %d): %s",
+                            r->status, why && why[0] ? why : "no message");
+    }
+  struct compare c = { .rr = &rr,
+                       .new_out = r->out_dir,
+                       .tmp = r->tmp,
+                       .now = time (NULL),
+                       .diffs = &r->diffs,
+                       .err = err };
+  if (compare_outputs (&c, &st, record_dir, out_path) < 0)
+    return -1;
+  r->n_compared = st.subjects.n;
+  if (r->status != rr.exit_status)
+    {
+      struct attest_diff *d
+          = attest_diffs_add (&r->diffs, ATTEST_DIFF_STATUS, "exit status");
+      if (d == NULL)
+        return ohr_error_nomem (err);
+      d->old_status = rr.exit_status;
+      d->new_status = r->status;
+    }
+  return 0;
+}
+
+int
+attest_rerun (const char *statement_path,
+              const struct attest_rerun_options *opts,
+              struct attest_rerun *out, ohr_error_t *err)
+{
+  struct attest_rerun r = { 0 };
+  int rc = rerun (statement_path, opts, &r, err);
+  if (r.tmp && !opts->keep)
+    {
+      ohr_error_t e = NULL;
+      fs_rm_rf (r.tmp, &e);
+      ohr_error_free (&e);
+    }
+  if (rc < 0)
+    {
+      attest_rerun_clear (&r);
+      return -1;
+    }
+  *out = r;
+  return 0;
+}

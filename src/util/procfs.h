@@ -1,0 +1,10 @@
+/* procfs.h: read the kernel's settings from /proc and /sys (sysctls such
+ * as user.max_user_namespaces), for run mode's decisions and for doctor. */
+#ifndef OHR_UTIL_PROCFS_H
+#define OHR_UTIL_PROCFS_H
+
+/* The number a file holds, or missing when it does not exist or cannot be
+ * read (an older kernel, a kernel without the feature). */
+long procfs_read_long (const char *path, long missing);
+
+#endif

@@ -1,0 +1,667 @@
+/* test-view.c: what a build script sees inside its container, from a
+ * view_input built from fixed host paths shaped like a Cargo run:
+ *   /home/u/proj                                   package (manifest dir)
+ *   /home/u/proj/target/debug/build                build dir
+ *   .../build/proj-abc/out                         OUT_DIR
+ *   .../build/proj-def/build-script-build          the script
+ *   .../build/foo-123/out/include                  a dependency's DEP_*
+ *   /home/u/.rustup/toolchains/stable              the toolchain
+ * view_build touches no file, so the paths need not exist.  Checked: the
+ * mounts (system, image, init, package read-only or overlay, OUT_DIR the
+ * only writable bind, toolchains, policy mounts, the jobserver fifo), the
+ * environment (filtering, image Env, toolchain rewrites, PATH, HOME, and
+ * the /cargo/... rewriting of canonical mode), argv and cwd, and the path
+ * mapping both ways: view_map_value into the container, the view's pairs
+ * fed to the directive mapping back out. */
+#define _GNU_SOURCE
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/directives.h"
+#include "run/envfilter.h"
+#include "run/view.h"
+#include "util/error.h"
+#include "util/strv.h"
+
+#define PKG "/home/u/proj"
+#define BUILD PKG "/target/debug/build"
+#define OUT BUILD "/proj-abc/out"
+#define SCRIPT BUILD "/proj-def/build-script-build"
+#define DEP_OUT BUILD "/foo-123/out"
+#define TC "/home/u/.rustup/toolchains/stable"
+#define TC2 "/home/u/.rustup/toolchains/nightly"
+#define INIT "/usr/libexec/oci-host-runner/ohr-init"
+#define IMAGE_PATH "/usr/local/bin:/usr/bin:/bin"
+
+struct fixture
+{
+  struct run_context ctx;
+  struct image image;
+  struct toolchain tc;
+  struct jobserver js;
+  char **envp;
+  char **extra;
+  struct view_input in;
+  struct view view;
+};
+
+static char *
+dup (const char *s)
+{
+  char *p = strdup (s);
+  assert_non_null (p);
+  return p;
+}
+
+static void
+push (char ***v, const char *s)
+{
+  assert_int_equal (strv_push (v, s), 0);
+}
+
+static int
+setup (void **state)
+{
+  struct fixture *f = calloc (1, sizeof *f);
+  assert_non_null (f);
+  f->ctx.script = dup (SCRIPT);
+  f->ctx.out_dir = dup (OUT);
+  f->ctx.manifest_dir = dup (PKG);
+  f->ctx.build_dir = dup (BUILD);
+  f->ctx.cwd = dup (PKG);
+  f->ctx.package = dup ("proj 0.1.0");
+  push (&f->ctx.args, "--arg");
+
+  ohr_error_t err = NULL;
+  assert_int_equal (mounts_add_bind (&f->image.binds, "/etc/resolv.conf",
+                                     "/etc/resolv.conf", false, false, &err),
+                    0);
+  push (&f->image.env, "PATH=" IMAGE_PATH);
+  push (&f->image.env, "LANG=C.UTF-8");
+  push (&f->image.env, "OUT_DIR=/image/out"); /* Cargo's must win */
+
+  push (&f->tc.roots, TC);
+  f->js.read_fd = f->js.write_fd = -1;
+
+  push (&f->envp, "OUT_DIR=" OUT);
+  push (&f->envp, "CARGO_MANIFEST_DIR=" PKG);
+  push (&f->envp, "CARGO_PKG_NAME=proj");
+  push (&f->envp, "RUSTC=" TC "/bin/rustc");
+  push (&f->envp, "DEP_FOO_INCLUDE=" DEP_OUT "/include");
+  push (&f->envp, "TARGET=x86_64-unknown-linux-gnu");
+  push (&f->envp, "HOME=/root");
+  push (&f->envp, "PATH=/host/bin:/usr/bin");
+  push (&f->envp, "SSH_AUTH_SOCK=/tmp/ssh-agent");
+  push (&f->envp, "CARGO_REGISTRY_TOKEN=secret");
+  push (&f->extra, "MY_SETTING=1");
+
+  f->in = (struct view_input){
+    .ctx = &f->ctx,
+    .image = &f->image,
+    .toolchain = &f->tc,
+    .jobserver = &f->js,
+    .envp = f->envp,
+    .extra_env = f->extra,
+    .init_path = INIT,
+    .network = NETWORK_NONE,
+    .rootless = false,
+    .paths = PATHS_IDENTITY,
+  };
+  *state = f;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  struct fixture *f = *state;
+  view_clear (&f->view);
+  context_clear (&f->ctx);
+  mounts_free (&f->image.binds);
+  strv_free (f->image.env);
+  toolchain_clear (&f->tc);
+  jobserver_clear (&f->js);
+  strv_free (f->envp);
+  strv_free (f->extra);
+  free (f);
+  return 0;
+}
+
+static void
+build (struct fixture *f)
+{
+  ohr_error_t err = NULL;
+  view_clear (&f->view);
+  int r = view_build (&f->in, &f->view, &err);
+  if (r < 0)
+    fail_msg ("view_build: %s", err ? err->msg : "(no message)");
+  assert_null (err);
+}
+
+static void
+dump_mounts (const struct view *v)
+{
+  for (size_t i = 0; i < v->mounts.n; i++)
+    print_message ("  mount %s (%s from %s)\n", v->mounts.v[i].destination,
+                   v->mounts.v[i].type, v->mounts.v[i].source);
+}
+
+/* The mount at dest, which must exist, with this type and source. */
+static const struct ohr_mount *
+mount_at (const struct view *v, const char *dest, const char *type,
+          const char *source)
+{
+  const struct ohr_mount *m = mounts_find (&v->mounts, dest);
+  if (m == NULL)
+    {
+      dump_mounts (v);
+      fail_msg ("no mount at '%s'", dest);
+    }
+  assert_string_equal (m->type, type);
+  assert_string_equal (m->source, source);
+  return m;
+}
+
+static size_t
+index_of (const struct view *v, const char *dest)
+{
+  const struct ohr_mount *m = mounts_find (&v->mounts, dest);
+  assert_non_null (m);
+  return (size_t)(m - v->mounts.v);
+}
+
+static void
+assert_opt (const struct ohr_mount *m, const char *opt, bool present)
+{
+  if (strv_contains (m->options, opt) != present)
+    fail_msg ("mount '%s': option '%s' %s", m->destination, opt,
+              present ? "missing" : "present");
+}
+
+/* A read-only bind of source at dest. */
+static void
+assert_ro_bind (const struct view *v, const char *dest, const char *source)
+{
+  const struct ohr_mount *m = mount_at (v, dest, "bind", source);
+  assert_opt (m, "ro", true);
+  assert_opt (m, "rw", false);
+  assert_opt (m, "nosuid", true);
+  assert_opt (m, "nodev", true);
+}
+
+static void
+assert_env (const struct view *v, const char *name, const char *value)
+{
+  const char *got = envfilter_get (v->env, name);
+  if (value == NULL && got != NULL)
+    fail_msg ("%s='%s' should not be in the environment", name, got);
+  if (value == NULL)
+    return;
+  if (got == NULL)
+    fail_msg ("%s missing from the environment", name);
+  assert_string_equal (got, value);
+}
+
+/* Invariants of every view: one mount per destination, parents before
+ * their children, OUT_DIR and the jobserver fifo the only writable binds,
+ * the environment sorted by name. */
+static void
+assert_invariants (const struct fixture *f)
+{
+  const struct view *v = &f->view;
+  for (size_t i = 0; i < v->mounts.n; i++)
+    {
+      const struct ohr_mount *m = &v->mounts.v[i];
+      for (size_t j = 0; j < i; j++)
+        {
+          const char *d = v->mounts.v[j].destination;
+          size_t n = strlen (m->destination);
+          if (strcmp (d, m->destination) == 0)
+            fail_msg ("two mounts at '%s'", d);
+          /* no earlier mount lies below this one */
+          if (strncmp (d, m->destination, n) == 0 && d[n] == '/')
+            fail_msg ("'%s' is mounted before its parent '%s'", d,
+                      m->destination);
+        }
+      if (strcmp (m->type, "bind") == 0 && !strv_contains (m->options, "ro"))
+        {
+          bool allowed
+              = strcmp (m->source, f->ctx.out_dir) == 0
+                || (f->js.fifo && strcmp (m->source, f->js.fifo) == 0);
+          if (!allowed)
+            fail_msg ("writable bind of '%s' at '%s'", m->source,
+                      m->destination);
+        }
+    }
+  for (size_t i = 1; v->env && v->env[i]; i++)
+    {
+      size_t a = strcspn (v->env[i - 1], "="), b = strcspn (v->env[i], "=");
+      int c = strncmp (v->env[i - 1], v->env[i], a < b ? a : b);
+      if (c > 0 || (c == 0 && a >= b))
+        fail_msg ("environment not sorted: '%s' before '%s'", v->env[i - 1],
+                  v->env[i]);
+    }
+}
+
+static void
+assert_map (const struct view *v, const char *value, const char *want)
+{
+  char *got = view_map_value (v, value);
+  assert_non_null (got);
+  if (strcmp (got, want) != 0)
+    fail_msg ("map '%s': got '%s', want '%s'", value, got, want);
+  free (got);
+}
+
+/* ---- identity paths: inside is outside */
+
+static void
+test_identity_mounts (void **state)
+{
+  struct fixture *f = *state;
+  build (f);
+  const struct view *v = &f->view;
+  assert_invariants (f);
+
+  mount_at (v, "/proc", "proc", "proc");
+  mount_at (v, "/dev", "tmpfs", "tmpfs");
+  assert_opt (mount_at (v, "/dev/pts", "devpts", "devpts"), "gid=5", true);
+  mount_at (v, "/dev/shm", "tmpfs", "shm");
+  mount_at (v, "/dev/mqueue", "mqueue", "mqueue");
+  assert_opt (mount_at (v, "/sys", "sysfs", "sysfs"), "ro", true);
+  mount_at (v, "/tmp", "tmpfs", "tmpfs");
+  assert_opt (mount_at (v, LAYOUT_HOME, "tmpfs", "tmpfs"), "mode=700", true);
+
+  assert_ro_bind (v, "/etc/resolv.conf", "/etc/resolv.conf"); /* image */
+  assert_ro_bind (v, LAYOUT_INIT_PATH, INIT);
+  assert_ro_bind (v, PKG, PKG);
+  assert_ro_bind (v, BUILD, BUILD); /* dependencies' OUT_DIRs, the script */
+  assert_ro_bind (v, TC, TC);
+  const struct ohr_mount *out = mount_at (v, OUT, "bind", OUT);
+  assert_opt (out, "rw", true);
+  assert_opt (out, "ro", false);
+
+  /* the script is reached through the build dir, not mounted again */
+  assert_null (mounts_find (&v->mounts, SCRIPT));
+  const struct ohr_mount *covering = mounts_covering (&v->mounts, SCRIPT);
+  assert_non_null (covering);
+  assert_string_equal (covering->destination, BUILD);
+  /* nothing at /cargo in identity mode */
+  for (size_t i = 0; i < v->mounts.n; i++)
+    if (strncmp (v->mounts.v[i].destination, LAYOUT_CARGO_ROOT, 6) == 0)
+      fail_msg ("identity view mounts '%s'", v->mounts.v[i].destination);
+
+  /* the package, then the build dir inside it, then OUT_DIR inside that */
+  assert_true (index_of (v, PKG) < index_of (v, BUILD));
+  assert_true (index_of (v, BUILD) < index_of (v, OUT));
+  assert_true (index_of (v, "/dev") < index_of (v, "/dev/pts"));
+}
+
+static void
+test_identity_process (void **state)
+{
+  struct fixture *f = *state;
+  build (f);
+  const struct view *v = &f->view;
+  assert_int_equal (strv_len (v->args), 3);
+  assert_string_equal (v->args[0], LAYOUT_INIT_PATH);
+  assert_string_equal (v->args[1], SCRIPT);
+  assert_string_equal (v->args[2], "--arg");
+  assert_string_equal (v->cwd, PKG);
+
+  assert_env (v, "OUT_DIR", OUT); /* not the image's */
+  assert_env (v, "CARGO_MANIFEST_DIR", PKG);
+  assert_env (v, "CARGO_PKG_NAME", "proj");
+  assert_env (v, "RUSTC", TC "/bin/rustc");
+  assert_env (v, "DEP_FOO_INCLUDE", DEP_OUT "/include");
+  assert_env (v, "TARGET", "x86_64-unknown-linux-gnu");
+  assert_env (v, "LANG", "C.UTF-8");   /* image Env */
+  assert_env (v, "MY_SETTING", "1");   /* --env */
+  assert_env (v, "HOME", LAYOUT_HOME); /* not the host's */
+  /* RUSTC's directory first, for scripts that run plain `rustc` */
+  assert_env (v, "PATH", TC "/bin:" IMAGE_PATH);
+  assert_env (v, "SSH_AUTH_SOCK", NULL);
+  assert_env (v, "CARGO_REGISTRY_TOKEN", NULL);
+
+  /* every pair maps a path to itself */
+  assert_true (v->n_pairs >= 4);
+  for (size_t i = 0; i < v->n_pairs; i++)
+    assert_string_equal (v->pairs[i].host, v->pairs[i].container);
+  assert_map (v, OUT "/gen.rs", OUT "/gen.rs");
+  assert_map (v, "a:" PKG ":" TC "/lib", "a:" PKG ":" TC "/lib");
+}
+
+static void
+test_identity_without_build_dir (void **state)
+{
+  /* OUT_DIR not shaped like <target>/<profile>/build/<pkg>/out: no build
+   * dir, so the script gets its own read-only mount */
+  struct fixture *f = *state;
+  free (f->ctx.build_dir);
+  f->ctx.build_dir = NULL;
+  build (f);
+  assert_invariants (f);
+  assert_ro_bind (&f->view, SCRIPT, SCRIPT);
+  assert_null (mounts_find (&f->view.mounts, BUILD));
+  assert_string_equal (f->view.args[1], SCRIPT);
+}
+
+/* ---- canonical paths: /cargo/... */
+
+static void
+test_canonical_mounts (void **state)
+{
+  struct fixture *f = *state;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  const struct view *v = &f->view;
+  assert_invariants (f);
+
+  const struct ohr_mount *root
+      = mount_at (v, LAYOUT_CARGO_ROOT, "tmpfs", "tmpfs");
+  assert_opt (root, "nosuid", true);
+  assert_ro_bind (v, LAYOUT_CARGO_SRC, PKG);
+  assert_ro_bind (v, LAYOUT_CARGO_BUILD, BUILD);
+  assert_ro_bind (v, LAYOUT_CARGO_SCRIPT, SCRIPT);
+  assert_ro_bind (v, LAYOUT_CARGO_TOOLCHAIN, TC);
+  const struct ohr_mount *out = mount_at (v, LAYOUT_CARGO_OUT, "bind", OUT);
+  assert_opt (out, "rw", true);
+  assert_ro_bind (v, LAYOUT_INIT_PATH, INIT);
+
+  /* no host path appears inside */
+  const char *host[] = { PKG, BUILD, OUT, SCRIPT, TC };
+  for (size_t i = 0; i < sizeof host / sizeof *host; i++)
+    assert_null (mounts_find (&v->mounts, host[i]));
+  assert_true (index_of (v, LAYOUT_CARGO_ROOT)
+               < index_of (v, LAYOUT_CARGO_SRC));
+  assert_true (index_of (v, LAYOUT_CARGO_ROOT)
+               < index_of (v, LAYOUT_CARGO_SCRIPT));
+}
+
+static void
+test_canonical_process (void **state)
+{
+  struct fixture *f = *state;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  const struct view *v = &f->view;
+  assert_string_equal (v->args[0], LAYOUT_INIT_PATH);
+  assert_string_equal (v->args[1], LAYOUT_CARGO_SCRIPT);
+  assert_string_equal (v->args[2], "--arg");
+  assert_string_equal (v->cwd, LAYOUT_CARGO_SRC);
+
+  assert_env (v, "OUT_DIR", LAYOUT_CARGO_OUT);
+  assert_env (v, "CARGO_MANIFEST_DIR", LAYOUT_CARGO_SRC);
+  /* a dependency's OUT_DIR is below the build dir, not ours */
+  assert_env (v, "DEP_FOO_INCLUDE", LAYOUT_CARGO_BUILD "/foo-123/out/include");
+  assert_env (v, "RUSTC", LAYOUT_CARGO_TOOLCHAIN "/bin/rustc");
+  assert_env (v, "PATH", LAYOUT_CARGO_TOOLCHAIN "/bin:" IMAGE_PATH);
+  assert_env (v, "HOME", LAYOUT_HOME);
+  assert_env (v, "CARGO_PKG_NAME", "proj");
+  assert_env (v, "TARGET", "x86_64-unknown-linux-gnu");
+  /* no host path is left in any value */
+  for (size_t i = 0; v->env[i]; i++)
+    if (strstr (v->env[i], "/home/u"))
+      fail_msg ("host path left in '%s'", v->env[i]);
+}
+
+static void
+test_canonical_map_value (void **state)
+{
+  struct fixture *f = *state;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  const struct view *v = &f->view;
+  assert_map (v, PKG, LAYOUT_CARGO_SRC);
+  assert_map (v, PKG "/", LAYOUT_CARGO_SRC "/");
+  assert_map (v, PKG "/src/lib.rs", LAYOUT_CARGO_SRC "/src/lib.rs");
+  /* the deepest pair wins: OUT_DIR lies in the build dir in the package */
+  assert_map (v, OUT "/gen.rs", LAYOUT_CARGO_OUT "/gen.rs");
+  assert_map (v, DEP_OUT, LAYOUT_CARGO_BUILD "/foo-123/out");
+  assert_map (v, PKG "/target/debug/other",
+              LAYOUT_CARGO_SRC "/target/debug/other");
+  assert_map (v, SCRIPT, LAYOUT_CARGO_SCRIPT);
+  assert_map (v, TC "/lib/librustc.so",
+              LAYOUT_CARGO_TOOLCHAIN "/lib/librustc.so");
+  /* only at component boundaries */
+  assert_map (v, PKG "X/a", PKG "X/a");
+  assert_map (v, PKG ".bak", PKG ".bak");
+  assert_map (v, "x" PKG, "x" PKG); /* a relative path */
+  assert_map (v, "/home/u", "/home/u");
+  /* every path in a list or after an option's '=' */
+  assert_map (v, PKG "/a:" OUT ":/usr/lib",
+              LAYOUT_CARGO_SRC "/a:" LAYOUT_CARGO_OUT ":/usr/lib");
+  assert_map (v, "--sysroot=" TC " -x " OUT,
+              "--sysroot=" LAYOUT_CARGO_TOOLCHAIN " -x " LAYOUT_CARGO_OUT);
+  assert_map (v, "", "");
+  assert_map (v, "no paths here", "no paths here");
+}
+
+static void
+test_map_both_ways (void **state)
+{
+  /* Into the container with view_map_value; back out with the directive
+   * mapping built from the view's pairs, as run mode does: each host path
+   * comes back unchanged. */
+  struct fixture *f = *state;
+  f->in.paths = PATHS_CANONICAL;
+  push (&f->tc.roots, TC2);
+  build (f);
+  const struct view *v = &f->view;
+  struct directive_map *maps = calloc (v->n_pairs, sizeof *maps);
+  assert_non_null (maps);
+  for (size_t i = 0; i < v->n_pairs; i++)
+    {
+      maps[i].container_prefix = v->pairs[i].container;
+      maps[i].host_prefix = v->pairs[i].host;
+    }
+  ohr_error_t err = NULL;
+  struct directive_pathmap *pm = NULL;
+  static const char *const allowed[] = { "/usr" };
+  assert_int_equal (
+      directive_pathmap_new (maps, v->n_pairs, allowed, 1, &pm, &err), 0);
+
+  static const char *const host[] = {
+    PKG,          PKG "/build.rs", OUT,           OUT "/gen/x.rs",
+    DEP_OUT "/i", SCRIPT,          TC "/lib/x.a", TC2 "/lib/y.a",
+  };
+  for (size_t i = 0; i < sizeof host / sizeof *host; i++)
+    {
+      char *inside = view_map_value (v, host[i]);
+      assert_non_null (inside);
+      if (strncmp (inside, LAYOUT_CARGO_ROOT "/", 6) != 0)
+        fail_msg ("'%s' maps to '%s', not under /cargo", host[i], inside);
+      char *line = NULL, *want = NULL, *back = NULL;
+      size_t back_len = 0;
+      assert_true (asprintf (&line, "cargo::rerun-if-changed=%s", inside) > 0);
+      assert_true (asprintf (&want, "cargo::rerun-if-changed=%s", host[i])
+                   > 0);
+      struct directive_notes notes = { 0 };
+      assert_int_equal (directive_map_line (pm, line, strlen (line), &back,
+                                            &back_len, &notes, &err),
+                        1);
+      assert_string_equal (back, want);
+      assert_int_equal (notes.n, 0);
+      directive_notes_clear (&notes);
+      free (line);
+      free (want);
+      free (back);
+      free (inside);
+    }
+  /* the second toolchain has its own place */
+  assert_map (v, TC2, LAYOUT_CARGO_TOOLCHAIN "-2");
+  assert_ro_bind (v, LAYOUT_CARGO_TOOLCHAIN "-2", TC2);
+  directive_pathmap_free (pm);
+  free (maps);
+}
+
+/* ---- inputs that change the view */
+
+static void
+test_toolchain_rewrites_and_path (void **state)
+{
+  struct fixture *f = *state;
+  /* RUSTC was a rustup proxy: the toolchain module names the real one */
+  strv_free (f->envp);
+  f->envp = NULL;
+  push (&f->envp, "OUT_DIR=" OUT);
+  push (&f->envp, "RUSTC=/home/u/.cargo/bin/rustc");
+  push (&f->tc.rewrites, "RUSTC=" TC "/bin/rustc");
+  f->in.envp = f->envp;
+  build (f);
+  assert_env (&f->view, "RUSTC", TC "/bin/rustc");
+  assert_env (&f->view, "PATH", TC "/bin:" IMAGE_PATH);
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  assert_env (&f->view, "RUSTC", LAYOUT_CARGO_TOOLCHAIN "/bin/rustc");
+
+  /* a bare RUSTC adds nothing to PATH; an image without PATH gets the
+   * usual one */
+  strv_free (f->tc.rewrites);
+  f->tc.rewrites = NULL;
+  strv_free (f->envp);
+  f->envp = NULL;
+  push (&f->envp, "RUSTC=rustc");
+  f->in.envp = f->envp;
+  build (f);
+  assert_env (&f->view, "RUSTC", "rustc");
+  assert_env (&f->view, "PATH", IMAGE_PATH);
+  strv_free (f->image.env);
+  f->image.env = NULL;
+  build (f);
+  assert_env (&f->view, "PATH",
+              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+}
+
+static void
+test_source_overlay (void **state)
+{
+  struct fixture *f = *state;
+  f->in.source_upper = "/run/ohr/bundles/b1/source-upper";
+  f->in.source_work = "/run/ohr/bundles/b1/source-work";
+  for (int canonical = 0; canonical < 2; canonical++)
+    {
+      f->in.paths = canonical ? PATHS_CANONICAL : PATHS_IDENTITY;
+      build (f);
+      assert_invariants (f);
+      const struct ohr_mount *m = mount_at (
+          &f->view, canonical ? LAYOUT_CARGO_SRC : PKG, "overlay", "overlay");
+      assert_opt (m, "lowerdir=" PKG, true);
+      assert_opt (m, "upperdir=/run/ohr/bundles/b1/source-upper", true);
+      assert_opt (m, "workdir=/run/ohr/bundles/b1/source-work", true);
+      assert_opt (m, "nosuid", true);
+      assert_opt (m, "nodev", true);
+      /* OUT_DIR stays a plain writable bind */
+      assert_opt (
+          mount_at (&f->view, canonical ? LAYOUT_CARGO_OUT : OUT, "bind", OUT),
+          "rw", true);
+    }
+}
+
+static void
+test_rootless_and_host_proc (void **state)
+{
+  struct fixture *f = *state;
+  f->in.rootless = true;
+  f->in.network = NETWORK_NONE;
+  build (f);
+  assert_invariants (f);
+  /* no gid=5 (no such group mapped); sysfs in our own netns */
+  assert_opt (mount_at (&f->view, "/dev/pts", "devpts", "devpts"), "gid=5",
+              false);
+  mount_at (&f->view, "/sys", "sysfs", "sysfs");
+
+  /* the host's network namespace: the host's /sys, read-only */
+  f->in.network = NETWORK_HOST;
+  build (f);
+  const struct ohr_mount *sys = mount_at (&f->view, "/sys", "bind", "/sys");
+  assert_opt (sys, "rbind", true);
+  assert_opt (sys, "ro", true);
+
+  /* root with the host network still mounts its own sysfs */
+  f->in.rootless = false;
+  build (f);
+  mount_at (&f->view, "/sys", "sysfs", "sysfs");
+
+  f->in.host_proc = true;
+  build (f);
+  const struct ohr_mount *proc = mount_at (&f->view, "/proc", "bind", "/proc");
+  assert_opt (proc, "ro", true);
+  assert_opt (proc, "rbind", true);
+}
+
+static void
+test_policy_mounts_and_jobserver (void **state)
+{
+  struct fixture *f = *state;
+  struct policy_mount pm[] = { { .source = (char *)"/opt/sdk",
+                                 .destination = (char *)"/opt/sdk" } };
+  f->in.extra_mounts = pm;
+  f->in.n_extra_mounts = 1;
+  f->js.fifo = dup ("/tmp/cargo-jobserver-1");
+  f->js.makeflags = dup ("-j4 --jobserver-auth=fifo:/tmp/cargo-jobserver-1");
+  push (&f->envp, "CARGO_MAKEFLAGS=-j4 --jobserver-fds=3,4");
+  f->in.envp = f->envp;
+  build (f);
+  assert_invariants (f);
+  const struct ohr_mount *sdk
+      = mount_at (&f->view, "/opt/sdk", "bind", "/opt/sdk");
+  assert_opt (sdk, "rbind", true);
+  assert_opt (sdk, "ro", true);
+  const struct ohr_mount *fifo = mount_at (&f->view, "/tmp/cargo-jobserver-1",
+                                           "bind", "/tmp/cargo-jobserver-1");
+  assert_opt (fifo, "rw", true);
+  /* the jobserver's rewritten flags replace Cargo's */
+  assert_env (&f->view, "CARGO_MAKEFLAGS",
+              "-j4 --jobserver-auth=fifo:/tmp/cargo-jobserver-1");
+}
+
+static void
+test_clear (void **state)
+{
+  struct fixture *f = *state;
+  struct view empty = { 0 };
+  view_clear (&empty);
+  build (f);
+  assert_non_null (f->view.env);
+  view_clear (&f->view);
+  assert_int_equal (f->view.mounts.n, 0);
+  assert_null (f->view.mounts.v);
+  assert_null (f->view.env);
+  assert_null (f->view.args);
+  assert_null (f->view.cwd);
+  assert_null (f->view.pairs);
+  assert_int_equal (f->view.n_pairs, 0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown (fn, setup, teardown)
+    T (test_identity_mounts),
+    T (test_identity_process),
+    T (test_identity_without_build_dir),
+    T (test_canonical_mounts),
+    T (test_canonical_process),
+    T (test_canonical_map_value),
+    T (test_map_both_ways),
+    T (test_toolchain_rewrites_and_path),
+    T (test_source_overlay),
+    T (test_rootless_and_host_proc),
+    T (test_policy_mounts_and_jobserver),
+    T (test_clear),
+#undef T
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
