@@ -35,7 +35,7 @@ HEADERS  := $(wildcard src/*/*.h)
 MAINS    := src/cli/main.c src/cli/store-main.c src/cli/attest-main.c
 
 .PHONY: all check check-fresh unit unit-asan integration format format-check deps \
-        demo bench clean install check-pkgs corpus
+        demo bench clean install check-pkgs corpus man docs-check
 
 all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init \
      $(BUILD)/oci-host-runner-store
@@ -101,7 +101,7 @@ corpus: all
 
 # deps first, in its own make: pkg-config flags are read when make starts.
 check: deps
-	$(MAKE) all format-check unit unit-asan integration
+	$(MAKE) all format-check docs-check unit unit-asan integration
 
 # What CI does on a new machine: a clean clone of HEAD, empty caches, make check.
 check-fresh:

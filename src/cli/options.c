@@ -26,67 +26,93 @@ const char options_usage[]
       "environment.\n"
       "\n"
       "Options (each also set by the variable in brackets):\n"
-      "  --image REF          image to run in; 'host' is the embedded "
-      "default\n"
-      "                       [OCI_HOST_RUNNER_IMAGE]\n"
+      "  --image REF          image to run in (default host: the embedded\n"
+      "                       image) [OCI_HOST_RUNNER_IMAGE]\n"
       "  --runtime NAME       auto, crun, runc or the path of a "
       "runc-compatible\n"
       "                       binary (default auto) "
       "[OCI_HOST_RUNNER_RUNTIME]\n"
-      "  --network MODE       none (default: own namespace with only lo) or "
-      "host\n"
+      "  --network MODE       none (own namespace with only lo) or host\n"
+      "                       (default: the policy's, built in: none)\n"
       "                       [OCI_HOST_RUNNER_NETWORK]\n"
-      "  --paths MODE         identity (default: paths inside = paths "
-      "outside)\n"
-      "                       or canonical (/cargo/src, /cargo/out, ...; \n"
-      "                       directives mapped back) "
-      "[OCI_HOST_RUNNER_PATHS]\n"
+      "  --paths MODE         canonical (/cargo/src, /cargo/out, ...; "
+      "directives\n"
+      "                       mapped back) or identity (paths inside = "
+      "paths\n"
+      "                       outside) (default: the policy's, built in:\n"
+      "                       canonical) [OCI_HOST_RUNNER_PATHS]\n"
       "  --policy FILE        per-package policy (network, mounts, env,\n"
       "                       source writes, paths, limits) "
       "[OCI_HOST_RUNNER_POLICY;\n"
       "                       default $XDG_CONFIG_HOME/oci-host-runner/"
-      "policy.json,\n"
-      "                       then /etc/oci-host-runner/policy.json]\n"
+      "policy.json\n"
+      "                       (~/.config/... without XDG_CONFIG_HOME), then\n"
+      "                       /etc/oci-host-runner/policy.json, else "
+      "built in];\n"
       "                       --network and --paths override it\n"
       "  --env NAME[=VALUE]   also pass NAME (or set it); repeatable\n"
-      "                       [OCI_HOST_RUNNER_ENV: comma-separated NAMEs]\n"
-      "  --allow-unpinned     run a registry image named by tag (resolved on\n"
-      "                       every run, with a warning) "
-      "[OCI_HOST_RUNNER_ALLOW_UNPINNED=1]\n"
+      "                       [OCI_HOST_RUNNER_ENV]\n"
+      "  --allow-unpinned, --no-allow-unpinned\n"
+      "                       run a registry image named by tag (resolved "
+      "on\n"
+      "                       every run, with a warning)\n"
+      "                       [OCI_HOST_RUNNER_ALLOW_UNPINNED]\n"
       "  --insecure-registry HOST  plain http for HOST; repeatable\n"
-      "                       [OCI_HOST_RUNNER_INSECURE_REGISTRIES: "
-      "comma-separated]\n"
+      "                       [OCI_HOST_RUNNER_INSECURE_REGISTRIES]\n"
       "  --store DIR          image store [OCI_HOST_RUNNER_STORE_DIR; "
-      "default: the cache dir]\n"
-      "  --cache-dir DIR      prepared root filesystems\n"
-      "                       [OCI_HOST_RUNNER_CACHE_DIR; default "
-      "$XDG_CACHE_HOME/oci-host-runner]\n"
-      "  --state-dir DIR      runtime state and bundles [OCI_HOST_RUNNER_"
-      "STATE_DIR;\n"
-      "                       default /run/oci-host-runner as root, else\n"
-      "                       $XDG_RUNTIME_DIR/oci-host-runner]\n"
-      "  --degraded proc      for pods whose /proc has masked paths (no\n"
-      "                       procMount: Unmasked): no PID namespace, the\n"
-      "                       host's /proc bound read-only; the script can\n"
-      "                       see the pod's processes "
-      "[OCI_HOST_RUNNER_DEGRADED]\n"
+      "default:\n"
+      "                       the cache dir]\n"
+      "  --cache-dir DIR      prepared root filesystems "
+      "[OCI_HOST_RUNNER_CACHE_DIR;\n"
+      "                       default $XDG_CACHE_HOME/oci-host-runner, else\n"
+      "                       ~/.cache/oci-host-runner]\n"
+      "  --state-dir DIR      runtime state and bundles "
+      "[OCI_HOST_RUNNER_STATE_DIR;\n"
+      "                       default: root /run/oci-host-runner if /run is "
+      "a\n"
+      "                       tmpfs, others "
+      "$XDG_RUNTIME_DIR/oci-host-runner;\n"
+      "                       else /dev/shm/oci-host-runner-UID if that is a\n"
+      "                       tmpfs; else /run/oci-host-runner (root) or\n"
+      "                       /tmp/oci-host-runner-UID]\n"
+      "  --degraded MODE      none (default) or proc: for pods whose /proc "
+      "has\n"
+      "                       masked paths (no procMount: Unmasked): no PID\n"
+      "                       namespace, the host's /proc bound read-only; "
+      "the\n"
+      "                       script can see the pod's processes\n"
+      "                       [OCI_HOST_RUNNER_DEGRADED]\n"
       "  --hooks-dir DIR      OCI hooks (hooks.d JSON files); repeatable;\n"
       "                       replaces the defaults (the shipped hooks/,\n"
-      "                       /etc/oci-host-runner/hooks.d) "
-      "[OCI_HOST_RUNNER_HOOKS_DIR: colon-separated]\n"
+      "                       /etc/oci-host-runner/hooks.d)\n"
+      "                       [OCI_HOST_RUNNER_HOOKS_DIR: colon-separated]\n"
       "  --annotation K=V     an OCI annotation for hooks; repeatable\n"
-      "                       [OCI_HOST_RUNNER_ANNOTATIONS: comma-separated]\n"
+      "                       [OCI_HOST_RUNNER_ANNOTATIONS]\n"
       "  --attest DIR         after each successful run, an in-toto/SLSA\n"
       "                       statement (signed with "
       "OCI_HOST_RUNNER_ATTEST_KEY)\n"
       "                       and its run record "
       "[OCI_HOST_RUNNER_ATTEST_DIR]\n"
-      "  --keep-bundle        keep the generated bundle and print its path\n"
-      "                       [OCI_HOST_RUNNER_KEEP_BUNDLE=1]\n"
-      "  -v, --verbose        say what was chosen and why "
-      "[OCI_HOST_RUNNER_VERBOSE=1]\n"
+      "  --keep-bundle, --no-keep-bundle\n"
+      "                       keep the generated bundle and print its path\n"
+      "                       [OCI_HOST_RUNNER_KEEP_BUNDLE]\n"
+      "  -v, --verbose, --no-verbose\n"
+      "                       say what was chosen and why "
+      "[OCI_HOST_RUNNER_VERBOSE]\n"
       "  -h, --help           show this help\n"
       "  -V, --version        show the version\n"
+      "\n"
+      "An option replaces its variable: a value option the variable's "
+      "value,\n"
+      "a repeatable option (given once or more) the variable's whole list.\n"
+      "A switch has a --no- form; the last one given wins over its "
+      "variable,\n"
+      "which takes 1, true, yes or 0, false, no.  List variables are\n"
+      "comma-separated (spaces separate too), OCI_HOST_RUNNER_HOOKS_DIR\n"
+      "colon-separated.  A variable set to the empty string is unset; a "
+      "list\n"
+      "variable set to it is an empty list (OCI_HOST_RUNNER_HOOKS_DIR=: no\n"
+      "hook directories).\n"
       "\n"
       "Commands:\n"
       "  run [OPTIONS] SCRIPT [ARGS...]   the same as without a command\n"
@@ -94,14 +120,14 @@ const char options_usage[]
       "REF\n"
       "  rm REF | gc      the image store (each with --help)\n"
       "  doctor [--json]  check that build scripts can run here\n"
-      "  attest verify|keygen|bundle ...  |  verify STATEMENT\n"
+      "  attest verify|keygen|bundle|record ...  |  verify STATEMENT\n"
       "                   attestations (each with --help)\n"
       "  help, version\n"
       "\n"
       "Exit status: the build script's own; 121 usage, 122 missing Cargo\n"
-      "context, 123 image, 124 refused by policy, 125 runtime failure,\n"
-      "126 script not executable, 127 script not found, 128+N killed by\n"
-      "signal N.\n";
+      "context, 123 image, 124 refused by policy, 125 runtime or runner\n"
+      "failure (also a failed --attest), 126 script not executable, 127\n"
+      "script not found, 128+N killed by signal N.\n";
 
 enum
 {
@@ -114,6 +140,7 @@ enum
   OPT_CACHE_DIR,
   OPT_STATE_DIR,
   OPT_KEEP_BUNDLE,
+  OPT_NO_KEEP_BUNDLE,
   OPT_DEGRADED,
   OPT_HOOKS_DIR,
   OPT_ATTEST,
@@ -121,6 +148,8 @@ enum
   OPT_STORE,
   OPT_INSECURE,
   OPT_ALLOW_UNPINNED,
+  OPT_NO_ALLOW_UNPINNED,
+  OPT_NO_VERBOSE,
 };
 
 static const struct option long_options[] = {
@@ -133,6 +162,7 @@ static const struct option long_options[] = {
   { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "keep-bundle", no_argument, NULL, OPT_KEEP_BUNDLE },
+  { "no-keep-bundle", no_argument, NULL, OPT_NO_KEEP_BUNDLE },
   { "degraded", required_argument, NULL, OPT_DEGRADED },
   { "hooks-dir", required_argument, NULL, OPT_HOOKS_DIR },
   { "attest", required_argument, NULL, OPT_ATTEST },
@@ -140,18 +170,55 @@ static const struct option long_options[] = {
   { "store", required_argument, NULL, OPT_STORE },
   { "insecure-registry", required_argument, NULL, OPT_INSECURE },
   { "allow-unpinned", no_argument, NULL, OPT_ALLOW_UNPINNED },
+  { "no-allow-unpinned", no_argument, NULL, OPT_NO_ALLOW_UNPINNED },
   { "verbose", no_argument, NULL, 'v' },
+  { "no-verbose", no_argument, NULL, OPT_NO_VERBOSE },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
 };
 
-static bool
-truthy (const char *v)
+/* How an option and its variable combine, one rule for every setting
+ * (said in options_usage and docs/configuration.md): a value option
+ * replaces its variable; a repeatable option, given once or more,
+ * replaces the variable's whole list; a switch has a --no- form, and the
+ * last of the two wins over the variable.  So CI can set anything with a
+ * variable and a command line can still take it back. */
+
+/* Which repeatable options the command line gave: their first occurrence
+ * drops the list the variable made. */
+struct cli_lists
 {
-  return v
-         && (strcmp (v, "1") == 0 || strcmp (v, "true") == 0
-             || strcmp (v, "yes") == 0);
+  bool env, insecure, hooks_dirs, annotations;
+};
+
+static int
+oom (ohr_error_t *err)
+{
+  return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+}
+
+/* A switch variable: 1, true, yes or 0, false, no (or empty: unset, so
+ * off).  Anything else is refused: "on" silently meaning off would be
+ * worse than an error. */
+static int
+parse_switch (char *const *envp, const char *name, bool *out, ohr_error_t *err)
+{
+  const char *v = envfilter_get (envp, name);
+  if (v == NULL || *v == '\0')
+    return 0;
+  if (strcmp (v, "1") == 0 || strcmp (v, "true") == 0
+      || strcmp (v, "yes") == 0)
+    *out = true;
+  else if (strcmp (v, "0") == 0 || strcmp (v, "false") == 0
+           || strcmp (v, "no") == 0)
+    *out = false;
+  else
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "%s: '%s' is not a switch value (use 1, true, yes "
+                          "or 0, false, no)",
+                          name, v);
+  return 0;
 }
 
 static int
@@ -159,7 +226,7 @@ set_string (char **dst, const char *v, ohr_error_t *err)
 {
   free (*dst);
   *dst = strdup (v);
-  return *dst ? 0 : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+  return *dst ? 0 : oom (err);
 }
 
 static int
@@ -201,116 +268,115 @@ add_annotation (struct run_options *o, const char *kv, const char *where,
   if (eq == NULL || eq == kv)
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
                           "%s: '%s' is not KEY=VALUE", where, kv);
-  return strv_push (&o->annotations, kv) < 0
-             ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
-             : 0;
+  return strv_push (&o->annotations, kv) < 0 ? oom (err) : 0;
 }
 
-/* Degraded modes are explicit: each names the isolation it gives up. */
+/* Degraded modes are explicit: each names the isolation it gives up, and
+ * none takes a variable's mode back. */
 static int
 parse_degraded (const char *v, const char *where, struct run_options *o,
                 ohr_error_t *err)
 {
   if (strcmp (v, "proc") == 0)
     o->degraded_proc = true;
-  else if (strcmp (v, "none") != 0)
+  else if (strcmp (v, "none") == 0)
+    o->degraded_proc = false;
+  else
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                          "%s: unknown degraded mode '%s' (use proc: no PID "
-                          "namespace, the host's /proc read-only)",
+                          "%s: unknown degraded mode '%s' (use none, or "
+                          "proc: no PID namespace, the host's /proc "
+                          "read-only)",
                           where, v);
   return 0;
 }
 
 static int
-split_list (const char *v, char ***out, ohr_error_t *err)
+split_list (const char *v, const char *delims, char ***out, ohr_error_t *err)
 {
   cleanup_free char *copy = strdup (v);
   if (copy == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+    return oom (err);
   char *save = NULL;
-  for (char *n = strtok_r (copy, ", ", &save); n;
-       n = strtok_r (NULL, ", ", &save))
+  for (char *n = strtok_r (copy, delims, &save); n;
+       n = strtok_r (NULL, delims, &save))
     if (strv_push (out, n) < 0)
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+      return oom (err);
   return 0;
+}
+
+int
+options_env_list (char *const *envp, const char *name, char ***out,
+                  ohr_error_t *err)
+{
+  cleanup_strv char **list = NULL;
+  const char *v = envfilter_get (envp, name);
+  if (v && split_list (v, ", ", &list, err) < 0)
+    return -1;
+  *out = steal_pointer (&list);
+  return 0;
+}
+
+/* A value variable: set when present and not empty. */
+static int
+env_string (char *const *envp, const char *name, char **dst, ohr_error_t *err)
+{
+  const char *v = envfilter_get (envp, name);
+  return v && *v ? set_string (dst, v, err) : 0;
 }
 
 static int
 from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
 {
   const char *v;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_IMAGE")) && *v
-      && set_string (&o->image, v, err) < 0)
-    return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_RUNTIME")) && *v
-      && set_string (&o->runtime, v, err) < 0)
+  if (env_string (envp, "OCI_HOST_RUNNER_IMAGE", &o->image, err) < 0
+      || env_string (envp, "OCI_HOST_RUNNER_RUNTIME", &o->runtime, err) < 0
+      || env_string (envp, "OCI_HOST_RUNNER_POLICY", &o->policy, err) < 0
+      || env_string (envp, "OCI_HOST_RUNNER_ATTEST_DIR", &o->attest_dir, err)
+             < 0
+      || env_string (envp, "OCI_HOST_RUNNER_CACHE_DIR", &o->cache_dir, err) < 0
+      || env_string (envp, "OCI_HOST_RUNNER_STATE_DIR", &o->state_dir, err) < 0
+      || env_string (envp, "OCI_HOST_RUNNER_STORE_DIR", &o->store_dir, err)
+             < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
       && (o->network_set = true)
       && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
     return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ATTEST_DIR")) && *v
-      && set_string (&o->attest_dir, v, err) < 0)
-    return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_HOOKS_DIR")))
-    {
-      /* colon-separated; an empty value means no hook directories */
-      o->hooks_dirs_set = true;
-      cleanup_free char *copy = strdup (v);
-      char *save = NULL;
-      for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d;
-           d = strtok_r (NULL, ":", &save))
-        if (strv_push (&o->hooks_dirs, d) < 0)
-          return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
-    }
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ANNOTATIONS")))
-    {
-      cleanup_strv char **list = NULL;
-      if (split_list (v, &list, err) < 0)
-        return -1;
-      for (size_t i = 0; list && list[i]; i++)
-        if (add_annotation (o, list[i], "OCI_HOST_RUNNER_ANNOTATIONS", err)
-            < 0)
-          return -1;
-    }
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_DEGRADED")) && *v
-      && parse_degraded (v, "OCI_HOST_RUNNER_DEGRADED", o, err) < 0)
-    return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_POLICY")) && *v
-      && set_string (&o->policy, v, err) < 0)
-    return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_PATHS")) && *v
       && (o->paths_set = true)
       && parse_paths (v, "OCI_HOST_RUNNER_PATHS", &o->paths, err) < 0)
     return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_CACHE_DIR")) && *v
-      && set_string (&o->cache_dir, v, err) < 0)
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_DEGRADED")) && *v
+      && parse_degraded (v, "OCI_HOST_RUNNER_DEGRADED", o, err) < 0)
     return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_STATE_DIR")) && *v
-      && set_string (&o->state_dir, v, err) < 0)
+  if (parse_switch (envp, "OCI_HOST_RUNNER_KEEP_BUNDLE", &o->keep_bundle, err)
+          < 0
+      || parse_switch (envp, "OCI_HOST_RUNNER_VERBOSE", &o->verbose, err) < 0
+      || parse_switch (envp, "OCI_HOST_RUNNER_ALLOW_UNPINNED",
+                       &o->allow_unpinned, err)
+             < 0)
     return -1;
-  o->keep_bundle
-      = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_KEEP_BUNDLE"));
-  o->verbose = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_VERBOSE"));
-  o->allow_unpinned
-      = truthy (envfilter_get (envp, "OCI_HOST_RUNNER_ALLOW_UNPINNED"));
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_STORE_DIR")) && *v
-      && set_string (&o->store_dir, v, err) < 0)
-    return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_INSECURE_REGISTRIES"))
-      && split_list (v, &o->insecure, err) < 0)
-    return -1;
-  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_ENV")))
+  /* colon-separated; set, even empty, it replaces the default
+   * directories */
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_HOOKS_DIR")))
     {
-      cleanup_free char *copy = strdup (v);
-      char *save = NULL;
-      if (copy == NULL)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
-      for (char *n = strtok_r (copy, ", ", &save); n;
-           n = strtok_r (NULL, ", ", &save))
-        if (strv_push (&o->env, n) < 0)
-          return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+      o->hooks_dirs_set = true;
+      if (split_list (v, ":", &o->hooks_dirs, err) < 0)
+        return -1;
     }
+  cleanup_strv char **annotations = NULL;
+  if (options_env_list (envp, "OCI_HOST_RUNNER_ANNOTATIONS", &annotations, err)
+      < 0)
+    return -1;
+  for (size_t i = 0; annotations && annotations[i]; i++)
+    if (add_annotation (o, annotations[i], "OCI_HOST_RUNNER_ANNOTATIONS", err)
+        < 0)
+      return -1;
+  if (options_env_list (envp, "OCI_HOST_RUNNER_INSECURE_REGISTRIES",
+                        &o->insecure, err)
+          < 0
+      || options_env_list (envp, "OCI_HOST_RUNNER_ENV", &o->env, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -342,7 +408,7 @@ default_dirs (char *const *envp, struct run_options *o, ohr_error_t *err)
                   : asprintf (&o->cache_dir, "%s/.cache/oci-host-runner",
                               home_dir (envp));
       if (r < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+        return oom (err);
     }
   if (o->state_dir == NULL)
     {
@@ -394,8 +460,22 @@ options_default_state_dir (const struct state_dir_facts *f, ohr_error_t *err)
   return dir;
 }
 
+/* A repeatable option: its first occurrence drops the variable's list. */
 static int
-apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
+push_option (char ***list, bool *given, const char *v, ohr_error_t *err)
+{
+  if (!*given)
+    {
+      strv_free (*list);
+      *list = NULL;
+      *given = true;
+    }
+  return strv_push (list, v) < 0 ? oom (err) : 0;
+}
+
+static int
+apply_option (int c, const char *arg, struct run_options *o,
+              struct cli_lists *given, ohr_error_t *err)
 {
   switch (c)
     {
@@ -412,15 +492,14 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
       o->paths_set = true;
       return parse_paths (arg, "--paths", &o->paths, err);
     case OPT_ENV:
-      return strv_push (&o->env, arg) < 0
-                 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
-                 : 0;
+      return push_option (&o->env, &given->env, arg, err);
     case OPT_CACHE_DIR:
       return set_string (&o->cache_dir, arg, err);
     case OPT_STATE_DIR:
       return set_string (&o->state_dir, arg, err);
     case OPT_KEEP_BUNDLE:
-      o->keep_bundle = true;
+    case OPT_NO_KEEP_BUNDLE:
+      o->keep_bundle = c == OPT_KEEP_BUNDLE;
       return 0;
     case OPT_DEGRADED:
       return parse_degraded (arg, "--degraded", o, err);
@@ -428,22 +507,26 @@ apply_option (int c, const char *arg, struct run_options *o, ohr_error_t *err)
       return set_string (&o->attest_dir, arg, err);
     case OPT_HOOKS_DIR:
       o->hooks_dirs_set = true;
-      return strv_push (&o->hooks_dirs, arg) < 0
-                 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
-                 : 0;
+      return push_option (&o->hooks_dirs, &given->hooks_dirs, arg, err);
     case OPT_ANNOTATION:
+      if (!given->annotations)
+        {
+          strv_free (o->annotations);
+          o->annotations = NULL;
+          given->annotations = true;
+        }
       return add_annotation (o, arg, "--annotation", err);
     case OPT_STORE:
       return set_string (&o->store_dir, arg, err);
     case OPT_INSECURE:
-      return strv_push (&o->insecure, arg) < 0
-                 ? ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options")
-                 : 0;
+      return push_option (&o->insecure, &given->insecure, arg, err);
     case OPT_ALLOW_UNPINNED:
-      o->allow_unpinned = true;
+    case OPT_NO_ALLOW_UNPINNED:
+      o->allow_unpinned = c == OPT_ALLOW_UNPINNED;
       return 0;
     case 'v':
-      o->verbose = true;
+    case OPT_NO_VERBOSE:
+      o->verbose = c == 'v';
       return 0;
     case 'h':
       o->help = true;
@@ -461,6 +544,7 @@ options_parse (int argc, char **argv, char *const *envp,
                struct run_options *out, ohr_error_t *err)
 {
   struct run_options o = { .network = NETWORK_NONE };
+  struct cli_lists given = { 0 };
   if (set_string (&o.image, "host", err) < 0
       || set_string (&o.runtime, "auto", err) < 0
       || from_env (envp, &o, err) < 0)
@@ -488,13 +572,13 @@ options_parse (int argc, char **argv, char *const *envp,
                            "unknown option '%s' (see --help)", bad);
           goto fail;
         }
-      if (apply_option (c, optarg, &o, err) < 0)
+      if (apply_option (c, optarg, &o, &given, err) < 0)
         goto fail;
     }
   for (int i = optind; i < argc; i++)
     if (strv_push (&o.command, argv[i]) < 0)
       {
-        ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+        oom (err);
         goto fail;
       }
   if (default_dirs (envp, &o, err) < 0)

@@ -1,6 +1,12 @@
 /* options.h: run-mode settings from the command line, environment
  * variables (OCI_HOST_RUNNER_*) and defaults, in that order of precedence.
- * CI sets the variables; Cargo's host.runner passes the options. */
+ * CI sets the variables; Cargo's host.runner passes the options.
+ *
+ * One rule for every option and its variable (docs/configuration.md): a
+ * value option replaces the variable; a repeatable option, given once or
+ * more, replaces the variable's whole list; a switch (--keep-bundle,
+ * --allow-unpinned, --verbose) has a --no- form, the last one given wins
+ * over the variable, and the variable takes 1/true/yes or 0/false/no. */
 #ifndef OHR_OPTIONS_H
 #define OHR_OPTIONS_H
 
@@ -49,11 +55,19 @@ struct run_options
 };
 
 /* Parse argv (argv[0] is the program); envp supplies OCI_HOST_RUNNER_*,
- * HOME, XDG_CACHE_HOME and XDG_RUNTIME_DIR for the defaults. */
+ * HOME, XDG_CACHE_HOME and XDG_RUNTIME_DIR for the defaults.  Errors
+ * (OHR_ERR_USAGE) name the option or variable. */
 int options_parse (int argc, char **argv, char *const *envp,
                    struct run_options *out, ohr_error_t *err);
 
 void options_clear (struct run_options *o);
+
+/* The list variable NAME of envp (comma- or space-separated), as run mode
+ * reads it; *out is NULL when it is unset or empty.  For the helpers that
+ * take the same variables (the store helper's
+ * OCI_HOST_RUNNER_INSECURE_REGISTRIES). */
+int options_env_list (char *const *envp, const char *name, char ***out,
+                      ohr_error_t *err);
 
 /* What the default --state-dir depends on: facts about this process and
  * host, gathered by options_state_dir_facts and given to

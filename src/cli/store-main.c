@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/exitcodes.h"
+#include "cli/options.h"
 #include "image/catalog.h"
 #include "image/ref.h"
 #include "store/pull.h"
@@ -26,6 +27,8 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
+
+extern char **environ;
 
 struct store_cli
 {
@@ -56,6 +59,10 @@ default_store (void)
              : s;
 }
 
+/* The options and variables, by run mode's rule (src/cli/options.h):
+ * --store replaces OCI_HOST_RUNNER_STORE_DIR (then, as in run mode, the
+ * cache directory holds the store), and --insecure-registry, given once
+ * or more, replaces the list of OCI_HOST_RUNNER_INSECURE_REGISTRIES. */
 static int
 parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
 {
@@ -67,15 +74,16 @@ parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
   optind = 0;
   opterr = 0;
   int c;
+  bool ok = true;
   while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
     switch (c)
       {
       case 's':
         free (cli->store_dir);
-        cli->store_dir = strdup (optarg);
+        ok = ok && (cli->store_dir = strdup (optarg)) != NULL;
         break;
       case 'k':
-        strv_push (&cli->insecure, optarg);
+        ok = ok && strv_push (&cli->insecure, optarg) == 0;
         break;
       case 'h':
         cli->help = true;
@@ -85,8 +93,15 @@ parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
                               "unknown option or missing value: '%s'",
                               argv[optind - 1]);
       }
-  for (int i = optind; i < argc; i++)
-    strv_push (&cli->args, argv[i]);
+  for (int i = optind; ok && i < argc; i++)
+    ok = strv_push (&cli->args, argv[i]) == 0;
+  if (!ok)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "store");
+  if (cli->insecure == NULL
+      && options_env_list (environ, "OCI_HOST_RUNNER_INSECURE_REGISTRIES",
+                           &cli->insecure, err)
+             < 0)
+    return -1;
   /* the same default as the runner's: the store lives in the cache */
   const char *env = getenv ("OCI_HOST_RUNNER_STORE_DIR");
   if (env == NULL || *env == '\0')
@@ -349,9 +364,14 @@ usage (FILE *f)
               "[--insecure-registry HOST]... [ARGS]\n\nCommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     fprintf (f, "  %s\n", commands[i].usage);
-  fprintf (f, "\nThe store is $XDG_CACHE_HOME/oci-host-runner (--store, "
-              "OCI_HOST_RUNNER_STORE_DIR).\nExit status: 0, 121 usage, 123 "
-              "image (not found, pull failed, digest mismatch), 125 other.\n");
+  fprintf (f, "\nThe store: --store, else OCI_HOST_RUNNER_STORE_DIR, else "
+              "OCI_HOST_RUNNER_CACHE_DIR,\nelse "
+              "$XDG_CACHE_HOME/oci-host-runner (~/.cache/oci-host-runner).\n"
+              "Plain http: loopback registries, and those of "
+              "--insecure-registry\n(repeatable; it replaces "
+              "OCI_HOST_RUNNER_INSECURE_REGISTRIES, comma-separated).\n"
+              "Exit status: 0, 121 usage, 123 image (not found, pull failed, "
+              "digest\nmismatch), 125 other.\n");
 }
 
 int

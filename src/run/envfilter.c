@@ -3,8 +3,10 @@
 #include "run/envfilter.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_gen.h>
 
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -189,6 +191,57 @@ envfilter_sort (char **env)
   qsort (env, strv_len (env), sizeof (char *), compare_entries);
 }
 
+/* NAME for a message: bytes outside printable ASCII as \xNN (a name that
+ * is not UTF-8 must not garble the terminal). */
+static char *
+printable_name (const char *entry)
+{
+  size_t n = name_len (entry);
+  char *s = malloc (4 * n + 1), *p = s;
+  if (s == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    {
+      unsigned char c = (unsigned char)entry[i];
+      if (c >= 0x20 && c < 0x7f)
+        *p++ = (char)c;
+      else
+        p += sprintf (p, "\\x%02x", c);
+    }
+  *p = '\0';
+  return s;
+}
+
+/* The spec is JSON, which carries only UTF-8: check each entry with the
+ * validator the spec generator uses (yajl's), so that the error names the
+ * variable instead of "a value is not valid UTF-8".  The value is never
+ * printed: it may be a secret the user passed on purpose. */
+static int
+check_utf8 (char *const *env, ohr_error_t *err)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
+  const char *bad = NULL;
+  for (size_t i = 0; bad == NULL && env && env[i]; i++)
+    {
+      yajl_gen_reset (g, NULL);
+      yajl_gen_clear (g);
+      if (yajl_gen_string (g, (const unsigned char *)env[i], strlen (env[i]))
+          == yajl_gen_invalid_string)
+        bad = env[i];
+    }
+  yajl_gen_free (g);
+  if (bad == NULL)
+    return 0;
+  cleanup_free char *name = printable_name (bad);
+  return ohr_error_set (err, EILSEQ, OHR_ERR_USAGE,
+                        "environment variable '%s' is not valid UTF-8, which "
+                        "an OCI spec cannot carry: fix it, or unset it",
+                        name ? name : "?");
+}
+
 int
 envfilter_build (char *const *envp, char *const *extra, char ***out,
                  ohr_error_t *err)
@@ -212,6 +265,8 @@ envfilter_build (char *const *envp, char *const *extra, char ***out,
   if (env == NULL && (env = calloc (1, sizeof (char *))) == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
   envfilter_sort (env);
+  if (check_utf8 (env, err) < 0)
+    return -1;
   *out = steal_pointer (&env);
   return 0;
 }

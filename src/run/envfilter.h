@@ -23,7 +23,10 @@ bool envfilter_looks_secret (const char *name);
 /* Build the container environment from envp.
  * extra: user additions, each "NAME" (pass the host value if set) or
  * "NAME=VALUE" (set).  The result is sorted by name, so the generated spec
- * does not depend on the order of the host environment. */
+ * does not depend on the order of the host environment.  A variable that
+ * would reach the script with a name or value that is not UTF-8 (the spec
+ * is JSON) is an error (OHR_ERR_USAGE) naming the variable, never its
+ * value. */
 int envfilter_build (char *const *envp, char *const *extra, char ***out,
                      ohr_error_t *err);
 

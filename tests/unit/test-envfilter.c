@@ -31,6 +31,15 @@ test_allowed_names (void **state)
     "CC",
     "CFLAGS_x86_64-unknown-linux-gnu",
     "PKG_CONFIG_PATH",
+    /* the prefixes pass whole families, not only the cc crate's names */
+    "HOST_CC",
+    "HOST_ANYTHING",
+    "TARGET_AR",
+    "TARGET_ANYTHING",
+    "CC_x86_64-unknown-linux-gnu",
+    "CC_ANYTHING",
+    "RUSTC_WRAPPER",
+    "RUSTDOC_FLAGS",
     /* contains "AUTH" but is no secret: Cargo sets it for every package */
     "CARGO_PKG_AUTHORS",
   };
@@ -211,6 +220,50 @@ test_build_invalid_extra (void **state)
   check_invalid_extra ("");
 }
 
+/* A value the JSON spec cannot carry: the error names the variable and
+ * never prints the value. */
+static void
+expect_utf8_error (char **envp, char **extra, const char *name,
+                   const char *secret)
+{
+  char **env = NULL;
+  ohr_error_t err = NULL;
+  assert_true (envfilter_build (envp, extra, &env, &err) < 0);
+  assert_null (env);
+  assert_non_null (err);
+  assert_int_equal (err->kind, OHR_ERR_USAGE);
+  if (strstr (err->msg, name) == NULL || strstr (err->msg, "UTF-8") == NULL)
+    fail_msg ("'%s' does not name '%s' and UTF-8", err->msg, name);
+  if (secret && strstr (err->msg, secret))
+    fail_msg ("'%s' shows the value '%s'", err->msg, secret);
+  ohr_error_free (&err);
+}
+
+static void
+test_build_not_utf8 (void **state)
+{
+  char *latin1[]
+      = { "OUT_DIR=/o", "CARGO_PKG_DESCRIPTION=caf\xe9 s3cr", NULL };
+  expect_utf8_error (latin1, NULL, "'CARGO_PKG_DESCRIPTION'", "s3cr");
+  char *env_ok[] = { "OUT_DIR=/o", NULL };
+  char *extra[] = { "MY_API_KEY=hunter2\xff", NULL };
+  expect_utf8_error (env_ok, extra, "'MY_API_KEY'", "hunter2");
+  /* a name that is not UTF-8 is shown escaped */
+  char *bad_name[] = { "CARGO_PKG_\xff=1", NULL };
+  expect_utf8_error (bad_name, NULL, "'CARGO_PKG_\\xff'", NULL);
+
+  /* what is dropped is not checked; valid UTF-8 passes */
+  char *dropped[] = { "GITHUB_TOKEN=\xff\xfe", "LANG=\xff",
+                      "CARGO_PKG_AUTHORS=J\xc3\xb6rg", NULL };
+  char **env = NULL;
+  ohr_error_t err = NULL;
+  assert_int_equal (envfilter_build (dropped, NULL, &env, &err), 0);
+  assert_null (err);
+  assert_int_equal (strv_len (env), 1);
+  assert_string_equal (env[0], "CARGO_PKG_AUTHORS=J\xc3\xb6rg");
+  strv_free (env);
+}
+
 static void
 test_set_replaces (void **state)
 {
@@ -284,6 +337,7 @@ main (void)
     cmocka_unit_test (test_build_extras),
     cmocka_unit_test (test_build_extra_names_secret),
     cmocka_unit_test (test_build_invalid_extra),
+    cmocka_unit_test (test_build_not_utf8),
     cmocka_unit_test (test_set_replaces),
     cmocka_unit_test (test_get),
     cmocka_unit_test (test_sort),

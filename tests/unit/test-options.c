@@ -200,10 +200,10 @@ test_env_repeatable (void **state)
 {
   char *argv[] = { "oci-host-runner", "--env", "A=1",    "--env=B",
                    "--env",           "C",     "script", NULL };
-  char *envp[] = { "HOME=/home/u", "OCI_HOST_RUNNER_ENV=X,Y", NULL };
+  char *envp[] = { "HOME=/home/u", NULL };
   struct run_options o;
   parse_ok (argv, envp, &o);
-  static const char *const want[] = { "X", "Y", "A=1", "B", "C", NULL };
+  static const char *const want[] = { "A=1", "B", "C", NULL };
   assert_strv_equal (o.env, want);
   options_clear (&o);
 
@@ -213,6 +213,208 @@ test_env_repeatable (void **state)
   static const char *const want2[] = { "P", "Q", "R", NULL };
   assert_strv_equal (o.env, want2);
   options_clear (&o);
+}
+
+/* The rule for lists: the variable's list, unless the command line gives
+ * the option at least once; then only the options' items. */
+static void
+test_list_options_replace_variables (void **state)
+{
+  char *envp[] = {
+    "HOME=/home/u",
+    "OCI_HOST_RUNNER_ENV=X,Y",
+    "OCI_HOST_RUNNER_INSECURE_REGISTRIES=reg1:5000, reg2",
+    "OCI_HOST_RUNNER_HOOKS_DIR=/h1:/h2",
+    "OCI_HOST_RUNNER_ANNOTATIONS=a=1,b=2",
+    NULL,
+  };
+  struct run_options o;
+  char *plain[] = { "oci-host-runner", "script", NULL };
+  parse_ok (plain, envp, &o);
+  static const char *const env_var[] = { "X", "Y", NULL };
+  static const char *const insecure_var[] = { "reg1:5000", "reg2", NULL };
+  static const char *const hooks_var[] = { "/h1", "/h2", NULL };
+  static const char *const ann_var[] = { "a=1", "b=2", NULL };
+  assert_strv_equal (o.env, env_var);
+  assert_strv_equal (o.insecure, insecure_var);
+  assert_strv_equal (o.hooks_dirs, hooks_var);
+  assert_true (o.hooks_dirs_set);
+  assert_strv_equal (o.annotations, ann_var);
+  options_clear (&o);
+
+  char *argv[] = { "oci-host-runner",
+                   "--env",
+                   "A=1",
+                   "--insecure-registry",
+                   "reg3",
+                   "--hooks-dir",
+                   "/h3",
+                   "--annotation",
+                   "c=3",
+                   "--env",
+                   "B",
+                   "--hooks-dir=/h4",
+                   "script",
+                   NULL };
+  parse_ok (argv, envp, &o);
+  static const char *const env_cli[] = { "A=1", "B", NULL };
+  static const char *const insecure_cli[] = { "reg3", NULL };
+  static const char *const hooks_cli[] = { "/h3", "/h4", NULL };
+  static const char *const ann_cli[] = { "c=3", NULL };
+  assert_strv_equal (o.env, env_cli);
+  assert_strv_equal (o.insecure, insecure_cli);
+  assert_strv_equal (o.hooks_dirs, hooks_cli);
+  assert_true (o.hooks_dirs_set);
+  assert_strv_equal (o.annotations, ann_cli);
+  options_clear (&o);
+
+  /* one list given on the command line leaves the others alone */
+  char *argv2[] = { "oci-host-runner", "--annotation", "d=4", "script", NULL };
+  parse_ok (argv2, envp, &o);
+  static const char *const ann_d[] = { "d=4", NULL };
+  assert_strv_equal (o.annotations, ann_d);
+  assert_strv_equal (o.env, env_var);
+  assert_strv_equal (o.hooks_dirs, hooks_var);
+  options_clear (&o);
+
+  /* set but empty: an empty list, which for hooks replaces the defaults */
+  char *envp3[]
+      = { "HOME=/home/u",
+          "OCI_HOST_RUNNER_HOOKS_DIR=", "OCI_HOST_RUNNER_ENV=", NULL };
+  parse_ok (plain, envp3, &o);
+  assert_true (o.hooks_dirs_set);
+  assert_null (o.hooks_dirs);
+  assert_null (o.env);
+  options_clear (&o);
+  char *envp4[] = { "HOME=/home/u", NULL };
+  parse_ok (plain, envp4, &o);
+  assert_false (o.hooks_dirs_set);
+  options_clear (&o);
+}
+
+/* The rule for switches: the variable takes 1/true/yes or 0/false/no,
+ * and --X / --no-X, the last one given, win over it. */
+static void
+test_switches (void **state)
+{
+  struct run_options o;
+  char *on[] = { "HOME=/home/u", "OCI_HOST_RUNNER_KEEP_BUNDLE=1",
+                 "OCI_HOST_RUNNER_VERBOSE=true",
+                 "OCI_HOST_RUNNER_ALLOW_UNPINNED=yes", NULL };
+  char *plain[] = { "oci-host-runner", "script", NULL };
+  parse_ok (plain, on, &o);
+  assert_true (o.keep_bundle);
+  assert_true (o.verbose);
+  assert_true (o.allow_unpinned);
+  options_clear (&o);
+
+  char *off[] = { "oci-host-runner",     "--no-keep-bundle", "--no-verbose",
+                  "--no-allow-unpinned", "script",           NULL };
+  parse_ok (off, on, &o);
+  assert_false (o.keep_bundle);
+  assert_false (o.verbose);
+  assert_false (o.allow_unpinned);
+  options_clear (&o);
+
+  /* the last of --X and --no-X wins */
+  char *last[] = { "oci-host-runner",  "--no-verbose", "-v", "--keep-bundle",
+                   "--no-keep-bundle", "script",       NULL };
+  char *none[] = { "HOME=/home/u", NULL };
+  parse_ok (last, none, &o);
+  assert_true (o.verbose);
+  assert_false (o.keep_bundle);
+  options_clear (&o);
+
+  char *zero[] = { "HOME=/home/u", "OCI_HOST_RUNNER_KEEP_BUNDLE=0",
+                   "OCI_HOST_RUNNER_VERBOSE=no",
+                   "OCI_HOST_RUNNER_ALLOW_UNPINNED=false", NULL };
+  char *set[] = { "oci-host-runner", "--keep-bundle", "script", NULL };
+  parse_ok (set, zero, &o);
+  assert_true (o.keep_bundle);
+  assert_false (o.verbose);
+  assert_false (o.allow_unpinned);
+  options_clear (&o);
+
+  /* anything else is refused, naming the variable */
+  char *bad[] = { "HOME=/home/u", "OCI_HOST_RUNNER_VERBOSE=on", NULL };
+  parse_fails (plain, bad, "OCI_HOST_RUNNER_VERBOSE", "'on'");
+  char *bad2[] = { "HOME=/home/u", "OCI_HOST_RUNNER_ALLOW_UNPINNED=2", NULL };
+  parse_fails (plain, bad2, "OCI_HOST_RUNNER_ALLOW_UNPINNED", NULL);
+}
+
+/* The rule for values, and --degraded none taking the variable's mode
+ * back. */
+static void
+test_value_options_replace_variables (void **state)
+{
+  struct run_options o;
+  char *envp[] = { "HOME=/home/u",
+                   "OCI_HOST_RUNNER_DEGRADED=proc",
+                   "OCI_HOST_RUNNER_PATHS=identity",
+                   "OCI_HOST_RUNNER_POLICY=/p1",
+                   "OCI_HOST_RUNNER_ATTEST_DIR=/a1",
+                   "OCI_HOST_RUNNER_STORE_DIR=/st1",
+                   NULL };
+  char *plain[] = { "oci-host-runner", "script", NULL };
+  parse_ok (plain, envp, &o);
+  assert_true (o.degraded_proc);
+  assert_int_equal (o.paths, PATHS_IDENTITY);
+  assert_true (o.paths_set);
+  assert_string_equal (o.policy, "/p1");
+  assert_string_equal (o.attest_dir, "/a1");
+  assert_string_equal (o.store_dir, "/st1");
+  options_clear (&o);
+
+  char *argv[] = { "oci-host-runner",
+                   "--degraded",
+                   "none",
+                   "--paths",
+                   "canonical",
+                   "--policy",
+                   "/p2",
+                   "--attest",
+                   "/a2",
+                   "--store",
+                   "/st2",
+                   "script",
+                   NULL };
+  parse_ok (argv, envp, &o);
+  assert_false (o.degraded_proc);
+  assert_int_equal (o.paths, PATHS_CANONICAL);
+  assert_string_equal (o.policy, "/p2");
+  assert_string_equal (o.attest_dir, "/a2");
+  assert_string_equal (o.store_dir, "/st2");
+  options_clear (&o);
+
+  char *none[] = { "HOME=/home/u", "OCI_HOST_RUNNER_DEGRADED=none", NULL };
+  parse_ok (plain, none, &o);
+  assert_false (o.degraded_proc);
+  options_clear (&o);
+  char *bad[] = { "HOME=/home/u", "OCI_HOST_RUNNER_DEGRADED=pid", NULL };
+  parse_fails (plain, bad, "OCI_HOST_RUNNER_DEGRADED", "'pid'");
+}
+
+/* The list variables as the store helper reads them. */
+static void
+test_env_list (void **state)
+{
+  char *envp[]
+      = { "OCI_HOST_RUNNER_INSECURE_REGISTRIES= a:1,,b c", "E=", NULL };
+  char **list = NULL;
+  ohr_error_t err = NULL;
+  assert_int_equal (options_env_list (envp,
+                                      "OCI_HOST_RUNNER_INSECURE_REGISTRIES",
+                                      &list, &err),
+                    0);
+  static const char *const want[] = { "a:1", "b", "c", NULL };
+  assert_strv_equal (list, want);
+  strv_free (list);
+  list = NULL;
+  assert_int_equal (options_env_list (envp, "E", &list, &err), 0);
+  assert_null (list);
+  assert_int_equal (options_env_list (envp, "UNSET", &list, &err), 0);
+  assert_null (list);
+  assert_null (err);
 }
 
 static void
@@ -504,6 +706,10 @@ main (void)
     cmocka_unit_test (test_empty_env_vars_ignored),
     cmocka_unit_test (test_flags_override_env),
     cmocka_unit_test (test_env_repeatable),
+    cmocka_unit_test (test_list_options_replace_variables),
+    cmocka_unit_test (test_switches),
+    cmocka_unit_test (test_value_options_replace_variables),
+    cmocka_unit_test (test_env_list),
     cmocka_unit_test (test_stops_at_first_non_option),
     cmocka_unit_test (test_double_dash),
     cmocka_unit_test (test_help_version),
