@@ -376,7 +376,8 @@ generate (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
-/* What ohr-init wrote: "exit N", "signal N" or "exec ERRNO". */
+/* What ohr-init wrote after its ready line: "exit N", "signal N" or
+ * "exec ERRNO". */
 struct init_report
 {
   char what[8];
@@ -391,8 +392,12 @@ read_report (int fd, struct init_report *out)
   if (n <= 0)
     return false;
   buf[n] = '\0';
+  /* runtime_run consumed the ready line unless the runtime exited first */
+  const char *p = buf;
+  if (strncmp (p, RUNTIME_INIT_READY, strlen (RUNTIME_INIT_READY)) == 0)
+    p += strlen (RUNTIME_INIT_READY);
   /* an exec failure is followed by the child's own exit: the first wins */
-  return sscanf (buf, "%7s %d", out->what, &out->value) == 2;
+  return sscanf (p, "%7s %d", out->what, &out->value) == 2;
 }
 
 static int
@@ -599,6 +604,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .stderr_fd = rt_stderr,
     .pump_fd = -1,
     .timeout_seconds = (int)s->eff.settings.timeout,
+    .ready_fd = status_r,
   };
   cleanup_close int out_r = -1;
   if (s->opts.paths == PATHS_CANONICAL || s->attest_fd >= 0)
