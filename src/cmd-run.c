@@ -67,8 +67,9 @@ struct run_state
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
   struct directive_filter *directives; /* canonical paths: maps stdout */
-  int attest_fd; /* the directive stream as Cargo saw it, or -1 */
-  struct timespec started, finished;
+  int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
+  char *attest_path; /* its path: removed unless a record is written */
+  struct timespec started, finished; /* of the container, for the record */
   struct hook_set hooks;
   struct spec_hooks selected_hooks;
   char **annotations;
@@ -92,6 +93,7 @@ state_clear (struct run_state *s)
   policy_effective_clear (&s->eff);
   if (s->attest_fd >= 0)
     close (s->attest_fd);
+  free (s->attest_path);
   hooks_set_clear (&s->hooks);
   spec_hooks_clear (&s->selected_hooks);
   strv_free (s->annotations);
@@ -795,9 +797,11 @@ open_attest (struct run_state *s, ohr_error_t *err)
   if (fs_mkdir_p (s->opts.attest_dir, 0755, err) < 0)
     return ohr_error_wrap (err, "--attest");
   s->attest_fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  return s->attest_fd < 0 ? ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                             "cannot create '%s'", path)
-                          : 0;
+  if (s->attest_fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            path);
+  s->attest_path = steal_pointer (&path);
+  return 0;
 }
 
 static int
@@ -909,17 +913,26 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;
-  else if ((r = execute (&s, err)) >= 0 || s.bundle.dir)
+  else
     {
-      /* the container is gone (or never ran): clean OUT_DIR first */
-      ohr_error_t nerr = NULL;
-      int nr = neutralise (&s, r < 0 ? &nerr : err);
-      ohr_error_free (&nerr);
-      if (r >= 0)
-        r = nr < 0 ? -1 : after_run (&s, r, err);
-      if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
-        r = -1;
+      clock_gettime (CLOCK_REALTIME, &s.started);
+      r = execute (&s, err);
+      clock_gettime (CLOCK_REALTIME, &s.finished);
+      if (r >= 0 || s.bundle.dir)
+        {
+          /* the container is gone (or never ran): clean OUT_DIR first */
+          ohr_error_t nerr = NULL;
+          int nr = neutralise (&s, r < 0 ? &nerr : err);
+          ohr_error_free (&nerr);
+          if (r >= 0)
+            r = nr < 0 ? -1 : after_run (&s, r, err);
+          if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
+            r = -1;
+        }
     }
+  /* no record for this run: its directive stream alone means nothing */
+  if (r != 0 && s.attest_path)
+    unlink (s.attest_path);
   if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
     ohr_error_wrap (err, "build script of %s", s.ctx.package);
   state_clear (&s);
