@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,7 @@ struct run_state
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
   struct directive_filter *directives; /* canonical paths: maps stdout */
+  int died_by;       /* the signal that killed the script, or 0 */
   int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
   char *attest_path; /* its path: removed unless a record is written */
   struct timespec started, finished; /* of the container, for the record */
@@ -459,6 +461,7 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                "oci-host-runner: build script of %s did not stop after "
                "SIG%s and was killed\n",
                s->ctx.package, sigabbrev_np (rr->forwarded));
+      s->died_by = SIGKILL;
       return OHR_EXIT_SIGNAL_BASE + SIGKILL;
     }
   if (!have_report)
@@ -477,6 +480,7 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                s->ctx.package, rep->value,
                sigabbrev_np (rep->value) ? sigabbrev_np (rep->value) : "?",
                oom ? ": most likely it reached its memory limit" : "");
+      s->died_by = rep->value;
       return OHR_EXIT_SIGNAL_BASE + rep->value;
     }
   int e = rep->value;
@@ -487,6 +491,27 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                           e == ENOENT ? " (its ELF interpreter or a library "
                                         "is missing from the image)"
                                       : "");
+}
+
+/* Cargo must see what it sees natively: "signal: 6, SIGABRT" rather than
+ * "exit status: 134".  So the runner, its clean-up done, dies by the
+ * script's signal: default disposition, unblocked, and no core dump of the
+ * runner (the script's own core, if any, was the container's business).
+ * Signals whose default action is to ignore or to stop cannot end a
+ * process; then 128+N stays the exit status. */
+static void
+die_by_signal (int sig)
+{
+  struct rlimit no_core = { 0, 0 };
+  setrlimit (RLIMIT_CORE, &no_core);
+  fflush (stdout);
+  fflush (stderr);
+  signal (sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, sig);
+  sigprocmask (SIG_UNBLOCK, &set, NULL);
+  raise (sig);
 }
 
 static void
@@ -936,5 +961,7 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
   if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
     ohr_error_wrap (err, "build script of %s", s.ctx.package);
   state_clear (&s);
+  if (r == OHR_EXIT_SIGNAL_BASE + s.died_by && s.died_by > 0)
+    die_by_signal (s.died_by);
   return r;
 }
