@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,8 +68,10 @@ struct run_state
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
   struct directive_filter *directives; /* canonical paths: maps stdout */
-  int attest_fd; /* the directive stream as Cargo saw it, or -1 */
-  struct timespec started, finished;
+  int died_by;       /* the signal that killed the script, or 0 */
+  int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
+  char *attest_path; /* its path: removed unless a record is written */
+  struct timespec started, finished; /* of the container, for the record */
   struct hook_set hooks;
   struct spec_hooks selected_hooks;
   char **annotations;
@@ -92,6 +95,7 @@ state_clear (struct run_state *s)
   policy_effective_clear (&s->eff);
   if (s->attest_fd >= 0)
     close (s->attest_fd);
+  free (s->attest_path);
   hooks_set_clear (&s->hooks);
   spec_hooks_clear (&s->selected_hooks);
   strv_free (s->annotations);
@@ -377,7 +381,8 @@ generate (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
-/* What ohr-init wrote: "exit N", "signal N" or "exec ERRNO". */
+/* What ohr-init wrote after its ready line: "exit N", "signal N" or
+ * "exec ERRNO". */
 struct init_report
 {
   char what[8];
@@ -392,8 +397,12 @@ read_report (int fd, struct init_report *out)
   if (n <= 0)
     return false;
   buf[n] = '\0';
+  /* runtime_run consumed the ready line unless the runtime exited first */
+  const char *p = buf;
+  if (strncmp (p, RUNTIME_INIT_READY, strlen (RUNTIME_INIT_READY)) == 0)
+    p += strlen (RUNTIME_INIT_READY);
   /* an exec failure is followed by the child's own exit: the first wins */
-  return sscanf (buf, "%7s %d", out->what, &out->value) == 2;
+  return sscanf (p, "%7s %d", out->what, &out->value) == 2;
 }
 
 static int
@@ -453,6 +462,7 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                "oci-host-runner: build script of %s did not stop after "
                "SIG%s and was killed\n",
                s->ctx.package, sigabbrev_np (rr->forwarded));
+      s->died_by = SIGKILL;
       return OHR_EXIT_SIGNAL_BASE + SIGKILL;
     }
   if (!have_report)
@@ -471,6 +481,7 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                s->ctx.package, rep->value,
                sigabbrev_np (rep->value) ? sigabbrev_np (rep->value) : "?",
                oom ? ": most likely it reached its memory limit" : "");
+      s->died_by = rep->value;
       return OHR_EXIT_SIGNAL_BASE + rep->value;
     }
   int e = rep->value;
@@ -481,6 +492,27 @@ interpret (struct run_state *s, const struct runtime_result *rr,
                           e == ENOENT ? " (its ELF interpreter or a library "
                                         "is missing from the image)"
                                       : "");
+}
+
+/* Cargo must see what it sees natively: "signal: 6, SIGABRT" rather than
+ * "exit status: 134".  So the runner, its clean-up done, dies by the
+ * script's signal: default disposition, unblocked, and no core dump of the
+ * runner (the script's own core, if any, was the container's business).
+ * Signals whose default action is to ignore or to stop cannot end a
+ * process; then 128+N stays the exit status. */
+static void
+die_by_signal (int sig)
+{
+  struct rlimit no_core = { 0, 0 };
+  setrlimit (RLIMIT_CORE, &no_core);
+  fflush (stdout);
+  fflush (stderr);
+  signal (sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, sig);
+  sigprocmask (SIG_UNBLOCK, &set, NULL);
+  raise (sig);
 }
 
 static void
@@ -600,6 +632,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .stderr_fd = rt_stderr,
     .pump_fd = -1,
     .timeout_seconds = (int)s->eff.settings.timeout,
+    .ready_fd = status_r,
   };
   cleanup_close int out_r = -1;
   if (s->opts.paths == PATHS_CANONICAL || s->attest_fd >= 0)
@@ -782,9 +815,11 @@ open_attest (struct run_state *s, ohr_error_t *err)
   if (fs_mkdir_p (s->opts.attest_dir, 0755, err) < 0)
     return ohr_error_wrap (err, "--attest");
   s->attest_fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  return s->attest_fd < 0 ? ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                             "cannot create '%s'", path)
-                          : 0;
+  if (s->attest_fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            path);
+  s->attest_path = steal_pointer (&path);
+  return 0;
 }
 
 static int
@@ -896,21 +931,32 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;
-  else if ((r = execute (&s, err)) >= 0 || s.bundle.dir)
+  else
     {
-      /* the container is gone (or never ran): clean OUT_DIR first */
-      ohr_error_t nerr = NULL;
-      struct outcheck_out_dir found = { 0 };
-      int nr = neutralise (&s, r, &found, r < 0 ? &nerr : err);
-      ohr_error_free (&nerr);
-      if (r >= 0)
-        r = nr < 0 ? -1 : after_run (&s, r, &found, err);
-      outcheck_out_dir_clear (&found);
-      if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
-        r = -1;
+      clock_gettime (CLOCK_REALTIME, &s.started);
+      r = execute (&s, err);
+      clock_gettime (CLOCK_REALTIME, &s.finished);
+      if (r >= 0 || s.bundle.dir)
+        {
+          /* the container is gone (or never ran): clean OUT_DIR first */
+          ohr_error_t nerr = NULL;
+          struct outcheck_out_dir found = { 0 };
+          int nr = neutralise (&s, r, &found, r < 0 ? &nerr : err);
+          ohr_error_free (&nerr);
+          if (r >= 0)
+            r = nr < 0 ? -1 : after_run (&s, r, &found, err);
+          outcheck_out_dir_clear (&found);
+          if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
+            r = -1;
+        }
     }
+  /* no record for this run: its directive stream alone means nothing */
+  if (r != 0 && s.attest_path)
+    unlink (s.attest_path);
   if (r < 0 && err && *err && s.ctx.package && (*err)->kind != OHR_ERR_USAGE)
     ohr_error_wrap (err, "build script of %s", s.ctx.package);
   state_clear (&s);
+  if (r == OHR_EXIT_SIGNAL_BASE + s.died_by && s.died_by > 0)
+    die_by_signal (s.died_by);
   return r;
 }

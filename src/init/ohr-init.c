@@ -5,7 +5,9 @@
  * a script, orphaned compiler processes would never be reaped, and the
  * runtime reports a signal death only as an ambiguous 128+N.  This init
  * forks the script, forwards signals to it, reaps every child, and reports
- * the script's exact fate on fd 3 (a pipe to oci-host-runner):
+ * on fd 3 (a pipe to oci-host-runner) first "ready\n", once a signal sent
+ * to it is queued instead of dropped (the runner holds the ones it gets
+ * before: runtime.h RUNTIME_INIT_READY), then the script's exact fate:
  *     "exit N\n" | "signal N\n" | "exec ERRNO\n"
  * It exits with the script's status (128+N for a signal).
  *
@@ -92,6 +94,11 @@ main (int argc, char **argv)
   struct sigaction sa = { .sa_handler = noop };
   for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
     sigaction (forwarded[i], &sa, NULL);
+  static const char ready[] = "ready\n";
+  if (write (STATUS_FD, ready, sizeof ready - 1) < 0)
+    {
+      /* the runner is gone; nobody will forward a signal */
+    }
 
   pid_t child = fork ();
   if (child < 0)

@@ -345,8 +345,10 @@ run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
     if (strv_push (&argv, cmd[i]) < 0)
       return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
   pid_t pid;
-  struct runtime_io io
-      = { .stdout_fd = stderr_fd, .stderr_fd = stderr_fd, .pump_fd = -1 };
+  struct runtime_io io = { .stdout_fd = stderr_fd,
+                           .stderr_fd = stderr_fd,
+                           .pump_fd = -1,
+                           .ready_fd = -1 };
   if (spawn (rt, argv, &io, oldmask, &pid, err) < 0)
     return -1;
   int status;
@@ -362,14 +364,15 @@ state_exists (const struct runtime *rt, const char *id)
   return p && fs_exists (p);
 }
 
-static void
+static int
 kill_container (const struct runtime *rt, const char *id, int stderr_fd,
                 const sigset_t *oldmask)
 {
   const char *cmd[] = { "kill", id, "KILL", NULL };
   ohr_error_t ignored = NULL;
-  run_simple (rt, cmd, stderr_fd, oldmask, &ignored);
+  int r = run_simple (rt, cmd, stderr_fd, oldmask, &ignored);
   ohr_error_free (&ignored);
+  return r;
 }
 
 struct supervision
@@ -378,19 +381,40 @@ struct supervision
   const char *id;
   const struct runtime_io *io;
   const sigset_t *oldmask;
-  pid_t pid;
+  pid_t pid;               /* the runtime; -1 once reaped */
   time_t grace_deadline;   /* after a forwarded signal */
   time_t timeout_deadline; /* policy timeout */
   bool pump_open;
+  bool init_ready; /* the container's init can take a signal */
+  int held;        /* a stop signal received before that */
+  bool kill_done;  /* `RUNTIME kill` succeeded */
 };
 
+/* The container must die.  `RUNTIME kill` fails while the container is
+ * still being created; the script would then start and run unbounded, so
+ * supervise() retries until it succeeds or the runtime is gone. */
 static void
 stop_container (struct supervision *sv, struct runtime_result *out)
 {
-  if (out->killed)
-    return;
   out->killed = true;
-  kill_container (sv->rt, sv->id, sv->io->stderr_fd, sv->oldmask);
+  if (sv->kill_done || sv->pid < 0)
+    return;
+  sv->kill_done
+      = kill_container (sv->rt, sv->id, sv->io->stderr_fd, sv->oldmask) == 0;
+}
+
+/* The runtime passes the signal to the container's init, which passes it
+ * to the script. */
+static void
+forward (struct supervision *sv, int sig)
+{
+  /* once reaped there is nobody to tell, and kill (-1, sig) would signal
+   * every process we may signal */
+  if (sv->pid < 0)
+    return;
+  kill (sv->pid, sig);
+  if (!sv->grace_deadline)
+    sv->grace_deadline = time (NULL) + GRACE_SECONDS;
 }
 
 static void
@@ -401,9 +425,26 @@ on_signal (struct supervision *sv, int sig, struct runtime_result *out)
   if (out->forwarded)
     stop_container (sv, out); /* second signal: stop waiting */
   out->forwarded = sig;
-  kill (sv->pid, sig);
-  if (!sv->grace_deadline)
-    sv->grace_deadline = time (NULL) + GRACE_SECONDS;
+  if (sv->init_ready)
+    forward (sv, sig);
+  else
+    sv->held = sig;
+}
+
+/* The init's ready line: forward what was held meanwhile. */
+static void
+on_init_ready (struct supervision *sv, struct runtime_result *out)
+{
+  char buf[sizeof RUNTIME_INIT_READY - 1];
+  ssize_t n = read (sv->io->ready_fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  /* anything but the line (an init that does not send it): forward from
+   * now on, as without a ready_fd */
+  sv->init_ready = true;
+  if (sv->held && !out->killed)
+    forward (sv, sv->held);
+  sv->held = 0;
 }
 
 static void
@@ -436,9 +477,9 @@ reaped (struct supervision *sv, struct runtime_result *out)
   return true;
 }
 
-/* Wait for the runtime while draining the pump; forward stop signals;
- * kill the container when the script outlives the grace period, a second
- * signal arrives, or the timeout passes. */
+/* Wait for the runtime while draining the pump; forward stop signals
+ * once the init is ready; kill the container when the script outlives the
+ * grace period, a second signal arrives, or the timeout passes. */
 static void
 supervise (struct supervision *sv, const sigset_t *set,
            struct runtime_result *out)
@@ -452,14 +493,21 @@ supervise (struct supervision *sv, const sigset_t *set,
        * container: wait for EOF a little, never forever */
       if (done && (!sv->pump_open || quiet_polls > 20))
         return;
-      struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
-                             { .fd = sv->pump_open ? sv->io->pump_fd : -1,
-                               .events = POLLIN } };
+      bool kill_pending = out->killed && !sv->kill_done;
+      struct pollfd p[3] = {
+        { .fd = sfd, .events = POLLIN },
+        { .fd = sv->pump_open ? sv->io->pump_fd : -1, .events = POLLIN },
+        { .fd = sv->init_ready ? -1 : sv->io->ready_fd, .events = POLLIN },
+      };
       int timeout
-          = done || sv->grace_deadline || sv->timeout_deadline ? 100 : -1;
-      int n = poll (p, 2, timeout);
+          = done || kill_pending || sv->grace_deadline || sv->timeout_deadline
+                ? 100
+                : -1;
+      int n = poll (p, 3, timeout);
       if (n == 0 && done)
         quiet_polls++;
+      if (n > 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+        on_init_ready (sv, out);
       if (n > 0 && (p[0].revents & POLLIN))
         {
           struct signalfd_siginfo si;
@@ -469,13 +517,16 @@ supervise (struct supervision *sv, const sigset_t *set,
       if (n > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
         drain (sv);
       time_t now = time (NULL);
-      if (sv->grace_deadline && now >= sv->grace_deadline)
+      if (sv->grace_deadline && now >= sv->grace_deadline && !out->killed)
         stop_container (sv, out);
       if (sv->timeout_deadline && now >= sv->timeout_deadline && !out->killed)
         {
           out->timed_out = true;
           stop_container (sv, out);
         }
+      /* a kill that found no container yet: again, until one works */
+      if (kill_pending && !done)
+        stop_container (sv, out);
     }
 }
 
@@ -509,8 +560,10 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
         .oldmask = &oldmask,
         .pid = pid,
         .pump_open = io->pump_fd >= 0,
-        .timeout_deadline
-        = io->timeout_seconds > 0 ? time (NULL) + io->timeout_seconds : 0,
+        .init_ready
+        = io->ready_fd<0, .timeout_deadline = io->timeout_seconds> 0
+              ? time (NULL) + io->timeout_seconds
+              : 0,
       };
       supervise (&sv, &set, out);
     }

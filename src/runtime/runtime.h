@@ -117,7 +117,7 @@ struct runtime_result
 {
   bool exited;        /* the runtime process exited (else: killed by signal) */
   int status;         /* its exit code, or the signal that killed it */
-  int forwarded;      /* last signal we forwarded to it, 0 if none */
+  int forwarded;      /* last stop signal the runner received, 0 if none */
   bool killed;        /* the script outlived the grace period: SIGKILLed */
   bool timed_out;     /* killed because io->timeout_seconds passed */
   bool force_deleted; /* state was left behind and removed */
@@ -140,12 +140,21 @@ struct runtime_io
   void (*pump) (void *ctx, const char *buf, size_t len);
   void *pump_ctx;
   int timeout_seconds; /* 0: none; else the container is killed */
+  /* Where the container's init writes RUNTIME_INIT_READY once a signal
+   * sent to it can no longer be lost: pid 1 of a PID namespace drops every
+   * signal it has no handler for, so one forwarded while the init starts
+   * would vanish and the script would run on.  Stop signals received
+   * before that line are held, then forwarded.  runtime_run reads exactly
+   * the line and leaves the rest of the pipe.  -1: forward at once. */
+  int ready_fd;
 };
 
+#define RUNTIME_INIT_READY "ready\n"
+
 /* Run `RUNTIME run --bundle BUNDLE ID`.  Blocks until it exits; forwards
- * termination signals (after a grace period a second signal, or the first
- * repeated, kills the container).  Always removes the container state
- * before returning. */
+ * termination signals once the init is ready (after a grace period a
+ * second signal, or the first repeated, kills the container).  Always
+ * removes the container state before returning. */
 int runtime_run (const struct runtime *rt, const char *bundle, const char *id,
                  const char *log_path, const struct runtime_io *io,
                  struct runtime_result *out, ohr_error_t *err);

@@ -78,7 +78,9 @@ fake_cargo_context "$T/good" "$T/good.sh"
 printf 'fn main() {}\n' >"$CARGO_MANIFEST_DIR/build.rs"
 GOOD_OUT=$OUT_DIR
 
+before_s=$(date -u +%s)
 attested_run good runc || fatal "the runner failed on the good script"
+after_s=$(date -u +%s)
 GOOD_RECORD=$RECORD GOOD_ID=$ID
 STMT=$ATT/good-0.1.0-$GOOD_ID.intoto.json
 check "--attest: the runner wrote the run record, the statement, no envelope without a key" \
@@ -293,6 +295,18 @@ assert rt["name"] == "crun" and rt["version"].startswith("crun version"), rt
 assert s["predicate"]["runDetails"]["metadata"]["invocationId"] == r["id"]
 PY
 
+# started and finished are the run's, read from the clock around it
+# (seconds resolution; no bound on how long it took)
+check "run record: started <= finished, both within the run's wall-clock span" \
+  "$PY" -c '
+import calendar, json, sys, time
+r = json.load(open(sys.argv[1]))
+t = lambda s: calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S"))
+a, b = t(r["started"]), t(r["finished"])
+ok = int(sys.argv[2]) <= a <= b <= int(sys.argv[3])
+print("# started %s finished %s" % (r["started"], r["finished"]), file=sys.stderr)
+sys.exit(0 if ok else 1)' "$GOOD_RECORD" "$before_s" "$after_s"
+
 # A script that fails: the runner attests nothing (its exit status is the
 # script's own); a failed run's record is made below by editing a real one.
 printf '#!/bin/sh\necho cargo:rustc-cfg=x\nexit 3\n' >"$T/fails.sh"
@@ -300,6 +314,8 @@ fake_cargo_context "$T/fails" "$T/fails.sh"
 run env -C "$CARGO_MANIFEST_DIR" CARGO_PKG_NAME=fails "$OHR" --runtime runc --policy "$POLICY" --attest "$T/attest-fails" "$SCRIPT"
 check "--attest: a failing script keeps its exit status, no run record or statement" \
   bash -c "[ $rc -eq 3 ] && ! ls '$T/attest-fails'/*.run.json '$T/attest-fails'/*.intoto.json 2>/dev/null"
+check "--attest: ... and no directive stream left on its own" \
+  assert_eq "" "$(ls -A "$T/attest-fails" 2>/dev/null)" "files in the attest dir"
 
 # ---- bundles
 

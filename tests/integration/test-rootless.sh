@@ -36,8 +36,8 @@ for rt in $(runtimes); do
 set -e
 export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
 export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true
-export XDG_RUNTIME_DIR=$XDG
-unset OCI_HOST_RUNNER_STATE_DIR
+export XDG_RUNTIME_DIR=$XDG XDG_CACHE_HOME=$T/u/cache
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
 cd $T/u/examples
 cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $T/u/target-$rt \
   --config 'host.runner=["$T/bin/oci-host-runner","--runtime","$rt","-v"]'

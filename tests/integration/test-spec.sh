@@ -112,8 +112,10 @@ PY
 if id ohr-test >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin ohr-test 2>/dev/null; then
   chmod 711 "$T"
   chown -R ohr-test "$T/ctx"
-  mkdir -p "$T/ustate" && chown ohr-test "$T/ustate"
-  su ohr-test -s /bin/bash -c "cd '$CARGO_MANIFEST_DIR' && OCI_HOST_RUNNER_STATE_DIR=$T/ustate OCI_HOST_RUNNER_CACHE_DIR=$T/ustate/cache HOME=$T/ustate '$OHR' --runtime runc --keep-bundle '$SCRIPT'" 2>"$T/err" || true
+  mkdir -p "$T/ustate" "$T/ubin" && chown ohr-test "$T/ustate"
+  # the build under test may sit below a directory the user cannot enter
+  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$T/ubin/"
+  su ohr-test -s /bin/bash -c "cd '$CARGO_MANIFEST_DIR' && OCI_HOST_RUNNER_STATE_DIR=$T/ustate OCI_HOST_RUNNER_CACHE_DIR=$T/ustate/cache HOME=$T/ustate XDG_CACHE_HOME=$T/ustate/xdg '$T/ubin/oci-host-runner' --runtime runc --keep-bundle '$SCRIPT'" 2>"$T/err" || sed 's/^/# rootless run: /' "$T/err"
   cfg=$(specfile)/config.json
   check "rootless: config.json validates" /usr/bin/python3 "$TOP/tests/lib/validate-spec.py" "$cfg"
   uid=$(id -u ohr-test)
