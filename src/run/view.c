@@ -89,7 +89,8 @@ place (const struct view_input *in, const char *host, const char *canonical)
 }
 
 /* The path pairs of this run: package, OUT_DIR, build dir, script,
- * toolchains.  Sorted longest host path first, so the deepest wins. */
+ * toolchains, tools mounted alone.  Sorted longest host path first, so the
+ * deepest wins. */
 static int
 build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
@@ -112,16 +113,32 @@ build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
                    place (in, ctx->script, LAYOUT_CARGO_SCRIPT), err)
              < 0)
     return -1;
+  size_t n = 0;
   for (size_t i = 0; in->toolchain->roots && in->toolchain->roots[i]; i++)
     {
       char canonical[64];
-      if (i == 0)
+      if (n++ == 0)
         snprintf (canonical, sizeof canonical, "%s", LAYOUT_CARGO_TOOLCHAIN);
       else
         snprintf (canonical, sizeof canonical, "%s-%zu",
-                  LAYOUT_CARGO_TOOLCHAIN, i + 1);
+                  LAYOUT_CARGO_TOOLCHAIN, n);
       const char *root = in->toolchain->roots[i];
       if (add_pair (l, root, place (in, root, canonical), err) < 0)
+        return -1;
+    }
+  /* A wrapper or linker mounted alone keeps its name (its argv[0]) in a
+   * directory of its own, /cargo/toolchain-N/NAME, numbered after the
+   * toolchains: a prefix run mode treats as the toolchain's. */
+  for (size_t i = 0; in->toolchain->files && in->toolchain->files[i]; i++)
+    {
+      const char *file = in->toolchain->files[i];
+      cleanup_free char *canonical = NULL;
+      n = n < 1 ? 2 : n + 1; /* after the toolchains, and never "-1" */
+      if (asprintf (&canonical, "%s-%zu/%s", LAYOUT_CARGO_TOOLCHAIN, n,
+                    strrchr (file, '/') + 1)
+          < 0)
+        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+      if (add_pair (l, file, place (in, file, canonical), err) < 0)
         return -1;
     }
   qsort (l->pairs, l->n_pairs, sizeof *l->pairs, compare_pairs);

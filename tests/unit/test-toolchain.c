@@ -1,17 +1,23 @@
-/* test-toolchain.c: which toolchain directories RUSTC, RUSTDOC and CARGO
- * make the runner mount, against a temp tree made per test:
- *   <tmp>/tc/bin/{rustc,rustdoc,cargo}      a plain toolchain
- *   <tmp>/tc/lib/rustlib/x/bin/cargo        a tool nested inside it
+/* test-toolchain.c: what the tool variables Cargo gives a build script
+ * (RUSTC, RUSTDOC, CARGO, RUSTC_WRAPPER, RUSTC_WORKSPACE_WRAPPER,
+ * RUSTC_LINKER) make the runner mount, and what they must say inside,
+ * against a temp tree made per test:
+ *   <tmp>/tc/bin/{rustc,rustdoc,cargo,clippy-driver}   a Rust toolchain
+ *   <tmp>/tc/lib/rustlib/x/bin/cargo        (lib/rustlib makes it one)
  *   <tmp>/tc2/bin/{rustc,cargo}             a second one (no rustdoc)
  *   <tmp>/noexec/bin/rustc                  mode 0644: not a candidate
- *   <tmp>/flat/rustc, <tmp>/links/rustc -> ../tc/bin/rustc
+ *   <tmp>/dirbin/rustc/                     a directory: not a candidate
+ *   <tmp>/flat/{rustc,linker}, <tmp>/links/rustc -> ../tc/bin/rustc
  *   <tmp>/cargo-home/bin/rustup             a fake rustup proxy, and
- *   <tmp>/cargo-home/bin/{rustc,rustdoc,cargo} -> rustup
+ *   <tmp>/cargo-home/bin/{rustc,rustdoc,cargo,clippy-driver} -> rustup
+ *   <tmp>/cargo-home/bin/sccache            a wrapper `cargo install`ed,
+ *   <tmp>/cargo-home/credentials.toml       beside what must stay out
  *   <tmp>/rustup-home/toolchains/{mytc,other}/bin/...  (other: no rustdoc)
- * Each fake rustc answers `--print sysroot` the way the real one does (the
+ * Each fake tool answers `--print sysroot` the way the real rustc does (the
  * directory holding its bin/), and the fake proxy execs the toolchain
  * RUSTUP_HOME and RUSTUP_TOOLCHAIN name, like rustup.  So "the directory
- * mounted is the sysroot rustc reports" is checked by running the tool.
+ * mounted is the sysroot rustc reports" is checked by running the tool, and
+ * "the rewritten value runs" by running the rewritten value.
  *
  * The runner passes its own environment as env (src/cli/run.c), and the
  * module reads PATH, RUSTUP_HOME and RUSTUP_TOOLCHAIN from the process
@@ -60,7 +66,7 @@ struct fixture
   int saved_cwd;
   char *saved[N_HOST_VARS];
   char *tmp; /* realpath of the temp dir */
-  char *tc, *tc2, *flat, *links, *noexec;
+  char *tc, *tc2, *flat, *links, *noexec, *dirbin;
   char *cargo_home, *rustup_home, *mytc, *other;
 };
 
@@ -94,6 +100,14 @@ mkdirs (const char *path)
   ohr_error_t err = NULL;
   assert_int_equal (fs_mkdir_p (path, 0755, &err), 0);
   assert_null (err);
+}
+
+static void
+mkdirs_at (const char *dir, const char *rel)
+{
+  char *p = join (dir, rel);
+  mkdirs (p);
+  free (p);
 }
 
 /* dir/rel, with its parent directories, holding content, mode. */
@@ -151,14 +165,21 @@ setup (void **state)
   write_at (f->tc, "bin/rustc", fake_rustc, 0755);
   write_at (f->tc, "bin/rustdoc", fake_rustc, 0755);
   write_at (f->tc, "bin/cargo", fake_rustc, 0755);
+  write_at (f->tc, "bin/clippy-driver", fake_rustc, 0755);
   write_at (f->tc, "lib/rustlib/x/bin/cargo", fake_rustc, 0755);
   f->tc2 = join (f->tmp, "tc2");
   write_at (f->tc2, "bin/rustc", fake_rustc, 0755);
   write_at (f->tc2, "bin/cargo", fake_rustc, 0755);
   f->noexec = join (f->tmp, "noexec");
   write_at (f->noexec, "bin/rustc", fake_rustc, 0644);
+  f->dirbin = join (f->tmp, "dirbin");
+  mkdirs (f->dirbin);
+  char *dir_named_rustc = join (f->dirbin, "rustc");
+  mkdirs (dir_named_rustc);
+  free (dir_named_rustc);
   f->flat = join (f->tmp, "flat");
   write_at (f->flat, "rustc", fake_rustc, 0755);
+  write_at (f->flat, "linker", fake_rustc, 0755);
   f->links = join (f->tmp, "links");
   mkdirs (f->links);
   link_at (f->links, "rustc", "../tc/bin/rustc");
@@ -168,11 +189,16 @@ setup (void **state)
   link_at (f->cargo_home, "bin/rustc", "rustup");
   link_at (f->cargo_home, "bin/rustdoc", "rustup");
   link_at (f->cargo_home, "bin/cargo", "rustup");
+  link_at (f->cargo_home, "bin/clippy-driver", "rustup");
+  write_at (f->cargo_home, "bin/sccache", fake_rustc, 0755);
+  write_at (f->cargo_home, "credentials.toml", "token = \"secret\"\n", 0600);
   f->rustup_home = join (f->tmp, "rustup-home");
   f->mytc = join (f->rustup_home, "toolchains/mytc");
   write_at (f->mytc, "bin/rustc", fake_rustc, 0755);
   write_at (f->mytc, "bin/rustdoc", fake_rustc, 0755);
   write_at (f->mytc, "bin/cargo", fake_rustc, 0755);
+  write_at (f->mytc, "bin/clippy-driver", fake_rustc, 0755);
+  mkdirs_at (f->mytc, "lib/rustlib");
   f->other = join (f->rustup_home, "toolchains/other");
   write_at (f->other, "bin/rustc", fake_rustc, 0755);
   write_at (f->other, "bin/cargo", fake_rustc, 0755);
@@ -202,27 +228,23 @@ teardown (void **state)
   if (fs_rm_rf (f->tmp, &err) < 0)
     r = -1;
   ohr_error_free (&err);
-  char **owned[]
-      = { &f->tmp,    &f->tc,         &f->tc2,         &f->flat, &f->links,
-          &f->noexec, &f->cargo_home, &f->rustup_home, &f->mytc, &f->other };
+  char **owned[] = { &f->tmp,         &f->tc,     &f->tc2,    &f->flat,
+                     &f->links,       &f->noexec, &f->dirbin, &f->cargo_home,
+                     &f->rustup_home, &f->mytc,   &f->other };
   for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
     free (*owned[i]);
   free (f);
   return r;
 }
 
-/* toolchain_find with RUSTC, RUSTDOC, CARGO set to the given values (NULL:
- * unset) plus the host variables, as the runner's environment has them. */
+/* toolchain_find with the given "NAME=VALUE" variables (NULL-terminated)
+ * plus the host variables, as the runner's environment has them. */
 static void
-find (const char *rustc, const char *rustdoc, const char *cargo,
-      struct toolchain *out)
+find_env (const char *const *vars, struct toolchain *out)
 {
   char **env = NULL;
-  const char *names[] = { "RUSTC", "RUSTDOC", "CARGO" };
-  const char *values[] = { rustc, rustdoc, cargo };
-  for (size_t i = 0; i < 3; i++)
-    if (values[i])
-      assert_int_equal (strv_pushf (&env, "%s=%s", names[i], values[i]), 0);
+  for (size_t i = 0; vars[i]; i++)
+    assert_int_equal (strv_push (&env, vars[i]), 0);
   for (size_t i = 0; i < N_HOST_VARS; i++)
     if (getenv (host_vars[i]))
       assert_int_equal (
@@ -237,6 +259,34 @@ find (const char *rustc, const char *rustdoc, const char *cargo,
   assert_null (err);
   strv_free (env);
   *out = tc;
+}
+
+#define FIND_ENV(out, ...)                                                    \
+  find_env ((const char *const[]){ __VA_ARGS__, NULL }, out)
+
+/* RUSTC, RUSTDOC, CARGO set to the given values (NULL: unset). */
+static void
+find (const char *rustc, const char *rustdoc, const char *cargo,
+      struct toolchain *out)
+{
+  char **vars = NULL;
+  const char *names[] = { "RUSTC", "RUSTDOC", "CARGO" };
+  const char *values[] = { rustc, rustdoc, cargo };
+  for (size_t i = 0; i < 3; i++)
+    if (values[i])
+      assert_int_equal (strv_pushf (&vars, "%s=%s", names[i], values[i]), 0);
+  find_env (vars ? (const char *const *)vars : (const char *const[]){ NULL },
+            out);
+  strv_free (vars);
+}
+
+/* "NAME=" dir "/" rel, freshly allocated. */
+static char *
+var_at (const char *name, const char *dir, const char *rel)
+{
+  char *p = NULL;
+  assert_true (asprintf (&p, "%s=%s/%s", name, dir, rel) > 0);
+  return p;
 }
 
 /* v holds exactly the strings of want (NULL-terminated), in order. */
@@ -366,16 +416,27 @@ test_bare_name_searches_host_path (void **state)
   char *noexec_bin = join (f->noexec, "bin");
   char *tc2_bin = join (f->tc2, "bin");
   char *tc_bin = join (f->tc, "bin");
-  /* a missing directory and a non-executable rustc come first: skipped */
-  char *path = path_list (empty, noexec_bin, tc2_bin, tc_bin);
+  /* a missing directory, a non-executable rustc and a directory named
+   * rustc come first: passed over, as execvp does */
+  char *path = NULL;
+  assert_true (asprintf (&path, "%s:%s:%s:%s:%s", empty, noexec_bin, f->dirbin,
+                         tc2_bin, tc_bin)
+               > 0);
   host_set ("PATH", path);
   struct toolchain tc;
   find ("rustc", "rustdoc", NULL, &tc);
   /* the first executable rustc (tc2); tc2 has no rustdoc, so tc's */
   ASSERT_STRV (tc.roots, f->tc2, f->tc);
-  assert_null (tc.rewrites);
+  /* and the bare names become those files: nothing inside the container
+   * resolves a bare name against the host's PATH */
+  char *w1 = var_at ("RUSTC", f->tc2, "bin/rustc");
+  char *w2 = var_at ("RUSTDOC", f->tc, "bin/rustdoc");
+  ASSERT_STRV (tc.rewrites, w1, w2);
+  assert_root_is_sysroot (tc.roots[0], strchr (tc.rewrites[0], '=') + 1);
   assert_null (tc.notes);
   toolchain_clear (&tc);
+  free (w1);
+  free (w2);
 
   /* PATH order decides */
   free (path);
@@ -383,7 +444,10 @@ test_bare_name_searches_host_path (void **state)
   host_set ("PATH", path);
   find ("rustc", NULL, NULL, &tc);
   ASSERT_STRV (tc.roots, f->tc);
+  w1 = var_at ("RUSTC", f->tc, "bin/rustc");
+  ASSERT_STRV (tc.rewrites, w1);
   toolchain_clear (&tc);
+  free (w1);
   free (path);
   free (empty);
   free (noexec_bin);
@@ -402,7 +466,27 @@ test_relative_name_with_slash_is_not_searched (void **state)
   /* "bin/rustc" names a file from the cwd, like execve; PATH has tc2 */
   find ("bin/rustc", NULL, NULL, &tc);
   ASSERT_STRV (tc.roots, f->tc);
+  /* the container's cwd is not the host's path (canonical /cargo/src):
+   * the value becomes absolute */
+  char *want = var_at ("RUSTC", f->tc, "bin/rustc");
+  ASSERT_STRV (tc.rewrites, want);
   toolchain_clear (&tc);
+  free (want);
+
+  /* an empty PATH entry is the cwd, as for execvp */
+  char *path = NULL;
+  assert_true (asprintf (&path, "%s::/usr/bin", f->noexec) > 0);
+  host_set ("PATH", path);
+  char *bin = join (f->tc, "bin");
+  assert_int_equal (chdir (bin), 0);
+  find ("rustdoc", NULL, NULL, &tc);
+  ASSERT_STRV (tc.roots, f->tc);
+  want = var_at ("RUSTC", f->tc, "bin/rustdoc");
+  ASSERT_STRV (tc.rewrites, want);
+  toolchain_clear (&tc);
+  free (want);
+  free (bin);
+  free (path);
   free (tc2_bin);
 }
 
@@ -410,22 +494,239 @@ static void
 test_symlink_and_flat_directory (void **state)
 {
   struct fixture *f = *state;
-  /* a link elsewhere mounts the toolchain it points into */
+  /* a link elsewhere mounts the toolchain it points into, and names the
+   * file it points to: the link itself is not in the container */
   char *link = join (f->links, "rustc");
   struct toolchain tc;
   find (link, NULL, NULL, &tc);
   ASSERT_STRV (tc.roots, f->tc);
-  assert_null (tc.rewrites);
+  char *want = var_at ("RUSTC", f->tc, "bin/rustc");
+  ASSERT_STRV (tc.rewrites, want);
   toolchain_clear (&tc);
+  free (want);
 
   /* a binary not in a bin/ directory: its own directory */
   char *flat = join (f->flat, "rustc");
   find (flat, NULL, NULL, &tc);
   ASSERT_STRV (tc.roots, f->flat);
+  assert_null (tc.rewrites);
   assert_null (tc.notes);
   toolchain_clear (&tc);
   free (link);
   free (flat);
+}
+
+/* ---- each tool variable by a bare name, as Cargo passes it when the
+ * toolchain's bin/ is on PATH without rustup (RUSTC=rustc), or as the user
+ * configured it (RUSTC_WRAPPER=sccache) */
+
+/* One variable set to a bare name: exactly one rewrite, to the file PATH
+ * finds first, and the mount that makes it reachable. */
+static void
+assert_bare (const char *var, const char *name, const char *want_file,
+             const char *want_root, const char *want_mounted_file)
+{
+  char *set = NULL;
+  assert_true (asprintf (&set, "%s=%s", var, name) > 0);
+  struct toolchain tc;
+  FIND_ENV (&tc, set);
+  char *want = NULL;
+  assert_true (asprintf (&want, "%s=%s", var, want_file) > 0);
+  ASSERT_STRV (tc.rewrites, want);
+  if (want_root)
+    ASSERT_STRV (tc.roots, want_root);
+  else
+    assert_null (tc.roots);
+  if (want_mounted_file)
+    ASSERT_STRV (tc.files, want_mounted_file);
+  else
+    assert_null (tc.files);
+  assert_null (tc.notes);
+  toolchain_clear (&tc);
+  free (want);
+  free (set);
+}
+
+static void
+test_bare_name_of_each_variable (void **state)
+{
+  struct fixture *f = *state;
+  char *tc_bin = join (f->tc, "bin");
+  char *home_bin = join (f->cargo_home, "bin");
+  char *path = path_list (tc_bin, home_bin, f->flat, "/usr/bin");
+  host_set ("PATH", path);
+  char *rustc = join (f->tc, "bin/rustc");
+  char *rustdoc = join (f->tc, "bin/rustdoc");
+  char *cargo = join (f->tc, "bin/cargo");
+  char *clippy = join (f->tc, "bin/clippy-driver");
+  char *sccache = join (f->cargo_home, "bin/sccache");
+  char *linker = join (f->flat, "linker");
+
+  /* the toolchain's tools: the toolchain, whole */
+  assert_bare ("RUSTC", "rustc", rustc, f->tc, NULL);
+  assert_bare ("RUSTDOC", "rustdoc", rustdoc, f->tc, NULL);
+  assert_bare ("CARGO", "cargo", cargo, f->tc, NULL);
+  /* a wrapper installed beside credentials: the binary alone */
+  assert_bare ("RUSTC_WRAPPER", "sccache", sccache, NULL, sccache);
+  /* a wrapper of a Rust toolchain (lib/rustlib): that toolchain, whose
+   * lib/ it loads */
+  assert_bare ("RUSTC_WORKSPACE_WRAPPER", "clippy-driver", clippy, f->tc,
+               NULL);
+  /* a linker outside any toolchain: the binary alone */
+  assert_bare ("RUSTC_LINKER", "linker", linker, NULL, linker);
+  /* and the rewritten values run the tools PATH found */
+  assert_root_is_sysroot (f->tc, rustc);
+  assert_root_is_sysroot (f->cargo_home, sccache);
+
+  /* all six at once: one toolchain, two files, six rewrites in Cargo's
+   * order, and nothing of ~/.cargo but the wrapper */
+  struct toolchain tc;
+  FIND_ENV (&tc, "RUSTC=rustc", "RUSTDOC=rustdoc", "CARGO=cargo",
+            "RUSTC_WRAPPER=sccache", "RUSTC_WORKSPACE_WRAPPER=clippy-driver",
+            "RUSTC_LINKER=linker");
+  ASSERT_STRV (tc.roots, f->tc);
+  ASSERT_STRV (tc.files, sccache, linker);
+  char *w[6]
+      = { var_at ("RUSTC", f->tc, "bin/rustc"),
+          var_at ("RUSTDOC", f->tc, "bin/rustdoc"),
+          var_at ("CARGO", f->tc, "bin/cargo"),
+          var_at ("RUSTC_WRAPPER", f->cargo_home, "bin/sccache"),
+          var_at ("RUSTC_WORKSPACE_WRAPPER", f->tc, "bin/clippy-driver"),
+          var_at ("RUSTC_LINKER", f->flat, "linker") };
+  ASSERT_STRV (tc.rewrites, w[0], w[1], w[2], w[3], w[4], w[5]);
+  assert_null (tc.notes);
+  toolchain_clear (&tc);
+  for (size_t i = 0; i < 6; i++)
+    free (w[i]);
+
+  /* an absolute path that is the file itself needs no rewrite */
+  char *set = NULL;
+  assert_true (asprintf (&set, "RUSTC_WRAPPER=%s", sccache) > 0);
+  FIND_ENV (&tc, set);
+  ASSERT_STRV (tc.files, sccache);
+  assert_null (tc.rewrites);
+  assert_null (tc.roots);
+  toolchain_clear (&tc);
+
+  free (set);
+  free (rustc);
+  free (rustdoc);
+  free (cargo);
+  free (clippy);
+  free (sccache);
+  free (linker);
+  free (path);
+  free (tc_bin);
+  free (home_bin);
+}
+
+static void
+test_bare_names_not_found_are_left (void **state)
+{
+  struct fixture *f = *state;
+  char *tc_bin = join (f->tc, "bin");
+  host_set ("PATH", tc_bin);
+  struct toolchain tc;
+  FIND_ENV (&tc, "RUSTC=rustc", "RUSTC_WRAPPER=no-such-wrapper",
+            "RUSTC_WORKSPACE_WRAPPER=no-such-either",
+            "RUSTC_LINKER=no-such-linker");
+  /* what exists is resolved, the rest left as it is, each with a note */
+  ASSERT_STRV (tc.roots, f->tc);
+  assert_null (tc.files);
+  char *want = var_at ("RUSTC", f->tc, "bin/rustc");
+  ASSERT_STRV (tc.rewrites, want);
+  ASSERT_STRV (
+      tc.notes,
+      "RUSTC_WRAPPER='no-such-wrapper' not found on the host: not mounted",
+      "RUSTC_WORKSPACE_WRAPPER='no-such-either' not found on the host: not "
+      "mounted",
+      "RUSTC_LINKER='no-such-linker' not found on the host: not mounted");
+  toolchain_clear (&tc);
+  free (want);
+  free (tc_bin);
+}
+
+static void
+test_bare_names_in_image_dirs_are_left (void **state)
+{
+  /* /usr/bin/env stands for a distro's /usr/bin/rustc or apt's
+   * /usr/bin/sccache: the image has its own /usr, so the value stays
+   * bare for the image's PATH, and nothing is mounted */
+  host_set ("PATH", "/usr/bin:/bin");
+  char *real = realpath ("/usr/bin/env", NULL);
+  assert_non_null (real);
+  struct toolchain tc;
+  FIND_ENV (&tc, "RUSTC=env", "RUSTC_WRAPPER=env",
+            "RUSTC_LINKER=/usr/bin/env");
+  assert_null (tc.roots);
+  assert_null (tc.files);
+  assert_null (tc.rewrites);
+  char *w1 = NULL, *w2 = NULL, *w3 = NULL;
+  assert_true (asprintf (&w1,
+                         "RUSTC='env' is '%s' on the host, in '/usr', which "
+                         "the image provides: left as it is",
+                         real)
+               > 0);
+  assert_true (asprintf (&w2,
+                         "RUSTC_WRAPPER='env' is '%s' on the host, in '/usr', "
+                         "which the image provides: left as it is",
+                         real)
+               > 0);
+  assert_true (asprintf (&w3,
+                         "RUSTC_LINKER='%s' lives in '/usr', which the image "
+                         "provides",
+                         real)
+               > 0);
+  ASSERT_STRV (tc.notes, w1, w2, w3);
+  toolchain_clear (&tc);
+  free (w1);
+  free (w2);
+  free (w3);
+  free (real);
+}
+
+static void
+test_tool_files_deduplicated (void **state)
+{
+  struct fixture *f = *state;
+  char *home_bin = join (f->cargo_home, "bin");
+  host_set ("PATH", home_bin);
+  char *sccache = join (f->cargo_home, "bin/sccache");
+  struct toolchain tc;
+  /* both wrappers the same: one mount, two rewrites */
+  FIND_ENV (&tc, "RUSTC_WRAPPER=sccache", "RUSTC_WORKSPACE_WRAPPER=sccache");
+  ASSERT_STRV (tc.files, sccache);
+  assert_int_equal (strv_len (tc.rewrites), 2);
+  toolchain_clear (&tc);
+
+  /* a program in a directory already mounted: nothing more */
+  char *rustc = NULL, *linker = NULL;
+  assert_true (asprintf (&rustc, "RUSTC=%s/rustc", f->flat) > 0);
+  assert_true (asprintf (&linker, "RUSTC_LINKER=%s/linker", f->flat) > 0);
+  FIND_ENV (&tc, rustc, linker);
+  ASSERT_STRV (tc.roots, f->flat);
+  assert_null (tc.files);
+  assert_null (tc.rewrites);
+  toolchain_clear (&tc);
+
+  /* a file mounted alone, then the Rust toolchain holding it: the
+   * toolchain, once */
+  char *nested = NULL, *clippy = NULL;
+  assert_true (
+      asprintf (&nested, "RUSTC_WRAPPER=%s/lib/rustlib/x/bin/cargo", f->tc)
+      > 0);
+  assert_true (asprintf (&clippy, "RUSTC_LINKER=%s/bin/clippy-driver", f->tc)
+               > 0);
+  FIND_ENV (&tc, nested, clippy);
+  ASSERT_STRV (tc.roots, f->tc);
+  assert_null (tc.files);
+  toolchain_clear (&tc);
+  free (nested);
+  free (clippy);
+  free (rustc);
+  free (linker);
+  free (sccache);
+  free (home_bin);
 }
 
 /* ---- rustup proxies */
@@ -548,6 +849,28 @@ test_rustup_proxy_unresolved (void **state)
   assert_proxy_unresolved ("RUSTC", rustc);
   free (rustc);
   free (rustdoc);
+}
+
+static void
+test_rustup_proxy_wrapper (void **state)
+{
+  /* cargo clippy's RUSTC_WORKSPACE_WRAPPER through a proxy: the toolchain
+   * rustup would run it from, whole (clippy-driver loads its lib/) */
+  struct fixture *f = *state;
+  use_rustup (f, "mytc");
+  char *bin = join (f->cargo_home, "bin");
+  host_set ("PATH", bin);
+  struct toolchain tc;
+  FIND_ENV (&tc, "RUSTC_WORKSPACE_WRAPPER=clippy-driver");
+  ASSERT_STRV (tc.roots, f->mytc);
+  assert_null (tc.files);
+  char *want
+      = var_at ("RUSTC_WORKSPACE_WRAPPER", f->mytc, "bin/clippy-driver");
+  ASSERT_STRV (tc.rewrites, want);
+  assert_null (tc.notes);
+  toolchain_clear (&tc);
+  free (want);
+  free (bin);
 }
 
 /* ---- what is not mounted */
@@ -755,10 +1078,15 @@ main (void)
     T (test_bare_name_searches_host_path),
     T (test_relative_name_with_slash_is_not_searched),
     T (test_symlink_and_flat_directory),
+    T (test_bare_name_of_each_variable),
+    T (test_bare_names_not_found_are_left),
+    T (test_bare_names_in_image_dirs_are_left),
+    T (test_tool_files_deduplicated),
     T (test_rustup_proxy_absolute),
     T (test_rustup_proxy_bare_names),
     T (test_rustup_toolchain_override),
     T (test_rustup_proxy_unresolved),
+    T (test_rustup_proxy_wrapper),
     T (test_missing_tools_are_notes),
     T (test_unset_and_empty_are_silent),
     T (test_system_directories_not_mounted),

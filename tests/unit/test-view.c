@@ -543,6 +543,55 @@ test_toolchain_rewrites_and_path (void **state)
               "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 }
 
+/* A wrapper mounted alone (toolchain.c: not part of a Rust toolchain):
+ * its own read-only bind, keeping its name, after the toolchains in
+ * canonical mode; the variable naming it follows. */
+#define WRAPPER "/home/u/.cargo/bin/sccache"
+static void
+test_tool_files (void **state)
+{
+  struct fixture *f = *state;
+  strv_free (f->envp);
+  f->envp = NULL;
+  push (&f->envp, "OUT_DIR=" OUT);
+  push (&f->envp, "RUSTC=rustc");
+  push (&f->envp, "RUSTC_WRAPPER=sccache");
+  f->in.envp = f->envp;
+  push (&f->tc.roots, TC2);
+  push (&f->tc.files, WRAPPER);
+  push (&f->tc.rewrites, "RUSTC=" TC "/bin/rustc");
+  push (&f->tc.rewrites, "RUSTC_WRAPPER=" WRAPPER);
+
+  build (f);
+  assert_invariants (f);
+  assert_ro_bind (&f->view, WRAPPER, WRAPPER);
+  assert_env (&f->view, "RUSTC_WRAPPER", WRAPPER);
+  /* not its directory: ~/.cargo holds credentials */
+  assert_null (mounts_find (&f->view.mounts, "/home/u/.cargo/bin"));
+  assert_null (mounts_find (&f->view.mounts, "/home/u/.cargo"));
+
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  assert_invariants (f);
+  /* two toolchains, then the file: -3, named as on the host */
+  assert_ro_bind (&f->view, LAYOUT_CARGO_TOOLCHAIN "-3/sccache", WRAPPER);
+  assert_env (&f->view, "RUSTC_WRAPPER", LAYOUT_CARGO_TOOLCHAIN "-3/sccache");
+  assert_env (&f->view, "RUSTC", LAYOUT_CARGO_TOOLCHAIN "/bin/rustc");
+  assert_env (&f->view, "PATH", LAYOUT_CARGO_TOOLCHAIN "/bin:" IMAGE_PATH);
+  assert_map (&f->view, WRAPPER, LAYOUT_CARGO_TOOLCHAIN "-3/sccache");
+  assert_null (mounts_find (&f->view.mounts, WRAPPER));
+
+  /* without a toolchain mounted, the first file is -2, never -1 */
+  strv_free (f->tc.roots);
+  f->tc.roots = NULL;
+  push (&f->tc.files, "/opt/tools/ld-wrapper");
+  build (f);
+  assert_invariants (f);
+  assert_ro_bind (&f->view, LAYOUT_CARGO_TOOLCHAIN "-2/sccache", WRAPPER);
+  assert_ro_bind (&f->view, LAYOUT_CARGO_TOOLCHAIN "-3/ld-wrapper",
+                  "/opt/tools/ld-wrapper");
+}
+
 static void
 test_source_overlay (void **state)
 {
@@ -657,6 +706,7 @@ main (void)
     T (test_canonical_map_value),
     T (test_map_both_ways),
     T (test_toolchain_rewrites_and_path),
+    T (test_tool_files),
     T (test_source_overlay),
     T (test_rootless_and_host_proc),
     T (test_policy_mounts_and_jobserver),
