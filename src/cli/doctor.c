@@ -1,9 +1,12 @@
-/* cmd-doctor.c: `oci-host-runner doctor [--json] [RUN OPTIONS]`.
+/* cmd-doctor.c: `oci-host-runner doctor [--json] [--cargo] [RUN OPTIONS]
+ * [-- CARGO ARGS]`.
  *
  * Checks this environment (typically a Kubernetes pod) with the same
  * options and OCI_HOST_RUNNER_* variables run mode would use, prints one
  * line per check, and exits 0 only when a build script can run in this
  * configuration (a degraded mode counts only when it is switched on).
+ * --cargo also checks that `cargo build` here calls the runner at all: a
+ * configuration that leaves host.runner unread fails silently otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,7 +22,8 @@
 extern char **environ;
 
 static const char doctor_usage[]
-    = "Usage: oci-host-runner doctor [--json] [RUN OPTIONS]\n"
+    = "Usage: oci-host-runner doctor [--json] [--cargo] [RUN OPTIONS] [--\n"
+      "                               CARGO ARGS]\n"
       "\n"
       "Check whether build scripts can run here, and if not, which setting\n"
       "is missing (a pod's securityContext, a node sysctl, a volume).  One\n"
@@ -35,22 +39,32 @@ static const char doctor_usage[]
       "and so are the OCI_HOST_RUNNER_* variables.\n"
       "\n"
       "  --json     a JSON array of {check, status, detail, fix} instead\n"
+      "  --cargo    also check that `cargo build` in this directory calls\n"
+      "             the runner: builds a throwaway crate with a build script\n"
+      "             under your Cargo configuration (.cargo/config.toml from\n"
+      "             here up, $CARGO_HOME/config.toml, CARGO_* variables,\n"
+      "             RUSTC_BOOTSTRAP) and CARGO ARGS (the -Z and --config\n"
+      "             flags you give cargo), and says why not: RUSTC_BOOTSTRAP\n"
+      "             missing on stable, host.runner unset, -Zhost-config or\n"
+      "             -Ztarget-applies-to-host off, a key in the wrong table\n"
       "  -h, --help show this help\n"
       "\n"
       "Exit status: 0 when a build script can run in this configuration\n"
-      "(with --degraded proc, when that mode works here), 1 when it cannot,\n"
-      "121 for a bad option.\n";
+      "(with --degraded proc, when that mode works here; with --cargo, and\n"
+      "cargo calls the runner), 1 when it cannot, 121 for a bad option.\n";
 
 int
 cmd_doctor (int argc, char **argv, ohr_error_t *err)
 {
-  bool json = false;
-  /* --json is ours; everything else is run mode's */
+  bool json = false, cargo = false;
+  /* --json and --cargo are ours, and with --cargo what follows "--" is
+   * cargo's; everything else is run mode's */
   cleanup_free char **args = calloc ((size_t)argc + 1, sizeof *args);
   if (args == NULL)
     return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
-  int n = 0;
+  int n = 0, n_opts = 0;
   bool dashdash = false;
+  char **cargo_args = NULL;
   for (int i = 0; i < argc; i++)
     {
       if (i > 0 && !dashdash && strcmp (argv[i], "--json") == 0)
@@ -58,9 +72,24 @@ cmd_doctor (int argc, char **argv, ohr_error_t *err)
           json = true;
           continue;
         }
-      if (strcmp (argv[i], "--") == 0)
-        dashdash = true;
+      if (i > 0 && !dashdash && strcmp (argv[i], "--cargo") == 0)
+        {
+          cargo = true;
+          continue;
+        }
+      if (strcmp (argv[i], "--") == 0 && !dashdash)
+        {
+          dashdash = true;
+          cargo_args = argv + i + 1;
+          n_opts = n;
+        }
       args[n++] = argv[i];
+    }
+  if (cargo && cargo_args)
+    {
+      /* run mode's parser sees no "--" and what follows */
+      n = n_opts;
+      args[n] = NULL;
     }
   struct run_options o;
   if (options_parse (n, args, environ, &o, err) < 0)
@@ -86,6 +115,11 @@ cmd_doctor (int argc, char **argv, ohr_error_t *err)
   options_clear (&o);
   if (r < 0)
     return -1;
+  if (cargo && doctor_probe_cargo (cargo_args, &f.cargo, err) < 0)
+    {
+      doctor_facts_clear (&f);
+      return -1;
+    }
   r = doctor_evaluate (&f, &rep, err);
   doctor_facts_clear (&f);
   if (r < 0)

@@ -67,7 +67,7 @@ struct run_state
   struct policy policy;
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
-  struct directive_filter *directives; /* canonical paths: maps stdout */
+  struct directive_filter *directives; /* maps stdout (maps_directives) */
   int died_by;       /* the signal that killed the script, or 0 */
   int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
   char *attest_path; /* its path: removed unless a record is written */
@@ -564,7 +564,7 @@ stdout_pump (void *ctx, const char *buf, size_t len)
     write_all_fd (s->attest_fd, buf, len);
   if (s->directives == NULL || s->pump_error)
     {
-      /* identity paths (piped only to be recorded), or the mapper failed:
+      /* nothing to map (piped only to be recorded), or the mapper failed:
        * pass the bytes as they are */
       write_stdout (s, buf, len, NULL);
       return;
@@ -594,7 +594,22 @@ make_directive_filter (struct run_state *s, ohr_error_t *err)
   s->directives = directive_filter_new (
       maps, n, image_paths, sizeof image_paths / sizeof *image_paths,
       write_stdout, s, err);
-  return s->directives ? 0 : -1;
+  if (s->directives == NULL)
+    return -1;
+  /* rerun-if-changed of the image's own files: Cargo must stat them in
+   * the image's checkout, not at the same path on the host */
+  return directive_filter_set_image (
+      s->directives, image_files_root (s->image), &s->layout.mounts, err);
+}
+
+/* Does Cargo need the script's stdout mapped?  With canonical paths for
+ * the container paths; with identity paths still for the files of a
+ * pinned image. */
+static bool
+maps_directives (const struct run_state *s)
+{
+  return s->opts.paths == PATHS_CANONICAL
+         || image_files_root (s->image) != NULL;
 }
 
 /* Directives naming paths outside what the container mounts: warnings. */
@@ -635,7 +650,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .ready_fd = status_r,
   };
   cleanup_close int out_r = -1;
-  if (s->opts.paths == PATHS_CANONICAL || s->attest_fd >= 0)
+  if (maps_directives (s) || s->attest_fd >= 0)
     {
       /* the script's stdout comes through us: directives name container
        * paths that Cargo must see as host paths */
@@ -643,8 +658,7 @@ execute (struct run_state *s, ohr_error_t *err)
         return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
       out_r = pfd[0];
       io.stdout_fd = pfd[1];
-      if (s->opts.paths == PATHS_CANONICAL
-          && make_directive_filter (s, err) < 0)
+      if (maps_directives (s) && make_directive_filter (s, err) < 0)
         {
           close (pfd[1]);
           return -1;

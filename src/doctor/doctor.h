@@ -10,7 +10,9 @@
  * tree; test files and hard links in the store.  doctor_evaluate()
  * (evaluate.c) turns those facts into one verdict per check with the fix,
  * and is pure, so the unit tests feed it the facts of a pod and read the
- * lines; report.c prints them.
+ * lines; report.c prints them.  doctor_probe_cargo() (cargo.c, for
+ * --cargo) adds the facts of a throwaway cargo build in the user's
+ * directory, which parse.c reads from cargo's output.
  *
  * src/doctor/ may call src/runtime/ (the runtime it reports is
  * runtime_choose's, the choice run mode makes), src/image/ and
@@ -53,6 +55,7 @@ enum doctor_setting
   SETTING_RUNTIME,         /* crun or runc in PATH */
   SETTING_VOLUME,          /* a writable volume for the store/cache/state */
   SETTING_INIT,            /* ohr-init installed */
+  SETTING_CARGO,           /* Cargo configured to call the runner */
   DOCTOR_N_SETTINGS,
 };
 
@@ -93,6 +96,45 @@ struct doctor_dir
   int error;
   char *why; /* detail for error != 0 */
   bool tmpfs;
+};
+
+/* One key of Cargo's configuration as doctor --cargo found it. */
+struct doctor_cargo_key
+{
+  char *key;    /* dotted, as `cargo config get` prints it: "host.runner" */
+  char *value;  /* as printed: "true", "\"x\"", "[" for an array */
+  char *origin; /* the file, "--config cli option", the variable or the
+                   -Z flag that set it */
+};
+
+/* What `doctor --cargo` learned: does `cargo build` here call the runner?
+ * cargo.c probes, parse.c reads cargo's output, evaluate.c judges. */
+struct doctor_cargo
+{
+  bool probed;     /* --cargo was given */
+  char *dir;       /* where cargo ran: doctor's working directory */
+  char *path;      /* cargo; NULL when not found */
+  char *version;   /* first line of `cargo --version`; NULL: it failed */
+  char *bootstrap; /* RUSTC_BOOTSTRAP; NULL when unset */
+  /* Cargo's configuration: the files and --config (`cargo config get
+   * --show-origin`, read with RUSTC_BOOTSTRAP=1 whatever the user has),
+   * then the CARGO_* variables and the -Z flags of the cargo arguments;
+   * for a key given more than once, the last counts */
+  struct doctor_cargo_key *keys;
+  size_t n_keys;
+  char *config_error; /* why the configuration could not be read */
+  /* the build of a throwaway crate with a build script */
+  int status;         /* cargo's exit status; -1: it did not run */
+  char *error;        /* cargo's first "error" line */
+  char *runner_error; /* the runner's own message, when it failed */
+  char *command;      /* how Cargo ran the build script (-v's Running
+                         line); NULL when it never did */
+  char *runner;       /* command without the build script: host.runner as
+                         Cargo called it; NULL when it ran the script
+                         itself */
+  int ran;            /* where the script found itself: 1 in a container
+                         of oci-host-runner, 0 on the host, -1 unknown */
+  char *host_triple;  /* HOST as the script saw it */
 };
 
 struct doctor_facts
@@ -138,9 +180,10 @@ struct doctor_facts
   char *image_detail;
   char **hooks_dirs; /* the hook directories run mode would load */
   long n_hooks;
-  char *hooks_error;  /* why run mode would refuse them, or NULL */
-  char *init_path;    /* NULL: ohr-init not found */
-  char *store_helper; /* NULL: oci-host-runner-store not found */
+  char *hooks_error;         /* why run mode would refuse them, or NULL */
+  char *init_path;           /* NULL: ohr-init not found */
+  char *store_helper;        /* NULL: oci-host-runner-store not found */
+  struct doctor_cargo cargo; /* doctor --cargo */
 };
 
 /* Gather the facts for the run options o (the same flags and
@@ -148,6 +191,17 @@ struct doctor_facts
  * not errors; -1 only on allocation failure. */
 int doctor_probe (const struct run_options *o, struct doctor_facts *out,
                   ohr_error_t *err);
+
+/* doctor --cargo: build a throwaway crate whose build script reports
+ * whether it runs in a container of this runner, with `cargo build -v`
+ * and args (the user's own -Z and --config flags) in the current
+ * directory, so Cargo reads the user's configuration: .cargo/config.toml
+ * up the tree, $CARGO_HOME/config.toml, the CARGO_* variables.  Reads that
+ * configuration too (`cargo config get`), for the evaluation to say why
+ * the runner was not called.  Failures are facts; -1 only on allocation
+ * failure. */
+int doctor_probe_cargo (char *const *args, struct doctor_cargo *out,
+                        ohr_error_t *err);
 
 /* The checks, in a fixed order, and the verdict.  -1 only on allocation
  * failure. */
@@ -185,5 +239,35 @@ char *doctor_cgroup2_path (const char *proc_self_cgroup);
 
 /* The first line of text, without its newline (fresh string). */
 char *doctor_first_line (const char *text);
+
+/* Cargo's release channel from `cargo --version`'s line: "stable",
+ * "beta", "nightly" or "dev" (static); NULL when version is NULL. */
+const char *doctor_cargo_channel (const char *version);
+
+/* Append a key (copies); -1 on ENOMEM. */
+int doctor_cargo_add_key (struct doctor_cargo *c, const char *key,
+                          const char *value, const char *origin);
+
+/* The last value given for key, and its origin; NULL when none. */
+const struct doctor_cargo_key *doctor_cargo_key (const struct doctor_cargo *c,
+                                                 const char *key);
+
+/* The keys of `cargo config get --show-origin`'s output ("a.b = v # FILE",
+ * arrays over several lines); -1 on ENOMEM. */
+int doctor_cargo_parse_config (const char *text, struct doctor_cargo *c);
+
+/* The keys the environment sets (CARGO_UNSTABLE_HOST_CONFIG,
+ * CARGO_UNSTABLE_TARGET_APPLIES_TO_HOST, CARGO_TARGET_APPLIES_TO_HOST,
+ * CARGO_HOST_RUNNER) and the -Z flags of args (-Zhost-config, -Z
+ * target-applies-to-host); -1 on ENOMEM. */
+int doctor_cargo_parse_env_args (char *const *envp, char *const *args,
+                                 struct doctor_cargo *c);
+
+/* What `cargo build -v`'s output (stderr) says about the build script of
+ * the throwaway crate: command, runner, ran, host_triple, error and
+ * runner_error; -1 on ENOMEM. */
+int doctor_cargo_parse_build (const char *output, struct doctor_cargo *c);
+
+void doctor_cargo_clear (struct doctor_cargo *c);
 
 #endif

@@ -29,6 +29,7 @@ static const char *const setting_names[DOCTOR_N_SETTINGS] = {
   [SETTING_RUNTIME] = "crun or runc in PATH",
   [SETTING_VOLUME] = "a writable volume (emptyDir or PVC)",
   [SETTING_INIT] = "ohr-init installed",
+  [SETTING_CARGO] = "a Cargo configuration that calls the runner",
 };
 
 const char *
@@ -802,6 +803,272 @@ check_store (struct eval *ev)
          sdup (ev, "oci-host-runner gc, then pull them again"));
 }
 
+/* ---- doctor --cargo: does `cargo build` here call the runner? */
+
+#define FIX_RUNNER                                                            \
+  "[host] runner = [\"oci-host-runner\", \"--image\", \"host\"] in "          \
+  ".cargo/config.toml (examples/cargo-config.toml)"
+
+static bool
+cargo_true (const struct doctor_cargo *c, const char *key)
+{
+  const struct doctor_cargo_key *k = doctor_cargo_key (c, key);
+  return k && strcmp (k->value, "true") == 0;
+}
+
+static const char *
+origin (const struct doctor_cargo_key *k)
+{
+  return k->origin[0] ? k->origin : "origin unknown";
+}
+
+/* key is NAME, or ends in ".NAME" */
+static bool
+key_is (const char *key, const char *name)
+{
+  size_t k = strlen (key), n = strlen (name);
+  return k >= n && strcmp (key + k - n, name) == 0
+         && (k == n || key[k - n - 1] == '.');
+}
+
+/* Where a dotted key sits, as TOML names its table. */
+static char *
+table_of (struct eval *ev, const char *key)
+{
+  const char *dot = strrchr (key, '.');
+  return dot ? xfmt (ev, "in [%.*s]", (int)(dot - key), key)
+             : sdup (ev, "at the top level");
+}
+
+/* The lines that say why the runner was not called; returns how many. */
+static int
+cargo_causes (struct eval *ev, const struct doctor_cargo *c)
+{
+  int n = 0;
+  const char *channel = doctor_cargo_channel (c->version);
+  const char *version = c->version ? c->version : "cargo";
+  bool bootstrap = c->bootstrap && strcmp (c->bootstrap, "1") == 0;
+  if (channel
+      && (strcmp (channel, "stable") == 0 || strcmp (channel, "beta") == 0)
+      && !bootstrap)
+    {
+      n++;
+      bool unset = c->bootstrap == NULL || c->bootstrap[0] == '\0';
+      cleanup_free char *why = unset
+                                   ? sdup (ev, "is not set")
+                                   : xfmt (ev, "is '%s', not 1", c->bootstrap);
+      add (ev, "cargo RUSTC_BOOTSTRAP", DOCTOR_FAIL,
+           xfmt (ev,
+                 "%s is a %s toolchain and RUSTC_BOOTSTRAP %s: Cargo ignores "
+                 "the [unstable] table (host-config, target-applies-to-host) "
+                 "and refuses -Z flags",
+                 version, channel, why ? why : "is not 1"),
+           sdup (ev, "export RUSTC_BOOTSTRAP=1 wherever cargo runs (CI "
+                     "too), or use a nightly toolchain"));
+    }
+  /* keys Cargo never reads where they are */
+  for (size_t i = 0; i < c->n_keys; i++)
+    {
+      const struct doctor_cargo_key *k = &c->keys[i];
+      bool runner = key_is (k->key, "runner")
+                    && strncmp (k->key, "host.", 5) != 0
+                    && strncmp (k->key, "target.", 7) != 0;
+      bool flag
+          = (key_is (k->key, "host-config")
+             && strcmp (k->key, "unstable.host-config") != 0)
+            || (key_is (k->key, "target-applies-to-host")
+                && strcmp (k->key, "unstable.target-applies-to-host") != 0
+                && strcmp (k->key, "target-applies-to-host") != 0);
+      if (!runner && !flag)
+        continue;
+      n++;
+      cleanup_free char *table = table_of (ev, k->key);
+      const char *name
+          = strrchr (k->key, '.') ? strrchr (k->key, '.') + 1 : k->key;
+      add (ev, "cargo config", DOCTOR_FAIL,
+           xfmt (ev, "%s = %s is %s (%s), where Cargo does not read it", name,
+                 k->value, table ? table : "?", origin (k)),
+           xfmt (ev, "move it under %s", runner ? "[host]" : "[unstable]"));
+    }
+  if (!cargo_true (c, "unstable.host-config"))
+    {
+      n++;
+      add (ev, "cargo host-config", DOCTOR_FAIL,
+           sdup (ev, "host-config is not enabled: Cargo ignores the [host] "
+                     "table and its runner"),
+           sdup (ev, "host-config = true under [unstable] in "
+                     ".cargo/config.toml (or -Zhost-config)"));
+    }
+  const struct doctor_cargo_key *top
+      = doctor_cargo_key (c, "target-applies-to-host");
+  if (!cargo_true (c, "unstable.target-applies-to-host"))
+    {
+      n++;
+      if (top)
+        add (ev, "cargo target-applies-to-host", DOCTOR_FAIL,
+             xfmt (ev,
+                   "target-applies-to-host = %s is a top-level key (%s): "
+                   "that is a setting of the feature, not the [unstable] "
+                   "switch that enables it",
+                   top->value, origin (top)),
+             sdup (ev, "move it under [unstable] as target-applies-to-host "
+                       "= true (or give -Ztarget-applies-to-host)"));
+      else
+        add (ev, "cargo target-applies-to-host", DOCTOR_FAIL,
+             sdup (ev, "target-applies-to-host is not enabled (host-config "
+                       "needs it)"),
+             sdup (ev, "target-applies-to-host = true under [unstable] in "
+                       ".cargo/config.toml (or -Ztarget-applies-to-host)"));
+    }
+  else if (top && strcmp (top->value, "true") == 0)
+    {
+      n++;
+      add (ev, "cargo target-applies-to-host", DOCTOR_FAIL,
+           xfmt (ev,
+                 "target-applies-to-host = true at the top level (%s) makes "
+                 "Cargo apply [target] settings to build scripts and ignore "
+                 "[host]",
+                 origin (top)),
+           xfmt (ev,
+                 "remove it from %s: the switch is [unstable] "
+                 "target-applies-to-host = true",
+                 origin (top)));
+    }
+  /* the runner: [host], or [host.TRIPLE] for this host, which wins */
+  const struct doctor_cargo_key *generic = doctor_cargo_key (c, "host.runner");
+  const struct doctor_cargo_key *triple = NULL, *triple_any = NULL;
+  cleanup_free char *prefix
+      = c->host_triple ? xfmt (ev, "host.%s.", c->host_triple) : NULL;
+  for (size_t i = 0; prefix && i < c->n_keys; i++)
+    if (strncmp (c->keys[i].key, prefix, strlen (prefix)) == 0)
+      {
+        triple_any = &c->keys[i];
+        if (strcmp (c->keys[i].key + strlen (prefix), "runner") == 0)
+          triple = &c->keys[i];
+      }
+  if (generic == NULL && triple == NULL)
+    {
+      n++;
+      add (ev, "cargo host.runner", DOCTOR_FAIL,
+           sdup (ev, "host.runner is not set (.cargo/config.toml from here "
+                     "up, $CARGO_HOME/config.toml, CARGO_HOST_RUNNER, "
+                     "--config)"),
+           sdup (ev, FIX_RUNNER));
+    }
+  else if (triple == NULL && triple_any)
+    {
+      n++;
+      add (ev, "cargo host.runner", DOCTOR_FAIL,
+           xfmt (ev,
+                 "[host.%s] (%s) takes precedence over [host] on this host, "
+                 "and has no runner",
+                 c->host_triple, origin (triple_any)),
+           xfmt (ev, "put the runner in [host.%s] too", c->host_triple));
+    }
+  if (c->config_error)
+    {
+      n++;
+      add (ev, "cargo config", DOCTOR_WARN,
+           xfmt (ev, "cannot read Cargo's configuration: %s", c->config_error),
+           sdup (ev, "fix what cargo says"));
+    }
+  return n;
+}
+
+static void
+check_cargo (struct eval *ev)
+{
+  const struct doctor_cargo *c = &ev->f->cargo;
+  if (!c->probed)
+    return;
+  const char *dir = c->dir ? c->dir : ".";
+  if (c->path == NULL)
+    {
+      ev->blockers++;
+      need (ev, SETTING_CARGO);
+      add (ev, "cargo", DOCTOR_FAIL,
+           sdup (ev, "cargo not found (CARGO, PATH)"),
+           sdup (ev, "install Rust (rustup), or set CARGO to cargo's path"));
+      return;
+    }
+  if (c->ran == 1)
+    {
+      add (ev, "cargo", DOCTOR_OK,
+           xfmt (ev,
+                 "`cargo build` in %s calls the runner: a throwaway build "
+                 "script ran in its container (host.runner: %s; %s)",
+                 dir, c->runner ? c->runner : "?",
+                 c->version ? c->version : "cargo"),
+           NULL);
+      return;
+    }
+  ev->blockers++;
+  need (ev, SETTING_CARGO);
+  if (c->runner && c->status != 0)
+    {
+      /* the configuration is right: what fails is the run */
+      add (
+          ev, "cargo", DOCTOR_FAIL,
+          xfmt (ev,
+                "`cargo build` in %s calls host.runner (%s), which failed: %s",
+                dir, c->runner,
+                c->runner_error ? c->runner_error
+                : c->error      ? c->error
+                                : "no message"),
+          sdup (ev, "the checks above, with the options host.runner "
+                    "gives"));
+      return;
+    }
+  if (c->runner && c->ran == 0)
+    {
+      add (ev, "cargo", DOCTOR_FAIL,
+           xfmt (ev,
+                 "`cargo build` in %s calls host.runner (%s), but the build "
+                 "script did not run in a container of oci-host-runner",
+                 dir, c->runner),
+           sdup (ev, "host.runner must run oci-host-runner: " FIX_RUNNER));
+      return;
+    }
+  if (c->runner)
+    {
+      /* called and succeeded, but the script's report never showed */
+      add (ev, "cargo", DOCTOR_FAIL,
+           xfmt (ev,
+                 "`cargo build` in %s calls host.runner (%s), but the "
+                 "throwaway build script's report did not show: where it "
+                 "ran is unknown",
+                 dir, c->runner),
+           sdup (ev, "run doctor --cargo without -q or --quiet among the "
+                     "cargo arguments"));
+      return;
+    }
+  /* the outcome first, then why; the outcome's fix depends on whether a
+   * cause was found, so it is written into place afterwards */
+  size_t at = ev->r->n;
+  if (c->command)
+    add (ev, "cargo", DOCTOR_FAIL,
+         xfmt (ev,
+               "`cargo build` in %s runs build scripts itself, never through "
+               "the runner: they are not sandboxed",
+               dir),
+         NULL);
+  else
+    add (ev, "cargo", DOCTOR_FAIL,
+         xfmt (ev,
+               "`cargo build` of a throwaway crate in %s failed before its "
+               "build script ran: %s",
+               dir, c->error ? c->error : "no message"),
+         NULL);
+  int causes = cargo_causes (ev, c);
+  if (at < ev->r->n)
+    ev->r->v[at].fix
+        = causes > 0
+              ? sdup (ev, "the cargo checks that follow")
+              : sdup (ev, "compare with examples/cargo-config.toml (cargo "
+                          "-Zunstable-options config get --show-origin "
+                          "shows what Cargo reads)");
+}
+
 int
 doctor_evaluate (const struct doctor_facts *f, struct doctor_report *out,
                  ohr_error_t *err)
@@ -845,6 +1112,8 @@ doctor_evaluate (const struct doctor_facts *f, struct doctor_report *out,
            sdup (&ev, "reinstall (make install), or set "
                       "OCI_HOST_RUNNER_INIT"));
     }
+
+  check_cargo (&ev);
 
   out->can_run = ev.blockers == 0 && !ev.proc_blocks;
   out->degraded_would_run

@@ -7,6 +7,7 @@
  *   parse.c       the pure parsers of the /proc texts probe.c reads
  *   evaluate.c    doctor_evaluate: facts -> checks and a verdict, pure
  *   report.c      the report as text lines or JSON
+ *   cargo.c       doctor_probe_cargo: a throwaway cargo build (--cargo)
  */
 #ifndef OHR_DOCTOR_INTERNAL_H
 #define OHR_DOCTOR_INTERNAL_H

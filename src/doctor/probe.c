@@ -471,5 +471,6 @@ doctor_facts_clear (struct doctor_facts *f)
   free (f->hooks_error);
   free (f->init_path);
   free (f->store_helper);
+  doctor_cargo_clear (&f->cargo);
   memset (f, 0, sizeof *f);
 }

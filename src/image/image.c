@@ -10,6 +10,13 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 
+const char *
+image_files_root (const struct image *img)
+{
+  /* only the host image has no digest */
+  return img->digest ? img->rootfs : NULL;
+}
+
 void
 image_free (struct image *img)
 {

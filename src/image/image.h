@@ -44,6 +44,13 @@ struct image
 int image_open (const char *ref, const struct image_options *opts,
                 struct image **out, ohr_error_t *err);
 
+/* The host directory that holds the image's own files, what a container
+ * sees at "/" where no mount covers it: the store's read-only checkout,
+ * fixed for the image's digest.  NULL when the image's paths are the
+ * host's own (the host image: its /usr is the host's, its few /etc files
+ * copies of the host's). */
+const char *image_files_root (const struct image *img);
+
 void image_free (struct image *img);
 
 static inline void

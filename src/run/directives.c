@@ -3,10 +3,13 @@
 #include "run/directives.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "image/rootpath.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -174,6 +177,12 @@ struct directive_pathmap
   size_t n_maps;
   struct prefix *allowed;
   size_t n_allowed;
+  /* the container's mounts: a bind's host is its source; any other mount
+   * (tmpfs, proc...) has host.path NULL: nothing on the host */
+  struct map_pair *mounts;
+  size_t n_mounts;
+  struct prefix root; /* the image's own files on the host; path NULL: none */
+  int root_fd;        /* root, open (O_PATH) */
 };
 
 void
@@ -188,8 +197,17 @@ directive_pathmap_free (struct directive_pathmap *pm)
     }
   for (size_t i = 0; i < pm->n_allowed; i++)
     free (pm->allowed[i].path);
+  for (size_t i = 0; i < pm->n_mounts; i++)
+    {
+      free (pm->mounts[i].container.path);
+      free (pm->mounts[i].host.path);
+    }
   free (pm->maps);
   free (pm->allowed);
+  free (pm->mounts);
+  free (pm->root.path);
+  if (pm->root_fd >= 0)
+    close (pm->root_fd);
   free (pm);
 }
 
@@ -224,6 +242,7 @@ directive_pathmap_new (const struct directive_map *maps, size_t n_maps,
   struct directive_pathmap *pm = calloc (1, sizeof *pm);
   if (pm == NULL)
     return ohr_error_nomem (err);
+  pm->root_fd = -1;
   pm->maps = calloc (n_maps ? n_maps : 1, sizeof *pm->maps);
   pm->allowed = calloc (n_allowed ? n_allowed : 1, sizeof *pm->allowed);
   if (pm->maps == NULL || pm->allowed == NULL)
@@ -255,6 +274,59 @@ directive_pathmap_new (const struct directive_map *maps, size_t n_maps,
         return -1;
       }
   *out = pm;
+  return 0;
+}
+
+/* A bind shows its source; any other mount (proc, tmpfs, an overlay) shows
+ * nothing a host path names. */
+static bool
+is_bind (const struct ohr_mount *mnt)
+{
+  if (mnt->type && strcmp (mnt->type, "bind") == 0)
+    return true;
+  for (size_t i = 0; mnt->options && mnt->options[i]; i++)
+    if (strcmp (mnt->options[i], "bind") == 0
+        || strcmp (mnt->options[i], "rbind") == 0)
+      return true;
+  return false;
+}
+
+int
+directive_pathmap_set_image (struct directive_pathmap *pm,
+                             const char *image_root,
+                             const struct mount_table *mounts,
+                             ohr_error_t *err)
+{
+  if (pm->mounts != NULL || pm->root.path != NULL)
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "the image of a directive map is set once");
+  size_t n = mounts ? mounts->n : 0;
+  pm->mounts = calloc (n ? n : 1, sizeof *pm->mounts);
+  if (pm->mounts == NULL)
+    return ohr_error_nomem (err);
+  for (; pm->n_mounts < n; pm->n_mounts++)
+    {
+      const struct ohr_mount *mnt = &mounts->v[pm->n_mounts];
+      struct map_pair *mp = &pm->mounts[pm->n_mounts];
+      if (prefix_init (&mp->container, mnt->destination, "mount point", true,
+                       err)
+              < 0
+          || (is_bind (mnt)
+              && prefix_init (&mp->host, mnt->source, "bind source", true, err)
+                     < 0))
+        {
+          pm->n_mounts++; /* freed with pm */
+          return -1;
+        }
+    }
+  if (image_root == NULL)
+    return 0;
+  if (prefix_init (&pm->root, image_root, "image root", false, err) < 0)
+    return -1;
+  pm->root_fd = open (pm->root.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pm->root_fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot open the image root '%s'", pm->root.path);
   return 0;
 }
 
@@ -406,6 +478,35 @@ emit_host (struct mapper *m, const struct map_pair *mp)
   return emit (m, mp->host.path, mp->host.len);
 }
 
+/* Where the container found an absolute path: under a path pair or a
+ * bind (via: the host shows the same file at via's host path), under
+ * another mount (hidden: tmpfs, proc..., nothing on the host), or else in
+ * the image's own files.  The deepest prefix wins; a pair wins a tie with
+ * the bind that mounts it. */
+struct place
+{
+  const struct map_pair *via;
+  bool hidden;
+};
+
+static struct place
+locate (const struct directive_pathmap *pm, const char *s, size_t n)
+{
+  const struct map_pair *pair = find_map (pm, s, n, false), *mnt = NULL;
+  for (size_t i = 0; i < pm->n_mounts; i++)
+    {
+      const struct map_pair *mp = &pm->mounts[i];
+      if ((mnt == NULL || mp->container.len > mnt->container.len)
+          && prefix_at (&mp->container, s, n, false))
+        mnt = mp;
+    }
+  if (mnt == NULL || (pair && pair->container.len >= mnt->container.len))
+    return (struct place){ pair, false };
+  if (mnt->host.path == NULL)
+    return (struct place){ NULL, true };
+  return (struct place){ mnt, false };
+}
+
 /* Report an absolute path the host cannot take as it is: Cargo would stat
  * or link against a host path the container never showed the script. */
 static int
@@ -414,7 +515,7 @@ check_path (struct mapper *m, const char *s, size_t n)
   enum directive_note_kind kind;
   if (n == 0 || s[0] != '/')
     return 0;
-  if (find_map (m->pm, s, n, false) == NULL && !is_allowed (m->pm, s, n))
+  if (locate (m->pm, s, n).via == NULL && !is_allowed (m->pm, s, n))
     kind = DIRECTIVE_NOTE_OUTSIDE;
   else if (has_dotdot (s, n))
     kind = DIRECTIVE_NOTE_DOTDOT;
@@ -423,18 +524,82 @@ check_path (struct mapper *m, const char *s, size_t n)
   return note_add (m->notes, kind, m->key, m->key_len, s, n);
 }
 
+/* via's host path, then what follows its container prefix in s. */
+static int
+emit_via (struct mapper *m, const struct map_pair *via, const char *s,
+          size_t n)
+{
+  size_t skip = via->container.len == 1 ? 0 : via->container.len;
+  if (via->host.len == 1 && skip < n) /* a bind of "/": no "//" */
+    {
+      m->changed = true;
+      return emit (m, s + skip, n - skip);
+    }
+  return emit_host (m, via) < 0 ? -1 : emit (m, s + skip, n - skip);
+}
+
 /* A value that is one path. */
 static int
 map_path (struct mapper *m, const char *s, size_t n)
 {
   if (check_path (m, s, n) < 0)
     return -1;
-  const struct map_pair *mp
-      = n > 0 && s[0] == '/' ? find_map (m->pm, s, n, false) : NULL;
-  if (mp == NULL)
-    return emit (m, s, n);
-  size_t skip = mp->container.len;
-  return emit_host (m, mp) < 0 ? -1 : emit (m, s + skip, n - skip);
+  const struct map_pair *via
+      = n > 0 && s[0] == '/' ? locate (m->pm, s, n).via : NULL;
+  return via ? emit_via (m, via, s, n) : emit (m, s, n);
+}
+
+/* rerun-if-changed: Cargo stats the path on the host before each build,
+ * and a path it cannot find, or finds changed, runs the script again.  A
+ * file of the image (a header bindgen read, say) is not at the same path
+ * on the host, or is another file there, so it names the image's
+ * checkout instead: read-only and fixed for the image's digest, so the
+ * script stays fresh until the file really differs.  Resolved as the
+ * container resolved it: symlinks inside the image, where a symlink may
+ * lead under a mount. */
+static int
+map_rerun_path (struct mapper *m, const char *s, size_t n)
+{
+  const struct directive_pathmap *pm = m->pm;
+  if (pm->root_fd < 0 || n == 0 || s[0] != '/')
+    return map_path (m, s, n);
+  struct place p = locate (pm, s, n);
+  if (p.via || p.hidden)
+    return map_path (m, s, n);
+  cleanup_free char *r = NULL;
+  ohr_error_t e = NULL;
+  if (rootpath_resolve (pm->root_fd, s, n, &r, &e) < 0)
+    {
+      /* a link loop or an overlong path: the host gets the same from the
+       * checkout, taken as printed */
+      bool oom = e->status == ENOMEM;
+      ohr_error_free (&e);
+      if (oom)
+        return -1;
+      if (has_dotdot (s, n)
+          && note_add (m->notes, DIRECTIVE_NOTE_DOTDOT, m->key, m->key_len, s,
+                       n)
+                 < 0)
+        return -1;
+      m->changed = true;
+      return emit (m, pm->root.path, pm->root.len) < 0 ? -1 : emit (m, s, n);
+    }
+  size_t rn = strlen (r);
+  p = locate (pm, r, rn);
+  if (p.hidden)
+    {
+      /* a symlink of the image into a tmpfs or proc: nothing the host has */
+      if (note_add (m->notes, DIRECTIVE_NOTE_OUTSIDE, m->key, m->key_len, s, n)
+          < 0)
+        return -1;
+      return emit (m, s, n);
+    }
+  if (p.via)
+    return emit_via (m, p.via, r, rn);
+  m->changed = true;
+  if (emit (m, pm->root.path, pm->root.len) < 0)
+    return -1;
+  return rn == 1 ? 0 : emit (m, r, rn); /* "/" is the root itself */
 }
 
 /* "[KIND=]PATH" as rustc's -L takes it: only these kinds are stripped,
@@ -490,12 +655,17 @@ map_text (struct mapper *m, const char *s, size_t n)
 }
 
 /* A linker argument: any container path in it is mapped, and one that is
- * a path by itself is an input the linker will read, so it is checked. */
+ * a path by itself is an input the linker will read, so it is checked,
+ * and one under a bind names the bind's source. */
 static int
 map_link_arg (struct mapper *m, const char *s, size_t n)
 {
   if (check_path (m, s, n) < 0)
     return -1;
+  const struct map_pair *via
+      = n > 0 && s[0] == '/' ? locate (m->pm, s, n).via : NULL;
+  if (via && via != find_map (m->pm, s, n, false))
+    return emit_via (m, via, s, n);
   return map_text (m, s, n);
 }
 
@@ -612,7 +782,7 @@ static const struct
   { "rustc-check-cfg", pass, false },
   { "rustc-env", map_env, false },
   { "warning", map_text, false },
-  { "rerun-if-changed", map_path, false },
+  { "rerun-if-changed", map_rerun_path, false },
   { "rerun-if-env-changed", pass, false },
   { "error", map_text, true },
   { "metadata", map_env /* KEY=VALUE, like rustc-env */, true },
@@ -734,6 +904,13 @@ directive_filter_new (const struct directive_map *maps, size_t n_maps,
   f->write = write_fn;
   f->ctx = ctx;
   return f;
+}
+
+int
+directive_filter_set_image (struct directive_filter *f, const char *image_root,
+                            const struct mount_table *mounts, ohr_error_t *err)
+{
+  return directive_pathmap_set_image (f->pm, image_root, mounts, err);
 }
 
 void

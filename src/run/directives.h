@@ -48,11 +48,36 @@
  * one of those separators.  So "x/cargo/out" (a relative path) and
  * "file:///cargo/out" are not mapped.
  *
+ * Paths in the image itself (set with directive_pathmap_set_image):
+ *  - rerun-if-changed of an absolute path under no pair and no mount
+ *    names a file of the image: Cargo stats it on the host, where the
+ *    image's "/usr/include/x.h" is missing or another file, so the script
+ *    would run again on every build.  It is mapped into the image's
+ *    checkout on the host (read-only, fixed for a digest), resolved the
+ *    way the container resolved it (image/rootpath.h: symlinks followed
+ *    inside the image; one that leads under a mount or pair is mapped as
+ *    that).  Not for the host image: its paths are the host's.
+ *  - the linker's paths (rustc-link-search, -L, link args) are not:
+ *    rustc and the linker run on the host and link for the host, so the
+ *    host's /usr/lib is what a native build links against; putting the
+ *    image's library directory first would mix the image's libc and crt
+ *    link scripts into a host link.  A path only the image has fails the
+ *    link loudly.
+ *  - metadata (DEP_<LINKS>_<KEY>) goes to dependents' build scripts, which
+ *    run in the image too, and rustc-env values and messages are free
+ *    text: image paths in them stay as printed.
+ *  - a path under a bind mount (the policy's "mounts", the host image's
+ *    /usr) names the bind's source, for every path argument: it is a host
+ *    file, and the container showed it.  A path under any other mount
+ *    (tmpfs, proc) has no host counterpart and is reported as outside.
+ *
  * Notes: an absolute path argument (rerun-if-changed, rustc-link-search,
  * each -L of rustc-flags, a link arg that is itself a path) that lies under
- * no container prefix and no allowed image path (/usr, /lib, ...) is
- * reported, as is one with a ".." component (it can climb out of the
- * prefix it seems to lie under): the runner warns, or fails under a strict
+ * no container prefix, no bind and no allowed image path (/usr, /lib, ...),
+ * and is not a rerun-if-changed mapped into the image, is reported, as is
+ * one with a ".." component (it can climb out of the prefix it seems to
+ * lie under; not one resolved inside the image, where ".." stops at the
+ * root as in the container): the runner warns, or fails under a strict
  * policy.  Relative paths are the package's own business (Cargo resolves
  * rerun-if-changed against the package root) and pass without a note.
  * Free text (env values, metadata, messages) is mapped but not judged.
@@ -63,6 +88,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "run/mounts.h"
 #include "util/error.h"
 
 /* A line longer than this (without its '\n') is passed through unmapped,
@@ -124,6 +150,17 @@ int directive_pathmap_new (const struct directive_map *maps, size_t n_maps,
                            struct directive_pathmap **out, ohr_error_t *err);
 void directive_pathmap_free (struct directive_pathmap *pm);
 
+/* What else the container shows, for path arguments under no pair:
+ * mounts, the container's mount table (a bind names its source on the
+ * host; any other mount nothing); image_root, the host directory of the
+ * image's own files (the store's checkout), or NULL when the image's
+ * paths are the host's.  Opens image_root (O_PATH, O_CLOEXEC) until _free.
+ * Once per map. */
+int directive_pathmap_set_image (struct directive_pathmap *pm,
+                                 const char *image_root,
+                                 const struct mount_table *mounts,
+                                 ohr_error_t *err);
+
 /* Map one line (len bytes without its '\n'; NUL bytes allowed).  Returns 1
  * and a fresh *out (NUL-terminated, *out_len bytes) when the line changed,
  * 0 when it passes as it is (*out untouched), negative on failure.  Notes
@@ -146,6 +183,12 @@ directive_filter_new (const struct directive_map *maps, size_t n_maps,
                       const char *const *allowed, size_t n_allowed,
                       directive_write_fn write_fn, void *ctx,
                       ohr_error_t *err);
+
+/* directive_pathmap_set_image for the filter's map; before the first feed. */
+int directive_filter_set_image (struct directive_filter *f,
+                                const char *image_root,
+                                const struct mount_table *mounts,
+                                ohr_error_t *err);
 
 /* Pass len bytes.  Every line completed by them is written before this
  * returns (Cargo shows warnings as they come); the start of an unfinished

@@ -15,8 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/rootpath.h"
 #include "run/directives.h"
+#include "run/mounts.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define OUT "/home/u/t/debug/build/foo-1/out"
 #define SRC "/home/u/pkg"
@@ -865,6 +872,312 @@ test_filter_refuses_bad_map (void **state)
   ohr_error_free (&err);
 }
 
+/* ---- the image's own files: rerun-if-changed into its checkout */
+
+/* A small image tree: files, a relative and an absolute symlink, a
+ * merged-/usr link, links that climb above the root, lead under mounts
+ * (/tmp, /cargo/src) or loop. */
+static char *
+make_image (void)
+{
+  char *root = strdup ("/tmp/ohr-test-image-XXXXXX");
+  assert_non_null (mkdtemp (root));
+  static const char *const dirs[] = { "usr", "usr/include", "usr/lib", "etc" };
+  static const char *const files[]
+      = { "usr/include/x.h", "usr/lib/libz.so", "etc/real.h", "etc/passwd" };
+  static const char *const links[][2] = {
+    { "lib", "usr/lib" },
+    { "usr/include/rel", "x.h" },
+    { "usr/include/abs", "/etc/real.h" },
+    { "usr/include/up", "../../../../../../etc/real.h" },
+    { "usr/include/totmp", "/tmp/x" },
+    { "usr/include/tosrc", "/cargo/src/build.rs" },
+    { "usr/include/dirlink", "/usr/include" },
+    { "loop1", "loop2" },
+    { "loop2", "/loop1" },
+  };
+  char path[4096];
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+    {
+      snprintf (path, sizeof path, "%s/%s", root, dirs[i]);
+      assert_int_equal (mkdir (path, 0755), 0);
+    }
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    {
+      snprintf (path, sizeof path, "%s/%s", root, files[i]);
+      int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      assert_true (fd >= 0);
+      close (fd);
+    }
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    {
+      snprintf (path, sizeof path, "%s/%s", root, links[i][0]);
+      assert_int_equal (symlink (links[i][1], path), 0);
+    }
+  return root;
+}
+
+/* The container's mounts, as view.c makes them with canonical paths and a
+ * policy mount of /srv/sdk at /opt/sdk and /usr/lib/ssl as it is. */
+static void
+image_mounts (struct mount_table *t)
+{
+  ohr_error_t err = NULL;
+  assert_int_equal (mounts_add (t, "/proc", "proc", "proc", NULL, &err), 0);
+  assert_int_equal (mounts_add (t, "/tmp", "tmpfs", "tmpfs", NULL, &err), 0);
+  assert_int_equal (mounts_add (t, "/cargo", "tmpfs", "tmpfs", NULL, &err), 0);
+  assert_int_equal (mounts_add_bind (t, SRC, "/cargo/src", false, false, &err),
+                    0);
+  assert_int_equal (mounts_add_bind (t, OUT, "/cargo/out", true, false, &err),
+                    0);
+  assert_int_equal (
+      mounts_add_bind (t, "/srv/sdk", "/opt/sdk", false, true, &err), 0);
+  assert_int_equal (
+      mounts_add_bind (t, "/usr/lib/ssl", "/usr/lib/ssl", false, true, &err),
+      0);
+}
+
+static struct directive_pathmap *
+image_pathmap (const char *root, const struct mount_table *t)
+{
+  struct directive_pathmap *pm = pathmap ();
+  ohr_error_t err = NULL;
+  if (directive_pathmap_set_image (pm, root, t, &err) < 0)
+    fail_msg ("directive_pathmap_set_image: %s", err->msg);
+  return pm;
+}
+
+/* cargo::KEY=IN maps to cargo::KEY=ROOT WANT (root NULL: to WANT), with no
+ * note. */
+static void
+check_in_image (struct directive_pathmap *pm, const char *key, const char *in,
+                const char *root, const char *want)
+{
+  char *line, *expect;
+  assert_true (asprintf (&line, "cargo::%s=%s", key, in) > 0);
+  assert_true (
+      asprintf (&expect, "cargo::%s=%s%s", key, root ? root : "", want) > 0);
+  check (pm, line, expect);
+  free (line);
+  free (expect);
+}
+
+static void
+test_image_rerun_if_changed (void **state)
+{
+  char *root = make_image ();
+  struct mount_table t = { 0 };
+  image_mounts (&t);
+  struct directive_pathmap *pm = image_pathmap (root, &t);
+  const char *k = "rerun-if-changed";
+  /* a file of the image: its checkout, whatever the host has there */
+  check_in_image (pm, k, "/usr/include/x.h", root, "/usr/include/x.h");
+  check_in_image (pm, k, "/etc/passwd", root, "/etc/passwd");
+  check_in_image (pm, k, "/usr/include/", root, "/usr/include");
+  check_in_image (pm, k, "/", root, "");
+  check_in_image (pm, k, "//usr/./include//x.h", root, "/usr/include/x.h");
+  /* symlinks resolved inside the image: an absolute one names the
+   * image's file, not the host's */
+  check_in_image (pm, k, "/usr/include/rel", root, "/usr/include/x.h");
+  check_in_image (pm, k, "/usr/include/abs", root, "/etc/real.h");
+  check_in_image (pm, k, "/lib/libz.so", root, "/usr/lib/libz.so");
+  check_in_image (pm, k, "/usr/include/dirlink/x.h", root, "/usr/include/x.h");
+  /* ".." stops at the image's root, as in the container: no note */
+  check_in_image (pm, k, "/usr/include/up", root, "/etc/real.h");
+  check_in_image (pm, k, "/usr/../etc/passwd", root, "/etc/passwd");
+  check_in_image (pm, k, "/../../etc/passwd", root, "/etc/passwd");
+  /* missing in the image: missing on the host too, so Cargo runs the
+   * script again, as it would natively; the rest stays as printed, so
+   * the host stops where the container did */
+  check_in_image (pm, k, "/usr/include/gone.h", root, "/usr/include/gone.h");
+  check_in_image (pm, k, "/usr/gone/../include/x.h", root,
+                  "/usr/gone/../include/x.h");
+  check_in_image (pm, k, "/etc/passwd/x", root, "/etc/passwd/x");
+  check_in_image (pm, k, "/etc/passwd/..", root, "/etc/passwd/..");
+  /* a link loop: the checkout's path as printed (the host meets the same
+   * loop there) */
+  check_in_image (pm, k, "/loop1", root, "/loop1");
+  /* pairs and binds come first: the package, OUT_DIR, a policy mount */
+  check_in_image (pm, k, "/cargo/src/build.rs", NULL, SRC "/build.rs");
+  check_in_image (pm, k, "/cargo/out/gen.rs", NULL, OUT "/gen.rs");
+  check_in_image (pm, k, "/opt/sdk/include/s.h", NULL, "/srv/sdk/include/s.h");
+  check_in_image (pm, k, "/usr/lib/ssl/openssl.cnf", NULL,
+                  "/usr/lib/ssl/openssl.cnf");
+  /* a symlink of the image that leads under a pair: the pair's host path */
+  check_in_image (pm, k, "/usr/include/tosrc", NULL, SRC "/build.rs");
+  /* relative: the package's own (Cargo resolves it in the package root) */
+  check (pm, "cargo::rerun-if-changed=build.rs", NULL);
+  /* under a mount with nothing on the host: reported, passed as printed */
+  check_note (pm, "cargo::rerun-if-changed=/tmp/x", DIRECTIVE_NOTE_OUTSIDE,
+              "rerun-if-changed", "/tmp/x");
+  check_note (pm, "cargo::rerun-if-changed=/proc/cpuinfo",
+              DIRECTIVE_NOTE_OUTSIDE, "rerun-if-changed", "/proc/cpuinfo");
+  check_note (pm, "cargo::rerun-if-changed=/usr/include/totmp",
+              DIRECTIVE_NOTE_OUTSIDE, "rerun-if-changed",
+              "/usr/include/totmp");
+  check_note (pm, "cargo::rerun-if-changed=/cargo/x", DIRECTIVE_NOTE_OUTSIDE,
+              "rerun-if-changed", "/cargo/x");
+  /* the old syntax too */
+  char *want;
+  assert_true (asprintf (&want, "cargo:rerun-if-changed=%s/etc/real.h", root)
+               > 0);
+  check (pm, "cargo:rerun-if-changed=/usr/include/abs", want);
+  free (want);
+  directive_pathmap_free (pm);
+  mounts_free (&t);
+  fs_rm_rf (root, NULL);
+  free (root);
+}
+
+/* Only rerun-if-changed goes into the checkout: the linker's paths stay
+ * the host's, metadata goes to dependents that run in the image, env
+ * values and messages are free text.  Binds map back for every path. */
+static void
+test_image_other_directives (void **state)
+{
+  char *root = make_image ();
+  struct mount_table t = { 0 };
+  image_mounts (&t);
+  struct directive_pathmap *pm = image_pathmap (root, &t);
+  check2 (pm, "rustc-link-search=native=/usr/lib", NULL);
+  check2 (pm, "rustc-flags=-L /usr/lib -lz", NULL);
+  check2 (pm, "rustc-link-arg=/usr/lib/libz.so", NULL);
+  check2 (pm, "rustc-env=H=/usr/include/x.h", NULL);
+  check (pm, "cargo::metadata=include=/usr/include", NULL);
+  check (pm, "cargo:include=/usr/include", NULL);
+  check2 (pm, "warning=read /usr/include/x.h", NULL);
+  check_note (pm, "cargo::rustc-link-search=/srv/x", DIRECTIVE_NOTE_OUTSIDE,
+              "rustc-link-search", "/srv/x");
+  /* a policy mount: its source, for the linker too */
+  check2 (pm, "rustc-link-search=native=/opt/sdk/lib",
+          "rustc-link-search=native=/srv/sdk/lib");
+  check2 (pm, "rustc-flags=-L/opt/sdk/lib", "rustc-flags=-L/srv/sdk/lib");
+  check2 (pm, "rustc-link-arg=/opt/sdk/lib/libs.a",
+          "rustc-link-arg=/srv/sdk/lib/libs.a");
+  check2 (pm, "rustc-link-arg=/cargo/out/x.o", "rustc-link-arg=" OUT "/x.o");
+  /* free text maps the pairs only, as without an image */
+  check2 (pm, "rustc-env=S=/opt/sdk", NULL);
+  directive_pathmap_free (pm);
+  mounts_free (&t);
+  fs_rm_rf (root, NULL);
+  free (root);
+}
+
+/* The host image: no checkout to map into, its /usr a bind of the host's:
+ * image paths stay, as before; an unmounted one is reported. */
+static void
+test_host_image (void **state)
+{
+  struct mount_table t = { 0 };
+  ohr_error_t err = NULL;
+  assert_int_equal (mounts_add_bind (&t, "/usr", "/usr", false, true, &err),
+                    0);
+  assert_int_equal (mounts_add (&t, "/tmp", "tmpfs", "tmpfs", NULL, &err), 0);
+  struct directive_pathmap *pm = image_pathmap (NULL, &t);
+  check2 (pm, "rerun-if-changed=/usr/include/stdio.h", NULL);
+  check2 (pm, "rustc-link-search=native=/usr/lib/x86_64-linux-gnu", NULL);
+  check2 (pm, "rerun-if-changed=/cargo/src/a", "rerun-if-changed=" SRC "/a");
+  check_note (pm, "cargo:rerun-if-changed=/root/x", DIRECTIVE_NOTE_OUTSIDE,
+              "rerun-if-changed", "/root/x");
+  check_note (pm, "cargo:rerun-if-changed=/usr/../root/x",
+              DIRECTIVE_NOTE_DOTDOT, "rerun-if-changed", "/usr/../root/x");
+  directive_pathmap_free (pm);
+  mounts_free (&t);
+}
+
+static void
+test_image_set_errors (void **state)
+{
+  ohr_error_t err = NULL;
+  struct directive_pathmap *pm = pathmap ();
+  assert_true (
+      directive_pathmap_set_image (pm, "/nonexistent/ohr-root", NULL, &err)
+      < 0);
+  assert_non_null (err);
+  assert_int_equal (err->status, ENOENT);
+  ohr_error_free (&err);
+  directive_pathmap_free (pm);
+  pm = pathmap ();
+  assert_true (directive_pathmap_set_image (pm, "/", NULL, &err) < 0);
+  ohr_error_free (&err);
+  directive_pathmap_free (pm);
+  pm = pathmap ();
+  assert_int_equal (directive_pathmap_set_image (pm, NULL, NULL, &err), 0);
+  assert_true (directive_pathmap_set_image (pm, NULL, NULL, &err) < 0);
+  ohr_error_free (&err);
+  directive_pathmap_free (pm);
+}
+
+/* rootpath_resolve on its own: its limits. */
+static void
+test_rootpath_limits (void **state)
+{
+  char *root = make_image ();
+  int fd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  ohr_error_t err = NULL;
+  char *out = NULL;
+  assert_true (rootpath_resolve (fd, "/loop1", 6, &out, &err) < 0);
+  assert_int_equal (err->status, ELOOP);
+  assert_null (out);
+  ohr_error_free (&err);
+  assert_true (rootpath_resolve (fd, "usr", 3, &out, &err) < 0);
+  assert_int_equal (err->status, EINVAL);
+  ohr_error_free (&err);
+  assert_true (rootpath_resolve (fd, "/us\0r", 5, &out, &err) < 0);
+  assert_int_equal (err->status, EINVAL);
+  ohr_error_free (&err);
+  char *big = malloc (8192);
+  memset (big, 'a', 8191);
+  big[0] = '/';
+  assert_true (rootpath_resolve (fd, big, 8191, &out, &err) < 0);
+  assert_int_equal (err->status, ENAMETOOLONG);
+  ohr_error_free (&err);
+  free (big);
+  /* only len bytes count */
+  assert_int_equal (rootpath_resolve (fd, "/lib/libz.so.1", 12, &out, &err),
+                    0);
+  assert_string_equal (out, "/usr/lib/libz.so");
+  free (out);
+  close (fd);
+  fs_rm_rf (root, NULL);
+  free (root);
+}
+
+/* Through the filter, as run mode uses it. */
+static void
+test_filter_image (void **state)
+{
+  char *root = make_image ();
+  struct mount_table t = { 0 };
+  image_mounts (&t);
+  struct sink s;
+  struct directive_filter *f = filter (&s);
+  ohr_error_t err = NULL;
+  assert_int_equal (directive_filter_set_image (f, root, &t, &err), 0);
+  const char in[] = "cargo::rerun-if-changed=/usr/include/abs\n"
+                    "cargo::rerun-if-changed=/cargo/out/x\n"
+                    "/usr/include/abs\n";
+  feed_ok (f, in, sizeof in - 1);
+  finish_ok (f);
+  char *want;
+  assert_true (asprintf (&want,
+                         "cargo::rerun-if-changed=%s/etc/real.h\n"
+                         "cargo::rerun-if-changed=" OUT "/x\n"
+                         "/usr/include/abs\n",
+                         root)
+               > 0);
+  assert_int_equal (s.len, strlen (want));
+  assert_memory_equal (s.p, want, s.len);
+  assert_int_equal (directive_filter_notes (f)->n, 0);
+  free (want);
+  free (s.p);
+  directive_filter_free (f);
+  mounts_free (&t);
+  fs_rm_rf (root, NULL);
+  free (root);
+}
+
 int
 main (void)
 {
@@ -894,6 +1207,12 @@ main (void)
     cmocka_unit_test (test_filter_notes_are_bounded),
     cmocka_unit_test (test_filter_write_failure),
     cmocka_unit_test (test_filter_refuses_bad_map),
+    cmocka_unit_test (test_image_rerun_if_changed),
+    cmocka_unit_test (test_image_other_directives),
+    cmocka_unit_test (test_host_image),
+    cmocka_unit_test (test_image_set_errors),
+    cmocka_unit_test (test_rootpath_limits),
+    cmocka_unit_test (test_filter_image),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -687,6 +687,374 @@ test_probe_here (void **state)
   doctor_report_clear (&r);
 }
 
+/* ---- doctor --cargo: cargo's outputs, and the verdicts on them */
+
+/* `cargo config get --show-origin` as cargo 1.95 prints it. */
+static const char config_text[]
+    = "build.target-applies-to-host = true # /p/.cargo/config.toml\n"
+      "host.linker = \"cc\" # /p/.cargo/config.toml\n"
+      "host.runner = \"oci-host-runner --image 'a # b'\" # "
+      "/p/.cargo/config.toml\n"
+      "host.x86_64-unknown-linux-gnu.rustflags = [\n"
+      "    \"-C\", # /p/.cargo/config.toml\n"
+      "    \"x\", # /p/.cargo/config.toml\n"
+      "]\n"
+      "host-config = true # /p/.cargo/config.toml\n"
+      "target.\"cfg(unix)\".runner = [\n"
+      "    \"a\", # --config cli option\n"
+      "]\n"
+      "unstable.host-config = true # /home/u/.cargo/config.toml\n"
+      "# The following environment variables may affect the loaded values.\n"
+      "# CARGO_HOME=/home/u/.cargo\n";
+
+static void
+test_cargo_parsers (void **state)
+{
+  (void)state;
+  assert_string_equal (
+      doctor_cargo_channel ("cargo 1.95.0 (f2d3ce0bd 2026-03-21)"), "stable");
+  assert_string_equal (
+      doctor_cargo_channel ("cargo 1.97.0-nightly (abc 2026-05-01)"),
+      "nightly");
+  assert_string_equal (doctor_cargo_channel ("cargo 1.96.0-beta.3 (x)"),
+                       "beta");
+  assert_string_equal (doctor_cargo_channel ("cargo 1.96.0-dev"), "dev");
+  assert_null (doctor_cargo_channel (NULL));
+
+  struct doctor_cargo c = { 0 };
+  assert_int_equal (doctor_cargo_parse_config (config_text, &c), 0);
+  assert_int_equal (c.n_keys, 7);
+  const struct doctor_cargo_key *k = doctor_cargo_key (&c, "host.runner");
+  assert_non_null (k);
+  /* the last " # " starts the origin: a string may hold one */
+  assert_string_equal (k->value, "\"oci-host-runner --image 'a # b'\"");
+  assert_string_equal (k->origin, "/p/.cargo/config.toml");
+  k = doctor_cargo_key (&c, "host.x86_64-unknown-linux-gnu.rustflags");
+  assert_string_equal (k->value, "[\"-C\", \"x\"]");
+  assert_string_equal (k->origin, "/p/.cargo/config.toml");
+  k = doctor_cargo_key (&c, "target.\"cfg(unix)\".runner");
+  assert_string_equal (k->origin, "--config cli option");
+  assert_string_equal (doctor_cargo_key (&c, "host-config")->value, "true");
+  assert_string_equal (doctor_cargo_key (&c, "unstable.host-config")->origin,
+                       "/home/u/.cargo/config.toml");
+  assert_null (doctor_cargo_key (&c, "unstable.target-applies-to-host"));
+
+  /* the environment and -Z flags come after the files: the last wins */
+  char *envp[] = { "CARGO_UNSTABLE_HOST_CONFIG=false",
+                   "CARGO_HOST_RUNNER=oci-host-runner",
+                   "CARGO_HOST_RUNNERX=no", "HOME=/home/u", NULL };
+  char *args[] = { "-Z",  "target-applies-to-host", "--config",
+                   "x=1", "-Zhost-config",          "-Zother",
+                   NULL };
+  assert_int_equal (doctor_cargo_parse_env_args (envp, args, &c), 0);
+  k = doctor_cargo_key (&c, "unstable.host-config");
+  assert_string_equal (k->value, "true");
+  assert_string_equal (k->origin, "-Zhost-config");
+  k = doctor_cargo_key (&c, "unstable.target-applies-to-host");
+  assert_string_equal (k->origin, "-Ztarget-applies-to-host");
+  k = doctor_cargo_key (&c, "host.runner");
+  assert_string_equal (k->value, "oci-host-runner");
+  assert_string_equal (k->origin, "CARGO_HOST_RUNNER");
+  assert_int_equal (c.n_keys, 11);
+  doctor_cargo_clear (&c);
+}
+
+/* cargo build -v, as cargo 1.95 prints it */
+#define RUSTC_LINE                                                            \
+  "     Running `/r/bin/rustc --crate-name build_script_build "               \
+  "--edition=2021 build.rs --out-dir /t/target/debug/build/"                  \
+  "ohr-doctor-probe-92fe`\n"
+#define SCRIPT "/t/target/debug/build/ohr-doctor-probe-92fe/build-script-build"
+
+static const char build_in_container[]
+    = "   Compiling ohr-doctor-probe v0.0.0 (/t)\n" RUSTC_LINE
+      "     Running `/usr/local/bin/oci-host-runner --image "
+      "'oci:/x y:base' " SCRIPT "`\n"
+      "warning: ohr-doctor-probe@0.0.0: ohr-doctor-probe: container "
+      "x86_64-unknown-linux-gnu\n"
+      "    Finished `dev` profile [unoptimized + debuginfo] target(s)\n";
+
+static const char build_on_host[]
+    = "   Compiling ohr-doctor-probe v0.0.0 (/t)\n" RUSTC_LINE
+      "     Running `" SCRIPT "`\n"
+      "warning: ohr-doctor-probe@0.0.0: ohr-doctor-probe: host "
+      "x86_64-unknown-linux-gnu\n";
+
+static const char build_runner_failed[]
+    = "   Compiling ohr-doctor-probe v0.0.0 (/t)\n" RUSTC_LINE
+      "     Running `/bin/oci-host-runner -v '/a b/build-script-build'`\n"
+      "error: failed to run custom build command for `ohr-doctor-probe "
+      "v0.0.0 (/t)`\n"
+      "\n"
+      "Caused by:\n"
+      "  process didn't exit successfully: `/bin/oci-host-runner -v '/a "
+      "b/build-script-build'` (exit status: 125)\n"
+      "  --- stderr\n"
+      "  oci-host-runner: image host: rootfs /c/host/rootfs-1\n"
+      "  oci-host-runner: build script of ohr-doctor-probe 0.0.0: runtime "
+      "'/nonexistent/runc': no executable at that path\n";
+
+static const char build_refused[]
+    = "error: the -Zhost-config flag requires the -Ztarget-applies-to-host "
+      "flag to be set\n";
+
+static void
+test_cargo_build_output (void **state)
+{
+  (void)state;
+  struct doctor_cargo c = { .ran = -1 };
+  assert_int_equal (doctor_cargo_parse_build (build_in_container, &c), 0);
+  assert_int_equal (c.ran, 1);
+  assert_string_equal (c.host_triple, "x86_64-unknown-linux-gnu");
+  assert_string_equal (
+      c.runner, "/usr/local/bin/oci-host-runner --image 'oci:/x y:base'");
+  assert_string_equal (c.command, "/usr/local/bin/oci-host-runner --image "
+                                  "'oci:/x y:base' " SCRIPT);
+  assert_null (c.error);
+  assert_null (c.runner_error);
+  doctor_cargo_clear (&c);
+
+  c = (struct doctor_cargo){ .ran = -1 };
+  assert_int_equal (doctor_cargo_parse_build (build_on_host, &c), 0);
+  assert_int_equal (c.ran, 0);
+  assert_string_equal (c.command, SCRIPT);
+  assert_null (c.runner);
+  doctor_cargo_clear (&c);
+
+  c = (struct doctor_cargo){ .ran = -1 };
+  assert_int_equal (doctor_cargo_parse_build (build_runner_failed, &c), 0);
+  assert_int_equal (c.ran, -1);
+  assert_string_equal (c.runner, "/bin/oci-host-runner -v");
+  assert_string_equal (c.error, "error: failed to run custom build command "
+                                "for `ohr-doctor-probe v0.0.0 (/t)`");
+  /* the last of the runner's lines is its error */
+  assert_string_equal (c.runner_error,
+                       "oci-host-runner: build script of ohr-doctor-probe "
+                       "0.0.0: runtime '/nonexistent/runc': no executable "
+                       "at that path");
+  doctor_cargo_clear (&c);
+
+  c = (struct doctor_cargo){ .ran = -1 };
+  assert_int_equal (doctor_cargo_parse_build (build_refused, &c), 0);
+  assert_null (c.command);
+  assert_int_equal (c.ran, -1);
+  assert_non_null (strstr (c.error, "-Ztarget-applies-to-host"));
+  doctor_cargo_clear (&c);
+}
+
+/* A healthy machine, and cargo here with this configuration, this build
+ * output (status), RUSTC_BOOTSTRAP and cargo version. */
+static void
+cargo_case (struct doctor_facts *f, const char *config, const char *output,
+            int status, const char *bootstrap, const char *version)
+{
+  healthy_pod (f);
+  struct doctor_cargo *c = &f->cargo;
+  c->probed = true;
+  c->ran = -1;
+  c->status = status;
+  c->dir = strdup ("/home/u/proj");
+  c->path = strdup ("/home/u/.cargo/bin/cargo");
+  c->version = version ? strdup (version) : NULL;
+  c->bootstrap = bootstrap ? strdup (bootstrap) : NULL;
+  assert_int_equal (doctor_cargo_parse_config (config, c), 0);
+  assert_int_equal (doctor_cargo_parse_build (output, c), 0);
+}
+
+#define STABLE "cargo 1.95.0 (f2d3ce0bd 2026-03-21)"
+#define NIGHTLY "cargo 1.97.0-nightly (0123456 2026-05-01)"
+#define CFG "/home/u/proj/.cargo/config.toml"
+#define GOOD_CONFIG                                                           \
+  "host.runner = [\n    \"oci-host-runner\", # " CFG "\n]\n"                  \
+  "unstable.host-config = true # " CFG "\n"                                   \
+  "unstable.target-applies-to-host = true # " CFG "\n"
+
+/* The FAIL lines of a cargo case, its verdict missing only Cargo. */
+static char *
+cargo_fails (struct result *res)
+{
+  assert_false (res->r.can_run);
+  assert_string_equal (res->missing,
+                       "a Cargo configuration that calls the runner");
+  return fails (res);
+}
+
+static const struct doctor_check *
+find_detail (const struct result *res, const char *name, const char *text)
+{
+  const struct doctor_check *c = find (res, name);
+  if (strstr (c->detail, text) == NULL)
+    fail_msg ("%s: '%s' lacks '%s'", name, c->detail, text);
+  return c;
+}
+
+static void
+test_eval_cargo (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+
+  /* not asked: no cargo line */
+  healthy_pod (&f);
+  evaluate (&f, &res);
+  for (size_t i = 0; i < res.r.n; i++)
+    assert_null (strstr (res.r.v[i].name, "cargo"));
+  result_clear (&res);
+
+  /* it works: one ok line naming the runner */
+  cargo_case (&f, GOOD_CONFIG, build_in_container, 0, "1", STABLE);
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  const struct doctor_check *c
+      = find_detail (&res, "cargo", "calls the runner");
+  assert_int_equal (c->status, DOCTOR_OK);
+  assert_non_null (strstr (c->detail, "oci-host-runner --image"));
+  result_clear (&res);
+
+  /* trap 1: stable without RUSTC_BOOTSTRAP=1 */
+  cargo_case (&f, GOOD_CONFIG, build_on_host, 0, NULL, STABLE);
+  evaluate (&f, &res);
+  char *fl = cargo_fails (&res);
+  assert_string_equal (fl, "cargo, cargo RUSTC_BOOTSTRAP, verdict");
+  free (fl);
+  find_detail (&res, "cargo", "runs build scripts itself");
+  c = find_detail (&res, "cargo RUSTC_BOOTSTRAP", "is not set");
+  assert_non_null (strstr (c->fix, "RUSTC_BOOTSTRAP=1"));
+  result_clear (&res);
+  /* set, but not to 1 */
+  cargo_case (&f, GOOD_CONFIG, build_on_host, 0, "serde", STABLE);
+  evaluate (&f, &res);
+  find_detail (&res, "cargo RUSTC_BOOTSTRAP", "is 'serde', not 1");
+  result_clear (&res);
+  /* a nightly toolchain needs none */
+  cargo_case (&f, "unstable.target-applies-to-host = true # " CFG "\n",
+              build_on_host, 0, NULL, NIGHTLY);
+  evaluate (&f, &res);
+  fl = cargo_fails (&res);
+  assert_string_equal (fl,
+                       "cargo, cargo host-config, cargo host.runner, verdict");
+  free (fl);
+  result_clear (&res);
+
+  /* trap 2: target-applies-to-host as a top-level key */
+  cargo_case (&f,
+              "host.runner = \"oci-host-runner\" # " CFG "\n"
+              "target-applies-to-host = true # " CFG "\n"
+              "unstable.host-config = true # " CFG "\n",
+              build_refused, 101, "1", STABLE);
+  evaluate (&f, &res);
+  fl = cargo_fails (&res);
+  assert_string_equal (fl, "cargo, cargo target-applies-to-host, verdict");
+  free (fl);
+  find_detail (&res, "cargo", "failed before its build script ran");
+  c = find_detail (&res, "cargo target-applies-to-host",
+                   "is a top-level key (" CFG ")");
+  assert_non_null (strstr (c->fix, "under [unstable]"));
+  result_clear (&res);
+  /* ... beside the right one: Cargo applies [target] to build scripts */
+  cargo_case (&f, GOOD_CONFIG "target-applies-to-host = true # " CFG "\n",
+              build_on_host, 0, "1", STABLE);
+  evaluate (&f, &res);
+  fl = cargo_fails (&res);
+  assert_string_equal (fl, "cargo, cargo target-applies-to-host, verdict");
+  free (fl);
+  find_detail (&res, "cargo target-applies-to-host",
+               "makes Cargo apply [target] settings to build scripts");
+  result_clear (&res);
+
+  /* host-config in the wrong table */
+  cargo_case (&f,
+              "host-config = true # " CFG "\n"
+              "host.runner = \"oci-host-runner\" # " CFG "\n"
+              "unstable.target-applies-to-host = true # " CFG "\n",
+              build_on_host, 0, "1", STABLE);
+  evaluate (&f, &res);
+  fl = cargo_fails (&res);
+  assert_string_equal (fl, "cargo, cargo config, cargo host-config, verdict");
+  free (fl);
+  c = find_detail (&res, "cargo config",
+                   "host-config = true is at the top level (" CFG ")");
+  assert_string_equal (c->fix, "move it under [unstable]");
+  result_clear (&res);
+  /* a runner under [unstable] */
+  cargo_case (&f,
+              "unstable.host-config = true # " CFG "\n"
+              "unstable.runner = \"oci-host-runner\" # " CFG "\n"
+              "unstable.target-applies-to-host = true # " CFG "\n",
+              build_on_host, 0, "1", STABLE);
+  evaluate (&f, &res);
+  fl = cargo_fails (&res);
+  assert_string_equal (fl, "cargo, cargo config, cargo host.runner, verdict");
+  free (fl);
+  c = find_detail (&res, "cargo config",
+                   "runner = \"oci-host-runner\" is in [unstable]");
+  assert_string_equal (c->fix, "move it under [host]");
+  result_clear (&res);
+
+  /* [host.TRIPLE] wins over [host] */
+  cargo_case (&f,
+              GOOD_CONFIG
+              "host.x86_64-unknown-linux-gnu.linker = \"cc\" # " CFG "\n",
+              build_on_host, 0, "1", STABLE);
+  evaluate (&f, &res);
+  find_detail (&res, "cargo host.runner",
+               "[host.x86_64-unknown-linux-gnu] (" CFG
+               ") takes precedence over [host]");
+  result_clear (&res);
+  /* ... unless it has the runner */
+  cargo_case (&f,
+              "unstable.host-config = true # " CFG "\n"
+              "unstable.target-applies-to-host = true # " CFG "\n"
+              "host.x86_64-unknown-linux-gnu.runner = \"ohr\" # " CFG "\n",
+              build_in_container, 0, "1", STABLE);
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  result_clear (&res);
+
+  /* the runner is called and fails: the configuration is right */
+  cargo_case (&f, GOOD_CONFIG, build_runner_failed, 101, "1", STABLE);
+  evaluate (&f, &res);
+  fl = cargo_fails (&res);
+  assert_string_equal (fl, "cargo, verdict");
+  free (fl);
+  find_detail (&res, "cargo",
+               "calls host.runner (/bin/oci-host-runner -v), "
+               "which failed: oci-host-runner: build script");
+  result_clear (&res);
+  /* another program as host.runner */
+  cargo_case (&f, GOOD_CONFIG,
+              "     Running `/usr/bin/env " SCRIPT "`\n"
+              "warning: ohr-doctor-probe@0.0.0: ohr-doctor-probe: host "
+              "x86_64-unknown-linux-gnu\n",
+              0, "1", STABLE);
+  evaluate (&f, &res);
+  find_detail (&res, "cargo", "did not run in a container of oci-host-runner");
+  result_clear (&res);
+
+  /* the runner called, the report not seen */
+  cargo_case (&f, GOOD_CONFIG,
+              "     Running `/bin/oci-host-runner " SCRIPT "`\n", 0, "1",
+              STABLE);
+  evaluate (&f, &res);
+  c = find_detail (&res, "cargo", "report did not show");
+  assert_int_equal (c->status, DOCTOR_FAIL);
+  result_clear (&res);
+
+  /* no cargo, or no cause found */
+  cargo_case (&f, "", "", -1, "1", STABLE);
+  free (f.cargo.path);
+  f.cargo.path = NULL;
+  evaluate (&f, &res);
+  find_detail (&res, "cargo", "cargo not found");
+  result_clear (&res);
+  cargo_case (&f, GOOD_CONFIG, build_on_host, 0, "1", STABLE);
+  evaluate (&f, &res);
+  c = find_detail (&res, "cargo", "runs build scripts itself");
+  assert_non_null (strstr (c->fix, "examples/cargo-config.toml"));
+  result_clear (&res);
+}
+
 int
 main (void)
 {
@@ -706,6 +1074,9 @@ main (void)
     cmocka_unit_test (test_eval_store),
     cmocka_unit_test (test_format_and_json),
     cmocka_unit_test (test_probe_here),
+    cmocka_unit_test (test_cargo_parsers),
+    cmocka_unit_test (test_cargo_build_output),
+    cmocka_unit_test (test_eval_cargo),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
