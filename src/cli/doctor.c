@@ -48,7 +48,7 @@ cmd_doctor (int argc, char **argv, ohr_error_t *err)
   /* --json is ours; everything else is run mode's */
   cleanup_free char **args = calloc ((size_t)argc + 1, sizeof *args);
   if (args == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
+    return ohr_error_nomem (err);
   int n = 0;
   bool dashdash = false;
   for (int i = 0; i < argc; i++)
