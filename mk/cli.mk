@@ -1,4 +1,5 @@
 # mk/cli.mk: src/cli/, the commands and option parsing (run mode in run.c,
-# doctor in doctor.c) and the mains of the three binaries (not in SRC).
-SRC += src/cli/options.c src/cli/run.c src/cli/doctor.c
+# doctor in doctor.c), what the mains share (dispatch.c) and the mains of
+# the three binaries (not in SRC).
+SRC += src/cli/options.c src/cli/run.c src/cli/doctor.c src/cli/dispatch.c
 UNIT_TESTS += test-options

@@ -1,12 +1,12 @@
 # mk/util.mk: src/util/, the helpers every other folder may use (errors
-# and GError conversion, cleanup, strv, files and the tree walker, JSON
-# checks, JSON paths in messages and generation, clipped text for messages,
-# processes, kernel settings, digests, base64, helper executables, the
-# version).  It calls no other folder.
+# and GError conversion, cleanup, strv, byte buffers, files and the tree
+# walker, JSON checks, JSON paths in messages and generation, clipped text
+# for messages, processes, kernel settings, digests, base64, helper
+# executables, the version).  It calls no other folder.
 SRC += src/util/error.c src/util/strv.c src/util/fs.c src/util/jsoncheck.c
 SRC += src/util/proc.c src/util/digest.c src/util/sha256.c src/util/helper-exe.c
 SRC += src/util/walk.c src/util/base64.c
 SRC += src/util/clip.c src/util/jsonpath.c src/util/procfs.c
-SRC += src/util/gerror.c
+SRC += src/util/gerror.c src/util/buf.c
 UNIT_TESTS += test-fs test-digest test-walk
 UNIT_TESTS += test-error test-jsonpath test-jsoncheck test-procfs

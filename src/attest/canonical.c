@@ -72,29 +72,17 @@ fail:
 static int
 emit_canonical (yajl_val root, char **out, size_t *out_len, ohr_error_t *err)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = gen_new ();
   if (g == NULL)
     return ohr_error_nomem (err);
-  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
   yajl_gen_status st = emit (g, root);
-  const unsigned char *buf = NULL;
-  size_t len = 0;
-  char *s = NULL;
-  if (st == yajl_gen_status_ok)
-    {
-      yajl_gen_get_buf (g, &buf, &len);
-      s = strndup ((const char *)buf, len);
-    }
-  yajl_gen_free (g);
   if (st == GEN_FLOAT)
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                           "JSON with a non-integer number");
-  if (st == yajl_gen_invalid_string)
-    return ohr_error_set (err, EILSEQ, OHR_ERR_INTERNAL,
-                          "a string is not valid UTF-8");
-  if (st != yajl_gen_status_ok)
-    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
-                          "cannot generate JSON (status %d)", (int)st);
+  if (gen_check (st, "a string", err) < 0)
+    return -1;
+  size_t len = 0;
+  char *s = gen_text (g, &len);
   if (s == NULL)
     return ohr_error_nomem (err);
   *out = s;
@@ -121,14 +109,8 @@ attest_gen_finish (yajl_gen g, yajl_gen_status st, char **out, size_t *out_len,
 {
   const unsigned char *buf = NULL;
   size_t len = 0;
-  int r;
-  if (st == yajl_gen_invalid_string)
-    r = ohr_error_set (err, EILSEQ, OHR_ERR_INTERNAL,
-                       "a name or value is not valid UTF-8");
-  else if (st != yajl_gen_status_ok)
-    r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
-                       "cannot generate JSON (status %d)", (int)st);
-  else
+  int r = gen_check (st, "a name or value", err);
+  if (r == 0)
     {
       yajl_gen_get_buf (g, &buf, &len);
       r = attest_canonical_json ((const char *)buf, len, out, out_len, err);

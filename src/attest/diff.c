@@ -16,11 +16,7 @@ void
 attest_diffs_clear (struct attest_diffs *d)
 {
   for (size_t i = 0; i < d->n; i++)
-    {
-      free (d->v[i].name);
-      free (d->v[i].old_line);
-      free (d->v[i].new_line);
-    }
+    free_many (d->v[i].name, d->v[i].old_line, d->v[i].new_line);
   free (d->v);
   d->v = NULL;
   d->n = 0;

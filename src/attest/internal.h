@@ -4,6 +4,7 @@
 #ifndef OHR_ATTEST_INTERNAL_H
 #define OHR_ATTEST_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -12,30 +13,20 @@
 
 #include "attest/attest.h"
 #include "attest/record.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 
 #define SHA256_HEX(d) ((d) + 7) /* "sha256:HEX" -> "HEX" */
 
-static inline void
-cleanup_runrecordp (struct runrecord *rr)
-{
-  runrecord_clear (rr);
-}
-#define cleanup_runrecord __attribute__ ((cleanup (cleanup_runrecordp)))
+DEFINE_CLEANUP_CLEAR (runrecord, struct runrecord, runrecord_clear)
+#define cleanup_runrecord CLEANUP (runrecord)
 
-static inline void
-cleanup_statementp (struct attest_statement *st)
-{
-  attest_statement_clear (st);
-}
-#define cleanup_statement __attribute__ ((cleanup (cleanup_statementp)))
+DEFINE_CLEANUP_CLEAR (statement, struct attest_statement,
+                      attest_statement_clear)
+#define cleanup_statement CLEANUP (statement)
 
-static inline void
-cleanup_filesp (struct attest_files *f)
-{
-  attest_files_clear (f);
-}
-#define cleanup_files __attribute__ ((cleanup (cleanup_filesp)))
+DEFINE_CLEANUP_CLEAR (files, struct attest_files, attest_files_clear)
+#define cleanup_files CLEANUP (files)
 
 /* qsort of a char * array by bytes */
 static inline int
@@ -80,9 +71,10 @@ int attest_digest_directives (const char *path, char *out, ohr_error_t *err);
 /* The string at path in root, or NULL. */
 const char *attest_str_at (yajl_val root, const char *const *path);
 
-/* EINVAL "WHAT: message" */
-int attest_bad (ohr_error_t *err, const char *what, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
+/* EINVAL "WHAT: message" (fmt: a string literal) */
+#define attest_bad(err, what, fmt, ...)                                       \
+  ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: " fmt, what,             \
+                 ##__VA_ARGS__)
 
 /* ---- diff.c */
 

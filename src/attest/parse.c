@@ -3,7 +3,6 @@
  * from. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,28 +15,10 @@
 void
 attest_statement_clear (struct attest_statement *st)
 {
-  free (st->invocation_id);
-  free (st->package_name);
-  free (st->package_version);
+  free_many (st->invocation_id, st->package_name, st->package_version);
   attest_files_clear (&st->subjects);
   attest_files_clear (&st->deps);
   *st = (struct attest_statement){ 0 };
-}
-
-int
-attest_bad (ohr_error_t *err, const char *what, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
-  va_end (ap);
-  if (r < 0)
-    msg = NULL;
-  r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: %s", what,
-                     msg ? msg : "out of memory");
-  free (msg);
-  return r;
 }
 
 const char *
@@ -180,18 +161,15 @@ attest_statement_parse (const char *data, size_t len, const char *origin,
                         struct attest_statement *out, ohr_error_t *err)
 {
   cleanup_free char *what = NULL;
+  cleanup_yajl_val yajl_val root = NULL;
+  cleanup_statement struct attest_statement st = { 0 };
   if (asprintf (&what, "statement '%s'", origin ? origin : "(memory)") < 0)
     return ohr_error_nomem (err);
-  cleanup_yajl_val yajl_val root = NULL;
-  if (runrecord_json_parse (data, len, ATTEST_MAX_SIZE, what, &root, err) < 0)
+  if (runrecord_json_parse (data, len, ATTEST_MAX_SIZE, what, &root, err) < 0
+      || read_statement (root, what, &st, err) < 0)
     return -1;
-  struct attest_statement st = { 0 };
-  if (read_statement (root, what, &st, err) < 0)
-    {
-      attest_statement_clear (&st);
-      return -1;
-    }
   *out = st;
+  st = (struct attest_statement){ 0 }; /* now the caller's */
   return 0;
 }
 

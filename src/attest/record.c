@@ -9,7 +9,6 @@
 #include "attest/record.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +18,15 @@
 #include <yajl/yajl_tree.h>
 
 #include "util/cleanup.h"
+#include "util/clip.h"
 #include "util/digest.h"
 #include "util/fs.h"
+#include "util/jsoncheck.h"
 #include "util/strv.h"
 #include "util/yajl.h"
 
 #define JSON_MAX_DEPTH 64
 #define ID_MAX 128
-
-static int
-nomem (ohr_error_t *err)
-{
-  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
-}
 
 /* ---- from the environment */
 
@@ -66,7 +61,7 @@ runrecord_features (char *const *env, char ***out, ohr_error_t *err)
         continue;
       char *f = strndup (name, n);
       if (f == NULL)
-        return nomem (err);
+        return ohr_error_nomem (err);
       for (char *p = f; *p; p++)
         *p = *p == '_' ? '-' : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
       if (strv_contains (v, f))
@@ -75,7 +70,7 @@ runrecord_features (char *const *env, char ***out, ohr_error_t *err)
           continue;
         }
       if (strv_push_owned (&v, f) < 0)
-        return nomem (err);
+        return ohr_error_nomem (err);
     }
   if (v)
     qsort (v, strv_len (v), sizeof *v, compare_strings);
@@ -89,7 +84,7 @@ set_from (char **field, char *const *env, const char *name, ohr_error_t *err)
   const char *v = env_get (env, name);
   char *copy = NULL;
   if (v && (copy = strdup (v)) == NULL)
-    return nomem (err);
+    return ohr_error_nomem (err);
   free (*field);
   *field = copy;
   return 0;
@@ -141,13 +136,6 @@ valid_time (const char *s)
   return true;
 }
 
-static bool
-id_char (char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
 bool
 runrecord_valid_id (const char *id)
 {
@@ -155,7 +143,7 @@ runrecord_valid_id (const char *id)
       || strlen (id) > ID_MAX)
     return false;
   for (const char *p = id; *p; p++)
-    if (!id_char (*p))
+    if (!clip_name_char (*p))
       return false;
   return true;
 }
@@ -278,36 +266,17 @@ runrecord_to_json (const struct runrecord *rr, char **out, size_t *out_len,
 {
   if (check_writable (rr, err) < 0)
     return -1;
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = gen_new ();
   if (g == NULL)
-    return nomem (err);
-  /* refuse bytes that are not UTF-8 instead of writing invalid JSON */
-  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
-  yajl_gen_status st = gen_record (g, rr);
-  const unsigned char *buf = NULL;
+    return ohr_error_nomem (err);
+  if (gen_check (gen_record (g, rr), "a value", err) < 0)
+    return ohr_error_wrap (err, "run record");
+  /* ends in a newline, as a text file does */
   size_t len = 0;
+  cleanup_free char *text = gen_text (g, &len);
   char *s = NULL;
-  if (st == yajl_gen_status_ok)
-    {
-      yajl_gen_get_buf (g, &buf, &len);
-      s = malloc (len + 2);
-      if (s)
-        {
-          memcpy (s, buf, len);
-          s[len] = '\n';
-          s[len + 1] = '\0';
-        }
-    }
-  yajl_gen_free (g);
-  if (st == yajl_gen_invalid_string)
-    return ohr_error_set (err, EILSEQ, OHR_ERR_INTERNAL,
-                          "run record: a value is not valid UTF-8");
-  if (st != yajl_gen_status_ok)
-    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
-                          "run record: cannot generate JSON (status %d)",
-                          (int)st);
-  if (s == NULL)
-    return nomem (err);
+  if (text == NULL || asprintf (&s, "%s\n", text) < 0)
+    return ohr_error_nomem (err);
   *out = s;
   if (out_len)
     *out_len = len + 1;
@@ -328,115 +297,16 @@ runrecord_write (const struct runrecord *rr, const char *path,
 
 /* ---- defensive JSON input (as in manifest.c) */
 
-static int invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *msg = NULL;
-  int r = vasprintf (&msg, fmt, ap);
-  va_end (ap);
-  if (r < 0)
-    msg = NULL;
-  r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "invalid %s: %s", what,
-                     msg ? msg : "out of memory");
-  free (msg);
-  return r;
-}
-
-static int
-scan_json (const char *data, size_t len, const char *what, ohr_error_t *err)
-{
-  if (memchr (data, '\0', len))
-    return invalid (err, what, "contains a NUL byte");
-  int depth = 0;
-  for (size_t i = 0; i < len; i++)
-    switch (data[i])
-      {
-      case '"':
-        for (i++; i < len && data[i] != '"'; i++)
-          if (data[i] == '\\')
-            {
-              if (i + 5 < len && memcmp (data + i + 1, "u0000", 5) == 0)
-                return invalid (err, what, "string with a \\u0000 escape");
-              i++;
-            }
-        break;
-      case '[':
-      case '{':
-        if (++depth > JSON_MAX_DEPTH)
-          return invalid (err, what, "nested deeper than %d levels",
-                          JSON_MAX_DEPTH);
-        break;
-      case ']':
-      case '}':
-        depth--;
-        break;
-      case '/':
-        return invalid (err, what, "comments are not JSON");
-      }
-  return 0;
-}
-
-static int
-check_duplicate_keys (yajl_val v, const char *what, ohr_error_t *err)
-{
-  if (YAJL_IS_ARRAY (v))
-    {
-      for (size_t i = 0; i < v->u.array.len; i++)
-        if (check_duplicate_keys (v->u.array.values[i], what, err) < 0)
-          return -1;
-      return 0;
-    }
-  if (!YAJL_IS_OBJECT (v) || v->u.object.len == 0)
-    return 0;
-  size_t n = v->u.object.len;
-  cleanup_free const char **keys = malloc (n * sizeof *keys);
-  if (keys == NULL)
-    return nomem (err);
-  memcpy (keys, v->u.object.keys, n * sizeof *keys);
-  qsort (keys, n, sizeof *keys, compare_strings);
-  for (size_t i = 1; i < n; i++)
-    if (strcmp (keys[i - 1], keys[i]) == 0)
-      return invalid (err, what, "duplicate key '%.80s'", keys[i]);
-  for (size_t i = 0; i < n; i++)
-    if (check_duplicate_keys (v->u.object.values[i], what, err) < 0)
-      return -1;
-  return 0;
-}
+#define invalid(err, what, ...)                                               \
+  json_invalid (err, OHR_ERR_INTERNAL, what, __VA_ARGS__)
 
 int
 runrecord_json_parse (const char *data, size_t len, size_t max,
                       const char *what, struct yajl_val_s **out,
                       ohr_error_t *err)
 {
-  if (len > max)
-    return invalid (err, what, "%zu bytes, more than the limit of %zu", len,
-                    max);
-  if (data == NULL)
-    data = "";
-  if (scan_json (data, len, what, err) < 0)
-    return -1;
-  cleanup_free char *text = strndup (data, len);
-  if (text == NULL)
-    return nomem (err);
-  char errbuf[256] = "";
-  cleanup_yajl_val yajl_val root
-      = yajl_tree_parse (text, errbuf, sizeof errbuf);
-  if (root == NULL)
-    {
-      errbuf[strcspn (errbuf, "\r\n")] = '\0';
-      return invalid (err, what, "%.120s", errbuf[0] ? errbuf : "parse error");
-    }
-  if (check_duplicate_keys (root, what, err) < 0)
-    return -1;
-  if (!YAJL_IS_OBJECT (root))
-    return invalid (err, what, "not a JSON object");
-  *out = steal_pointer (&root);
-  return 0;
+  return json_parse_strict (data, len, max, JSON_MAX_DEPTH, OHR_ERR_INTERNAL,
+                            what, out, err);
 }
 
 /* ---- reading */
@@ -446,15 +316,6 @@ struct reader
   const char *what; /* "run record 'PATH'" */
   ohr_error_t *err;
 };
-
-static yajl_val
-get (yajl_val obj, const char *key)
-{
-  for (size_t i = 0; i < obj->u.object.len; i++)
-    if (strcmp (obj->u.object.keys[i], key) == 0)
-      return obj->u.object.values[i];
-  return NULL;
-}
 
 static int
 check_keys (struct reader *r, yajl_val obj, const char *where,
@@ -484,7 +345,7 @@ static int
 get_str (struct reader *r, yajl_val obj, const char *key, enum str_kind kind,
          char **out)
 {
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   if (v == NULL)
     return invalid (r->err, r->what, "'%s' is missing", key);
   if (YAJL_IS_NULL (v) && kind == STR_NULLABLE)
@@ -498,7 +359,7 @@ get_str (struct reader *r, yajl_val obj, const char *key, enum str_kind kind,
   if (kind == STR_NAME && !runrecord_valid_id (s))
     return invalid (r->err, r->what, "'%s' must be a plain file name", key);
   if ((*out = strdup (s)) == NULL)
-    return nomem (r->err);
+    return ohr_error_nomem (r->err);
   return 0;
 }
 
@@ -506,7 +367,7 @@ static int
 get_strv (struct reader *r, yajl_val obj, const char *key, bool abspath,
           char ***out)
 {
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   if (v == NULL)
     return invalid (r->err, r->what, "'%s' is missing", key);
   if (!YAJL_IS_ARRAY (v))
@@ -520,7 +381,7 @@ get_strv (struct reader *r, yajl_val obj, const char *key, bool abspath,
         return invalid (r->err, r->what, "'%s[%zu]' must be an absolute path",
                         key, i);
       if (strv_push (out, e->u.string) < 0)
-        return nomem (r->err);
+        return ohr_error_nomem (r->err);
     }
   return 0;
 }
@@ -529,7 +390,7 @@ static int
 get_object (struct reader *r, yajl_val obj, const char *key,
             const char *const *known, yajl_val *out)
 {
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   if (v == NULL)
     return invalid (r->err, r->what, "'%s' is missing", key);
   if (!YAJL_IS_OBJECT (v))
@@ -545,7 +406,7 @@ static int
 get_sub (struct reader *r, yajl_val obj, const char *parent, const char *key,
          enum str_kind kind, char **out)
 {
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   if (v == NULL || (!YAJL_IS_STRING (v) && !YAJL_IS_NULL (v))
       || (YAJL_IS_NULL (v) && kind != STR_NULLABLE))
     return invalid (r->err, r->what, "'%s.%s' must be a string%s", parent, key,
@@ -556,7 +417,7 @@ get_sub (struct reader *r, yajl_val obj, const char *parent, const char *key,
     return invalid (r->err, r->what, "'%s.%s' must be an absolute path",
                     parent, key);
   if ((*out = strdup (v->u.string)) == NULL)
-    return nomem (r->err);
+    return ohr_error_nomem (r->err);
   return 0;
 }
 
@@ -564,7 +425,7 @@ static int
 get_enum (struct reader *r, yajl_val obj, const char *key, const char *a,
           const char *b, int *out)
 {
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   if (v && YAJL_IS_STRING (v) && strcmp (v->u.string, a) == 0)
     *out = 0;
   else if (v && YAJL_IS_STRING (v) && strcmp (v->u.string, b) == 0)
@@ -629,7 +490,7 @@ static const char *const runtime_keys[] = { "name", "path", NULL };
 static int
 read_version (struct reader *r, yajl_val root)
 {
-  yajl_val v = get (root, "version");
+  yajl_val v = json_get (root, "version");
   if (v == NULL || !YAJL_IS_INTEGER (v))
     return invalid (r->err, r->what, "'version' must be an integer");
   if (YAJL_GET_INTEGER (v) != RUNRECORD_VERSION)
@@ -696,7 +557,7 @@ read_record (struct reader *r, yajl_val root, struct runrecord *rr)
                     "\"YYYY-MM-DDTHH:MM:SS.mmmZ\"");
   rr->paths = paths ? PATHS_CANONICAL : PATHS_IDENTITY;
   rr->network = network ? NETWORK_HOST : NETWORK_NONE;
-  yajl_val st = get (root, "exit_status");
+  yajl_val st = json_get (root, "exit_status");
   if (st == NULL || !YAJL_IS_INTEGER (st) || YAJL_GET_INTEGER (st) < 0
       || YAJL_GET_INTEGER (st) > 255)
     return invalid (r->err, r->what,
@@ -711,7 +572,7 @@ runrecord_parse (const char *data, size_t len, const char *origin,
 {
   cleanup_free char *what = NULL;
   if (asprintf (&what, "run record '%s'", origin ? origin : "(memory)") < 0)
-    return nomem (err);
+    return ohr_error_nomem (err);
   cleanup_yajl_val yajl_val root = NULL;
   if (runrecord_json_parse (data, len, RUNRECORD_MAX_SIZE, what, &root, err)
       < 0)
@@ -740,33 +601,12 @@ runrecord_read (const char *path, struct runrecord *out, ohr_error_t *err)
 void
 runrecord_clear (struct runrecord *rr)
 {
-  char **strings[] = {
-    &rr->id,
-    &rr->package_name,
-    &rr->package_version,
-    &rr->profile,
-    &rr->target,
-    &rr->host,
-    &rr->opt_level,
-    &rr->debug,
-    &rr->script,
-    &rr->out_dir,
-    &rr->manifest_dir,
-    &rr->cwd,
-    &rr->rustc,
-    &rr->image_ref,
-    &rr->image_digest,
-    &rr->runtime_name,
-    &rr->runtime_path,
-    &rr->runner_version,
-    &rr->policy_digest,
-    &rr->policy,
-    &rr->directives,
-    &rr->started,
-    &rr->finished,
-  };
-  for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
-    free (*strings[i]);
+  free_many (rr->id, rr->package_name, rr->package_version, rr->profile,
+             rr->target, rr->host, rr->opt_level, rr->debug, rr->script,
+             rr->out_dir, rr->manifest_dir, rr->cwd, rr->rustc, rr->image_ref,
+             rr->image_digest, rr->runtime_name, rr->runtime_path,
+             rr->runner_version, rr->policy_digest, rr->policy, rr->directives,
+             rr->started, rr->finished);
   strv_free (rr->features);
   strv_free (rr->args);
   strv_free (rr->toolchains);

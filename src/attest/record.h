@@ -126,10 +126,10 @@ int runrecord_read (const char *path, struct runrecord *out, ohr_error_t *err);
 
 void runrecord_clear (struct runrecord *rr);
 
-/* The defensive JSON reading this module uses, shared with attest.c: at
- * most max bytes, no NUL byte, no comment, no "\u0000", at most 64
- * levels, no duplicate key; the root must be an object.  what names the
- * data in errors.  *out is a yajl_val to free with yajl_tree_free. */
+/* The defensive JSON reading this module uses, shared with the attest
+ * helper: json_parse_strict (util/jsoncheck.h) at most 64 levels deep,
+ * errors "invalid WHAT: ..." (OHR_ERR_INTERNAL).  *out is a yajl_val to
+ * free with yajl_tree_free. */
 struct yajl_val_s;
 int runrecord_json_parse (const char *data, size_t len, size_t max,
                           const char *what, struct yajl_val_s **out,

@@ -11,6 +11,7 @@
 
 #include "attest/internal.h"
 #include "util/cleanup.h"
+#include "util/clip.h"
 #include "util/fs.h"
 #include "util/jsongen.h"
 
@@ -247,31 +248,18 @@ attest_statement (const struct runrecord *rr, const struct attest_inputs *in,
   if (asprintf (&builder, "%s%s", ATTEST_BUILDER_PREFIX, rr->runner_version)
       < 0)
     return ohr_error_nomem (err);
-  yajl_gen g = yajl_gen_alloc (NULL);
+  yajl_gen g = gen_new ();
   if (g == NULL)
     return ohr_error_nomem (err);
-  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
   return attest_gen_finish (g, gen_statement (g, rr, in, builder), out,
                             out_len, err);
-}
-
-static char *
-sanitize (const char *s)
-{
-  char *c = strdup (s && *s ? s : "unknown");
-  for (char *p = c; p && *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-          || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'
-          || *p == '+'))
-      *p = '_';
-  return c;
 }
 
 char *
 attest_file_name (const struct runrecord *rr, const char *suffix)
 {
-  cleanup_free char *name = sanitize (rr->package_name);
-  cleanup_free char *version = sanitize (rr->package_version);
+  cleanup_free char *name = clip_file_name (rr->package_name);
+  cleanup_free char *version = clip_file_name (rr->package_version);
   char *s = NULL;
   if (name == NULL || version == NULL
       || asprintf (&s, "%s-%s-%s%s", name, version, rr->id, suffix) < 0)

@@ -37,35 +37,6 @@ attest_base_of (const char *path)
   return slash ? slash + 1 : path;
 }
 
-static int
-digest_fd (int fd, const char *what, char out[DIGEST_STRING_LEN + 1],
-           ohr_error_t *err)
-{
-  struct digest_ctx *c = digest_new ();
-  if (c == NULL)
-    return ohr_error_nomem (err);
-  char buf[65536];
-  for (;;)
-    {
-      ssize_t r = read (fd, buf, sizeof buf);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int e = errno;
-          digest_free (c);
-          return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot read '%s'",
-                                  what);
-        }
-      if (r == 0)
-        break;
-      digest_update (c, buf, (size_t)r);
-    }
-  digest_final (c, out);
-  digest_free (c);
-  return 0;
-}
-
 struct entry
 {
   char *rel;
@@ -88,12 +59,8 @@ entries_clear (struct entries *e)
   *e = (struct entries){ 0 };
 }
 
-static void
-cleanup_entriesp (struct entries *e)
-{
-  entries_clear (e);
-}
-#define cleanup_entries __attribute__ ((cleanup (cleanup_entriesp)))
+DEFINE_CLEANUP_CLEAR (entries, struct entries, entries_clear)
+#define cleanup_entries CLEANUP (entries)
 
 static struct entry *
 entries_add (struct entries *e, const char *rel, mode_t mode)

@@ -10,8 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +17,12 @@
 
 #include "attest/attest.h"
 #include "attest/record.h"
+#include "cli/dispatch.h"
 #include "cli/exitcodes.h"
+#include "cli/options.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/helper-exe.h"
 #include "util/strv.h"
 
 #define PROG "oci-host-runner-attest"
@@ -63,59 +64,42 @@ static const char *const option_names[]
     = { "--key", "--out", "--runner", "--keep" };
 
 static int
-parse_cli (int argc, char **argv, struct attest_cli *cli, ohr_error_t *err)
+attest_option (int c, const char *arg, void *ctx, ohr_error_t *err)
 {
-  static const struct option opts[]
-      = { { "key", required_argument, NULL, 'k' },
-          { "out", required_argument, NULL, 'o' },
-          { "runner", required_argument, NULL, 'r' },
-          { "keep", no_argument, NULL, 'K' },
-          { "help", no_argument, NULL, 'h' },
-          { NULL, 0, NULL, 0 } };
-  optind = 0;
-  opterr = 0;
-  int c;
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+  struct attest_cli *cli = ctx;
+  char **slot = NULL;
+  switch (c)
     {
-      char **slot = NULL;
-      switch (c)
-        {
-        case 'k':
-          slot = &cli->key;
-          cli->given |= OPT_KEY;
-          break;
-        case 'o':
-          slot = &cli->out;
-          cli->given |= OPT_OUT;
-          break;
-        case 'r':
-          slot = &cli->runner;
-          cli->given |= OPT_RUNNER;
-          break;
-        case 'K':
-          cli->keep = true;
-          cli->given |= OPT_KEEP;
-          break;
-        case 'h':
-          cli->help = true;
-          break;
-        default:
-          return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                                "unknown option or missing value: '%s'",
-                                argv[optind - 1]);
-        }
-      if (slot)
-        {
-          free (*slot);
-          if ((*slot = strdup (optarg)) == NULL)
-            return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
-        }
+    case 'k':
+      slot = &cli->key;
+      cli->given |= OPT_KEY;
+      break;
+    case 'o':
+      slot = &cli->out;
+      cli->given |= OPT_OUT;
+      break;
+    case 'r':
+      slot = &cli->runner;
+      cli->given |= OPT_RUNNER;
+      break;
+    case 'K':
+      cli->keep = true;
+      cli->given |= OPT_KEEP;
+      return 0;
+    default:
+      cli->help = true;
+      return 0;
     }
-  for (int i = optind; i < argc; i++)
-    if (strv_push (&cli->args, argv[i]) < 0)
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
-  return 0;
+  return options_set_string (slot, arg, err);
 }
+
+static const struct option attest_options[]
+    = { { "key", required_argument, NULL, 'k' },
+        { "out", required_argument, NULL, 'o' },
+        { "runner", required_argument, NULL, 'r' },
+        { "keep", no_argument, NULL, 'K' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 } };
 
 /* ---- output of differences */
 
@@ -242,9 +226,7 @@ cmd_attest_verify (struct attest_cli *cli, ohr_error_t *err)
   cleanup_free char *record_dir = NULL;
   struct runrecord rr = { 0 };
   struct attest_diffs d = { 0 };
-  int r = record_path ? 0
-                      : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL,
-                                         "attest-verify");
+  int r = record_path ? 0 : ohr_error_nomem (err);
   if (r == 0)
     r = runrecord_read (record_path, &rr, err);
   if (r == 0)
@@ -277,7 +259,7 @@ cmd_bundle (struct attest_cli *cli, ohr_error_t *err)
                  : fs_path_join (cli->args[0], "bundle.intoto.jsonl");
   size_t n = 0;
   if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "bundle");
+    return ohr_error_nomem (err);
   if (attest_bundle (cli->args[0], path, &n, err) < 0)
     return -1;
   printf ("%s (%zu statements)\n", path, n);
@@ -289,15 +271,9 @@ cmd_bundle (struct attest_cli *cli, ohr_error_t *err)
 static char *
 default_runner (ohr_error_t *err)
 {
-  char self[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0)
-    {
-      ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "/proc/self/exe");
-      return NULL;
-    }
-  self[n] = '\0';
-  *strrchr (self, '/') = '\0';
+  cleanup_free char *self = NULL;
+  if (helper_exe_self_dir (&self, err) < 0)
+    return NULL;
   static const char *const rel[]
       = { "oci-host-runner", "../../bin/oci-host-runner" };
   for (size_t i = 0; i < 2; i++)
@@ -394,50 +370,42 @@ check_options (const struct attest_command *cmd, const struct attest_cli *cli,
       return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
                             "'%s' does not take %s (see %s --help)", cmd->name,
                             option_names[i], cmd->name);
-  size_t n = strv_len (cli->args);
-  if ((int)n < cmd->min_args || (int)n > cmd->max_args)
-    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "usage: " PROG " %s",
-                          cmd->usage);
-  return 0;
+  return cli_check_args (cli->args, cmd->min_args, cmd->max_args, PROG,
+                         cmd->usage, err);
+}
+
+static int
+exit_code (enum ohr_error_kind kind)
+{
+  return kind == OHR_ERR_USAGE ? OHR_EXIT_USAGE : OHR_EXIT_RUNTIME;
+}
+
+/* One command: its options and operands (or --help), then the command;
+ * stdout carries the result, so it must have got out. */
+static int
+run_command (const void *command, int argc, char **argv, ohr_error_t *err)
+{
+  const struct attest_command *cmd = command;
+  struct attest_cli cli = { 0 };
+  int r = cli_parse_options (argc, argv, "h", attest_options, attest_option,
+                             &cli, &cli.args, err);
+  if (r == 0 && cli.help)
+    printf ("Usage: " PROG " %s\n\n%s", cmd->usage, cmd->help);
+  else if (r == 0 && (r = check_options (cmd, &cli, err)) == 0)
+    r = cmd->fn (&cli, err);
+  free (cli.key);
+  free (cli.out);
+  free (cli.runner);
+  strv_free (cli.args);
+  if (fflush (stdout) != 0 && r >= 0)
+    r = ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot write output");
+  return r;
 }
 
 int
 main (int argc, char **argv)
 {
-  if (argc < 2 || strcmp (argv[1], "--help") == 0
-      || strcmp (argv[1], "help") == 0 || strcmp (argv[1], "-h") == 0)
-    {
-      usage (argc < 2 ? stderr : stdout);
-      return argc < 2 ? OHR_EXIT_USAGE : 0;
-    }
-  const struct attest_command *cmd = NULL;
-  for (size_t i = 0; i < N_COMMANDS; i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
-      cmd = &commands[i];
-  ohr_error_t err = NULL;
-  struct attest_cli cli = { 0 };
-  int r;
-  if (cmd == NULL)
-    r = ohr_error_set (&err, EINVAL, OHR_ERR_USAGE,
-                       "unknown command '%s' (see --help)", argv[1]);
-  else if ((r = parse_cli (argc - 1, argv + 1, &cli, &err)) == 0 && cli.help)
-    printf ("Usage: " PROG " %s\n\n%s", cmd->usage, cmd->help);
-  else if (r == 0 && (r = check_options (cmd, &cli, &err)) == 0)
-    r = cmd->fn (&cli, &err);
-  free (cli.key);
-  free (cli.out);
-  free (cli.runner);
-  strv_free (cli.args);
-  /* stdout carries the result: make sure it got out */
-  if (fflush (stdout) != 0 && r >= 0)
-    r = ohr_error_errno (&err, errno, OHR_ERR_INTERNAL, "cannot write output");
-  if (r == 0)
-    return 0;
-  if (err)
-    fprintf (stderr, PROG ": %s\n", err->msg);
-  int code = r == EXIT_DIFFERENT                 ? EXIT_DIFFERENT
-             : err && err->kind == OHR_ERR_USAGE ? OHR_EXIT_USAGE
-                                                 : OHR_EXIT_RUNTIME;
-  ohr_error_free (&err);
-  return code;
+  static const struct cli_helper helper
+      = CLI_HELPER (PROG, usage, commands, run_command, exit_code);
+  return cli_helper_main (&helper, argc, argv);
 }

@@ -61,7 +61,7 @@ cmd_doctor (int argc, char **argv, ohr_error_t *err)
    * cargo's; everything else is run mode's */
   cleanup_free char **args = calloc ((size_t)argc + 1, sizeof *args);
   if (args == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
+    return ohr_error_nomem (err);
   int n = 0, n_opts = 0;
   bool dashdash = false;
   char **cargo_args = NULL;

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/dispatch.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
+#include "util/cleanup.h"
 #include "util/helper-exe.h"
 #include "util/version.h"
 
@@ -37,27 +39,32 @@ cmd_version (int argc, char **argv, ohr_error_t *err)
   return 0;
 }
 
+/* Become the helper name (helper-exe.h) with args, whose args[0] is
+ * left for its path. */
+static int
+exec_helper (const char *name, const char *env_var, char **args,
+             ohr_error_t *err)
+{
+  cleanup_free char *helper = NULL;
+  if (helper_exe_find (name, env_var, &helper, err) < 0)
+    return -1;
+  args[0] = helper;
+  execv (helper, args);
+  return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot execute '%s'",
+                          helper);
+}
+
 /* The store commands run in oci-host-runner-store, so that this binary
  * (exec'd for every build script) never loads libostree or libcurl. */
 static int
 cmd_store (int argc, char **argv, ohr_error_t *err)
 {
-  char *helper = NULL;
-  if (helper_exe_find ("oci-host-runner-store", "OCI_HOST_RUNNER_STORE",
-                       &helper, err)
-      < 0)
-    return -1;
-  char **args = calloc ((size_t)argc + 2, sizeof *args);
+  cleanup_free char **args = calloc ((size_t)argc + 2, sizeof *args);
   if (args == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "exec");
-  args[0] = helper;
-  for (int i = 0; i < argc; i++)
-    args[i + 1] = argv[i];
-  execv (helper, args);
-  int e = errno;
-  free (args);
-  return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot execute '%s'",
-                          helper);
+    return ohr_error_nomem (err);
+  memcpy (args + 1, argv, (size_t)argc * sizeof *argv);
+  return exec_helper ("oci-host-runner-store", "OCI_HOST_RUNNER_STORE", args,
+                      err);
 }
 
 /* Attestations run in oci-host-runner-attest (it needs libcrypto):
@@ -65,35 +72,23 @@ cmd_store (int argc, char **argv, ohr_error_t *err)
 static int
 cmd_attest (int argc, char **argv, ohr_error_t *err)
 {
-  char *helper = NULL;
-  if (helper_exe_find ("oci-host-runner-attest", "OCI_HOST_RUNNER_ATTEST",
-                       &helper, err)
-      < 0)
-    return -1;
-  char **args = calloc ((size_t)argc + 2, sizeof *args);
+  bool attest = strcmp (argv[0], "attest") == 0;
+  if (attest && argc < 2)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "usage: oci-host-runner attest "
+                          "verify|keygen|bundle|record ARGS (see "
+                          "oci-host-runner attest verify --help)");
+  cleanup_free char **args = calloc ((size_t)argc + 2, sizeof *args);
   if (args == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "exec");
-  args[0] = helper;
-  int n = 1;
-  if (strcmp (argv[0], "attest") == 0)
-    {
-      if (argc < 2)
-        return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                              "usage: oci-host-runner attest "
-                              "verify|keygen|bundle|record ARGS (see "
-                              "oci-host-runner attest verify --help)");
-      args[n++] = strcmp (argv[1], "verify") == 0 ? "attest-verify" : argv[1];
-      for (int i = 2; i < argc; i++)
-        args[n++] = argv[i];
-    }
-  else
-    for (int i = 0; i < argc; i++)
-      args[n++] = argv[i];
-  execv (helper, args);
-  int e = errno;
-  free (args);
-  return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot execute '%s'",
-                          helper);
+    return ohr_error_nomem (err);
+  /* `attest X ARGS` is the helper's X, but for `attest verify`: its
+   * attest-verify (the helper's verify is the runner's `verify`) */
+  int skip = attest ? 1 : 0;
+  memcpy (args + 1, argv + skip, (size_t)(argc - skip) * sizeof *argv);
+  if (attest && strcmp (argv[1], "verify") == 0)
+    args[1] = "attest-verify";
+  return exec_helper ("oci-host-runner-attest", "OCI_HOST_RUNNER_ATTEST", args,
+                      err);
 }
 
 static const struct command commands[] = {
@@ -112,44 +107,11 @@ static const struct command commands[] = {
 };
 
 int
-ohr_exit_code_for (enum ohr_error_kind kind)
-{
-  switch (kind)
-    {
-    case OHR_ERR_USAGE:
-      return OHR_EXIT_USAGE;
-    case OHR_ERR_CONTEXT:
-      return OHR_EXIT_CONTEXT;
-    case OHR_ERR_IMAGE:
-      return OHR_EXIT_IMAGE;
-    case OHR_ERR_POLICY:
-      return OHR_EXIT_POLICY;
-    case OHR_ERR_NOEXEC:
-      return OHR_EXIT_NOEXEC;
-    case OHR_ERR_NOTFOUND:
-      return OHR_EXIT_NOTFOUND;
-    case OHR_ERR_RUNTIME:
-    case OHR_ERR_INTERNAL:
-    default:
-      return OHR_EXIT_RUNTIME;
-    }
-}
-
-int
 main (int argc, char **argv)
 {
-  const struct command *cmd = NULL;
-  if (argc > 1)
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-      if (strcmp (argv[1], commands[i].name) == 0)
-        cmd = &commands[i];
+  const struct command *cmd = CLI_FIND (commands, argv[1], NULL);
   ohr_error_t err = NULL;
   int r
       = cmd ? cmd->fn (argc - 1, argv + 1, &err) : cmd_run (argc, argv, &err);
-  if (r >= 0)
-    return r;
-  fprintf (stderr, "oci-host-runner: %s\n", err ? err->msg : "unknown error");
-  int code = err ? ohr_exit_code_for (err->kind) : OHR_EXIT_RUNTIME;
-  ohr_error_free (&err);
-  return code;
+  return cli_finish ("oci-host-runner", r, &err, ohr_exit_code_for);
 }

@@ -194,12 +194,6 @@ struct cli_lists
   bool env, insecure, hooks_dirs, annotations;
 };
 
-static int
-oom (ohr_error_t *err)
-{
-  return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
-}
-
 /* A switch variable: 1, true, yes or 0, false, no (or empty: unset, so
  * off).  Anything else is refused: "on" silently meaning off would be
  * worse than an error. */
@@ -223,42 +217,38 @@ parse_switch (char *const *envp, const char *name, bool *out, ohr_error_t *err)
   return 0;
 }
 
-static int
-set_string (char **dst, const char *v, ohr_error_t *err)
+int
+options_set_string (char **dst, const char *v, ohr_error_t *err)
 {
   free (*dst);
   *dst = strdup (v);
-  return *dst ? 0 : oom (err);
+  return *dst ? 0 : ohr_error_nomem (err);
 }
 
+/* --network and --paths (or their variables, named by where): each a
+ * mode of two values. */
 static int
-parse_network (const char *v, const char *where, enum network_mode *out,
-               ohr_error_t *err)
+set_mode (struct run_options *o, bool paths, const char *v, const char *where,
+          ohr_error_t *err)
 {
-  if (strcmp (v, "none") == 0)
-    *out = NETWORK_NONE;
-  else if (strcmp (v, "host") == 0)
-    *out = NETWORK_HOST;
-  else
+  static const char *const modes[2][2]
+      = { { "none", "host" }, { "identity", "canonical" } };
+  const char *const *m = modes[paths];
+  if (strcmp (v, m[0]) != 0 && strcmp (v, m[1]) != 0)
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                          "%s: unknown network mode '%s' (use none or host)",
-                          where, v);
-  return 0;
-}
-
-static int
-parse_paths (const char *v, const char *where, enum paths_mode *out,
-             ohr_error_t *err)
-{
-  if (strcmp (v, "identity") == 0)
-    *out = PATHS_IDENTITY;
-  else if (strcmp (v, "canonical") == 0)
-    *out = PATHS_CANONICAL;
+                          "%s: unknown %s mode '%s' (use %s or %s)", where,
+                          paths ? "paths" : "network", v, m[0], m[1]);
+  bool second = strcmp (v, m[1]) == 0;
+  if (paths)
+    {
+      o->paths = second ? PATHS_CANONICAL : PATHS_IDENTITY;
+      o->paths_set = true;
+    }
   else
-    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                          "%s: unknown paths mode '%s' (use identity or "
-                          "canonical)",
-                          where, v);
+    {
+      o->network = second ? NETWORK_HOST : NETWORK_NONE;
+      o->network_set = true;
+    }
   return 0;
 }
 
@@ -270,7 +260,7 @@ add_annotation (struct run_options *o, const char *kv, const char *where,
   if (eq == NULL || eq == kv)
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
                           "%s: '%s' is not KEY=VALUE", where, kv);
-  return strv_push (&o->annotations, kv) < 0 ? oom (err) : 0;
+  return strv_push (&o->annotations, kv) < 0 ? ohr_error_nomem (err) : 0;
 }
 
 /* Degraded modes are explicit: each names the isolation it gives up, and
@@ -297,12 +287,12 @@ split_list (const char *v, const char *delims, char ***out, ohr_error_t *err)
 {
   cleanup_free char *copy = strdup (v);
   if (copy == NULL)
-    return oom (err);
+    return ohr_error_nomem (err);
   char *save = NULL;
   for (char *n = strtok_r (copy, delims, &save); n;
        n = strtok_r (NULL, delims, &save))
     if (strv_push (out, n) < 0)
-      return oom (err);
+      return ohr_error_nomem (err);
   return 0;
 }
 
@@ -323,7 +313,7 @@ static int
 env_string (char *const *envp, const char *name, char **dst, ohr_error_t *err)
 {
   const char *v = envfilter_get (envp, name);
-  return v && *v ? set_string (dst, v, err) : 0;
+  return v && *v ? options_set_string (dst, v, err) : 0;
 }
 
 static int
@@ -341,12 +331,10 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
              < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_NETWORK")) && *v
-      && (o->network_set = true)
-      && parse_network (v, "OCI_HOST_RUNNER_NETWORK", &o->network, err) < 0)
+      && set_mode (o, false, v, "OCI_HOST_RUNNER_NETWORK", err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_PATHS")) && *v
-      && (o->paths_set = true)
-      && parse_paths (v, "OCI_HOST_RUNNER_PATHS", &o->paths, err) < 0)
+      && set_mode (o, true, v, "OCI_HOST_RUNNER_PATHS", err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_DEGRADED")) && *v
       && parse_degraded (v, "OCI_HOST_RUNNER_DEGRADED", o, err) < 0)
@@ -410,7 +398,7 @@ default_dirs (char *const *envp, struct run_options *o, ohr_error_t *err)
                   : asprintf (&o->cache_dir, "%s/.cache/oci-host-runner",
                               home_dir (envp));
       if (r < 0)
-        return oom (err);
+        return ohr_error_nomem (err);
     }
   if (o->state_dir == NULL)
     {
@@ -456,7 +444,7 @@ options_default_state_dir (const struct state_dir_facts *f, ohr_error_t *err)
     r = asprintf (&dir, "/tmp/oci-host-runner-%u", (unsigned)f->euid);
   if (r < 0)
     {
-      ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "options");
+      ohr_error_nomem (err);
       return NULL;
     }
   return dir;
@@ -472,7 +460,7 @@ push_option (char ***list, bool *given, const char *v, ohr_error_t *err)
       *list = NULL;
       *given = true;
     }
-  return strv_push (list, v) < 0 ? oom (err) : 0;
+  return strv_push (list, v) < 0 ? ohr_error_nomem (err) : 0;
 }
 
 static int
@@ -482,23 +470,21 @@ apply_option (int c, const char *arg, struct run_options *o,
   switch (c)
     {
     case OPT_IMAGE:
-      return set_string (&o->image, arg, err);
+      return options_set_string (&o->image, arg, err);
     case OPT_RUNTIME:
-      return set_string (&o->runtime, arg, err);
+      return options_set_string (&o->runtime, arg, err);
     case OPT_NETWORK:
-      o->network_set = true;
-      return parse_network (arg, "--network", &o->network, err);
+      return set_mode (o, false, arg, "--network", err);
     case OPT_POLICY:
-      return set_string (&o->policy, arg, err);
+      return options_set_string (&o->policy, arg, err);
     case OPT_PATHS:
-      o->paths_set = true;
-      return parse_paths (arg, "--paths", &o->paths, err);
+      return set_mode (o, true, arg, "--paths", err);
     case OPT_ENV:
       return push_option (&o->env, &given->env, arg, err);
     case OPT_CACHE_DIR:
-      return set_string (&o->cache_dir, arg, err);
+      return options_set_string (&o->cache_dir, arg, err);
     case OPT_STATE_DIR:
-      return set_string (&o->state_dir, arg, err);
+      return options_set_string (&o->state_dir, arg, err);
     case OPT_KEEP_BUNDLE:
     case OPT_NO_KEEP_BUNDLE:
       o->keep_bundle = c == OPT_KEEP_BUNDLE;
@@ -506,7 +492,7 @@ apply_option (int c, const char *arg, struct run_options *o,
     case OPT_DEGRADED:
       return parse_degraded (arg, "--degraded", o, err);
     case OPT_ATTEST:
-      return set_string (&o->attest_dir, arg, err);
+      return options_set_string (&o->attest_dir, arg, err);
     case OPT_HOOKS_DIR:
       o->hooks_dirs_set = true;
       return push_option (&o->hooks_dirs, &given->hooks_dirs, arg, err);
@@ -519,7 +505,7 @@ apply_option (int c, const char *arg, struct run_options *o,
         }
       return add_annotation (o, arg, "--annotation", err);
     case OPT_STORE:
-      return set_string (&o->store_dir, arg, err);
+      return options_set_string (&o->store_dir, arg, err);
     case OPT_INSECURE:
       return push_option (&o->insecure, &given->insecure, arg, err);
     case OPT_ALLOW_UNPINNED:
@@ -547,8 +533,8 @@ options_parse (int argc, char **argv, char *const *envp,
 {
   struct run_options o = { .network = NETWORK_NONE };
   struct cli_lists given = { 0 };
-  if (set_string (&o.image, "host", err) < 0
-      || set_string (&o.runtime, "auto", err) < 0
+  if (options_set_string (&o.image, "host", err) < 0
+      || options_set_string (&o.runtime, "auto", err) < 0
       || from_env (envp, &o, err) < 0)
     goto fail;
   optind = 0; /* reset getopt: options_parse may run more than once */
@@ -580,7 +566,7 @@ options_parse (int argc, char **argv, char *const *envp,
   for (int i = optind; i < argc; i++)
     if (strv_push (&o.command, argv[i]) < 0)
       {
-        oom (err);
+        ohr_error_nomem (err);
         goto fail;
       }
   if (default_dirs (envp, &o, err) < 0)
@@ -595,17 +581,12 @@ fail:
 void
 options_clear (struct run_options *o)
 {
-  free (o->image);
-  free (o->runtime);
+  free_many (o->image, o->runtime, o->policy, o->attest_dir, o->cache_dir,
+             o->store_dir, o->state_dir);
   strv_free (o->env);
-  free (o->policy);
-  free (o->attest_dir);
   strv_free (o->hooks_dirs);
   strv_free (o->annotations);
-  free (o->cache_dir);
-  free (o->store_dir);
   strv_free (o->insecure);
-  free (o->state_dir);
   strv_free (o->command);
   memset (o, 0, sizeof *o);
 }

@@ -69,6 +69,10 @@ void options_clear (struct run_options *o);
 int options_env_list (char *const *envp, const char *name, char ***out,
                       ohr_error_t *err);
 
+/* An option's value: *dst (freed) becomes a copy of v.  Also for the
+ * helpers' options. */
+int options_set_string (char **dst, const char *v, ohr_error_t *err);
+
 /* What the default --state-dir depends on: facts about this process and
  * host, gathered by options_state_dir_facts and given to
  * options_default_state_dir (tests give their own). */

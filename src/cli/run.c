@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +88,11 @@ state_clear (struct run_state *s)
   toolchain_clear (&s->tc);
   jobserver_clear (&s->js);
   view_clear (&s->layout);
-  free (s->init_path);
-  free (s->config);
+  free_many (s->init_path, s->config, s->attest_path);
   directive_filter_free (s->directives);
   policy_effective_clear (&s->eff);
   if (s->attest_fd >= 0)
     close (s->attest_fd);
-  free (s->attest_path);
   hooks_set_clear (&s->hooks);
   spec_hooks_clear (&s->selected_hooks);
   strv_free (s->annotations);
@@ -144,7 +141,7 @@ load_policy (struct run_state *s, ohr_error_t *err)
     s->opts.paths = p->paths;
   for (size_t i = 0; p->env && p->env[i]; i++)
     if (strv_push (&s->opts.env, p->env[i]) < 0)
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "policy");
+      return ohr_error_nomem (err);
   for (size_t i = 0; i < s->eff.n_matches; i++)
     verbose (s, "policy %s: rule %s", path ? path : "(built-in)",
              s->eff.matches[i].json);
@@ -207,22 +204,17 @@ check_glibc (struct run_state *s, ohr_error_t *err)
 static int
 default_hook_dirs (char ***out, ohr_error_t *err)
 {
-  char exe[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  if (n < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                            "cannot find my own executable");
-  exe[n] = '\0';
-  *strrchr (exe, '/') = '\0';
-  cleanup_free char *tree = NULL, *installed = NULL;
+  cleanup_free char *exe = NULL, *tree = NULL, *installed = NULL;
+  if (helper_exe_self_dir (&exe, err) < 0)
+    return -1;
   if (asprintf (&tree, "%s/../hooks", exe) < 0
       || asprintf (&installed, "%s/../share/oci-host-runner/hooks.d", exe) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+    return ohr_error_nomem (err);
   const char *const cands[] = { fs_is_dir (tree) ? tree : installed,
                                 "/etc/oci-host-runner/hooks.d" };
   for (size_t i = 0; i < 2; i++)
     if (fs_is_dir (cands[i]) && strv_push (out, cands[i]) < 0)
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+      return ohr_error_nomem (err);
   return 0;
 }
 
@@ -247,7 +239,7 @@ select_hooks (struct run_state *s, ohr_error_t *err)
 {
   for (size_t i = 0; s->opts.annotations && s->opts.annotations[i]; i++)
     if (strv_push (&s->annotations, s->opts.annotations[i]) < 0)
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+      return ohr_error_nomem (err);
   if (strv_pushf (&s->annotations, "org.oci-host-runner.package=%s",
                   s->ctx.package)
           < 0
@@ -260,7 +252,7 @@ select_hooks (struct run_state *s, ohr_error_t *err)
       || strv_pushf (&s->annotations, "org.oci-host-runner.manifest-dir=%s",
                      s->ctx.manifest_dir)
              < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "hooks");
+    return ohr_error_nomem (err);
   struct hook_context hc = { .script = s->ctx.script,
                              .annotations = s->annotations,
                              .has_bind_mounts = true };
@@ -585,7 +577,7 @@ make_directive_filter (struct run_state *s, ohr_error_t *err)
   size_t n = s->layout.n_pairs;
   cleanup_free struct directive_map *maps = calloc (n + 1, sizeof *maps);
   if (maps == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "directives");
+    return ohr_error_nomem (err);
   for (size_t i = 0; i < n; i++)
     {
       maps[i].container_prefix = s->layout.pairs[i].container;
@@ -697,7 +689,7 @@ container_prefixes (struct run_state *s, char ***out, ohr_error_t *err)
           || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0)
         continue;
       if (strv_push (out, c) < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+        return ohr_error_nomem (err);
     }
   return 0;
 }
@@ -825,7 +817,7 @@ open_attest (struct run_state *s, ohr_error_t *err)
   cleanup_free char *path
       = name ? fs_path_join (s->opts.attest_dir, name) : NULL;
   if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "attest");
+    return ohr_error_nomem (err);
   if (fs_mkdir_p (s->opts.attest_dir, 0755, err) < 0)
     return ohr_error_wrap (err, "--attest");
   s->attest_fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -895,8 +887,7 @@ attest (struct run_state *s, ohr_error_t *err)
   struct runrecord rr = { 0 };
   cleanup_free char *path = runrecord_path (s->opts.attest_dir, s->bundle.id);
   cleanup_free char *helper = NULL;
-  int r = path ? fill_record (s, &rr, err)
-               : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "attest");
+  int r = path ? fill_record (s, &rr, err) : ohr_error_nomem (err);
   if (r == 0)
     r = runrecord_write (&rr, path, err);
   runrecord_clear (&rr);

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "cli/dispatch.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
 #include "image/catalog.h"
@@ -59,6 +60,22 @@ default_store (void)
              : s;
 }
 
+static int
+store_option (int c, const char *arg, void *ctx, ohr_error_t *err)
+{
+  struct store_cli *cli = ctx;
+  switch (c)
+    {
+    case 's':
+      return options_set_string (&cli->store_dir, arg, err);
+    case 'k':
+      return strv_push (&cli->insecure, arg) < 0 ? ohr_error_nomem (err) : 0;
+    default:
+      cli->help = true;
+      return 0;
+    }
+}
+
 /* The options and variables, by run mode's rule (src/cli/options.h):
  * --store replaces OCI_HOST_RUNNER_STORE_DIR (then, as in run mode, the
  * cache directory holds the store), and --insecure-registry, given once
@@ -71,32 +88,10 @@ parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
           { "insecure-registry", required_argument, NULL, 'k' },
           { "help", no_argument, NULL, 'h' },
           { NULL, 0, NULL, 0 } };
-  optind = 0;
-  opterr = 0;
-  int c;
-  bool ok = true;
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 's':
-        free (cli->store_dir);
-        ok = ok && (cli->store_dir = strdup (optarg)) != NULL;
-        break;
-      case 'k':
-        ok = ok && strv_push (&cli->insecure, optarg) == 0;
-        break;
-      case 'h':
-        cli->help = true;
-        break;
-      default:
-        return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                              "unknown option or missing value: '%s'",
-                              argv[optind - 1]);
-      }
-  for (int i = optind; ok && i < argc; i++)
-    ok = strv_push (&cli->args, argv[i]) == 0;
-  if (!ok)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "store");
+  if (cli_parse_options (argc, argv, "+h", opts, store_option, cli, &cli->args,
+                         err)
+      < 0)
+    return -1;
   if (cli->insecure == NULL
       && options_env_list (environ, "OCI_HOST_RUNNER_INSECURE_REGISTRIES",
                            &cli->insecure, err)
@@ -108,9 +103,7 @@ parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
     env = getenv ("OCI_HOST_RUNNER_CACHE_DIR");
   if (cli->store_dir == NULL)
     cli->store_dir = env && *env ? strdup (env) : default_store ();
-  return cli->store_dir
-             ? 0
-             : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "store");
+  return cli->store_dir ? 0 : ohr_error_nomem (err);
 }
 
 static void
@@ -120,12 +113,6 @@ fetch_opts (const struct store_cli *cli, struct fetch_options *o)
   o->rootless = geteuid () != 0;
   o->insecure_hosts = cli->insecure;
   o->progress = isatty (STDERR_FILENO) && getenv ("CARGO") == NULL;
-}
-
-static int
-parse_ref (const char *text, struct imageref *ref, ohr_error_t *err)
-{
-  return imageref_parse (text, ref, err);
 }
 
 /* A name as given, its canonical form, a pinned digest the store has, or
@@ -172,8 +159,11 @@ lock_pulls (const struct store_cli *cli, int *out_fd, ohr_error_t *err)
   return 0;
 }
 
+/* Fetch and prepare the image cli->args[0] names, one pull at a time.
+ * pull and import say what they fetched; ensure prints the digest alone,
+ * for the runner to read. */
 static int
-cmd_ensure (struct store_cli *cli, ohr_error_t *err)
+pull (struct store_cli *cli, bool digest_only, ohr_error_t *err)
 {
   struct imageref ref = { 0 };
   struct fetch_options o = { 0 };
@@ -182,46 +172,12 @@ cmd_ensure (struct store_cli *cli, ohr_error_t *err)
   fetch_opts (cli, &o);
   int r = lock_pulls (cli, &lock, err);
   if (r == 0)
-    r = parse_ref (cli->args[0], &ref, err);
+    r = imageref_parse (cli->args[0], &ref, err);
   if (r == 0)
     r = fetch_ensure (&ref, &o, &res, err);
-  if (r == 0)
+  if (r == 0 && digest_only)
     printf ("%s\n", res.manifest_digest);
-  fetch_result_clear (&res);
-  imageref_clear (&ref);
-  return r;
-}
-
-static int
-cmd_resolve (struct store_cli *cli, ohr_error_t *err)
-{
-  struct imageref ref = { 0 };
-  struct fetch_options o = { 0 };
-  cleanup_free char *digest = NULL;
-  fetch_opts (cli, &o);
-  int r = parse_ref (cli->args[0], &ref, err);
-  if (r == 0)
-    r = fetch_resolve_tag (&ref, &o, &digest, err);
-  if (r == 0)
-    printf ("%s\n", digest);
-  imageref_clear (&ref);
-  return r;
-}
-
-static int
-cmd_pull (struct store_cli *cli, ohr_error_t *err)
-{
-  struct imageref ref = { 0 };
-  struct fetch_options o = { 0 };
-  struct fetch_result res = { 0 };
-  cleanup_close int lock = -1;
-  fetch_opts (cli, &o);
-  int r = lock_pulls (cli, &lock, err);
-  if (r == 0)
-    r = parse_ref (cli->args[0], &ref, err);
-  if (r == 0)
-    r = fetch_ensure (&ref, &o, &res, err);
-  if (r == 0)
+  else if (r == 0)
     {
       for (size_t i = 0; res.refused && res.refused[i]; i++)
         fprintf (stderr, "oci-host-runner: refused layer entry %s\n",
@@ -232,6 +188,34 @@ cmd_pull (struct store_cli *cli, ohr_error_t *err)
         printf ("pin it as: %s\n", res.pinned);
     }
   fetch_result_clear (&res);
+  imageref_clear (&ref);
+  return r;
+}
+
+static int
+cmd_pull (struct store_cli *cli, ohr_error_t *err)
+{
+  return pull (cli, false, err);
+}
+
+static int
+cmd_ensure (struct store_cli *cli, ohr_error_t *err)
+{
+  return pull (cli, true, err);
+}
+
+static int
+cmd_resolve (struct store_cli *cli, ohr_error_t *err)
+{
+  struct imageref ref = { 0 };
+  struct fetch_options o = { 0 };
+  cleanup_free char *digest = NULL;
+  fetch_opts (cli, &o);
+  int r = imageref_parse (cli->args[0], &ref, err);
+  if (r == 0)
+    r = fetch_resolve_tag (&ref, &o, &digest, err);
+  if (r == 0)
+    printf ("%s\n", digest);
   imageref_clear (&ref);
   return r;
 }
@@ -248,18 +232,23 @@ human_size (uint64_t n)
   return asprintf (&s, u ? "%.1f %s" : "%.0f %s", v, units[u]) < 0 ? NULL : s;
 }
 
+/* The store of --store (or its variables), opened for a command. */
+static int
+open_store (const struct store_cli *cli, struct store **out, ohr_error_t *err)
+{
+  return store_open (cli->store_dir, geteuid () != 0, out, err);
+}
+
 static int
 cmd_images (struct store_cli *cli, ohr_error_t *err)
 {
-  struct store *st = NULL;
+  cleanup_store struct store *st = NULL;
   struct store_image *v = NULL;
   size_t n = 0;
-  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
+  if (open_store (cli, &st, err) < 0 || store_list (st, &v, &n, err) < 0)
     return -1;
-  int r = store_list (st, &v, &n, err);
-  if (r == 0)
-    printf ("%-50s %-20s %10s %10s\n", "NAME", "DIGEST", "SIZE", "SHARED");
-  for (size_t i = 0; r == 0 && i < n; i++)
+  printf ("%-50s %-20s %10s %10s\n", "NAME", "DIGEST", "SIZE", "SHARED");
+  for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *size = human_size (v[i].size);
       cleanup_free char *shared = human_size (v[i].shared_size);
@@ -267,68 +256,52 @@ cmd_images (struct store_cli *cli, ohr_error_t *err)
               v[i].digest, size ? size : "?", shared ? shared : "?");
     }
   store_images_free (v, n);
-  store_free (st);
-  return r;
+  return 0;
 }
 
 static int
 cmd_inspect (struct store_cli *cli, ohr_error_t *err)
 {
-  struct store *st = NULL;
-  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
-    return -1;
+  cleanup_store struct store *st = NULL;
   cleanup_free char *digest = NULL, *config = NULL;
   size_t len = 0;
-  int r = resolve_name (cli, st, cli->args[0], &digest, err);
-  if (r == 0)
-    r = store_get_config (st, digest, &config, &len, err);
-  if (r == 0)
-    printf ("{\"name\":\"%s\",\"digest\":\"%s\",\"config\":%.*s}\n",
-            cli->args[0], digest, (int)len, config);
-  store_free (st);
-  return r;
+  if (open_store (cli, &st, err) < 0
+      || resolve_name (cli, st, cli->args[0], &digest, err) < 0
+      || store_get_config (st, digest, &config, &len, err) < 0)
+    return -1;
+  printf ("{\"name\":\"%s\",\"digest\":\"%s\",\"config\":%.*s}\n",
+          cli->args[0], digest, (int)len, config);
+  return 0;
 }
 
 static int
 cmd_rm (struct store_cli *cli, ohr_error_t *err)
 {
-  struct store *st = NULL;
-  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
-    return -1;
+  cleanup_store struct store *st = NULL;
   cleanup_free char *digest = NULL;
-  int r = resolve_name (cli, st, cli->args[0], &digest, err);
-  if (r == 0)
-    r = store_remove (st, digest, err);
-  if (r == 0)
-    r = catalog_forget (cli->store_dir, digest, err);
-  if (r == 0)
-    {
-      cleanup_free char *cfg = catalog_config_path (cli->store_dir, digest);
-      if (cfg)
-        unlink (cfg);
-      printf ("removed %s\n", digest);
-    }
-  store_free (st);
-  return r;
+  if (open_store (cli, &st, err) < 0
+      || resolve_name (cli, st, cli->args[0], &digest, err) < 0
+      || store_remove (st, digest, err) < 0
+      || catalog_forget (cli->store_dir, digest, err) < 0)
+    return -1;
+  cleanup_free char *cfg = catalog_config_path (cli->store_dir, digest);
+  if (cfg)
+    unlink (cfg);
+  printf ("removed %s\n", digest);
+  return 0;
 }
 
 static int
 cmd_gc (struct store_cli *cli, ohr_error_t *err)
 {
-  struct store *st = NULL;
+  cleanup_store struct store *st = NULL;
   struct store_gc_stats stats = { 0 };
-  if (store_open (cli->store_dir, geteuid () != 0, &st, err) < 0)
+  if (open_store (cli, &st, err) < 0 || store_gc (st, &stats, err) < 0)
     return -1;
-  int r = store_gc (st, &stats, err);
-  if (r == 0)
-    {
-      cleanup_free char *freed = human_size (stats.bytes_freed);
-      printf ("removed %d objects (%s) and %d checkouts\n",
-              stats.objects_removed, freed ? freed : "?",
-              stats.checkouts_removed);
-    }
-  store_free (st);
-  return r;
+  cleanup_free char *freed = human_size (stats.bytes_freed);
+  printf ("removed %d objects (%s) and %d checkouts\n", stats.objects_removed,
+          freed ? freed : "?", stats.checkouts_removed);
+  return 0;
 }
 
 static const struct store_command commands[] = {
@@ -374,41 +347,30 @@ usage (FILE *f)
               "digest\nmismatch), 125 other.\n");
 }
 
-int
-main (int argc, char **argv)
+/* One command: its options and operands (or --help), then the command. */
+static int
+run_command (const void *command, int argc, char **argv, ohr_error_t *err)
 {
-  if (argc < 2 || strcmp (argv[1], "--help") == 0
-      || strcmp (argv[1], "help") == 0)
-    {
-      usage (argc < 2 ? stderr : stdout);
-      return argc < 2 ? OHR_EXIT_USAGE : 0;
-    }
-  const struct store_command *cmd = NULL;
-  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
-      cmd = &commands[i];
-  ohr_error_t err = NULL;
+  const struct store_command *cmd = command;
   struct store_cli cli = { 0 };
-  int r;
-  if (cmd == NULL)
-    r = ohr_error_set (&err, EINVAL, OHR_ERR_USAGE,
-                       "unknown command '%s' (see --help)", argv[1]);
-  else if ((r = parse_cli (argc - 1, argv + 1, &cli, &err)) == 0 && cli.help)
+  int r = parse_cli (argc, argv, &cli, err);
+  if (r == 0 && cli.help)
     printf ("Usage: oci-host-runner %s\n", cmd->usage);
   else if (r == 0
-           && ((int)strv_len (cli.args) < cmd->min_args
-               || (int)strv_len (cli.args) > cmd->max_args))
-    r = ohr_error_set (&err, EINVAL, OHR_ERR_USAGE,
-                       "usage: oci-host-runner %s", cmd->usage);
-  else if (r == 0)
-    r = cmd->fn (&cli, &err);
+           && (r = cli_check_args (cli.args, cmd->min_args, cmd->max_args,
+                                   "oci-host-runner", cmd->usage, err))
+                  == 0)
+    r = cmd->fn (&cli, err);
   free (cli.store_dir);
   strv_free (cli.insecure);
   strv_free (cli.args);
-  if (r == 0)
-    return 0;
-  fprintf (stderr, "oci-host-runner-store: %s\n", err ? err->msg : "failed");
-  int code = err ? exit_code (err->kind) : OHR_EXIT_RUNTIME;
-  ohr_error_free (&err);
-  return code;
+  return r;
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct cli_helper helper = CLI_HELPER (
+      "oci-host-runner-store", usage, commands, run_command, exit_code);
+  return cli_helper_main (&helper, argc, argv);
 }

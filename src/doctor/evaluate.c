@@ -1151,7 +1151,7 @@ doctor_evaluate (const struct doctor_facts *f, struct doctor_report *out,
   if (ev.oom)
     {
       doctor_report_clear (out);
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
+      return ohr_error_nomem (err);
     }
   return 0;
 }
@@ -1160,11 +1160,7 @@ void
 doctor_report_clear (struct doctor_report *r)
 {
   for (size_t i = 0; i < r->n; i++)
-    {
-      free (r->v[i].name);
-      free (r->v[i].detail);
-      free (r->v[i].fix);
-    }
+    free_many (r->v[i].name, r->v[i].detail, r->v[i].fix);
   free (r->v);
   memset (r, 0, sizeof *r);
 }

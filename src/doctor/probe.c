@@ -409,7 +409,7 @@ doctor_probe (const struct run_options *o, struct doctor_facts *f,
   cleanup_free char *mountinfo = read_text ("/proc/self/mountinfo");
   if (doctor_find_masks (mountinfo, "/proc", &f->proc_masks) < 0
       || doctor_find_masks (mountinfo, "/sys", &f->sys_masks) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
+    return ohr_error_nomem (err);
 
   doctor_probe_namespaces (f);
   probe_cgroups (f);
@@ -438,9 +438,7 @@ doctor_probe (const struct run_options *o, struct doctor_facts *f,
 static void
 runtime_clear_fact (struct doctor_runtime *rt)
 {
-  free (rt->path);
-  free (rt->version);
-  free (rt->error);
+  free_many (rt->path, rt->version, rt->error);
 }
 
 static void
@@ -453,24 +451,17 @@ dir_clear (struct doctor_dir *d)
 void
 doctor_facts_clear (struct doctor_facts *f)
 {
-  free (f->cgroup_path);
+  free_many (f->cgroup_path, f->want_runtime, f->apparmor_label, f->uid_map,
+             f->store_link_detail, f->image, f->image_detail, f->hooks_error,
+             f->init_path, f->store_helper);
   runtime_clear_fact (&f->crun);
   runtime_clear_fact (&f->runc);
-  free (f->want_runtime);
-  free (f->apparmor_label);
-  free (f->uid_map);
   strv_free (f->proc_masks);
   strv_free (f->sys_masks);
   dir_clear (&f->state);
   dir_clear (&f->cache);
   dir_clear (&f->store);
-  free (f->store_link_detail);
-  free (f->image);
-  free (f->image_detail);
   strv_free (f->hooks_dirs);
-  free (f->hooks_error);
-  free (f->init_path);
-  free (f->store_helper);
   doctor_cargo_clear (&f->cargo);
   memset (f, 0, sizeof *f);
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "util/jsongen.h"
+
 static const char *
 status_word (enum doctor_status s)
 {
@@ -29,54 +31,39 @@ doctor_format_line (const struct doctor_check *c)
 }
 
 static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
+gen_check_entry (yajl_gen g, const struct doctor_check *c)
 {
-  return s ? yajl_gen_string (g, (const unsigned char *)s, strlen (s))
-           : yajl_gen_null (g);
+  const char *status = c->status == DOCTOR_OK     ? "ok"
+                       : c->status == DOCTOR_WARN ? "warn"
+                                                  : "fail";
+  yajl_gen_status st;
+  G (yajl_gen_map_open (g));
+  G (gen_kv (g, "check", c->name));
+  G (gen_kv (g, "status", status));
+  G (gen_kv (g, "detail", c->detail));
+  G (gen_kv (g, "fix", c->status != DOCTOR_OK ? c->fix : NULL));
+  G (yajl_gen_map_close (g));
+fail:
+  return st;
 }
 
 int
 doctor_report_json (const struct doctor_report *r, char **out, size_t *out_len,
                     ohr_error_t *err)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = gen_new ();
   if (g == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
+    return ohr_error_nomem (err);
   yajl_gen_config (g, yajl_gen_beautify, 1);
-  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
-  yajl_gen_status st = yajl_gen_array_open (g);
-  for (size_t i = 0; st == yajl_gen_status_ok && i < r->n; i++)
-    {
-      const struct doctor_check *c = &r->v[i];
-      if ((st = yajl_gen_map_open (g)) != yajl_gen_status_ok
-          || (st = gen_str (g, "check")) != yajl_gen_status_ok
-          || (st = gen_str (g, c->name)) != yajl_gen_status_ok
-          || (st = gen_str (g, "status")) != yajl_gen_status_ok
-          || (st = gen_str (g, status_word (c->status)[0] == 'F'
-                                   ? "fail"
-                                   : status_word (c->status)))
-                 != yajl_gen_status_ok
-          || (st = gen_str (g, "detail")) != yajl_gen_status_ok
-          || (st = gen_str (g, c->detail)) != yajl_gen_status_ok
-          || (st = gen_str (g, "fix")) != yajl_gen_status_ok
-          || (st = gen_str (g, c->status != DOCTOR_OK ? c->fix : NULL))
-                 != yajl_gen_status_ok)
-        break;
-      st = yajl_gen_map_close (g);
-    }
-  if (st == yajl_gen_status_ok)
-    st = yajl_gen_array_close (g);
-  const unsigned char *buf;
-  size_t len;
-  int r2 = 0;
-  if (st != yajl_gen_status_ok
-      || yajl_gen_get_buf (g, &buf, &len) != yajl_gen_status_ok)
-    r2 = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
-                        "doctor: cannot write JSON (status %d)", (int)st);
-  else if ((*out = strndup ((const char *)buf, len)) == NULL)
-    r2 = ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "doctor");
-  else
-    *out_len = len;
-  yajl_gen_free (g);
-  return r2;
+  yajl_gen_status st;
+  G (yajl_gen_array_open (g));
+  for (size_t i = 0; i < r->n; i++)
+    G (gen_check_entry (g, &r->v[i]));
+  G (yajl_gen_array_close (g));
+fail:
+  if (gen_check (st, "a value", err) < 0)
+    return ohr_error_wrap (err, "doctor");
+  if ((*out = gen_text (g, out_len)) == NULL)
+    return ohr_error_nomem (err);
+  return 0;
 }

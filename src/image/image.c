@@ -22,12 +22,9 @@ image_free (struct image *img)
 {
   if (img == NULL)
     return;
-  free (img->ref);
-  free (img->digest);
-  free (img->rootfs);
+  free_many (img->ref, img->digest, img->rootfs, img->workdir);
   mounts_free (&img->binds);
   strv_free (img->env);
-  free (img->workdir);
   strv_free (img->notes);
   free (img);
 }

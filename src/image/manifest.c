@@ -14,7 +14,6 @@
 #include "image/manifest.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,35 +33,17 @@
 /* Platforms listed when none matches. */
 #define LIST_MAX 16
 
-static void
-cleanup_manifestp (struct oci_manifest *m)
-{
-  manifest_clear (m);
-}
-#define cleanup_manifest __attribute__ ((cleanup (cleanup_manifestp)))
+DEFINE_CLEANUP_CLEAR (manifest, struct oci_manifest, manifest_clear)
+#define cleanup_manifest CLEANUP (manifest)
 
-static void
-cleanup_configp (struct oci_image_config *c)
-{
-  image_config_clear (c);
-}
-#define cleanup_config __attribute__ ((cleanup (cleanup_configp)))
+DEFINE_CLEANUP_CLEAR (config, struct oci_image_config, image_config_clear)
+#define cleanup_config CLEANUP (config)
 
 /* ---- errors */
 
 /* "invalid <what>: <message>", an OHR_ERR_IMAGE. */
-static int invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-invalid (ohr_error_t *err, const char *what, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  ohr_error_vset (err, 0, OHR_ERR_IMAGE, fmt, ap);
-  va_end (ap);
-  return ohr_error_wrap (err, "invalid %s", what);
-}
+#define invalid(err, what, ...)                                               \
+  json_invalid (err, OHR_ERR_IMAGE, what, __VA_ARGS__)
 
 static void
 field_path (char buf[WHERE_BUF], const char *where, const char *key)
@@ -70,100 +51,18 @@ field_path (char buf[WHERE_BUF], const char *where, const char *key)
   snprintf (buf, WHERE_BUF, "%s%s%s", where, where[0] ? "." : "", key);
 }
 
-/* ---- JSON input */
-
-/* The checks yajl_tree_parse does not make (see the top of the file). */
-static int
-check_json (const char *data, size_t len, const char *what, ohr_error_t *err)
-{
-  struct json_scan s
-      = { .max_depth = JSON_MAX_DEPTH, .allow_comments = false };
-  if (json_scan (data, len, &s) == 0)
-    return 0;
-  char q[CLIP_SIZE];
-  switch (s.flaw)
-    {
-    case JSON_FLAW_NUL_BYTE:
-      return invalid (err, what, "contains a NUL byte");
-    case JSON_FLAW_NUL_ESCAPE:
-      return invalid (err, what, "string with a \\u0000 escape");
-    case JSON_FLAW_TOO_DEEP:
-      return invalid (err, what, "nested deeper than %d levels",
-                      JSON_MAX_DEPTH);
-    case JSON_FLAW_COMMENT:
-      return invalid (err, what, "comments are not JSON");
-    case JSON_FLAW_NO_MEMORY:
-      return ohr_error_nomem (err);
-    default:
-      return invalid (err, what, "%s", clip (s.message, CLIP_ASCII, q));
-    }
-}
-
-static int
-check_duplicate_keys (yajl_val root, const char *what, ohr_error_t *err)
-{
-  const char *key = NULL;
-  int r = json_find_duplicate_key (root, &key);
-  if (r < 0)
-    return ohr_error_nomem (err);
-  char q[CLIP_SIZE];
-  return r ? invalid (err, what, "duplicate key '%s'",
-                      clip (key, CLIP_ASCII, q))
-           : 0;
-}
-
-/* First line of a yajl message (its verbose form points at the text). */
-static const char *
-first_line (char *msg)
-{
-  msg[strcspn (msg, "\r\n")] = '\0';
-  return msg[0] ? msg : "parse error";
-}
+/* ---- JSON input: the checks yajl_tree_parse does not make (see the top
+ * of the file) */
 
 static int
 parse_json (const char *data, size_t len, const char *what, yajl_val *out,
             ohr_error_t *err)
 {
-  if (len > MANIFEST_MAX_SIZE)
-    return invalid (err, what, "%zu bytes, more than the limit of %d", len,
-                    MANIFEST_MAX_SIZE);
-  if (data == NULL && len > 0)
-    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: no data", what);
-  if (check_json (data, len, what, err) < 0)
-    return -1;
-  cleanup_free char *text = malloc (len + 1);
-  if (text == NULL)
-    return ohr_error_nomem (err);
-  if (len > 0)
-    memcpy (text, data, len);
-  text[len] = '\0';
-  char errbuf[256] = "";
-  cleanup_yajl_val yajl_val root
-      = yajl_tree_parse (text, errbuf, sizeof errbuf);
-  if (root == NULL)
-    {
-      char q[CLIP_SIZE];
-      return invalid (err, what, "%s",
-                      clip (first_line (errbuf), CLIP_ASCII, q));
-    }
-  if (check_duplicate_keys (root, what, err) < 0)
-    return -1;
-  if (!YAJL_IS_OBJECT (root))
-    return invalid (err, what, "not a JSON object");
-  *out = steal_pointer (&root);
-  return 0;
+  return json_parse_strict (data, len, MANIFEST_MAX_SIZE, JSON_MAX_DEPTH,
+                            OHR_ERR_IMAGE, what, out, err);
 }
 
 /* ---- typed fields */
-
-static yajl_val
-get (yajl_val obj, const char *key)
-{
-  for (size_t i = 0; i < obj->u.object.len; i++)
-    if (strcmp (obj->u.object.keys[i], key) == 0)
-      return obj->u.object.values[i];
-  return NULL;
-}
 
 /* A string field.  Absent or null: *out is NULL, an error when required. */
 static int
@@ -171,7 +70,7 @@ get_string (yajl_val obj, const char *key, bool required, const char *what,
             const char *where, const char **out, ohr_error_t *err)
 {
   char path[WHERE_BUF];
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   *out = NULL;
   if (v == NULL || YAJL_IS_NULL (v))
     {
@@ -196,7 +95,7 @@ get_typed (yajl_val obj, const char *key, yajl_type type, bool required,
            ohr_error_t *err)
 {
   char path[WHERE_BUF];
-  yajl_val v = get (obj, key);
+  yajl_val v = json_get (obj, key);
   *out = NULL;
   bool object = type == yajl_t_object;
   field_path (path, where, key);
@@ -280,7 +179,7 @@ get_size (yajl_val obj, const char *what, const char *where, int64_t *out,
           ohr_error_t *err)
 {
   char path[WHERE_BUF];
-  yajl_val v = get (obj, "size");
+  yajl_val v = json_get (obj, "size");
   field_path (path, where, "size");
   if (v == NULL)
     return invalid (err, what, "'%s' is missing", path);
@@ -397,7 +296,7 @@ parse_descriptors (yajl_val root, const char *key, bool in_index,
 static int
 check_schema_version (yajl_val root, const char *what, ohr_error_t *err)
 {
-  yajl_val v = get (root, "schemaVersion");
+  yajl_val v = json_get (root, "schemaVersion");
   if (v == NULL)
     return 0;
   if (!YAJL_IS_INTEGER (v))
@@ -439,8 +338,8 @@ manifest_kind (yajl_val root, enum manifest_kind *kind, const char **mt,
     return -1;
   if (*mt)
     return kind_from_media_type (*mt, kind, err);
-  bool has_manifests = get (root, "manifests") != NULL;
-  bool has_layers = get (root, "layers") != NULL;
+  bool has_manifests = json_get (root, "manifests") != NULL;
+  bool has_layers = json_get (root, "layers") != NULL;
   if (has_manifests && has_layers)
     return invalid (err, what,
                     "no 'mediaType' and both 'manifests' and 'layers'");
@@ -492,12 +391,8 @@ manifest_parse (const char *data, size_t len, struct oci_manifest *out,
 static void
 descriptor_clear (struct oci_descriptor *d)
 {
-  free (d->media_type);
-  free (d->digest);
-  free (d->os);
-  free (d->architecture);
-  free (d->variant);
-  free (d->ref_name);
+  free_many (d->media_type, d->digest, d->os, d->architecture, d->variant,
+             d->ref_name);
   memset (d, 0, sizeof *d);
 }
 
@@ -506,14 +401,12 @@ manifest_clear (struct oci_manifest *m)
 {
   if (m == NULL)
     return;
-  free (m->media_type);
   descriptor_clear (&m->config);
   for (size_t i = 0; m->layers && i < m->n_layers; i++)
     descriptor_clear (&m->layers[i]);
-  free (m->layers);
   for (size_t i = 0; m->manifests && i < m->n_manifests; i++)
     descriptor_clear (&m->manifests[i]);
-  free (m->manifests);
+  free_many (m->media_type, m->layers, m->manifests);
   memset (m, 0, sizeof *m);
 }
 
@@ -816,10 +709,8 @@ image_config_clear (struct oci_image_config *c)
 {
   if (c == NULL)
     return;
-  free (c->os);
-  free (c->architecture);
+  free_many (c->os, c->architecture, c->workdir);
   strv_free (c->env);
-  free (c->workdir);
   strv_free (c->diff_ids);
   memset (c, 0, sizeof *c);
 }

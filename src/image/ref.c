@@ -56,12 +56,8 @@
 
 static const char docker_hub[] = "docker.io";
 
-static void
-cleanup_imagerefp (struct imageref *ref)
-{
-  imageref_clear (ref);
-}
-#define cleanup_imageref __attribute__ ((cleanup (cleanup_imagerefp)))
+DEFINE_CLEANUP_CLEAR (imageref, struct imageref, imageref_clear)
+#define cleanup_imageref CLEANUP (imageref)
 
 static int usage (ohr_error_t *err, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
@@ -532,11 +528,7 @@ imageref_clear (struct imageref *ref)
 {
   if (ref == NULL)
     return;
-  free (ref->registry);
-  free (ref->repository);
-  free (ref->tag);
-  free (ref->digest);
-  free (ref->path);
-  free (ref->canonical);
+  free_many (ref->registry, ref->repository, ref->tag, ref->digest, ref->path,
+             ref->canonical);
   memset (ref, 0, sizeof *ref);
 }

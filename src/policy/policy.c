@@ -728,11 +728,9 @@ settings_clear (struct policy_settings *s)
 static void
 rule_clear (struct policy_rule *r)
 {
-  free (r->package);
-  free (r->version);
+  free_many (r->package, r->version, r->json);
   semver_req_free (r->req);
   settings_clear (&r->settings);
-  free (r->json);
 }
 
 void
@@ -740,10 +738,8 @@ policy_clear (struct policy *p)
 {
   for (size_t i = 0; i < p->n_rules; i++)
     rule_clear (&p->rules[i]);
-  free (p->rules);
+  free_many (p->rules, p->path, p->data);
   settings_clear (&p->defaults);
-  free (p->path);
-  free (p->data);
   p->rules = NULL;
   p->n_rules = 0;
   p->path = NULL;
@@ -752,12 +748,8 @@ policy_clear (struct policy *p)
   p->digest[0] = '\0';
 }
 
-static void
-cleanup_policyp (struct policy *p)
-{
-  policy_clear (p);
-}
-#define cleanup_policy __attribute__ ((cleanup (cleanup_policyp)))
+DEFINE_CLEANUP_CLEAR (policy, struct policy, policy_clear)
+#define cleanup_policy CLEANUP (policy)
 
 void
 policy_default (struct policy *out)
@@ -855,25 +847,10 @@ read_policy (const char *path, char **out, size_t *out_len, ohr_error_t *err)
                             "cannot stat policy '%s'", path);
   if (check_owner (path, &st, err) < 0)
     return -1;
-  /* one byte more than allowed tells "too large" from "exactly 1 MiB" */
-  cleanup_free char *buf = malloc (POLICY_MAX_SIZE + 1);
-  if (buf == NULL)
-    return ohr_error_nomem (err);
-  size_t len = 0;
-  while (len <= POLICY_MAX_SIZE)
-    {
-      ssize_t r = read (fd, buf + len, POLICY_MAX_SIZE + 1 - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return ohr_error_errno (err, errno, OHR_ERR_USAGE,
-                                "cannot read policy '%s'", path);
-      if (r == 0)
-        break;
-      len += (size_t)r;
-    }
-  *out = steal_pointer (&buf);
-  *out_len = len;
+  /* policy_load_data says when it is too large */
+  if (fs_read_fd (fd, path, POLICY_MAX_SIZE, OHR_ERR_USAGE, out, out_len, err)
+      < 0)
+    return ohr_error_wrap (err, "policy");
   return 0;
 }
 

@@ -87,7 +87,7 @@ auth_store (struct registry_client *c, const char *registry,
       registry_free_secret (header);
       if (e)
         auth_entry_free (e);
-      return registry_oom (err);
+      return ohr_error_nomem (err);
     }
   e->header = header;
   e->bearer = bearer;
@@ -207,7 +207,7 @@ token_parse (const struct job *j, char **out_header, long long *out_ttl,
                        "%s",
                        j->server, j->repository, j->registry);
   else if (asprintf (out_header, "Authorization: Bearer %s", t->u.string) < 0)
-    r = registry_oom (err);
+    r = ohr_error_nomem (err);
   *out_ttl = e && YAJL_IS_INTEGER (e) && YAJL_GET_INTEGER (e) > 0
                  ? YAJL_GET_INTEGER (e)
                  : DEFAULT_TOKEN_TTL;
@@ -239,7 +239,7 @@ auth_bearer (struct registry_client *c, const struct job *j,
            || (creds
                && asprintf (&t.auth_header, "Authorization: Basic %s", creds)
                       < 0))
-    r = registry_oom (err);
+    r = ohr_error_nomem (err);
   else
     {
       struct job *tp = &t;
@@ -266,7 +266,7 @@ auth_basic (struct registry_client *c, const struct job *j, char *creds,
   if (creds == NULL)
     return fail_unauthorized (j, false, err);
   if (asprintf (&header, "Authorization: Basic %s", creds) < 0)
-    return registry_oom (err);
+    return ohr_error_nomem (err);
   return auth_store (c, j->registry, j->repository, header, false, true, 0,
                      err);
 }

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "registry/registry.h"
+#include "util/buf.h"
 #include "util/digest.h"
 #include "util/error.h"
 
@@ -66,12 +67,6 @@ enum job_abort
   ABORT_IO,      /* writing the .partial failed */
 };
 
-struct membuf
-{
-  char *data;
-  size_t len, cap, max;
-};
-
 /* What the current response's headers said (reset at each status line:
  * redirects and 1xx answers come before the final one). */
 struct response
@@ -101,7 +96,7 @@ struct job
    * done, or schedule a retry; NULL: done at once. */
   int (*complete) (struct job *j, ohr_error_t *err);
 
-  struct membuf body; /* JOB_MANIFEST, JOB_TOKEN */
+  struct buf body; /* JOB_MANIFEST, JOB_TOKEN */
   char digest[DIGEST_STRING_LEN + 1];
   char *media_type; /* JOB_MANIFEST */
 
@@ -119,7 +114,7 @@ struct job
   CURL *h;
   struct curl_slist *headers;
   struct response resp;
-  struct membuf errbody;
+  struct buf errbody;
   enum job_abort abort;
   int abort_errno;
   unsigned auth_gen; /* of the cached header sent; 0: none */
@@ -152,12 +147,6 @@ registry_free_secret (char *s)
   free (s);
 }
 
-static inline int
-registry_oom (ohr_error_t *err)
-{
-  return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
-}
-
 /* ---- transport.c */
 
 /* libcurl's global set-up, once per process. */
@@ -179,8 +168,6 @@ char *registry_url (const struct registry_client *c, const char *registry,
 
 /* "host[:port]" of a URL, for messages (never the path or query). */
 char *registry_url_hostport (const char *url);
-
-int registry_membuf_append (struct membuf *b, const char *p, size_t n);
 
 /* Run jobs to completion, MAX_PARALLEL at a time; on the first error the
  * others are stopped (their .partial files stay, for a later resume). */

@@ -106,13 +106,13 @@ registry_client_new (const struct registry_options *opts,
     return -1;
   struct registry_client *c = calloc (1, sizeof *c);
   if (c == NULL)
-    return registry_oom (err);
+    return ohr_error_nomem (err);
   for (size_t i = 0; opts && opts->insecure_hosts && opts->insecure_hosts[i];
        i++)
     if (strv_push (&c->insecure_hosts, opts->insecure_hosts[i]) < 0)
       {
         registry_client_free (c);
-        return registry_oom (err);
+        return ohr_error_nomem (err);
       }
   c->max_retries
       = opts && opts->max_retries > 0 ? opts->max_retries : DEFAULT_RETRIES;
@@ -170,8 +170,8 @@ manifest_media_type (const struct job *j)
 static int
 manifest_complete (struct job *j, ohr_error_t *err)
 {
-  if (j->body.data == NULL && registry_membuf_append (&j->body, "", 0) < 0)
-    return registry_oom (err);
+  if (j->body.data == NULL && buf_add (&j->body, "", 0) < 0)
+    return ohr_error_nomem (err);
   digest_sha256 (j->body.data, j->body.len, j->digest);
   if (j->expect_digest && strcmp (j->digest, j->expect_digest) != 0)
     return ohr_error_set (err, EBADMSG, OHR_ERR_IMAGE,
@@ -192,8 +192,29 @@ manifest_complete (struct job *j, ohr_error_t *err)
     }
   j->media_type = manifest_media_type (j);
   if (j->media_type == NULL)
-    return registry_oom (err);
+    return ohr_error_nomem (err);
   j->done = true;
+  return 0;
+}
+
+/* What a manifest or blob job starts with: where it fetches from, its
+ * URL, and what messages call it ("manifest 'v1'", "blob sha256:..."). */
+static int
+job_init (struct job *j, struct registry_client *c, enum job_kind kind,
+          const char *registry, const char *repository, const char *reference,
+          ohr_error_t *err)
+{
+  bool manifest = kind == JOB_MANIFEST;
+  j->c = c;
+  j->kind = kind;
+  j->registry = registry;
+  j->repository = repository;
+  j->url = registry_url (c, registry, repository,
+                         manifest ? "manifests" : "blobs", reference);
+  if (j->url == NULL
+      || asprintf (&j->what, manifest ? "manifest '%s'" : "blob %s", reference)
+             < 0)
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -209,17 +230,12 @@ manifest_job_init (struct registry_client *c, struct job *j,
     return ohr_error_set (
         err, EINVAL, OHR_ERR_IMAGE, "invalid %s '%s' for %s/%s",
         by_digest ? "digest" : "tag", safe, registry, repository);
-  j->c = c;
-  j->kind = JOB_MANIFEST;
+  if (job_init (j, c, JOB_MANIFEST, registry, repository, reference, err) < 0)
+    return -1;
   j->complete = manifest_complete;
-  j->registry = registry;
-  j->repository = repository;
   j->accept = MANIFEST_ACCEPT;
   j->body.max = MANIFEST_MAX_SIZE;
   j->expect_digest = by_digest ? reference : NULL;
-  j->url = registry_url (c, registry, repository, "manifests", reference);
-  if (j->url == NULL || asprintf (&j->what, "manifest '%s'", reference) < 0)
-    return registry_oom (err);
   return 0;
 }
 
@@ -240,7 +256,7 @@ registry_get_manifest (struct registry_client *c, const char *registry,
     {
       char *digest = strdup (j.digest);
       if (digest == NULL)
-        r = registry_oom (err);
+        r = ohr_error_nomem (err);
       else
         {
           *out_digest = digest;
@@ -297,16 +313,6 @@ duplicate_of_earlier (const struct oci_descriptor *blobs, size_t i)
 }
 
 static int
-fsync_dir (const char *dir, ohr_error_t *err)
-{
-  cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync (fd) < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot sync '%s'",
-                            dir);
-  return 0;
-}
-
-static int
 blob_commit (struct job *j, ohr_error_t *err)
 {
   if (fsync (j->fd) < 0)
@@ -318,7 +324,7 @@ blob_commit (struct job *j, ohr_error_t *err)
     return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
                             "cannot rename '%s' to '%s'", j->partial_path,
                             j->final_path);
-  if (fsync_dir (j->dest_dir, err) < 0)
+  if (fs_sync_dir (j->dest_dir, false, OHR_ERR_IMAGE, err) < 0)
     return -1;
   j->done = true;
   return 0;
@@ -362,19 +368,15 @@ blob_job_init (struct registry_client *c, struct job *j, const char *registry,
                const char *repository, const struct oci_descriptor *d,
                const char *dest_dir, ohr_error_t *err)
 {
-  j->c = c;
-  j->kind = JOB_BLOB;
+  if (job_init (j, c, JOB_BLOB, registry, repository, d->digest, err) < 0)
+    return -1;
   j->complete = blob_complete;
-  j->registry = registry;
-  j->repository = repository;
   j->desc = d;
   j->dest_dir = dest_dir;
-  j->url = registry_url (c, registry, repository, "blobs", d->digest);
-  if (j->url == NULL || asprintf (&j->what, "blob %s", d->digest) < 0
-      || asprintf (&j->final_path, "%s/%s", dest_dir, d->digest + 7) < 0
+  if (asprintf (&j->final_path, "%s/%s", dest_dir, d->digest + 7) < 0
       || asprintf (&j->partial_path, "%s/%s.partial", dest_dir, d->digest + 7)
              < 0)
-    return registry_oom (err);
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -422,7 +424,7 @@ registry_fetch_blobs (struct registry_client *c, const char *registry,
   struct job *jobs = calloc (n, sizeof *jobs);
   struct job **ptrs = calloc (n, sizeof *ptrs);
   size_t k = 0;
-  int r = (jobs && ptrs) ? 0 : registry_oom (err);
+  int r = (jobs && ptrs) ? 0 : ohr_error_nomem (err);
   for (size_t i = 0; jobs && i < n; i++)
     jobs[i].fd = -1;
   if (r == 0)

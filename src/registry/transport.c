@@ -190,48 +190,13 @@ registry_url_hostport (const char *url)
   return out;
 }
 
-/* ---- buffers */
-
-int
-registry_membuf_append (struct membuf *b, const char *p, size_t n)
-{
-  if (n > b->max - b->len)
-    return -1;
-  if (b->len + n + 1 > b->cap)
-    {
-      size_t cap = b->cap ? b->cap : 4096;
-      while (cap < b->len + n + 1)
-        cap *= 2;
-      char *nd = realloc (b->data, cap);
-      if (nd == NULL)
-        return -1;
-      b->data = nd;
-      b->cap = cap;
-    }
-  memcpy (b->data + b->len, p, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-  return 0;
-}
-
-static void
-membuf_clear (struct membuf *b)
-{
-  free (b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
-}
-
 /* ---- response headers and bodies (curl callbacks) */
 
 static void
 response_clear (struct response *r)
 {
-  free (r->www_auth);
-  free (r->content_type);
-  free (r->docker_digest);
-  free (r->retry_after);
-  free (r->content_range);
+  free_many (r->www_auth, r->content_type, r->docker_digest, r->retry_after,
+             r->content_range);
   memset (r, 0, sizeof *r);
 }
 
@@ -372,7 +337,7 @@ on_body (char *p, size_t size, size_t nmemb, void *userdata)
     {
       /* error bodies: the start is enough for a message */
       size_t room = ERRBODY_MAX - j->errbody.len;
-      registry_membuf_append (&j->errbody, p, n < room ? n : room);
+      buf_add (&j->errbody, p, n < room ? n : room);
       return n;
     }
   if (j->kind == JOB_BLOB)
@@ -380,7 +345,7 @@ on_body (char *p, size_t size, size_t nmemb, void *userdata)
       if ((first && blob_body_begin (j) < 0) || blob_write (j, p, n) < 0)
         return 0;
     }
-  else if (registry_membuf_append (&j->body, p, n) < 0)
+  else if (buf_add (&j->body, p, n) < 0)
     {
       j->abort = ABORT_TOO_BIG;
       return 0;
@@ -465,7 +430,7 @@ blob_open_partial (struct job *j, ohr_error_t *err)
   j->start_offset = j->have;
   j->dg = digest_new ();
   if (j->dg == NULL)
-    return registry_oom (err);
+    return ohr_error_nomem (err);
   return blob_rehash (j, err);
 }
 
@@ -552,7 +517,7 @@ attempt_cleanup (struct job *j)
   curl_slist_free_all (j->headers);
   j->headers = NULL;
   response_clear (&j->resp);
-  membuf_clear (&j->errbody);
+  buf_clear (&j->errbody);
   if (j->fd >= 0)
     close (j->fd);
   j->fd = -1;
@@ -578,7 +543,7 @@ start_attempt (struct registry_client *c, CURLM *m, struct job *j,
   if (j->h == NULL || build_headers (c, j) < 0)
     {
       attempt_cleanup (j);
-      return registry_oom (err);
+      return ohr_error_nomem (err);
     }
   setup_easy (c, j);
   if (curl_multi_add_handle (m, j->h) != CURLM_OK)
@@ -936,7 +901,7 @@ registry_run_jobs (struct registry_client *c, struct job **jobs, size_t n,
 {
   CURLM *m = curl_multi_init ();
   if (m == NULL)
-    return registry_oom (err);
+    return ohr_error_nomem (err);
   curl_multi_setopt (m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_PARALLEL);
   size_t left = 0;
   for (size_t i = 0; i < n; i++)
@@ -964,14 +929,10 @@ void
 registry_job_clear (struct job *j)
 {
   attempt_cleanup (j);
-  free (j->what);
-  free (j->media_type);
-  free (j->server);
-  free (j->url);
+  free_many (j->what, j->media_type, j->server, j->url, j->partial_path,
+             j->final_path);
   registry_free_secret (j->auth_header);
-  membuf_clear (&j->body);
-  free (j->partial_path);
-  free (j->final_path);
+  buf_clear (&j->body);
   memset (j, 0, sizeof *j);
   j->fd = -1;
 }

@@ -12,9 +12,7 @@
 void
 www_authenticate_clear (struct www_authenticate *ch)
 {
-  free (ch->scheme);
-  free (ch->realm);
-  free (ch->service);
+  free_many (ch->scheme, ch->realm, ch->service);
   memset (ch, 0, sizeof *ch);
 }
 
@@ -109,7 +107,7 @@ www_authenticate_parse (const char *value, struct www_authenticate *out,
     r = ohr_error_set (err, EPROTO, OHR_ERR_IMAGE,
                        "WWW-Authenticate challenge without a scheme");
   else if (ch.scheme == NULL || parse_params (p, &ch) < 0)
-    r = ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
+    r = ohr_error_nomem (err);
   if (r < 0)
     {
       www_authenticate_clear (&ch);

@@ -88,11 +88,6 @@ bundle_finish (struct bundle *b, int keep)
 {
   if (b->dir && !keep)
     fs_rm_rf (b->dir, NULL);
-  free (b->id);
-  free (b->dir);
-  free (b->log);
-  free (b->stderr_log);
-  free (b->upper);
-  free (b->work);
+  free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work);
   memset (b, 0, sizeof *b);
 }

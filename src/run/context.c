@@ -192,12 +192,8 @@ fail:
 void
 context_clear (struct run_context *ctx)
 {
-  free (ctx->script);
+  free_many (ctx->script, ctx->out_dir, ctx->manifest_dir, ctx->build_dir,
+             ctx->cwd, ctx->package);
   strv_free (ctx->args);
-  free (ctx->out_dir);
-  free (ctx->manifest_dir);
-  free (ctx->build_dir);
-  free (ctx->cwd);
-  free (ctx->package);
   memset (ctx, 0, sizeof *ctx);
 }

@@ -10,45 +10,9 @@
 #include <unistd.h>
 
 #include "image/rootpath.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-
-/* ---- growable byte buffer */
-
-struct buf
-{
-  char *p;
-  size_t len;
-  size_t cap;
-};
-
-static int
-buf_add (struct buf *b, const void *s, size_t n)
-{
-  if (n == 0)
-    return 0;
-  if (b->len + n > b->cap)
-    {
-      size_t cap = b->cap ? b->cap : 256;
-      while (cap < b->len + n)
-        cap *= 2;
-      char *p = realloc (b->p, cap);
-      if (p == NULL)
-        return -1;
-      b->p = p;
-      b->cap = cap;
-    }
-  memcpy (b->p + b->len, s, n);
-  b->len += n;
-  return 0;
-}
-
-static void
-buf_clear (struct buf *b)
-{
-  free (b->p);
-  *b = (struct buf){ 0 };
-}
 
 /* ---- UTF-8, as Rust sees it */
 
@@ -191,10 +155,7 @@ directive_pathmap_free (struct directive_pathmap *pm)
   if (pm == NULL)
     return;
   for (size_t i = 0; i < pm->n_maps; i++)
-    {
-      free (pm->maps[i].container.path);
-      free (pm->maps[i].host.path);
-    }
+    free_many (pm->maps[i].container.path, pm->maps[i].host.path);
   for (size_t i = 0; i < pm->n_allowed; i++)
     free (pm->allowed[i].path);
   for (size_t i = 0; i < pm->n_mounts; i++)
@@ -393,10 +354,7 @@ void
 directive_notes_clear (struct directive_notes *notes)
 {
   for (size_t i = 0; i < notes->n; i++)
-    {
-      free (notes->v[i].key);
-      free (notes->v[i].path);
-    }
+    free_many (notes->v[i].key, notes->v[i].path);
   free (notes->v);
   *notes = (struct directive_notes){ 0 };
 }
@@ -859,13 +817,13 @@ directive_map_line (const struct directive_pathmap *pm, const char *line,
 {
   struct buf b = { 0 };
   int r = map_line_into (pm, line, len, &b, notes);
-  if (r <= 0 || buf_add (&b, "", 1) < 0)
+  if (r <= 0 || buf_add (&b, "", 0) < 0)
     {
       buf_clear (&b);
       return r == 0 ? 0 : ohr_error_nomem (err);
     }
-  *out_len = b.len - 1;
-  *out = b.p;
+  *out_len = b.len;
+  *out = b.data;
   return 1;
 }
 
@@ -1008,8 +966,8 @@ feed_pending (struct directive_filter *f, const char *p, size_t n,
        * had the line come in one piece */
       if (buf_add (&f->pending, p, room) < 0)
         return ohr_error_nomem (err);
-      if (note_overlong (f, f->pending.p, f->pending.len, err) < 0
-          || out_write (f, f->pending.p, f->pending.len, err) < 0)
+      if (note_overlong (f, f->pending.data, f->pending.len, err) < 0
+          || out_write (f, f->pending.data, f->pending.len, err) < 0)
         return -1;
       f->pending.len = 0;
       f->overlong = true;
@@ -1022,7 +980,7 @@ feed_pending (struct directive_filter *f, const char *p, size_t n,
   if (nl == NULL)
     return 0;
   struct buf *line = &f->pending;
-  int r = filter_map (f, line->p, line->len - 1, err);
+  int r = filter_map (f, line->data, line->len - 1, err);
   if (r < 0)
     return -1;
   if (r == 1)
@@ -1031,7 +989,7 @@ feed_pending (struct directive_filter *f, const char *p, size_t n,
         return ohr_error_nomem (err);
       line = &f->mapped;
     }
-  if (out_write (f, line->p, line->len, err) < 0)
+  if (out_write (f, line->data, line->len, err) < 0)
     return -1;
   f->pending.len = 0;
   return 0;
@@ -1055,7 +1013,7 @@ feed_lines (struct directive_filter *f, const char *p, size_t n, size_t *used,
       if (r == 1)
         {
           if (out_write (f, span, (size_t)(line - span), err) < 0
-              || out_write (f, f->mapped.p, f->mapped.len, err) < 0)
+              || out_write (f, f->mapped.data, f->mapped.len, err) < 0)
             return -1;
           span = nl; /* the '\n' goes out with what follows */
         }
@@ -1122,12 +1080,12 @@ directive_filter_finish (struct directive_filter *f, ohr_error_t *err)
   if (f->pending.len == 0)
     return 0;
   struct buf *line = &f->pending;
-  int r = filter_map (f, line->p, line->len, err);
+  int r = filter_map (f, line->data, line->len, err);
   if (r < 0)
     return -1;
   if (r == 1)
     line = &f->mapped;
-  int w = out_write (f, line->p, line->len, err);
+  int w = out_write (f, line->data, line->len, err);
   f->pending.len = 0;
   return w;
 }

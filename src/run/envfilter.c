@@ -137,7 +137,7 @@ static int
 set_entry (char ***env, char *entry, ohr_error_t *err)
 {
   if (entry == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+    return ohr_error_nomem (err);
   size_t n = name_len (entry);
   ssize_t i = find_entry (*env, entry, n);
   if (i >= 0)
@@ -147,7 +147,7 @@ set_entry (char ***env, char *entry, ohr_error_t *err)
       return 0;
     }
   if (strv_push_owned (env, entry) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -157,7 +157,7 @@ envfilter_set (char ***env, const char *name, const char *value,
 {
   char *entry = NULL;
   if (asprintf (&entry, "%s=%s", name, value) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+    return ohr_error_nomem (err);
   return set_entry (env, entry, err);
 }
 
@@ -221,7 +221,7 @@ check_utf8 (char *const *env, ohr_error_t *err)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+    return ohr_error_nomem (err);
   yajl_gen_config (g, yajl_gen_validate_utf8, 1);
   const char *bad = NULL;
   for (size_t i = 0; bad == NULL && env && env[i]; i++)
@@ -263,7 +263,7 @@ envfilter_build (char *const *envp, char *const *extra, char ***out,
     if (add_extra (&env, envp, extra[i], err) < 0)
       return -1;
   if (env == NULL && (env = calloc (1, sizeof (char *))) == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+    return ohr_error_nomem (err);
   envfilter_sort (env);
   if (check_utf8 (env, err) < 0)
     return -1;

@@ -23,6 +23,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/jsoncheck.h"
 #include "util/jsonpath.h"
 #include "util/strv.h"
@@ -110,18 +111,15 @@ pattern_clear (struct hook_pattern *p)
 void
 hook_def_clear (struct hook_def *d)
 {
-  free (d->name);
-  free (d->file);
   spec_hook_clear (&d->hook);
   for (size_t i = 0; i < d->n_annotations; i++)
     {
       pattern_clear (&d->annotations[i].key);
       pattern_clear (&d->annotations[i].value);
     }
-  free (d->annotations);
   for (size_t i = 0; i < d->n_commands; i++)
     pattern_clear (&d->commands[i]);
-  free (d->commands);
+  free_many (d->name, d->file, d->annotations, d->commands);
   *d = (struct hook_def){ .always = HOOK_FLAG_UNSET,
                           .has_bind_mounts = HOOK_FLAG_UNSET };
 }
@@ -443,12 +441,8 @@ untrusted (const struct stat *st)
   return NULL;
 }
 
-static void
-cleanup_hook_defp (struct hook_def *d)
-{
-  hook_def_clear (d);
-}
-#define cleanup_hook_def __attribute__ ((cleanup (cleanup_hook_defp)))
+DEFINE_CLEANUP_CLEAR (hook_def, struct hook_def, hook_def_clear)
+#define cleanup_hook_def CLEANUP (hook_def)
 
 static int
 read_hook_file (const char *path, char **out, size_t *out_len,
@@ -467,28 +461,17 @@ read_hook_file (const char *path, char **out, size_t *out_len,
   const char *why = untrusted (&st);
   if (why)
     return ohr_error_set (err, EPERM, OHR_ERR_USAGE, "%s", why);
-  /* one byte more than allowed tells "too large" from "exactly 1 MiB" */
-  cleanup_free char *buf = malloc (HOOKS_MAX_FILE_SIZE + 2);
-  if (buf == NULL)
-    return ohr_error_nomem (err);
+  cleanup_free char *buf = NULL;
   size_t len = 0;
-  while (len <= HOOKS_MAX_FILE_SIZE)
-    {
-      ssize_t r = read (fd, buf + len, HOOKS_MAX_FILE_SIZE + 1 - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return ohr_error_errno (err, errno, OHR_ERR_USAGE, "cannot read");
-      if (r == 0)
-        break;
-      len += (size_t)r;
-    }
+  if (fs_read_fd (fd, NULL, HOOKS_MAX_FILE_SIZE, OHR_ERR_USAGE, &buf, &len,
+                  err)
+      < 0)
+    return -1;
   if (len > HOOKS_MAX_FILE_SIZE)
     return ohr_error_set (err, EFBIG, OHR_ERR_USAGE,
                           "larger than %d bytes: a hook file names one "
                           "program",
                           HOOKS_MAX_FILE_SIZE);
-  buf[len] = '\0';
   *out = steal_pointer (&buf);
   *out_len = len;
   return 0;
@@ -620,19 +603,12 @@ static void
 entries_clear (struct entries *e)
 {
   for (size_t i = 0; i < e->n; i++)
-    {
-      free (e->v[i].name);
-      free (e->v[i].path);
-    }
+    free_many (e->v[i].name, e->v[i].path);
   free (e->v);
 }
 
-static void
-cleanup_entriesp (struct entries *e)
-{
-  entries_clear (e);
-}
-#define cleanup_entries __attribute__ ((cleanup (cleanup_entriesp)))
+DEFINE_CLEANUP_CLEAR (entries, struct entries, entries_clear)
+#define cleanup_entries CLEANUP (entries)
 
 /* Add dir/name, replacing an entry of the same name from an earlier
  * directory (podman: later directories mask earlier ones). */
@@ -726,12 +702,8 @@ scan_dir (const char *dir, struct entries *e, char ***notes, ohr_error_t *err)
   return 0;
 }
 
-static void
-cleanup_hook_setp (struct hook_set *s)
-{
-  hooks_set_clear (s);
-}
-#define cleanup_hook_set __attribute__ ((cleanup (cleanup_hook_setp)))
+DEFINE_CLEANUP_CLEAR (hook_set, struct hook_set, hooks_set_clear)
+#define cleanup_hook_set CLEANUP (hook_set)
 
 int
 hooks_load (char *const *dirs, struct hook_set *out, ohr_error_t *err)
@@ -848,12 +820,8 @@ append_hook (struct spec_hook_list *l, const struct spec_hook *h)
   return 0;
 }
 
-static void
-cleanup_spec_hooksp (struct spec_hooks *h)
-{
-  spec_hooks_clear (h);
-}
-#define cleanup_spec_hooks __attribute__ ((cleanup (cleanup_spec_hooksp)))
+DEFINE_CLEANUP_CLEAR (spec_hooks, struct spec_hooks, spec_hooks_clear)
+#define cleanup_spec_hooks CLEANUP (spec_hooks)
 
 int
 hooks_select (const struct hook_set *set, const struct hook_context *ctx,

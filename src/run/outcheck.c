@@ -29,7 +29,7 @@ add (struct outcheck_report *r, const char *path, int line, const char *what,
 {
   struct outcheck_finding *nv = realloc (r->v, (r->n + 1) * sizeof *nv);
   if (nv == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+    return ohr_error_nomem (err);
   r->v = nv;
   nv[r->n].path = strdup (path);
   nv[r->n].line = line;
@@ -169,7 +169,7 @@ strip_setid (const struct walk_entry *e, const char *root,
 {
   cleanup_free char *path = xattr_path (e, root);
   if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "scan");
+    return ohr_error_nomem (err);
   mode_t mode = e->st->st_mode;
   bool caps = lgetxattr (path, "security.capability", NULL, 0) >= 0;
   if (!(mode & (S_ISUID | S_ISGID)) && !caps)
@@ -263,10 +263,7 @@ void
 outcheck_report_clear (struct outcheck_report *r)
 {
   for (size_t i = 0; i < r->n; i++)
-    {
-      free (r->v[i].path);
-      free (r->v[i].what);
-    }
+    free_many (r->v[i].path, r->v[i].what);
   free (r->v);
   r->v = NULL;
   r->n = 0;

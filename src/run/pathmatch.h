@@ -9,31 +9,27 @@
  *   after:  anything but a name byte: the end, a separator, or '/'
  *           (/cargo/out/x.rs is below /cargo/out, /cargo/outer is not).
  *
- * Name bytes are those of the paths Cargo makes: [A-Za-z0-9._-]. */
+ * Name bytes are those of the paths Cargo makes: clip_name_char's,
+ * [A-Za-z0-9._-]. */
 #ifndef OHR_RUN_PATHMATCH_H
 #define OHR_RUN_PATHMATCH_H
 
 #include <stdbool.h>
 
-static inline bool
-path_name_char (char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
+#include "util/clip.h"
 
 /* May a path start at p, in text that starts at start? */
 static inline bool
 path_may_start (const char *start, const char *p)
 {
-  return p == start || !(path_name_char (p[-1]) || p[-1] == '/');
+  return p == start || !(clip_name_char (p[-1]) || p[-1] == '/');
 }
 
 /* May a path end before the byte c? */
 static inline bool
 path_may_end (char c)
 {
-  return !path_name_char (c);
+  return !clip_name_char (c);
 }
 
 #endif

@@ -309,10 +309,9 @@ spec_generate (const struct spec_input *in, char **out, size_t *out_len,
                           "spec: rootfs, args and an absolute cwd are needed");
   if (check_hooks_annotations (in, err) < 0)
     return -1;
-  cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_yajl_gen yajl_gen g = gen_new ();
   if (g == NULL)
     return ohr_error_nomem (err);
-  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
   yajl_gen_status st = gen_spec (g, in);
   if (st != yajl_gen_status_ok)
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,

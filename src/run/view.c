@@ -72,13 +72,13 @@ add_pair (struct view *l, const char *host, const char *container,
 {
   struct path_pair *nv = realloc (l->pairs, (l->n_pairs + 1) * sizeof *nv);
   if (nv == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+    return ohr_error_nomem (err);
   l->pairs = nv;
   nv[l->n_pairs].host = strdup (host);
   nv[l->n_pairs].container = strdup (container);
   l->n_pairs++;
   if (nv[l->n_pairs - 1].host == NULL || nv[l->n_pairs - 1].container == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -155,7 +155,7 @@ add_source_mount (const struct view_input *in, const char *host,
   if (asprintf (&lower, "lowerdir=%s", host) < 0
       || asprintf (&upper, "upperdir=%s", in->source_upper) < 0
       || asprintf (&work, "workdir=%s", in->source_work) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+    return ohr_error_nomem (err);
   return ADD (t, dest, "overlay", "overlay", lower, upper, work, "nosuid",
               "nodev");
 }
@@ -270,7 +270,7 @@ set_path (const struct view_input *in, char ***env, ohr_error_t *err)
                           image_path)
               : asprintf (&path, "%s", image_path);
   if (r < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "environment");
+    return ohr_error_nomem (err);
   return envfilter_set (env, "PATH", path, err);
 }
 
@@ -284,12 +284,12 @@ map_env (const struct view *l, char **env, ohr_error_t *err)
       char *eq = strchr (env[i], '=');
       cleanup_free char *v = view_map_value (l, eq + 1);
       if (v == NULL)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+        return ohr_error_nomem (err);
       if (strcmp (v, eq + 1) == 0)
         continue;
       char *entry = NULL;
       if (asprintf (&entry, "%.*s=%s", (int)(eq - env[i]), env[i], v) < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+        return ohr_error_nomem (err);
       free (env[i]);
       env[i] = entry;
     }
@@ -356,7 +356,7 @@ view_build (const struct view_input *in, struct view *out, ohr_error_t *err)
   *out = l;
   return 0;
 oom:
-  ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "layout");
+  ohr_error_nomem (err);
 fail:
   view_clear (&l);
   return -1;
@@ -370,10 +370,7 @@ view_clear (struct view *l)
   strv_free (l->args);
   free (l->cwd);
   for (size_t i = 0; i < l->n_pairs; i++)
-    {
-      free (l->pairs[i].host);
-      free (l->pairs[i].container);
-    }
+    free_many (l->pairs[i].host, l->pairs[i].container);
   free (l->pairs);
   memset (l, 0, sizeof *l);
 }

@@ -88,7 +88,7 @@ runtime_select (const char *want, const struct hostinfo *host,
   if (out->path == NULL)
     {
       runtime_clear (out);
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+      return ohr_error_nomem (err);
     }
   out->state_root = fs_path_join (state_base, out->backend->name);
   if (out->state_root == NULL || fs_mkdir_p (out->state_root, 0700, err) < 0)
@@ -109,9 +109,7 @@ runtime_spec_needs_userns (const struct runtime *rt,
 void
 runtime_clear (struct runtime *rt)
 {
-  free (rt->path);
-  free (rt->state_root);
-  free (rt->reason);
+  free_many (rt->path, rt->state_root, rt->reason);
   memset (rt, 0, sizeof *rt);
 }
 
@@ -340,10 +338,10 @@ run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
 {
   cleanup_strv char **argv = NULL;
   if (base_argv (rt, NULL, &argv) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+    return ohr_error_nomem (err);
   for (size_t i = 0; cmd[i]; i++)
     if (strv_push (&argv, cmd[i]) < 0)
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+      return ohr_error_nomem (err);
   pid_t pid;
   struct runtime_io io = { .stdout_fd = stderr_fd,
                            .stderr_fd = stderr_fd,
@@ -543,7 +541,7 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
       || strv_push (&argv, "--bundle") < 0 || strv_push (&argv, bundle) < 0
       || strv_push (&argv, "--preserve-fds") < 0 || strv_push (&argv, nfds) < 0
       || strv_push (&argv, id) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "runtime");
+    return ohr_error_nomem (err);
 
   sigset_t set, oldmask;
   block_signals (&set, &oldmask);

@@ -68,7 +68,7 @@ chosen (const struct runtime_backend *b, const char *path,
   if (asprintf (&reason, "%s%s at %s%s", automatic ? "auto: " : "", b->name,
                 path, prep_note (prep))
       < 0)
-    return ohr_error_set (err, ENOMEM, OHR_ERR_INTERNAL, "out of memory");
+    return ohr_error_nomem (err);
   *out = (struct runtime_choice){
     .backend = b, .path = path, .prep = prep, .reason = reason
   };

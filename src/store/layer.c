@@ -711,40 +711,21 @@ finish_tree (struct reader *r, struct layer_tree *out, ohr_error_t *err)
   return 0;
 }
 
-static void
-cleanup_readerp (struct reader **r)
-{
-  reader_free (*r);
-}
-
-static void
-cleanup_archivep (struct archive **a)
-{
-  if (*a)
-    archive_read_free (*a);
-}
-
-static void
-cleanup_digestp (struct digest_ctx **d)
-{
-  if (*d)
-    digest_free (*d);
-}
+DEFINE_CLEANUP_FREE (reader, struct reader, reader_free)
+DEFINE_CLEANUP_FREE (archive, struct archive, archive_read_free)
+DEFINE_CLEANUP_FREE (digest, struct digest_ctx, digest_free)
 
 int
 layer_read (OstreeRepo *repo, int fd, const char *digest, bool rootless,
             struct layer_tree *out, struct layer_report *report,
             ohr_error_t *err)
 {
-  __attribute__ ((cleanup (cleanup_readerp))) struct reader *r
-      = reader_new (repo, rootless, report, err);
+  CLEANUP (reader) struct reader *r = reader_new (repo, rootless, report, err);
   if (r == NULL)
     return -1;
   cleanup_free struct blob_source *src = calloc (1, sizeof *src);
-  __attribute__ ((cleanup (cleanup_archivep))) struct archive *a
-      = new_tar_reader ();
-  __attribute__ ((cleanup (cleanup_digestp))) struct digest_ctx *dg
-      = digest_new ();
+  CLEANUP (archive) struct archive *a = new_tar_reader ();
+  CLEANUP (digest) struct digest_ctx *dg = digest_new ();
   if (src == NULL || a == NULL || dg == NULL)
     return ohr_error_nomem (err);
   src->fd = fd;

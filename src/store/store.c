@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ostree.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "util/cleanup.h"
 #include "util/digest.h"
 #include "util/fs.h"
+#include "util/gerror.h"
 #include "util/strv.h"
 #include "util/walk.h"
 
@@ -49,23 +49,6 @@ struct store
 };
 
 /* ---- small helpers */
-
-static int fail_gerror (ohr_error_t *err, GError *gerr, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-fail_gerror (ohr_error_t *err, GError *gerr, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *head = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_autofree char *msg = g_strdup (gerr ? gerr->message : "unknown error");
-  for (char *p = msg; *p; p++)
-    if (*p == '\n')
-      *p = ' ';
-  return ohr_error_set (err, EIO, OHR_ERR_IMAGE, "%s: %s", head, msg);
-}
 
 static int
 check_digest (const char *what, const char *digest, ohr_error_t *err)
@@ -138,7 +121,7 @@ resolve_ref (struct store *s, const char *ref, char **out, ohr_error_t *err)
 {
   g_autoptr (GError) gerr = NULL;
   if (!ostree_repo_resolve_rev (s->repo, ref, TRUE, out, &gerr))
-    return fail_gerror (err, gerr, "cannot read ref '%s'", ref);
+    return ohr_error_gerror (err, gerr, "cannot read ref '%s'", ref);
   return 0;
 }
 
@@ -148,8 +131,8 @@ set_ref_now (struct store *s, const char *ref, const char *commit,
 {
   g_autoptr (GError) gerr = NULL;
   if (!ostree_repo_set_ref_immediate (s->repo, NULL, ref, commit, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot %s ref '%s'",
-                        commit ? "set" : "delete", ref);
+    return ohr_error_gerror (err, gerr, "cannot %s ref '%s'",
+                             commit ? "set" : "delete", ref);
   return 0;
 }
 
@@ -160,7 +143,7 @@ load_commit (struct store *s, const char *commit, GVariant **out_commit,
   g_autoptr (GError) gerr = NULL;
   g_autoptr (GVariant) v = NULL;
   if (!ostree_repo_load_commit (s->repo, commit, &v, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot load commit %s", commit);
+    return ohr_error_gerror (err, gerr, "cannot load commit %s", commit);
   if (out_meta)
     *out_meta = g_variant_get_child_value (v, 0);
   if (out_commit)
@@ -185,7 +168,7 @@ list_refs (struct store *s, const char *prefix, GPtrArray **out_refs,
   g_autofree char *dir = g_strndup (prefix, strlen (prefix) - 1);
   if (!ostree_repo_list_refs_ext (s->repo, dir, &refs,
                                   OSTREE_REPO_LIST_REFS_EXT_NONE, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot list refs '%s'", prefix);
+    return ohr_error_gerror (err, gerr, "cannot list refs '%s'", prefix);
   GPtrArray *names = g_ptr_array_new ();
   GHashTableIter it;
   gpointer key;
@@ -274,8 +257,8 @@ create_repo (struct store *s, OstreeRepoMode mode, ohr_error_t *err)
   g_autoptr (OstreeRepo) repo = ostree_repo_create_at (
       AT_FDCWD, s->repo_path, mode, NULL, NULL, &gerr);
   if (repo == NULL)
-    return fail_gerror (err, gerr, "cannot create repository '%s'",
-                        s->repo_path);
+    return ohr_error_gerror (err, gerr, "cannot create repository '%s'",
+                             s->repo_path);
   return 0;
 }
 
@@ -289,8 +272,8 @@ open_repo (struct store *s, ohr_error_t *err)
   g_autoptr (GError) gerr = NULL;
   s->repo = ostree_repo_open_at (AT_FDCWD, s->repo_path, NULL, &gerr);
   if (s->repo == NULL)
-    return fail_gerror (err, gerr, "cannot open repository '%s'",
-                        s->repo_path);
+    return ohr_error_gerror (err, gerr, "cannot open repository '%s'",
+                             s->repo_path);
   OstreeRepoMode have = ostree_repo_get_mode (s->repo);
   if (have != want)
     return ohr_error_set (err, EINVAL, OHR_ERR_IMAGE,
@@ -306,30 +289,20 @@ store_free (struct store *s)
   if (s == NULL)
     return;
   g_clear_object (&s->repo);
-  free (s->dir);
-  free (s->repo_path);
-  free (s->rootfs_dir);
-  free (s->lock_path);
+  free_many (s->dir, s->repo_path, s->rootfs_dir, s->lock_path);
   free (s);
-}
-
-static void
-cleanup_storep (struct store **s)
-{
-  store_free (*s);
 }
 
 int
 store_open (const char *dir, bool rootless, struct store **out,
             ohr_error_t *err)
 {
-  __attribute__ ((cleanup (cleanup_storep))) struct store *s
-      = calloc (1, sizeof *s);
+  cleanup_store struct store *s = calloc (1, sizeof *s);
   if (s == NULL || (s->dir = strdup (dir)) == NULL
       || (s->repo_path = fs_path_join (dir, "repo")) == NULL
       || (s->rootfs_dir = fs_path_join (dir, "rootfs")) == NULL
       || (s->lock_path = fs_path_join (dir, "lock")) == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "open store");
+    return ohr_error_nomem (err);
   s->rootless = rootless;
   if (fs_mkdir_p (dir, 0700, err) < 0
       || fs_mkdir_p (s->rootfs_dir, 0700, err) < 0 || open_repo (s, err) < 0)
@@ -400,7 +373,7 @@ root_file (struct store *s, OstreeMutableTree *mtree, GFile **out,
 {
   g_autoptr (GError) gerr = NULL;
   if (!ostree_repo_write_mtree (s->repo, mtree, out, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot write tree");
+    return ohr_error_gerror (err, gerr, "cannot write tree");
   return 0;
 }
 
@@ -415,7 +388,7 @@ write_commit (struct store *s, const char *subject, OstreeMutableTree *mtree,
   if (!ostree_repo_write_commit (s->repo, NULL, subject, NULL, meta,
                                  OSTREE_REPO_FILE (root), out_commit, NULL,
                                  &gerr))
-    return fail_gerror (err, gerr, "cannot write commit");
+    return ohr_error_gerror (err, gerr, "cannot write commit");
   return 0;
 }
 
@@ -450,7 +423,7 @@ begin (struct store *s, ohr_error_t *err)
 {
   g_autoptr (GError) gerr = NULL;
   if (!ostree_repo_prepare_transaction (s->repo, NULL, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot start a transaction");
+    return ohr_error_gerror (err, gerr, "cannot start a transaction");
   return 0;
 }
 
@@ -467,7 +440,7 @@ finish (struct store *s, int rc, ohr_error_t *err)
   if (!ostree_repo_commit_transaction (s->repo, NULL, NULL, &gerr))
     {
       ostree_repo_abort_transaction (s->repo, NULL, NULL);
-      return fail_gerror (err, gerr, "cannot commit the transaction");
+      return ohr_error_gerror (err, gerr, "cannot commit the transaction");
     }
   return 0;
 }
@@ -539,7 +512,7 @@ load_layer_tree (struct store *s, const char *digest, struct layer_tree *t,
   if (g_variant_lookup (meta, "ohr.implicit-dirs", "^a&s", &implicit))
     for (const char **p = implicit; *p; p++)
       if (strv_push (&t->implicit_dirs, *p) < 0)
-        return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "load layer");
+        return ohr_error_nomem (err);
   guint32 whiteouts = 0;
   g_variant_lookup (meta, "ohr.whiteouts", "u", &whiteouts);
   t->whiteouts = whiteouts;
@@ -692,7 +665,7 @@ store_get_config (struct store *s, const char *manifest_digest, char **out,
   const char *data = g_variant_get_fixed_array (config, &n, 1);
   char *copy = malloc (n + 1);
   if (copy == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "image config");
+    return ohr_error_nomem (err);
   memcpy (copy, data, n);
   copy[n] = '\0';
   *out = copy;
@@ -711,9 +684,7 @@ store_resolve (struct store *s, const char *name_or_digest, char **out_digest,
       if (image_commit (s, name_or_digest, &commit, err) < 0)
         return -1;
       *out_digest = strdup (name_or_digest);
-      return *out_digest
-                 ? 0
-                 : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "resolve");
+      return *out_digest ? 0 : ohr_error_nomem (err);
     }
   if (check_name (name_or_digest, err) < 0)
     return -1;
@@ -734,9 +705,7 @@ store_resolve (struct store *s, const char *name_or_digest, char **out_digest,
                           "image '%s': commit %s is not an image",
                           name_or_digest, commit);
   *out_digest = strdup (digest);
-  return *out_digest
-             ? 0
-             : ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "resolve");
+  return *out_digest ? 0 : ohr_error_nomem (err);
 }
 
 /* ---- checkouts */
@@ -758,19 +727,7 @@ checkout_commit (struct store *s, const char *commit, const char *dest,
   g_autoptr (GError) gerr = NULL;
   if (!ostree_repo_checkout_at (s->repo, &opts, AT_FDCWD, dest, commit, NULL,
                                 &gerr))
-    return fail_gerror (err, gerr, "cannot check out commit %s", commit);
-  return 0;
-}
-
-/* After a crash, a checkout directory that exists must be complete: its
- * links and directories reach the disk before the rename publishes it. */
-static int
-sync_tree (const char *path, ohr_error_t *err)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || syncfs (fd) < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_IMAGE, "cannot sync '%s'",
-                            path);
+    return ohr_error_gerror (err, gerr, "cannot check out commit %s", commit);
   return 0;
 }
 
@@ -803,8 +760,10 @@ checkout_locked (struct store *s, const char *commit, const char *hex,
   int rc = checkout_commit (s, commit, dest, err);
   if (rc == 0)
     add_mount_points (dest);
+  /* after a crash, a checkout directory that exists must be complete:
+   * its links and directories reach the disk before the rename */
   if (rc == 0)
-    rc = sync_tree (dest, err);
+    rc = fs_sync_dir (dest, true, OHR_ERR_IMAGE, err);
   if (rc == 0 && rename (dest, path) < 0)
     rc = ohr_error_errno (err, errno, OHR_ERR_IMAGE,
                           "cannot rename '%s' to '%s'", dest, path);
@@ -824,7 +783,7 @@ store_checkout (struct store *s, const char *manifest_digest,
   const char *hex = manifest_digest + strlen ("sha256:");
   cleanup_free char *path = fs_path_join (s->rootfs_dir, hex);
   if (path == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "checkout");
+    return ohr_error_nomem (err);
   /* the rename makes a checkout appear whole: existing means done */
   if (!fs_is_dir (path))
     {
@@ -852,7 +811,7 @@ reachable (struct store *s, const char *commit, GHashTable **out,
 {
   g_autoptr (GError) gerr = NULL;
   if (!ostree_repo_traverse_commit (s->repo, commit, 0, out, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot walk commit %s", commit);
+    return ohr_error_gerror (err, gerr, "cannot walk commit %s", commit);
   return 0;
 }
 
@@ -877,7 +836,8 @@ count_uses (struct store *s, GHashTable *objects, GHashTable *uses,
                                                       &u->size, NULL, &gerr))
             {
               g_free (u);
-              return fail_gerror (err, gerr, "cannot size object %s", csum);
+              return ohr_error_gerror (err, gerr, "cannot size object %s",
+                                       csum);
             }
           g_hash_table_insert (uses, g_variant_ref (key), u);
         }
@@ -962,7 +922,7 @@ store_list (struct store *s, struct store_image **out, size_t *n,
     return ohr_error_wrap (err, "list images");
   struct store_image *v = calloc (refs->len + 1, sizeof *v);
   if (v == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "list images");
+    return ohr_error_nomem (err);
   if (fill_images (s, refs, map, v, err) < 0)
     {
       store_images_free (v, refs->len);
@@ -1196,7 +1156,7 @@ gc_locked (struct store *s, struct store_gc_stats *st, ohr_error_t *err)
   guint64 freed = 0;
   if (!ostree_repo_prune (s->repo, OSTREE_REPO_PRUNE_FLAGS_REFS_ONLY, 0,
                           &total, &pruned, &freed, NULL, &gerr))
-    return fail_gerror (err, gerr, "cannot prune");
+    return ohr_error_gerror (err, gerr, "cannot prune");
   st->objects_removed = pruned;
   st->bytes_freed = freed;
   return 0;

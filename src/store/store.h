@@ -31,6 +31,14 @@ struct store;
 int store_open (const char *dir, bool rootless, struct store **out,
                 ohr_error_t *err);
 void store_free (struct store *s);
+
+static inline void
+cleanup_storep (struct store **s)
+{
+  store_free (*s);
+}
+#define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
+
 const char *store_dir (const struct store *s);
 
 bool store_has_layer (struct store *s, const char *digest);

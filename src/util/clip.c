@@ -2,6 +2,7 @@
 #include "util/clip.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool
@@ -35,4 +36,14 @@ clip (const char *s, enum clip_charset cs, char buf[CLIP_SIZE])
 {
   clip_append (buf, CLIP_SIZE, 0, s, cs);
   return buf;
+}
+
+char *
+clip_file_name (const char *s)
+{
+  char *c = strdup (s && *s ? s : "unknown");
+  for (char *p = c; p && *p; p++)
+    if (!clip_name_char (*p) && *p != '+')
+      *p = '_';
+  return c;
 }

@@ -1,9 +1,10 @@
 /* clip.h: text from a file, a registry or a tarball, fit for a one-line
  * message: control characters become '?', and text longer than CLIP_LEN
- * bytes is cut and ends in "...". */
+ * bytes is cut and ends in "...".  And text fit for a file name. */
 #ifndef OHR_UTIL_CLIP_H
 #define OHR_UTIL_CLIP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CLIP_LEN 80
@@ -23,5 +24,18 @@ size_t clip_append (char *buf, size_t size, size_t at, const char *s,
 
 /* s clipped into buf, which is returned. */
 const char *clip (const char *s, enum clip_charset cs, char buf[CLIP_SIZE]);
+
+/* A byte of the names Cargo and the runner make (paths, run ids):
+ * [A-Za-z0-9._-]. */
+static inline bool
+clip_name_char (char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/* s as part of a file name: every byte but clip_name_char's and '+'
+ * becomes '_', and NULL or "" is "unknown".  NULL when out of memory. */
+char *clip_file_name (const char *s);
 
 #endif

@@ -23,6 +23,10 @@ void digest_update (struct digest_ctx *ctx, const void *data, size_t len);
 void digest_final (struct digest_ctx *ctx, char *out);
 void digest_free (struct digest_ctx *ctx);
 
+/* Digest of what fd reads to its end (what names it in messages); -1
+ * with *err on I/O error. */
+int digest_fd (int fd, const char *what, char *out, ohr_error_t *err);
+
 /* Digest of a whole file; -1 with *err on I/O error. */
 int digest_file (const char *path, char *out, ohr_error_t *err);
 

@@ -18,7 +18,7 @@ fs_mkdir_p (const char *path, mode_t mode, ohr_error_t *err)
 {
   cleanup_free char *p = strdup (path);
   if (p == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "mkdir '%s'", path);
+    return ohr_error_nomem (err);
   size_t len = strlen (p);
   for (size_t i = 1; i <= len; i++)
     {
@@ -62,7 +62,7 @@ fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
 {
   cleanup_free char *tmp = NULL;
   if (asprintf (&tmp, "%s.tmp.%d", path, getpid ()) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "write '%s'", path);
+    return ohr_error_nomem (err);
   cleanup_close int fd
       = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
@@ -106,41 +106,54 @@ fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
   return 0;
 }
 
-/* Reads fd to the end, at most max bytes; what names it in messages. */
-static int
-read_fd (int fd, const char *what, size_t max, char **out, size_t *out_len,
-         ohr_error_t *err)
+int
+fs_read_fd (int fd, const char *what, size_t max, enum ohr_error_kind kind,
+            char **out, size_t *out_len, ohr_error_t *err)
 {
   /* One byte beyond max tells "exactly max" from "too large". */
   size_t cap = max < 4096 ? max + 1 : 4096, len = 0;
   cleanup_free char *buf = malloc (cap + 1);
   if (buf == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'", what);
-  for (;;)
+    return ohr_error_nomem (err);
+  while (len <= max)
     {
       if (len == cap)
         {
           cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
           char *nb = realloc (buf, cap + 1);
           if (nb == NULL)
-            return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "read '%s'",
-                                    what);
+            return ohr_error_nomem (err);
           buf = nb;
         }
       ssize_t r = read (fd, buf + len, cap - len);
       if (r < 0 && errno == EINTR)
         continue;
+      if (r < 0 && what)
+        return ohr_error_errno (err, errno, kind, "cannot read '%s'", what);
       if (r < 0)
-        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
-                                "cannot read '%s'", what);
+        return ohr_error_errno (err, errno, kind, "cannot read");
       if (r == 0)
         break;
       len += (size_t)r;
-      if (len > max)
-        return ohr_error_set (err, EFBIG, OHR_ERR_INTERNAL,
-                              "'%s' is larger than %zu bytes", what, max);
     }
   buf[len] = '\0';
+  *out_len = len;
+  *out = steal_pointer (&buf);
+  return 0;
+}
+
+/* fs_read_fd, and more than max bytes is an error. */
+static int
+read_fd (int fd, const char *what, size_t max, char **out, size_t *out_len,
+         ohr_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  if (fs_read_fd (fd, what, max, OHR_ERR_INTERNAL, &buf, &len, err) < 0)
+    return -1;
+  if (len > max)
+    return ohr_error_set (err, EFBIG, OHR_ERR_INTERNAL,
+                          "'%s' is larger than %zu bytes", what, max);
   if (out_len)
     *out_len = len;
   *out = steal_pointer (&buf);
@@ -261,7 +274,7 @@ copy_symlink (const char *src, const char *dst, ohr_error_t *err)
   target[n] = '\0';
   cleanup_free char *tmp = NULL;
   if (asprintf (&tmp, "%s.tmp.%d", dst, getpid ()) < 0)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "copy '%s'", src);
+    return ohr_error_nomem (err);
   unlink (tmp);
   if (symlink (target, tmp) < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
@@ -317,6 +330,16 @@ fs_ensure_private_dir (const char *path, ohr_error_t *err)
                           "writable only by it; remove it or choose another "
                           "with --state-dir",
                           path, (unsigned)geteuid ());
+  return 0;
+}
+
+int
+fs_sync_dir (const char *dir, bool whole_fs, enum ohr_error_kind kind,
+             ohr_error_t *err)
+{
+  cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || (whole_fs ? syncfs (fd) : fsync (fd)) < 0)
+    return ohr_error_errno (err, errno, kind, "cannot sync '%s'", dir);
   return 0;
 }
 

@@ -23,6 +23,14 @@ int fs_write_atomic (const char *path, const void *data, size_t len,
 int fs_write_new (const char *path, const void *data, size_t len, mode_t mode,
                   ohr_error_t *err);
 
+/* Read fd to its end into *out (NUL-terminated) and *out_len, keeping at
+ * most max + 1 bytes: a length of max + 1 says the file is larger than
+ * max, for the caller to word.  A read error is "cannot read 'WHAT'" (just
+ * "cannot read" when what is NULL: the caller's wrapping names it), of
+ * the given kind. */
+int fs_read_fd (int fd, const char *what, size_t max, enum ohr_error_kind kind,
+                char **out, size_t *out_len, ohr_error_t *err);
+
 /* Read a whole (small) file, at most max bytes; NUL-terminated. */
 int fs_read_file (const char *path, size_t max, char **out, size_t *out_len,
                   ohr_error_t *err);
@@ -50,6 +58,12 @@ int fs_copy_entry (const char *src, const char *dst, ohr_error_t *err);
  * effective uid, not a symlink, not writable by group or others (state in
  * a shared /tmp must not be pre-created by someone else). */
 int fs_ensure_private_dir (const char *path, ohr_error_t *err);
+
+/* Make what dir holds durable: its entries (fsync of the directory, after
+ * a rename into it) or, with whole_fs, everything written to its
+ * filesystem (syncfs, for a tree just made).  Errors of the given kind. */
+int fs_sync_dir (const char *dir, bool whole_fs, enum ohr_error_kind kind,
+                 ohr_error_t *err);
 
 bool fs_is_dir (const char *path);
 bool fs_exists (const char *path);

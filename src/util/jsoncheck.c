@@ -3,12 +3,15 @@
 #include "util/jsoncheck.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
 #include "util/cleanup.h"
+#include "util/clip.h"
+#include "util/yajl.h"
 
 struct pass
 {
@@ -171,6 +174,15 @@ json_parse_checked (const char *data, size_t len, int max_depth, yajl_val *out,
   return 0;
 }
 
+yajl_val
+json_get (yajl_val obj, const char *key)
+{
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (strcmp (obj->u.object.keys[i], key) == 0)
+      return obj->u.object.values[i];
+  return NULL;
+}
+
 static int
 compare_keys (const void *a, const void *b)
 {
@@ -210,5 +222,81 @@ json_find_duplicate_key (yajl_val v, const char **out_key)
       if (r != 0)
         return r;
     }
+  return 0;
+}
+
+int
+json_invalid (ohr_error_t *err, enum ohr_error_kind kind, const char *what,
+              const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  ohr_error_vset (err, EINVAL, kind, fmt, ap);
+  va_end (ap);
+  return ohr_error_wrap (err, "invalid %s", what);
+}
+
+/* The strict pass's findings, in json_invalid's words. */
+static int
+refuse_flaw (const struct json_scan *s, enum ohr_error_kind kind,
+             const char *what, ohr_error_t *err)
+{
+  char q[CLIP_SIZE];
+  switch (s->flaw)
+    {
+    case JSON_FLAW_NUL_BYTE:
+      return json_invalid (err, kind, what, "contains a NUL byte");
+    case JSON_FLAW_NUL_ESCAPE:
+      return json_invalid (err, kind, what, "string with a \\u0000 escape");
+    case JSON_FLAW_TOO_DEEP:
+      return json_invalid (err, kind, what, "nested deeper than %d levels",
+                           s->max_depth);
+    case JSON_FLAW_COMMENT:
+      return json_invalid (err, kind, what, "comments are not JSON");
+    case JSON_FLAW_NO_MEMORY:
+      return ohr_error_nomem (err);
+    default:
+      return json_invalid (err, kind, what, "%s",
+                           clip (s->message, CLIP_ASCII, q));
+    }
+}
+
+int
+json_parse_strict (const char *data, size_t len, size_t max, int max_depth,
+                   enum ohr_error_kind kind, const char *what, yajl_val *out,
+                   ohr_error_t *err)
+{
+  if (len > max)
+    return json_invalid (err, kind, what,
+                         "%zu bytes, more than the limit of %zu", len, max);
+  if (data == NULL && len > 0)
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: no data", what);
+  struct json_scan s = { .max_depth = max_depth, .allow_comments = false };
+  if (json_scan (data ? data : "", len, &s) < 0)
+    return refuse_flaw (&s, kind, what, err);
+  cleanup_free char *text = strndup (data ? data : "", len);
+  if (text == NULL)
+    return ohr_error_nomem (err);
+  char errbuf[256] = "", q[CLIP_SIZE];
+  cleanup_yajl_val yajl_val root
+      = yajl_tree_parse (text, errbuf, sizeof errbuf);
+  if (root == NULL)
+    {
+      /* its first line: the verbose form points at the text */
+      errbuf[strcspn (errbuf, "\r\n")] = '\0';
+      return json_invalid (
+          err, kind, what, "%s",
+          clip (errbuf[0] ? errbuf : "parse error", CLIP_ASCII, q));
+    }
+  const char *key = NULL;
+  int dup = json_find_duplicate_key (root, &key);
+  if (dup < 0)
+    return ohr_error_nomem (err);
+  if (dup > 0)
+    return json_invalid (err, kind, what, "duplicate key '%s'",
+                         clip (key, CLIP_ASCII, q));
+  if (!YAJL_IS_OBJECT (root))
+    return json_invalid (err, kind, what, "not a JSON object");
+  *out = steal_pointer (&root);
   return 0;
 }

@@ -52,6 +52,24 @@ int json_check_syntax (const char *data, size_t len, int max_depth,
 int json_parse_checked (const char *data, size_t len, int max_depth,
                         yajl_val *out, ohr_error_t *err);
 
+/* "invalid WHAT: <fmt...>", EINVAL, of kind: how the strict parse, and
+ * the schema checks of its callers, word what they refuse. */
+int json_invalid (ohr_error_t *err, enum ohr_error_kind kind, const char *what,
+                  const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+/* The strict parse of JSON nobody vouches for (manifests, image configs,
+ * run records, attestations): at most max bytes, the pass with comments
+ * refused, yajl_tree_parse, no duplicate key, an object at the top.  0
+ * with *out (the caller frees it), or -1 with json_invalid (kind, what). */
+int json_parse_strict (const char *data, size_t len, size_t max, int max_depth,
+                       enum ohr_error_kind kind, const char *what,
+                       yajl_val *out, ohr_error_t *err);
+
+/* The value of key in obj, an object, or NULL (after json_parse_strict a
+ * key is there once at most). */
+yajl_val json_get (yajl_val obj, const char *key);
+
 /* A key that appears twice in one object anywhere in v (yajl would read
  * the first, Go's encoding/json the last): 1 with *out_key, 0 when there
  * is none, -1 out of memory. */

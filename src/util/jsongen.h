@@ -5,11 +5,13 @@
 #ifndef OHR_UTIL_JSONGEN_H
 #define OHR_UTIL_JSONGEN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "util/error.h"
 #include "util/yajl.h"
 
 #define G(call)                                                               \
@@ -64,6 +66,32 @@ gen_strv (yajl_gen g, const char *k, char *const *v)
   G (yajl_gen_array_close (g));
 fail:
   return st;
+}
+
+/* A generator that refuses a string that is not UTF-8 rather than write
+ * invalid JSON; NULL when out of memory. */
+static inline yajl_gen
+gen_new (void)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  if (g)
+    yajl_gen_config (g, yajl_gen_validate_utf8, 1);
+  return g;
+}
+
+/* The status a generator block ended with, as our error: 0 when it is
+ * ok; EILSEQ "<what> is not valid UTF-8" for a string that is not (what:
+ * "a value"); else EINVAL "cannot generate JSON (status N)". */
+static inline int
+gen_check (yajl_gen_status st, const char *what, ohr_error_t *err)
+{
+  if (st == yajl_gen_status_ok)
+    return 0;
+  if (st == yajl_gen_invalid_string)
+    return ohr_error_set (err, EILSEQ, OHR_ERR_INTERNAL,
+                          "%s is not valid UTF-8", what);
+  return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                        "cannot generate JSON (status %d)", (int)st);
 }
 
 /* A NUL-terminated copy of what g has generated, and its length

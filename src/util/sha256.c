@@ -80,15 +80,11 @@ digest_free (struct digest_ctx *c)
 }
 
 int
-digest_file (const char *path, char *out, ohr_error_t *err)
+digest_fd (int fd, const char *what, char *out, ohr_error_t *err)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
-                            path);
   struct digest_ctx *c = digest_new ();
   if (c == NULL)
-    return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "digest");
+    return ohr_error_nomem (err);
   char buf[65536];
   for (;;)
     {
@@ -100,7 +96,7 @@ digest_file (const char *path, char *out, ohr_error_t *err)
           int e = errno;
           digest_free (c);
           return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "cannot read '%s'",
-                                  path);
+                                  what);
         }
       if (r == 0)
         break;
@@ -109,4 +105,14 @@ digest_file (const char *path, char *out, ohr_error_t *err)
   digest_final (c, out);
   digest_free (c);
   return 0;
+}
+
+int
+digest_file (const char *path, char *out, ohr_error_t *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot open '%s'",
+                            path);
+  return digest_fd (fd, path, out, err);
 }

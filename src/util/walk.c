@@ -159,8 +159,7 @@ walk_dir (struct walker *w, int fd, unsigned depth)
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
       if (push (w, de->d_name) < 0)
-        return ohr_error_errno (w->err, ENOMEM, OHR_ERR_INTERNAL, "walk '%s'",
-                                w->what);
+        return ohr_error_nomem (w->err);
       int r = walk_entry (w, dirfd (d), de->d_name, depth);
       w->len = len;
       w->path[len] = '\0';
@@ -197,8 +196,7 @@ walk_fd (int fd, const char *what, const struct walk_options *opts, walk_fn fn,
   if ((w.path = calloc (1, w.cap = 256)) == NULL)
     {
       close (own);
-      return ohr_error_errno (err, ENOMEM, OHR_ERR_INTERNAL, "walk '%s'",
-                              what);
+      return ohr_error_nomem (err);
     }
   int r = walk_dir (&w, own, 1);
   free (w.path);
