@@ -100,8 +100,12 @@ corpus: all
 	OHR=$(abspath $(BUILD)/oci-host-runner) tests/run-integration.sh test-corpus
 
 # deps first, in its own make: pkg-config flags are read when make starts.
+# The builds and unit tests use every core (output kept per target), then
+# the integration tests run one file at a time.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	$(MAKE) all format-check docs-check unit unit-asan integration
+	$(MAKE) -j$(CHECK_JOBS) --output-sync=target all format-check docs-check unit unit-asan
+	$(MAKE) integration
 
 # What CI does on a new machine: a clean clone of HEAD, empty caches, make check.
 check-fresh:
