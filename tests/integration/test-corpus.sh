@@ -33,9 +33,19 @@ directives "$T/native" >"$T/native.directives"
 n_scripts=$(ls -d "$T"/native/debug/build/*/output | wc -l)
 echo "# native: $native_s s, $n_scripts build-script runs"
 
+# The crun build (canonical paths, attested) is kept for the rest of the
+# run: test-hermetic compares it, as one of its two checkouts, with a copy
+# at another path instead of building the corpus once more.
+SHARED_CORPUS=${OHR_TEST_SHARED:+$OHR_TEST_SHARED/corpus-crun}
 for rt in $(runtimes); do
+  tgt=$T/$rt att=()
+  if [ "$rt" = crun ] && [ -n "$SHARED_CORPUS" ]; then
+    rm -rf "$SHARED_CORPUS"
+    mkdir -p "$SHARED_CORPUS"
+    tgt=$SHARED_CORPUS/target att=(--attest "$SHARED_CORPUS/att")
+  fi
   start=$(date +%s)
-  if cargo_build_runner "$CORPUS" "$T/$rt" --runtime "$rt" -v; then
+  if cargo_build_runner "$CORPUS" "$tgt" --runtime "$rt" -v "${att[@]}"; then
     ok "$rt: the corpus builds through the runner"
   else
     not_ok "$rt: the corpus builds through the runner"
@@ -43,13 +53,14 @@ for rt in $(runtimes); do
     continue
   fi
   echo "# $rt: $(($(date +%s) - start)) s"
-  "$T/$rt/debug/ohr-corpus" >"$T/$rt.txt"
+  "$tgt/debug/ohr-corpus" >"$T/$rt.txt"
   check "$rt: the binary's report equals the native build's" diff -u "$T/native.txt" "$T/$rt.txt"
-  directives "$T/$rt" >"$T/$rt.directives"
+  directives "$tgt" >"$T/$rt.directives"
   check "$rt: every build script printed the same directives as natively" \
     diff -u "$T/native.directives" "$T/$rt.directives"
-  ran=$(grep -l "oci-host-runner: runtime $rt" "$T"/$rt/debug/build/*/stderr | wc -l)
+  ran=$(grep -l "oci-host-runner: runtime $rt" "$tgt"/debug/build/*/stderr | wc -l)
   check "$rt: all $n_scripts build-script runs went through the runner" assert_eq "$n_scripts" "$ran" "contained runs"
+  [ ${#att[@]} -eq 0 ] || echo "$CORPUS" >"$SHARED_CORPUS/done"
 done
 check "no container or bundle left behind" assert_eq 0 "$(leftovers "$T/state")" "leftovers"
 finish

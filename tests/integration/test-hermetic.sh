@@ -77,10 +77,16 @@ tree_sums() { # target_dir
     (cd "$o" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sed "s|^|${pkg%-*} |")
   done | sort
 }
+# REPRO_A=TARGET:ATTEST: side a is a build made before (test-corpus's,
+# canonical and attested, from the checkout in the tree) instead of a copy
 repro() { # mode project [cargo args...]   (REPRO_ATTEST=1: also --attest)
   local mode=$1 p=$2 side
   shift 2
   for side in a b/somewhere/much/deeper; do
+    if [ "$side" = a ] && [ -n "${REPRO_A:-}" ]; then
+      tree_sums "${REPRO_A%%:*}" >"$T/sums-$mode-$p-a"
+      continue
+    fi
     local att=()
     [ "${REPRO_ATTEST:-0}" = 1 ] && att=(--attest "$T/att-$p-${side%%/*}")
     cargo_build_runner_args "$T/$side/$p" "$T/$side/$p/target-$mode" "$*" --paths "$mode" "${att[@]}" \
@@ -97,7 +103,13 @@ check "examples: OUT_DIRs byte-identical across checkouts (canonical)" \
 repro identity corpus -p ohr-ccdep
 check "ccdep: with identity paths its objects differ (the test can fail)" \
   bash -c "grep -q '^[<>] ohr-ccdep .*\.o$' '$T/diff-identity-corpus'"
-REPRO_ATTEST=1 repro canonical corpus
+ATT_A=$T/att-corpus-a REPRO_A=
+SHARED_CORPUS=${OHR_TEST_SHARED:+$OHR_TEST_SHARED/corpus-crun}
+if [ -n "$SHARED_CORPUS" ] && [ -f "$SHARED_CORPUS/done" ]; then
+  REPRO_A=$SHARED_CORPUS/target:$SHARED_CORPUS/att ATT_A=$SHARED_CORPUS/att
+  echo "# checkout a: test-corpus's canonical, attested crun build of $(cat "$SHARED_CORPUS/done")"
+fi
+REPRO_A=$REPRO_A REPRO_ATTEST=1 repro canonical corpus
 if [ -s "$T/diff-canonical-corpus" ]; then
   not_ok "corpus: OUT_DIRs byte-identical across checkouts (canonical)"
   grep '^[<>]' "$T/diff-canonical-corpus" | awk '{print "#   " $1, $2, $4}' | sort -u | head -20
@@ -119,9 +131,9 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.intoto.json")):
         print("%s@%s %s %s" % (pkg["name"], pkg["version"], sub["name"], sub["digest"]["sha256"]))
 PY
 }
-subjects "$T/att-corpus-a" | sort >"$T/subjects-a"
+subjects "$ATT_A" | sort >"$T/subjects-a"
 subjects "$T/att-corpus-b" | sort >"$T/subjects-b"
-n_st=$(ls "$T"/att-corpus-a/*.intoto.json 2>/dev/null | wc -l)
+n_st=$(ls "$ATT_A"/*.intoto.json 2>/dev/null | wc -l)
 check "corpus: one statement per build-script run ($n_st)" test "$n_st" -ge 50
 if diff "$T/subjects-a" "$T/subjects-b" >"$T/subjects.diff"; then
   ok "corpus: attested subjects identical for every build script across checkouts"
