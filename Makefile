@@ -49,8 +49,16 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/libohr.a: $(OBJ)
-	ar rcs $@ $^
+# The archive is made anew, and also whenever its list of objects changes:
+# ar keeps members it is not given, so a source removed or renamed would
+# otherwise stay in it and clash at link time.
+%/libohr.objs: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(sort $(filter $*/%,$(OBJ) $(ASAN_OBJ)))' | cmp -s - $@ || \
+	  echo '$(sort $(filter $*/%,$(OBJ) $(ASAN_OBJ)))' >$@
+
+$(BUILD)/libohr.a: $(OBJ) $(BUILD)/libohr.objs
+	rm -f $@ && ar rcs $@ $(OBJ)
 
 $(BUILD)/oci-host-runner: $(BUILD)/obj/cli/main.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -76,8 +84,10 @@ $(ASAN_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c $< -o $@
 
-$(ASAN_BUILD)/libohr.a: $(ASAN_OBJ)
-	ar rcs $@ $^
+$(ASAN_BUILD)/libohr.a: $(ASAN_OBJ) $(ASAN_BUILD)/libohr.objs
+	rm -f $@ && ar rcs $@ $(ASAN_OBJ)
+
+.PHONY: FORCE
 
 $(ASAN_BUILD)/tests/%: tests/unit/%.c $(ASAN_BUILD)/libohr.a
 	@mkdir -p $(dir $@)
