@@ -630,34 +630,6 @@ static const struct json_field top_fields[] = {
 
 /* ---- one-line JSON */
 
-static yajl_gen_status
-gen_value (yajl_gen g, yajl_val v)
-{
-  yajl_gen_status st = yajl_gen_status_ok;
-  if (YAJL_IS_STRING (v))
-    return gen_str (g, v->u.string);
-  if (YAJL_IS_NUMBER (v))
-    return yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
-  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
-    return yajl_gen_bool (g, YAJL_IS_TRUE (v));
-  if (YAJL_IS_ARRAY (v))
-    {
-      st = yajl_gen_array_open (g);
-      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.array.len; i++)
-        st = gen_value (g, v->u.array.values[i]);
-      return st == yajl_gen_status_ok ? yajl_gen_array_close (g) : st;
-    }
-  if (YAJL_IS_OBJECT (v))
-    {
-      st = yajl_gen_map_open (g);
-      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.object.len; i++)
-        if ((st = gen_str (g, v->u.object.keys[i])) == yajl_gen_status_ok)
-          st = gen_value (g, v->u.object.values[i]);
-      return st == yajl_gen_status_ok ? yajl_gen_map_close (g) : st;
-    }
-  return yajl_gen_null (g);
-}
-
 /* What g generated, when st says it all went well. */
 static char *
 gen_result (yajl_gen g, yajl_gen_status st)
@@ -673,7 +645,7 @@ render_json (yajl_val v)
   cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
     return NULL;
-  return gen_result (g, gen_value (g, v));
+  return gen_result (g, gen_json_value (g, v));
 }
 
 static bool

@@ -54,6 +54,35 @@ gen_kbool (yajl_gen g, const char *k, bool v)
   return st != yajl_gen_status_ok ? st : yajl_gen_bool (g, v);
 }
 
+/* A parsed value generated again: keys in their order, numbers as written. */
+static inline yajl_gen_status
+gen_json_value (yajl_gen g, yajl_val v)
+{
+  yajl_gen_status st = yajl_gen_status_ok;
+  if (YAJL_IS_STRING (v))
+    return gen_str (g, v->u.string);
+  if (YAJL_IS_NUMBER (v))
+    return yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
+  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
+    return yajl_gen_bool (g, YAJL_IS_TRUE (v));
+  if (YAJL_IS_ARRAY (v))
+    {
+      st = yajl_gen_array_open (g);
+      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.array.len; i++)
+        st = gen_json_value (g, v->u.array.values[i]);
+      return st == yajl_gen_status_ok ? yajl_gen_array_close (g) : st;
+    }
+  if (YAJL_IS_OBJECT (v))
+    {
+      st = yajl_gen_map_open (g);
+      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.object.len; i++)
+        if ((st = gen_str (g, v->u.object.keys[i])) == yajl_gen_status_ok)
+          st = gen_json_value (g, v->u.object.values[i]);
+      return st == yajl_gen_status_ok ? yajl_gen_map_close (g) : st;
+    }
+  return yajl_gen_null (g);
+}
+
 /* "key": ["a", "b"] (an empty list for NULL) */
 static inline yajl_gen_status
 gen_strv (yajl_gen g, const char *k, char *const *v)

@@ -28,42 +28,8 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/jsongen.h"
 #include "util/strv.h"
-
-static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
-{
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s));
-}
-
-/* Copy a parsed value, keys in their order, numbers as written. */
-static yajl_gen_status
-gen_value (yajl_gen g, yajl_val v)
-{
-  yajl_gen_status st = yajl_gen_status_ok;
-  if (YAJL_IS_STRING (v))
-    return gen_str (g, v->u.string);
-  if (YAJL_IS_NUMBER (v))
-    return yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
-  if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
-    return yajl_gen_bool (g, YAJL_IS_TRUE (v));
-  if (YAJL_IS_ARRAY (v))
-    {
-      st = yajl_gen_array_open (g);
-      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.array.len; i++)
-        st = gen_value (g, v->u.array.values[i]);
-      return st == yajl_gen_status_ok ? yajl_gen_array_close (g) : st;
-    }
-  if (YAJL_IS_OBJECT (v))
-    {
-      st = yajl_gen_map_open (g);
-      for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.object.len; i++)
-        if ((st = gen_str (g, v->u.object.keys[i])) == yajl_gen_status_ok)
-          st = gen_value (g, v->u.object.values[i]);
-      return st == yajl_gen_status_ok ? yajl_gen_map_close (g) : st;
-    }
-  return yajl_gen_null (g);
-}
 
 static bool
 is_grafted (const char *key)
@@ -85,7 +51,7 @@ graft (yajl_val config, yajl_val extra)
       if (is_grafted (key))
         continue;
       if ((st = gen_str (g, key)) == yajl_gen_status_ok)
-        st = gen_value (g, config->u.object.values[i]);
+        st = gen_json_value (g, config->u.object.values[i]);
     }
   for (size_t i = 0; st == yajl_gen_status_ok && i < extra->u.object.len; i++)
     {
@@ -93,7 +59,7 @@ graft (yajl_val config, yajl_val extra)
       if (!is_grafted (key))
         continue;
       if ((st = gen_str (g, key)) == yajl_gen_status_ok)
-        st = gen_value (g, extra->u.object.values[i]);
+        st = gen_json_value (g, extra->u.object.values[i]);
     }
   if (st == yajl_gen_status_ok)
     st = yajl_gen_map_close (g);
