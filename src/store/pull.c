@@ -122,6 +122,8 @@ import_layers (struct source *src, struct store *st,
           || store_import_layer (st, d, path, &rep, err) < 0)
         {
           layer_report_clear (&rep);
+          if (path && src->client)
+            unlink (path); /* refused: no use keeping the download */
           return ohr_error_wrap (err, "layer %s", d);
         }
       for (size_t k = 0; rep.refused && rep.refused[k]; k++)
@@ -345,6 +347,8 @@ fetch_image (const struct imageref *ref, const struct fetch_options *o,
   struct store *st = NULL;
   if (store_open (o->store_dir, o->rootless, &st, err) < 0)
     return -1;
+  if (o->max_layer_size)
+    store_set_max_layer_size (st, o->max_layer_size);
   int r;
   switch (ref->kind)
     {
