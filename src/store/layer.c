@@ -793,10 +793,6 @@ layer_read (OstreeRepo *repo, int fd, const char *digest, bool rootless,
             uint64_t max_size, struct layer_tree *out,
             struct layer_report *report, ohr_error_t *err)
 {
-  CLEANUP (reader) struct reader *r = reader_new (repo, rootless, report, err);
-  if (r == NULL)
-    return -1;
-  r->max_size = max_size;
   cleanup_free struct blob_source *src = calloc (1, sizeof *src);
   CLEANUP (archive) struct archive *a = new_tar_reader ();
   CLEANUP (digest) struct digest_ctx *first = digest_new ();
@@ -805,8 +801,13 @@ layer_read (OstreeRepo *repo, int fd, const char *digest, bool rootless,
     return ohr_error_nomem (err);
   src->fd = fd;
   src->digest = first;
+  /* before the reader, which writes the default directory metadata */
   if (precheck_blob (src, digest, max_size, err) < 0)
     return -1;
+  CLEANUP (reader) struct reader *r = reader_new (repo, rootless, report, err);
+  if (r == NULL)
+    return -1;
+  r->max_size = max_size;
   /* hashed again: what is imported is what was checked */
   src->digest = dg;
   if (archive_read_open (a, src, NULL, blob_read, NULL) != ARCHIVE_OK)

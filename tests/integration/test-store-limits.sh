@@ -93,6 +93,7 @@ check "a layer beyond OCI_HOST_RUNNER_MAX_LAYER_SIZE fails with exit 123" assert
 check "... with one line" assert_eq 1 "$(wc -l <"$T/err")" "... with one line"
 check "... naming the limit and the variable" assert_file_has "$T/err" "larger than 16777216 bytes uncompressed.*OCI_HOST_RUNNER_MAX_LAYER_SIZE"
 check "... and the layer" assert_file_has "$T/err" "layer sha256:"
+check "... once" assert_eq 1 "$(grep -o 'layer sha256:' "$T/err" | wc -l)" "times named"
 check "... and stores no object" assert_eq "$before" "$(objects)" "... and stores no object"
 check "... and leaves nothing staged in the repository" assert_eq 0 "$(staged)" "... and leaves nothing staged in the repository"
 OCI_HOST_RUNNER_STORE_DIR=$S "$OHR" images >"$T/images" 2>&1 || true
@@ -120,6 +121,25 @@ OCI_HOST_RUNNER_STORE_DIR=$S OCI_HOST_RUNNER_MAX_LAYER_SIZE=lots \
 check "OCI_HOST_RUNNER_MAX_LAYER_SIZE=lots: exit 121" assert_eq 121 "$rc" "OCI_HOST_RUNNER_MAX_LAYER_SIZE=lots: exit 121"
 check "... naming the variable" assert_file_has "$T/err" "OCI_HOST_RUNNER_MAX_LAYER_SIZE: 'lots' is not a size"
 check "... and stores nothing" assert_eq "$before" "$(objects)" "... and stores nothing"
+
+# rootless: the same limit, the same exit, nothing stored; the store 0700
+ensure_test_user
+install -d -m 755 -o "$TEST_USER" "$T/u"
+chmod 755 "$T/layout" && chmod -R a+rX "$T/layout"
+rc=0
+su "$TEST_USER" -s /bin/bash -c "OCI_HOST_RUNNER_STORE_DIR='$T/u/store' \
+  OCI_HOST_RUNNER_MAX_LAYER_SIZE=16M '$OHR' import 'oci:$T/layout:bomb'" \
+  >"$T/out" 2>"$T/err" || rc=$?
+check "rootless: a layer beyond the limit fails with exit 123" assert_eq 123 "$rc" "exit"
+check "rootless: ... saying why" assert_file_has "$T/err" "larger than 16777216 bytes uncompressed"
+check "rootless: ... one line" assert_eq 1 "$(wc -l <"$T/err")" "lines"
+check "rootless: ... and stores no file" assert_eq 0 "$(find "$T/u/store/repo/objects" "$T/u/store/repo/tmp" -type f | wc -l)" "files"
+check "rootless: a new store directory is 0700" assert_eq 700 "$(stat -c %a "$T/u/store")" "mode"
+su "$TEST_USER" -s /bin/bash -c "OCI_HOST_RUNNER_STORE_DIR='$T/u/store' '$OHR' import 'oci:$T/layout:setid'" \
+  >"$T/out" 2>"$T/err" || true
+n=$(find "$T/u/store" -perm /6000 -type f | wc -l)
+check "rootless: no setuid or setgid file in the store" assert_eq 0 "$n" "files"
+check "rootless: ... and the setid image was imported" bash -c "find '$T/u/store/rootfs' -name suid | grep -q ."
 
 # under the default limit (16G) the same layer imports
 if OCI_HOST_RUNNER_STORE_DIR=$S "$OHR" import "oci:$T/layout:bomb" >"$T/out" 2>"$T/err"; then
