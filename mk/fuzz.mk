@@ -12,7 +12,8 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 8192
 FUZZ_BUILD   ?= $(BUILD)/fuzz
-FUZZ_TARGETS := fuzz-manifest fuzz-config fuzz-imageref fuzz-www-authenticate
+FUZZ_TARGETS := fuzz-manifest fuzz-config fuzz-imageref fuzz-www-authenticate \
+                fuzz-directives fuzz-layer
 FUZZ_LIB_SRC := src/image/ref.c src/image/manifest.c src/util/digest.c \
                 src/util/error.c src/util/strv.c src/util/clip.c \
                 src/util/jsoncheck.c src/registry/www-authenticate.c
@@ -33,9 +34,25 @@ fuzz_dict = $(or $(wildcard fuzz/$(call fuzz_name,$(1)).dict),fuzz/json.dict)
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 
+# a target's own sources, flags and libraries beyond the common ones:
+# FUZZ_SRC_NAME, FUZZ_CFLAGS_NAME, FUZZ_LIBS_NAME for fuzz-NAME
+FUZZ_SRC_directives    := src/run/directives.c src/run/mounts.c \
+                          src/image/rootpath.c src/util/buf.c src/util/fs.c \
+                          src/util/walk.c src/util/procfs.c
+# overlong lines within -max_len
+FUZZ_CFLAGS_directives := -DDIRECTIVE_LINE_MAX=300
+
+FUZZ_SRC_layer        := src/store/layer.c src/util/gerror.c src/util/sha256.c
+FUZZ_CFLAGS_layer     := $(shell pkg-config --cflags ostree-1 libarchive 2>/dev/null)
+FUZZ_LIBS_layer       := $(shell pkg-config --libs ostree-1 libarchive libcrypto 2>/dev/null)
+
 $(FUZZ_BUILD)/fuzz-%: fuzz/fuzz-%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) -o $@ $< $(FUZZ_LIB_SRC) \
+	  $(FUZZ_SRC_$*) $(FUZZ_LIBS) $(FUZZ_LIBS_$*)
+
+$(FUZZ_BUILD)/fuzz-directives: $(FUZZ_SRC_directives) fuzz/fuzz-tmpdir.h
+$(FUZZ_BUILD)/fuzz-layer: $(FUZZ_SRC_layer) fuzz/fuzz-tmpdir.h
 
 # Run one target: $(call fuzz_run,TARGET,SECONDS)
 define fuzz_run

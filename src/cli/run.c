@@ -778,11 +778,21 @@ neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
   if (outcheck_out_dir (s->ctx.out_dir, prefixes, found, err) < 0)
     return -1;
   const struct outcheck_report *setid = &found->setid;
+  const struct outcheck_finding *kept = NULL;
   for (size_t i = 0; i < setid->n; i++)
-    fprintf (stderr,
-             "oci-host-runner: build script of %s left OUT_DIR/%s with %s: "
-             "cleared\n",
-             s->ctx.package, setid->v[i].path, setid->v[i].what);
+    if (setid->v[i].error)
+      kept = kept ? kept : &setid->v[i];
+    else
+      fprintf (stderr,
+               "oci-host-runner: build script of %s left OUT_DIR/%s with %s: "
+               "cleared\n",
+               s->ctx.package, setid->v[i].path, setid->v[i].what);
+  /* still setuid on the host: the build must stop here */
+  if (kept)
+    return ohr_error_set (err, kept->error, OHR_ERR_POLICY,
+                          "left OUT_DIR/%s with %s, which cannot be cleared "
+                          "(%s); remove it before building again",
+                          kept->path, kept->what, strerror (kept->error));
   const struct outcheck_report *links = &found->links;
   if (links->n == 0)
     return 0;
@@ -850,9 +860,11 @@ fill_record (struct run_state *s, struct runrecord *rr, ohr_error_t *err)
     if (strncmp (s->tc.rewrites[i], "RUSTC=", 6) == 0)
       {
         free (rr->rustc);
-        rr->rustc = strdup (s->tc.rewrites[i] + 6);
+        if ((rr->rustc = strdup (s->tc.rewrites[i] + 6)) == NULL)
+          return ohr_error_nomem (err);
       }
-#define DUP(f, v) (rr->f = (v) ? strdup (v) : NULL)
+  bool ok = true;
+#define DUP(f, v) ok = ok && ((rr->f = (v) ? strdup (v) : NULL) || !(v))
   DUP (id, s->bundle.id);
   DUP (script, s->ctx.script);
   DUP (out_dir, s->ctx.out_dir);
@@ -864,14 +876,17 @@ fill_record (struct run_state *s, struct runrecord *rr, ohr_error_t *err)
   DUP (runtime_path, s->rt.path);
   DUP (runner_version, OHR_VERSION);
   DUP (policy, policy_name);
-  rr->directives = runrecord_directives_name (s->bundle.id);
-  rr->started = strdup (started);
-  rr->finished = strdup (finished);
 #undef DUP
-  for (size_t i = 0; s->ctx.args && s->ctx.args[i]; i++)
-    strv_push (&rr->args, s->ctx.args[i]);
-  for (size_t i = 0; s->tc.roots && s->tc.roots[i]; i++)
-    strv_push (&rr->toolchains, s->tc.roots[i]);
+  ok = ok && (rr->started = strdup (started)) != NULL
+       && (rr->finished = strdup (finished)) != NULL;
+  rr->directives = runrecord_directives_name (s->bundle.id);
+  ok = ok && rr->directives;
+  for (size_t i = 0; ok && s->ctx.args && s->ctx.args[i]; i++)
+    ok = strv_push (&rr->args, s->ctx.args[i]) == 0;
+  for (size_t i = 0; ok && s->tc.roots && s->tc.roots[i]; i++)
+    ok = strv_push (&rr->toolchains, s->tc.roots[i]) == 0;
+  if (!ok)
+    return ohr_error_nomem (err);
   rr->paths = s->opts.paths;
   rr->network = s->opts.network;
   rr->exit_status = 0;

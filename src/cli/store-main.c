@@ -23,6 +23,7 @@
 #include "cli/options.h"
 #include "image/catalog.h"
 #include "image/ref.h"
+#include "policy/policy.h"
 #include "store/pull.h"
 #include "store/store.h"
 #include "util/cleanup.h"
@@ -35,6 +36,7 @@ struct store_cli
 {
   char *store_dir;
   char **insecure;
+  uint64_t max_layer_size; /* 0: the store's default */
   bool help;
   char **args;
 };
@@ -76,6 +78,23 @@ store_option (int c, const char *arg, void *ctx, ohr_error_t *err)
     }
 }
 
+/* OCI_HOST_RUNNER_MAX_LAYER_SIZE: the memory syntax of the policy ("512M",
+ * "32G", bytes); unset or empty is the store's default. */
+static int
+max_layer_size (struct store_cli *cli, ohr_error_t *err)
+{
+  const char *v = getenv ("OCI_HOST_RUNNER_MAX_LAYER_SIZE");
+  if (v == NULL || *v == '\0')
+    return 0;
+  if (policy_parse_size (v, &cli->max_layer_size) < 0
+      || cli->max_layer_size == 0 || cli->max_layer_size == UINT64_MAX)
+    return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                          "OCI_HOST_RUNNER_MAX_LAYER_SIZE: '%.64s' is not a "
+                          "size (bytes, or with K, M, G or T)",
+                          v);
+  return 0;
+}
+
 /* The options and variables, by run mode's rule (src/cli/options.h):
  * --store replaces OCI_HOST_RUNNER_STORE_DIR (then, as in run mode, the
  * cache directory holds the store), and --insecure-registry, given once
@@ -97,6 +116,8 @@ parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
                            &cli->insecure, err)
              < 0)
     return -1;
+  if (max_layer_size (cli, err) < 0)
+    return -1;
   /* the same default as the runner's: the store lives in the cache */
   const char *env = getenv ("OCI_HOST_RUNNER_STORE_DIR");
   if (env == NULL || *env == '\0')
@@ -113,6 +134,7 @@ fetch_opts (const struct store_cli *cli, struct fetch_options *o)
   o->rootless = geteuid () != 0;
   o->insecure_hosts = cli->insecure;
   o->progress = isatty (STDERR_FILENO) && getenv ("CARGO") == NULL;
+  o->max_layer_size = cli->max_layer_size;
 }
 
 /* A name as given, its canonical form, a pinned digest the store has, or
@@ -142,7 +164,9 @@ static int
 lock_pulls (const struct store_cli *cli, int *out_fd, ohr_error_t *err)
 {
   cleanup_free char *path = fs_path_join (cli->store_dir, "pull.lock");
-  if (path == NULL || fs_mkdir_p (cli->store_dir, 0755, err) < 0)
+  /* 0700 from the first mkdir, as store_open makes it: checkouts keep the
+   * image's files, for this user's runs only */
+  if (path == NULL || fs_mkdir_p (cli->store_dir, 0700, err) < 0)
     return -1;
   int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -337,14 +361,17 @@ usage (FILE *f)
               "[--insecure-registry HOST]... [ARGS]\n\nCommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     fprintf (f, "  %s\n", commands[i].usage);
-  fprintf (f, "\nThe store: --store, else OCI_HOST_RUNNER_STORE_DIR, else "
-              "OCI_HOST_RUNNER_CACHE_DIR,\nelse "
-              "$XDG_CACHE_HOME/oci-host-runner (~/.cache/oci-host-runner).\n"
-              "Plain http: loopback registries, and those of "
-              "--insecure-registry\n(repeatable; it replaces "
-              "OCI_HOST_RUNNER_INSECURE_REGISTRIES, comma-separated).\n"
-              "Exit status: 0, 121 usage, 123 image (not found, pull failed, "
-              "digest\nmismatch), 125 other.\n");
+  fprintf (f,
+           "\nThe store: --store, else OCI_HOST_RUNNER_STORE_DIR, else "
+           "OCI_HOST_RUNNER_CACHE_DIR,\nelse "
+           "$XDG_CACHE_HOME/oci-host-runner (~/.cache/oci-host-runner).\n"
+           "Plain http: loopback registries, and those of "
+           "--insecure-registry\n(repeatable; it replaces "
+           "OCI_HOST_RUNNER_INSECURE_REGISTRIES, comma-separated).\n"
+           "A layer larger than OCI_HOST_RUNNER_MAX_LAYER_SIZE uncompressed "
+           "(default 16G)\nis refused.\n"
+           "Exit status: 0, 121 usage, 123 image (not found, pull failed, "
+           "digest\nmismatch, layer too large), 125 other.\n");
 }
 
 /* One command: its options and operands (or --help), then the command. */

@@ -93,8 +93,11 @@
 
 /* A line longer than this (without its '\n') is passed through unmapped,
  * in chunks as it arrives, so memory stays bounded whatever the script
- * prints; a line that may be a directive gets a DIRECTIVE_NOTE_TOO_LONG. */
+ * prints; a line that may be a directive gets a DIRECTIVE_NOTE_TOO_LONG.
+ * The fuzz target builds with a small value, to reach that path. */
+#ifndef DIRECTIVE_LINE_MAX
 #define DIRECTIVE_LINE_MAX (1024 * 1024)
+#endif
 
 /* At most this many notes are kept (the rest are only counted), and a
  * note's path is cut to DIRECTIVE_NOTE_PATH_MAX bytes: a script printing

@@ -31,9 +31,13 @@ add (struct outcheck_report *r, const char *path, int line, const char *what,
   if (nv == NULL)
     return ohr_error_nomem (err);
   r->v = nv;
-  nv[r->n].path = strdup (path);
-  nv[r->n].line = line;
-  nv[r->n].what = strdup (what);
+  char *p = strdup (path), *w = strdup (what);
+  if (p == NULL || w == NULL)
+    {
+      free_many (p, w);
+      return ohr_error_nomem (err);
+    }
+  nv[r->n] = (struct outcheck_finding){ .path = p, .line = line, .what = w };
   r->n++;
   return 0;
 }
@@ -174,17 +178,23 @@ strip_setid (const struct walk_entry *e, const char *root,
   bool caps = lgetxattr (path, "security.capability", NULL, 0) >= 0;
   if (!(mode & (S_ISUID | S_ISGID)) && !caps)
     return 0;
-  /* best effort, as it always was: the finding is reported either way */
+  /* a failure (an immutable file, a read-only mount, a file of another
+   * uid) is recorded with the finding: the caller must not say cleared */
+  int failed = 0;
   if ((mode & (S_ISUID | S_ISGID))
       && fchmodat (e->dirfd, e->name,
                    mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID), 0)
              < 0)
-    errno = 0;
-  if (caps && lremovexattr (path, "security.capability") < 0)
-    errno = 0;
-  return add (
-      out, e->path, 0,
-      mode & (S_ISUID | S_ISGID) ? "setuid/setgid" : "file capabilities", err);
+    failed = errno;
+  if (caps && lremovexattr (path, "security.capability") < 0 && !failed)
+    failed = errno;
+  if (add (out, e->path, 0,
+           mode & (S_ISUID | S_ISGID) ? "setuid/setgid" : "file capabilities",
+           err)
+      < 0)
+    return -1;
+  out->v[out->n - 1].error = failed;
+  return 0;
 }
 
 /* ---- the one pass */

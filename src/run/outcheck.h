@@ -26,6 +26,7 @@ struct outcheck_finding
   char *path; /* relative to the scanned directory */
   int line;   /* 1-based, 0 when not about a line */
   char *what; /* the prefix found, the link target, or "written"/"deleted" */
+  int error;  /* setid: the errno that kept it from being cleared, else 0 */
 };
 
 struct outcheck_report
@@ -38,7 +39,8 @@ struct outcheck_report
 struct outcheck_out_dir
 {
   struct outcheck_report setid;    /* "setuid/setgid" or "file
-                                      capabilities": cleared */
+                                      capabilities": cleared, unless the
+                                      finding's error says why not */
   struct outcheck_report links;    /* the link target: removed */
   struct outcheck_report prefixes; /* the prefix, its line */
 };

@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +73,7 @@ struct reader
   char *whiteout_file; /* the empty file every whiteout marker is */
   unsigned whiteouts;
   struct layer_report *report;
+  uint64_t max_size; /* of the uncompressed tar stream */
   unsigned char data[1 << 16];
 };
 
@@ -118,6 +120,32 @@ verify_digest (struct blob_source *src, const char *digest, ohr_error_t *err)
                           "%s); pull it again",
                           got);
   return 0;
+}
+
+static int
+too_large (uint64_t max_size, ohr_error_t *err)
+{
+  return ohr_error_set (err, EFBIG, OHR_ERR_IMAGE,
+                        "layer is larger than %" PRIu64
+                        " bytes uncompressed, the store's limit; raise "
+                        "OCI_HOST_RUNNER_MAX_LAYER_SIZE if the image is "
+                        "trusted",
+                        max_size);
+}
+
+/* The tar stream as libarchive's format reader consumed it, after any
+ * decompression: headers, padding and skipped data count, so neither a
+ * compression bomb nor a flood of empty entries gets past the limit by
+ * more than one read.  declared is what the entry at hand announces. */
+static int
+check_size (struct reader *r, struct archive *a, uint64_t declared,
+            ohr_error_t *err)
+{
+  la_int64_t used = archive_filter_bytes (a, 0);
+  uint64_t total = (used > 0 ? (uint64_t)used : 0) + declared;
+  if (total <= r->max_size && declared <= r->max_size)
+    return 0;
+  return too_large (r->max_size, err);
 }
 
 static int refuse_entry (struct reader *r, ohr_error_t *err, const char *name,
@@ -349,6 +377,8 @@ write_regfile (struct reader *r, struct archive *a, struct archive_entry *ae,
   int64_t size = archive_entry_size (ae);
   if (size < 0)
     size = 0;
+  if (check_size (r, a, (uint64_t)size, err) < 0)
+    return -1;
   g_autoptr (OstreeContentWriter) w = ostree_repo_write_regfile (
       r->repo, NULL, e->uid, e->gid, S_IFREG | e->mode, (guint64)size, NULL,
       &gerr);
@@ -364,6 +394,8 @@ write_regfile (struct reader *r, struct archive *a, struct archive_entry *ae,
                               archive_error_string (a));
       if (n == 0)
         break;
+      if (check_size (r, a, 0, err) < 0)
+        return -1;
       if (done + n > size
           || !g_output_stream_write_all (G_OUTPUT_STREAM (w), r->data,
                                          (gsize)n, NULL, NULL, &gerr))
@@ -523,7 +555,7 @@ unstorable (struct reader *r, mode_t type)
     }
 }
 
-/* Ownership and permission bits, with the rootless policy applied. */
+/* Ownership and permission bits, setuid and setgid stripped (layer.h). */
 static int
 entry_owner_mode (struct reader *r, struct archive_entry *ae, struct entry *e)
 {
@@ -534,8 +566,7 @@ entry_owner_mode (struct reader *r, struct archive_entry *ae, struct entry *e)
   e->gid = (guint32)gid;
   e->mode = archive_entry_perm (ae) & 07777;
   mode_t type = archive_entry_filetype (ae);
-  if (r->rootless && (e->mode & (S_ISUID | S_ISGID))
-      && (type == AE_IFREG || type == AE_IFDIR)
+  if ((e->mode & (S_ISUID | S_ISGID)) && (type == AE_IFREG || type == AE_IFDIR)
       && archive_entry_hardlink (ae) == NULL)
     {
       e->mode &= ~(mode_t)(S_ISUID | S_ISGID);
@@ -617,6 +648,8 @@ read_entries (struct reader *r, struct archive *a, ohr_error_t *err)
         return ohr_error_set (err, EIO, OHR_ERR_IMAGE,
                               "not a valid tar layer: %s",
                               archive_error_string (a));
+      if (check_size (r, a, 0, err) < 0)
+        return -1;
       if (add_entry (r, a, ae, err) < 0)
         return -1;
     }
@@ -715,20 +748,67 @@ DEFINE_CLEANUP_FREE (reader, struct reader, reader_free)
 DEFINE_CLEANUP_FREE (archive, struct archive, archive_read_free)
 DEFINE_CLEANUP_FREE (digest, struct digest_ctx, digest_free)
 
+/* The first pass: the blob hashes to digest and decompresses to at most
+ * max_size bytes, found without writing anything.  ostree keeps what an
+ * aborted transaction staged (to resume pulls) and moves it into objects/
+ * with the next commit, so a layer refused half-way would leave up to
+ * max_size of garbage behind; checked first, it leaves nothing.  Costs one
+ * more read and decompression of each layer, once per image. */
+static int
+precheck_blob (struct blob_source *src, const char *digest, uint64_t max_size,
+               ohr_error_t *err)
+{
+  CLEANUP (archive) struct archive *a = archive_read_new ();
+  if (a == NULL)
+    return ohr_error_nomem (err);
+  archive_read_support_format_raw (a);
+  archive_read_support_filter_gzip (a);
+  archive_read_support_filter_zstd (a); /* a WARN (external program): the
+                                           tar pass refuses such a blob */
+  struct archive_entry *ae = NULL;
+  if (archive_read_open (a, src, NULL, blob_read, NULL) != ARCHIVE_OK
+      || archive_read_next_header (a, &ae) != ARCHIVE_OK)
+    return ohr_error_set (err, EINVAL, OHR_ERR_IMAGE,
+                          "not a tar, tar+gzip or tar+zstd layer: %s",
+                          archive_error_string (a));
+  static unsigned char sink[1 << 16];
+  uint64_t total = 0;
+  la_ssize_t n;
+  while ((n = archive_read_data (a, sink, sizeof sink)) > 0)
+    if ((total += (uint64_t)n) > max_size)
+      return too_large (max_size, err);
+  if (n < 0)
+    return ohr_error_set (err, EIO, OHR_ERR_IMAGE, "corrupt layer: %s",
+                          archive_error_string (a));
+  if (verify_digest (src, digest, err) < 0)
+    return -1;
+  if (lseek (src->fd, 0, SEEK_SET) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_IMAGE,
+                            "cannot read the layer blob again");
+  return 0;
+}
+
 int
 layer_read (OstreeRepo *repo, int fd, const char *digest, bool rootless,
-            struct layer_tree *out, struct layer_report *report,
-            ohr_error_t *err)
+            uint64_t max_size, struct layer_tree *out,
+            struct layer_report *report, ohr_error_t *err)
 {
+  cleanup_free struct blob_source *src = calloc (1, sizeof *src);
+  CLEANUP (archive) struct archive *a = new_tar_reader ();
+  CLEANUP (digest) struct digest_ctx *first = digest_new ();
+  CLEANUP (digest) struct digest_ctx *dg = digest_new ();
+  if (src == NULL || a == NULL || first == NULL || dg == NULL)
+    return ohr_error_nomem (err);
+  src->fd = fd;
+  src->digest = first;
+  /* before the reader, which writes the default directory metadata */
+  if (precheck_blob (src, digest, max_size, err) < 0)
+    return -1;
   CLEANUP (reader) struct reader *r = reader_new (repo, rootless, report, err);
   if (r == NULL)
     return -1;
-  cleanup_free struct blob_source *src = calloc (1, sizeof *src);
-  CLEANUP (archive) struct archive *a = new_tar_reader ();
-  CLEANUP (digest) struct digest_ctx *dg = digest_new ();
-  if (src == NULL || a == NULL || dg == NULL)
-    return ohr_error_nomem (err);
-  src->fd = fd;
+  r->max_size = max_size;
+  /* hashed again: what is imported is what was checked */
   src->digest = dg;
   if (archive_read_open (a, src, NULL, blob_read, NULL) != ARCHIVE_OK)
     return ohr_error_set (err, EINVAL, OHR_ERR_IMAGE,

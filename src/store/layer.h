@@ -18,7 +18,15 @@
  *    that are not UTF-8 (ostree stores them as GVariant strings), an entry
  *    below a non-directory of the same layer, a hardlink to a file not in
  *    the same layer, invalid whiteouts;
- *  - rootless: setuid and setgid bits are stripped (counted, not refused).
+ *  - setuid and setgid bits are stripped from files and directories
+ *    (counted, not refused), as root too: a build container runs with
+ *    noNewPrivileges, so they could only ever act outside it, where a
+ *    setuid-root file of the store's checkout (hard links into the repo)
+ *    would be one for anyone who reaches it.  No build image needs them:
+ *    su, mount, passwd and ping are not what build scripts run;
+ *  - the whole layer is refused when its uncompressed tar stream grows
+ *    beyond max_size bytes (EFBIG): a gzip or zstd bomb must not fill the
+ *    disk; the caller's transaction is aborted, so nothing stays.
  * Extended attributes (file capabilities, ACLs, SELinux labels) are
  * dropped: a build container has no use for them, and trusted.* or
  * security.* values from an untrusted tar must not reach the host.
@@ -32,6 +40,7 @@
 
 #include <ostree.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "store/store.h"
 #include "util/error.h"
@@ -47,11 +56,12 @@ void layer_tree_clear (struct layer_tree *t);
 
 /* Read the blob at fd, which must hash to digest ("sha256:<hex>"), and
  * write its content into repo, inside the caller's transaction.  rootless
- * selects the rootless policy above.  report gets the refused entries
- * (also on failure, where the first one says why). */
+ * selects the rootless policy above; max_size bounds the uncompressed
+ * tar.  report gets the refused entries (also on failure, where the first
+ * one says why). */
 int layer_read (OstreeRepo *repo, int fd, const char *digest, bool rootless,
-                struct layer_tree *out, struct layer_report *report,
-                ohr_error_t *err);
+                uint64_t max_size, struct layer_tree *out,
+                struct layer_report *report, ohr_error_t *err);
 
 /* Lay the layer tree t over merged, the union of the layers below it:
  * ".wh.NAME" deletes NAME below, ".wh..wh..opq" empties its directory

@@ -118,11 +118,15 @@ import_layers (struct source *src, struct store *st,
         }
       cleanup_free char *path = NULL;
       struct layer_report rep = { 0 };
-      if (blob_path (src, d, &path, err) < 0
-          || store_import_layer (st, d, path, &rep, err) < 0)
+      if (blob_path (src, d, &path, err) < 0)
+        return ohr_error_wrap (err, "layer %s", d);
+      /* its errors name the layer */
+      if (store_import_layer (st, d, path, &rep, err) < 0)
         {
           layer_report_clear (&rep);
-          return ohr_error_wrap (err, "layer %s", d);
+          if (src->client)
+            unlink (path); /* refused: no use keeping the download */
+          return -1;
         }
       for (size_t k = 0; rep.refused && rep.refused[k]; k++)
         strv_pushf (&res->refused, "%s: %s", d, rep.refused[k]);
@@ -345,6 +349,8 @@ fetch_image (const struct imageref *ref, const struct fetch_options *o,
   struct store *st = NULL;
   if (store_open (o->store_dir, o->rootless, &st, err) < 0)
     return -1;
+  if (o->max_layer_size)
+    store_set_max_layer_size (st, o->max_layer_size);
   int r;
   switch (ref->kind)
     {

@@ -7,6 +7,7 @@
 #define OHR_FETCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "image/ref.h"
 #include "util/error.h"
@@ -17,6 +18,7 @@ struct fetch_options
   bool rootless;
   char *const *insecure_hosts;
   bool progress;
+  uint64_t max_layer_size; /* 0: the store's default */
 };
 
 struct fetch_result

@@ -45,6 +45,7 @@ struct store
   char *rootfs_dir;
   char *lock_path;
   bool rootless;
+  uint64_t max_layer_size;
   OstreeRepo *repo;
 };
 
@@ -304,6 +305,7 @@ store_open (const char *dir, bool rootless, struct store **out,
       || (s->lock_path = fs_path_join (dir, "lock")) == NULL)
     return ohr_error_nomem (err);
   s->rootless = rootless;
+  s->max_layer_size = STORE_MAX_LAYER_SIZE_DEFAULT;
   if (fs_mkdir_p (dir, 0700, err) < 0
       || fs_mkdir_p (s->rootfs_dir, 0700, err) < 0 || open_repo (s, err) < 0)
     return ohr_error_wrap (err, "store '%s'", dir);
@@ -315,6 +317,12 @@ const char *
 store_dir (const struct store *s)
 {
   return s->dir;
+}
+
+void
+store_set_max_layer_size (struct store *s, uint64_t bytes)
+{
+  s->max_layer_size = bytes;
 }
 
 static bool
@@ -452,7 +460,8 @@ import_blob (struct store *s, const char *digest, int fd,
   struct layer_tree t = { 0 };
   if (begin (s, err) < 0)
     return -1;
-  int rc = layer_read (s->repo, fd, digest, s->rootless, &t, report, err);
+  int rc = layer_read (s->repo, fd, digest, s->rootless, s->max_layer_size, &t,
+                       report, err);
   if (rc == 0)
     rc = commit_layer (s, digest, &t, report, err);
   layer_tree_clear (&t);

@@ -10,7 +10,10 @@
  *
  * Layer tars are untrusted: absolute paths, "..", links escaping the
  * tree, and (rootless) device nodes are refused; setuid/setgid bits are
- * stripped in rootless mode.  A store killed at any point stays valid.
+ * stripped; a layer larger than the store's limit uncompressed is refused
+ * whole (layer.h).  A store killed at any point stays valid.  The store
+ * directory is created 0700: checkouts hold the image's files with their
+ * owners and modes, for the user's runs only.
  *
  * Layout:  DIR/repo            the ostree repo
  *          DIR/rootfs/<hex>    read-only checkouts, one per image
@@ -40,6 +43,13 @@ cleanup_storep (struct store **s)
 #define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
 
 const char *store_dir (const struct store *s);
+
+/* The largest uncompressed layer (its tar stream, and the sizes its
+ * entries declare) an import accepts: 16 GiB unless set.  The biggest
+ * layers of common build images (CUDA, full toolchains) are a few GiB;
+ * a gzip or zstd bomb of a few MiB would otherwise fill the disk. */
+#define STORE_MAX_LAYER_SIZE_DEFAULT (16ULL << 30)
+void store_set_max_layer_size (struct store *s, uint64_t bytes);
 
 bool store_has_layer (struct store *s, const char *digest);
 bool store_has_image (struct store *s, const char *manifest_digest);

@@ -121,6 +121,9 @@ JSON
     not_ok "$rt: Cargo's jobserver reaches the script (token taken and returned)"
     grep jobserver "$T/cargo.out" | head -3 | sed 's/^/# /'
   fi
+  # the fd numbers docs/security.md names (JOBSERVER_FIRST_FD in src/cli/run.c)
+  check "$rt: ... on fds 5 and 6, as the docs say" \
+    assert_file_has "$(ls "$tgt"/debug/build/ohr-fixture-jobserver-*/out/jobserver.txt | head -1)" "^ok fds 5,6$"
 
   cargo_build_runner "$CR/abort" "$tgt" --runtime "$rt" || true
   check "$rt: abort(): Cargo reports the signal as it does natively ($NATIVE_ABORT)" \

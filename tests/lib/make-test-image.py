@@ -197,4 +197,5 @@ def main():
         json.dump({"schemaVersion": 2, "manifests": manifests}, f)
 
 
-main()
+if __name__ == "__main__":  # test-store-limits imports blob() and image()
+    main()

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "run/outcheck.h"
+#include "util/cleanup.h"
 #include "util/fs.h"
 
 static char *
@@ -208,6 +210,51 @@ test_strip_setid (void **state)
   free (dir);
 }
 
+/* A setuid file that cannot be cleared (immutable: chmod fails with
+ * EPERM even for root) is reported with the errno, never as cleared; the
+ * one beside it is cleared.  Skipped where chattr +i is refused (tmpfs
+ * before Linux 6.0, no CAP_LINUX_IMMUTABLE). */
+static void
+test_strip_setid_failure (void **state)
+{
+  (void)state;
+  char *dir = make_tree ();
+  put (dir, "stuck", "x", 1);
+  put (dir, "free", "y", 1);
+  char *stuck = fs_path_join (dir, "stuck");
+  char *other = fs_path_join (dir, "free");
+  assert_int_equal (chmod (stuck, 04755), 0);
+  assert_int_equal (chmod (other, 02755), 0);
+  char cmd[512];
+  snprintf (cmd, sizeof cmd, "chattr +i '%s' 2>/dev/null", stuck);
+  if (system (cmd) != 0)
+    {
+      fs_rm_rf (dir, NULL);
+      free_many (dir, stuck, other);
+      skip ();
+    }
+  struct outcheck_out_dir found = { 0 };
+  int r = outcheck_out_dir (dir, NULL, &found, NULL);
+  snprintf (cmd, sizeof cmd, "chattr -i '%s'", stuck);
+  assert_int_equal (system (cmd), 0);
+  assert_int_equal (r, 0);
+  const struct outcheck_finding *f = find (&found.setid, "stuck");
+  assert_non_null (f);
+  assert_string_equal (f->what, "setuid/setgid");
+  assert_int_equal (f->error, EPERM);
+  f = find (&found.setid, "free");
+  assert_non_null (f);
+  assert_int_equal (f->error, 0);
+  struct stat st;
+  assert_int_equal (stat (other, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0755);
+  assert_int_equal (stat (stuck, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 04755); /* truly not cleared */
+  outcheck_out_dir_clear (&found);
+  fs_rm_rf (dir, NULL);
+  free_many (dir, stuck, other);
+}
+
 /* One walk does all three, and never through a link: the setuid file
  * outside OUT_DIR keeps its bit, and its content is not scanned. */
 static void
@@ -283,6 +330,7 @@ main (void)
     cmocka_unit_test (test_symlinks),
     cmocka_unit_test (test_symlink_chain),
     cmocka_unit_test (test_strip_setid),
+    cmocka_unit_test (test_strip_setid_failure),
     cmocka_unit_test (test_one_pass),
     cmocka_unit_test (test_overlay_changes),
   };

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -420,6 +421,8 @@ test_import_checkout (void **state)
     { 'd', "./usr/bin/", 0755, NULL },
     { 'f', "./usr/bin/tool", 0755, "#!/bin/sh\necho hi\n" },
     { 'f', "./usr/bin/su", 04755, "setuid" },
+    { 'f', "./usr/bin/crontab", 02755, "setgid" },
+    { 'd', "./var/mail/", 02775, NULL },
     { 'h', "./usr/bin/tool-link", 0755, "usr/bin/tool" },
     { 'l', "./bin", 0777, "usr/bin" },
     { 'l', "./etc/abs", 0777, "/usr/bin/tool" },
@@ -434,7 +437,7 @@ test_import_checkout (void **state)
   struct layer_report rep = { 0 };
   import_ok (s, &l, &rep);
   assert_null (rep.refused);
-  assert_int_equal (rep.stripped, 0);
+  assert_int_equal (rep.stripped, 3);
   assert_true (store_has_layer (s, l.digest));
 
   char digest[DIGEST_STRING_LEN + 1];
@@ -447,7 +450,10 @@ test_import_checkout (void **state)
   expect_file (root, "etc/hostname", 0644, "box\n");
   expect_file (root, "etc/secret", 0600, "s3cr3t");
   expect_file (root, "usr/bin/tool", 0755, "#!/bin/sh\necho hi\n");
-  expect_file (root, "usr/bin/su", 04755, "setuid"); /* root mode keeps it */
+  /* setuid and setgid go, as root too (layer.h) */
+  expect_file (root, "usr/bin/su", 0755, "setuid");
+  expect_file (root, "usr/bin/crontab", 0755, "setgid");
+  expect_dir (root, "var/mail", 0775);
   expect_file (root, "usr/bin/tool-link", 0755, "#!/bin/sh\necho hi\n");
   expect_symlink (root, "bin", "usr/bin");
   expect_symlink (root, "etc/abs", "/usr/bin/tool");
@@ -851,7 +857,7 @@ test_rootless_policy (void **state)
   snprintf (f->store, sizeof f->store, "%s/store-root", f->dir);
   s = open_store (f, false);
   import_ok (s, &l, &rep);
-  assert_int_equal (rep.stripped, 0);
+  assert_int_equal (rep.stripped, 2);
   assert_true (report_has (&rep, "dev/null: device node not stored"));
   layer_report_clear (&rep);
   store_free (s);
@@ -1138,6 +1144,207 @@ test_kill9_mid_import (void **state)
   store_free (s);
 }
 
+/* One entry with xattrs as GNU tar and Go's archive/tar write them (pax
+ * SCHILY.xattr.*): a file capability, an ACL-like trusted.* and a user.*
+ * value, on a setuid-root binary. */
+static struct layer
+make_xattr_layer (struct fixture *f)
+{
+  struct layer l;
+  snprintf (l.path, sizeof l.path, "%s/xattr-%d.tar", f->dir, f->n_layers++);
+  struct archive *a = open_writer (l.path, GZIP);
+  struct archive_entry *e = archive_entry_new ();
+  /* cap_setuid+ep, as setcap writes it (VFS_CAP_REVISION_2) */
+  static const unsigned char cap[20] = { 0x01, 0x00, 0x00, 0x02, 0x80 };
+  archive_entry_set_pathname (e, "usr/bin/escalate");
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 06755);
+  archive_entry_set_uid (e, 0);
+  archive_entry_set_gid (e, 0);
+  archive_entry_set_size (e, 4);
+  archive_entry_xattr_add_entry (e, "security.capability", cap, sizeof cap);
+  archive_entry_xattr_add_entry (e, "trusted.overlay.opaque", "y", 1);
+  archive_entry_xattr_add_entry (e, "user.note", "x", 1);
+  assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+  assert_int_equal (archive_write_data (a, "root", 4), 4);
+  archive_entry_free (e);
+  close_writer (a);
+  finish_layer (&l);
+  return l;
+}
+
+/* A setuid-root file with a file capability and other xattrs: checked
+ * out as a plain 0755 file with no extended attribute at all.  Root and
+ * rootless stores alike. */
+static void
+test_setid_and_xattrs_dropped (void **state)
+{
+  struct fixture *f = *state;
+  struct layer l = make_xattr_layer (f);
+  /* the tar really carries them: libarchive reads them back */
+  struct archive *a = archive_read_new ();
+  archive_read_support_format_tar (a);
+  archive_read_support_filter_gzip (a);
+  assert_int_equal (archive_read_open_filename (a, l.path, 4096), ARCHIVE_OK);
+  struct archive_entry *ae = NULL;
+  assert_int_equal (archive_read_next_header (a, &ae), ARCHIVE_OK);
+  assert_true (archive_entry_xattr_count (ae) >= 3); /* pax: 2 forms */
+  assert_int_equal (archive_entry_perm (ae), 06755);
+  archive_read_free (a);
+
+  for (int rootless = 0; rootless < 2; rootless++)
+    {
+      snprintf (f->store, sizeof f->store, "%s/store-%d", f->dir, rootless);
+      struct store *s = open_store (f, rootless);
+      struct layer_report rep = { 0 };
+      import_ok (s, &l, &rep);
+      assert_int_equal (rep.stripped, 1);
+      layer_report_clear (&rep);
+      char digest[DIGEST_STRING_LEN + 1];
+      image_digest (rootless ? "xattr-rootless" : "xattr-root", digest);
+      commit_ok (s, digest, &l, 1, NULL);
+      char *root = checkout_ok (s, digest);
+      expect_file (root, "usr/bin/escalate", 0755, "root");
+      char *p = fs_path_join (root, "usr/bin/escalate");
+      char names[1024];
+      ssize_t n = llistxattr (p, names, sizeof names);
+      /* bare-user keeps its own user.ostreemeta, nothing of the tar's */
+      for (ssize_t i = 0; i < n; i += (ssize_t)strlen (names + i) + 1)
+        if (strcmp (names + i, "user.ostreemeta") != 0)
+          fail_msg ("'%s' kept the xattr %s", p, names + i);
+      assert_true (lgetxattr (p, "security.capability", NULL, 0) < 0);
+      free (p);
+      free (root);
+      store_free (s);
+    }
+}
+
+/* size bytes of zeros in one file, gzip: a few KiB that expand to size */
+static struct layer
+make_bomb_layer (struct fixture *f, size_t size)
+{
+  struct layer l;
+  snprintf (l.path, sizeof l.path, "%s/bomb-%d.tar", f->dir, f->n_layers++);
+  struct archive *a = open_writer (l.path, GZIP);
+  struct archive_entry *e = archive_entry_new ();
+  archive_entry_set_pathname (e, "zeros");
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_size (e, (la_int64_t)size);
+  assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+  static const char zeros[65536];
+  for (size_t done = 0; done < size; done += sizeof zeros)
+    {
+      size_t k = size - done < sizeof zeros ? size - done : sizeof zeros;
+      assert_int_equal (archive_write_data (a, zeros, k), (la_ssize_t)k);
+    }
+  archive_entry_free (e);
+  close_writer (a);
+  finish_layer (&l);
+  return l;
+}
+
+/* Files under the repo's tmp/ (transaction staging): a layer refused
+ * leaves none, and nothing a later commit would move into objects/. */
+static int
+count_staged (struct fixture *f)
+{
+  char p[256];
+  snprintf (p, sizeof p, "%s/repo/tmp", f->store);
+  n_counted = 0;
+  count_suffix = "";
+  assert_int_equal (nftw (p, count_cb, 16, FTW_PHYS), 0);
+  return n_counted;
+}
+
+static void
+expect_too_large (struct store *s, const struct layer *l, const char *limit)
+{
+  ohr_error_t err = NULL;
+  struct layer_report rep = { 0 };
+  assert_true (store_import_layer (s, l->digest, l->path, &rep, &err) < 0);
+  if (err->status != EFBIG || err->kind != OHR_ERR_IMAGE
+      || strstr (err->msg, limit) == NULL || strchr (err->msg, '\n'))
+    fail_msg ("unexpected error (%d): %s", err->status, err->msg);
+  assert_false (store_has_layer (s, l->digest));
+  ohr_error_free (&err);
+  layer_report_clear (&rep);
+}
+
+/* A gzip bomb beyond the store's limit is refused whole, and leaves no
+ * object, ref or staging directory; under a higher limit it imports. */
+static void
+test_layer_size_limit (void **state)
+{
+  struct fixture *f = *state;
+  struct layer bomb = make_bomb_layer (f, 64 << 20);
+  struct stat st;
+  assert_int_equal (stat (bomb.path, &st), 0);
+  assert_true (st.st_size < (1 << 20)); /* really a bomb: < 1/64 */
+  const struct tent small[] = { { 'f', "a", 0644, "a" } };
+  struct layer ok = make_layer (f, small);
+  struct store *s = open_store (f, false);
+  store_set_max_layer_size (s, 16 << 20);
+  import_ok (s, &ok, NULL);
+  int objects = count_objects (f, "");
+  expect_too_large (s, &bomb, "larger than 16777216 bytes uncompressed");
+  assert_int_equal (count_objects (f, ""), objects);
+  assert_int_equal (count_staged (f), 0);
+
+  /* many empty entries: headers count too */
+  struct tent many[3000];
+  char names[3000][16];
+  for (int i = 0; i < 3000; i++)
+    {
+      snprintf (names[i], sizeof names[i], "e%05d", i);
+      many[i] = (struct tent){ 'f', names[i], 0644, NULL };
+    }
+  struct layer flood = make_layer (f, many);
+  store_set_max_layer_size (s, 1 << 20);
+  expect_too_large (s, &flood, "larger than 1048576 bytes uncompressed");
+  assert_int_equal (count_objects (f, ""), objects);
+  assert_int_equal (count_staged (f), 0);
+
+  /* files that each fit, the sum does not: refused before the first is
+   * stored */
+  struct layer big = make_big_layer (f, 40, 65536);
+  expect_too_large (s, &big, "larger than 1048576 bytes uncompressed");
+  assert_int_equal (count_staged (f), 0);
+  assert_int_equal (count_objects (f, ""), objects);
+
+  /* the same layers under limits they fit */
+  store_set_max_layer_size (s, 65 << 20);
+  import_ok (s, &bomb, NULL);
+  import_ok (s, &flood, NULL);
+  import_ok (s, &big, NULL);
+  store_free (s);
+  /* and the default admits them */
+  snprintf (f->store, sizeof f->store, "%s/store-default", f->dir);
+  s = open_store (f, false);
+  import_ok (s, &bomb, NULL);
+  store_free (s);
+}
+
+/* Created 0700 from the first mkdir, the parents too, whatever the umask
+ * allows: no moment where another user can enter it. */
+static void
+test_store_dir_private (void **state)
+{
+  struct fixture *f = *state;
+  snprintf (f->store, sizeof f->store, "%s/new-parent/store", f->dir);
+  mode_t old = umask (0);
+  struct store *s = open_store (f, false);
+  umask (old);
+  struct stat st;
+  assert_int_equal (stat (f->store, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+  char parent[256];
+  snprintf (parent, sizeof parent, "%s/new-parent", f->dir);
+  assert_int_equal (stat (parent, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+  store_free (s);
+}
+
 static void
 test_bad_input (void **state)
 {
@@ -1190,6 +1397,10 @@ main (void)
     cmocka_unit_test_setup_teardown (test_idempotent, setup, teardown),
     cmocka_unit_test_setup_teardown (test_remove_gc, setup, teardown),
     cmocka_unit_test_setup_teardown (test_kill9_mid_import, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_setid_and_xattrs_dropped, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (test_layer_size_limit, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_store_dir_private, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_input, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
