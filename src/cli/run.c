@@ -28,6 +28,7 @@
 #include "run/envfilter.h"
 #include "run/hooks.h"
 #include "run/jobserver.h"
+#include "run/limits.h"
 #include "run/outcheck.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
@@ -66,6 +67,7 @@ struct run_state
   struct policy policy;
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
+  struct limits limits;        /* what bounds the script, and how */
   struct directive_filter *directives; /* maps stdout (maps_directives) */
   int died_by;       /* the signal that killed the script, or 0 */
   int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
@@ -150,17 +152,28 @@ load_policy (struct run_state *s, ohr_error_t *err)
 
 /* Memory and pids limits need cgroups the runtime can write: root, or a
  * runtime that manages them; rootless on v1 (or crun with its cgroups
- * hidden) cannot, and says so. */
+ * hidden) cannot.  rlimits bound what they can there (limits.h), and a
+ * notice names what is left unbounded. */
 static void
-decide_cgroups (struct run_state *s)
+decide_limits (struct run_state *s)
 {
   s->cgroups = !s->host.rootless && s->host.cgroups != CGROUP_MODE_NONE;
-  if (!s->cgroups)
-    fprintf (stderr,
-             "oci-host-runner: notice: memory and pids limits are not "
-             "enforced here (%s, cgroups %s); the timeout still is\n",
-             s->host.rootless ? "rootless" : "root",
-             hostinfo_cgroup_mode_name (s->host.cgroups));
+  const struct policy_settings *p = &s->eff.settings;
+  struct limits_facts f = {
+    .memory = p->memory,
+    .pids = p->pids,
+    .nofile = p->nofile,
+    .rootless = s->host.rootless,
+    .cgroups = s->cgroups,
+    .cgroups_name = hostinfo_cgroup_mode_name (s->host.cgroups),
+    /* rootless, the container's root is the user's uid, in a user
+     * namespace made for this run (by the runtime or by the runner) */
+    .own_userns = s->host.rootless,
+  };
+  limits_probe_nofile (&f);
+  limits_decide (&f, &s->limits);
+  if (s->limits.notice[0])
+    fprintf (stderr, "oci-host-runner: notice: %s\n", s->limits.notice);
 }
 
 static bool
@@ -293,6 +306,9 @@ prepare (struct run_state *s, ohr_error_t *err)
                       err)
       < 0)
     return -1;
+  /* as root: the bounded scratch layer and a cheaper runtime start */
+  if (!s->host.rootless && runtime_private_ns (&s->rt, err) < 0)
+    return -1;
   verbose (s, "runtime %s; cgroups %s; %s", s->rt.reason ? s->rt.reason : "",
            hostinfo_cgroup_mode_name (s->host.cgroups),
            s->host.rootless ? "rootless" : "root");
@@ -331,9 +347,14 @@ generate (struct run_state *s, ohr_error_t *err)
   };
   if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  /* a kept bundle keeps its scratch layer: on the state directory then */
+  if (s->rt.private_ns && !s->opts.keep_bundle
+      && bundle_bound_scratch (&s->bundle, s->eff.settings.tmpfs, err) < 0)
+    return -1;
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;
-  decide_cgroups (s);
+  li.tmpfs_size = s->eff.settings.tmpfs;
+  decide_limits (s);
   if (s->opts.degraded_proc)
     fprintf (stderr,
              "oci-host-runner: notice: degraded mode 'proc': no PID "
@@ -361,8 +382,10 @@ generate (struct run_state *s, ohr_error_t *err)
     .mounts = &s->layout.mounts,
     .hooks = &s->selected_hooks,
     .annotations = s->annotations,
-    .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
-    .pids_limit = s->cgroups ? s->eff.settings.pids : 0,
+    .memory_limit = s->limits.cgroup_memory,
+    .pids_limit = s->limits.cgroup_pids,
+    .rlimits = s->limits.rlimits,
+    .n_rlimits = s->limits.n_rlimits,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;
