@@ -416,7 +416,7 @@ case_fork_bomb() {
   if [ "$who" != r ]; then
     # no cgroups rootless here: RLIMIT_NPROC, counted in the container's
     # own user namespace
-    c "fork-bomb: the runner says processes are limited by RLIMIT_NPROC" assert_file_has "$LOG" "notice: no cgroup limits here \(rootless, .*processes are limited to $PIDS_LIMIT by RLIMIT_NPROC"
+    c "fork-bomb: the runner says processes are limited by RLIMIT_NPROC" assert_file_has "$ERRF" "notice: no cgroup limits here \(rootless, .*processes are limited to $PIDS_LIMIT by RLIMIT_NPROC"
   fi
   c "fork-bomb: no process left on the host" no_procs
 }
@@ -430,7 +430,7 @@ case_memory_hog() {
     c "memory-hog: ... it was stopped below 128 MiB" held_below 128
   else
     # per process only (RLIMIT_DATA): this hog is one process
-    c "memory-hog: the runner says memory is limited per process only" assert_file_has "$LOG" "notice: no cgroup limits here \(rootless, .*memory only per process \(RLIMIT_DATA 128M each"
+    c "memory-hog: the runner says memory is limited per process only" assert_file_has "$ERRF" "notice: no cgroup limits here \(rootless, .*memory only per process \(RLIMIT_DATA 128M each"
     c "memory-hog: ... its allocation fails below 128 MiB" hog_refused_below 128
   fi
   c "memory-hog: no process left on the host" no_procs
