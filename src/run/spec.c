@@ -199,6 +199,8 @@ gen_linux (yajl_gen g, const struct spec_input *in)
       G (gen_id_mapping (g, "uidMappings", in->host_uid));
       G (gen_id_mapping (g, "gidMappings", in->host_gid));
     }
+  if (in->cgroups_path)
+    G (gen_kv (g, "cgroupsPath", in->cgroups_path));
   G (gen_resources (g, in));
   G (gen_strv (g, "maskedPaths", (char *const *)masked_paths));
   G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));

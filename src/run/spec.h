@@ -37,6 +37,8 @@ struct spec_input
   /* cgroup limits (0: none); only set where cgroups can be written */
   unsigned long long memory_limit; /* bytes */
   unsigned long long pids_limit;
+  /* "linux.cgroupsPath" (NULL: none, the runtime's default) */
+  const char *cgroups_path;
   /* "process.rlimits" (none when n_rlimits is 0) */
   const struct limits_rlimit *rlimits;
   size_t n_rlimits;

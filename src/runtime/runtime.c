@@ -122,12 +122,13 @@ runtime_private_ns (struct runtime *rt, ohr_error_t *err)
   if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
                             "cannot make mounts private");
-  rt->private_ns = true;
+  /* on failure the runtime's child tries again, and says why */
   if (rt->prep == RUNTIME_PREP_HIDE_UNIFIED
       && umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
       && errno != ENOENT)
     return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
                             "cannot unmount /sys/fs/cgroup/unified");
+  rt->private_ns = true;
   /* Bound over its real path, the one /proc/self/exe names; a failure
    * only costs the runtime its own copy, as before. */
   cleanup_free char *real = realpath (rt->path, NULL);

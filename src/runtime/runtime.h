@@ -58,6 +58,9 @@ struct runtime
   /* the binary is bound read-only over itself there: the runtime is told
    * it needs no cloned copy of itself */
   bool bound_ro;
+  /* the spec's limits go to a scope of the user's systemd (rootless on a
+   * delegated cgroup v2: hostinfo_delegation_refusal) */
+  bool systemd_cgroups;
 };
 
 /* ---- which runtime (select.c) */
@@ -127,7 +130,9 @@ int runtime_select (const char *want, const struct hostinfo *host,
  * copy of the binary (runc) per run.  With RUNTIME_PREP_HIDE_UNIFIED the
  * v2 tree is unmounted here once, not in the runtime's child.  Mounts the
  * run makes afterwards (the source overlay's bounded scratch tmpfs) stay
- * private and vanish with the runner, however it ends. */
+ * private and vanish with the runner, however it ends.  On failure
+ * (no CAP_SYS_ADMIN) rt->private_ns stays false and the run can go on
+ * without. */
 int runtime_private_ns (struct runtime *rt, ohr_error_t *err);
 
 /* true when the spec must carry a user namespace with mappings. */
