@@ -14,6 +14,11 @@
  *                   namespace made at start-up the same way (the cost of
  *                   "unshare once around the whole loop", without making
  *                   the other modes run inside it)
+ *     ro-runtime    in the child, before exec (after hide-unified, else in
+ *                   a mount namespace of its own): bind ARG0 read-only
+ *                   over itself and set _LIBCONTAINER_CLONED_BINARY=1, as
+ *                   oci-host-runner does as root (runtime_private_ns), so
+ *                   that crun skips its self re-exec
  *     fds=N         pass N extra fds, as oci-host-runner does with
  *                   --preserve-fds N: fd 3 is /dev/null (where ohr-init
  *                   writes its report), fds 4 and up are the child's stderr
@@ -65,6 +70,7 @@ enum
 {
   F_HIDE_UNIFIED = 1,
   F_SHARED_NS = 2,
+  F_RO_RUNTIME = 4,
 };
 
 struct mode
@@ -146,6 +152,8 @@ parse_flags (const char *s, int *extra_fds)
         f |= F_HIDE_UNIFIED;
       else if (strcmp (t, "shared-ns") == 0)
         f |= F_SHARED_NS;
+      else if (strcmp (t, "ro-runtime") == 0)
+        f |= F_RO_RUNTIME;
       else if (strncmp (t, "fds=", 4) == 0 && atoi (t + 4) >= 0
                && atoi (t + 4) <= 16)
         *extra_fds = atoi (t + 4);
@@ -267,6 +275,21 @@ child (const struct mode *m, int mode_index, int round)
         die ("setns");
     }
   char **argv = child_argv (m, mode_index, round);
+  if (m->flags & F_RO_RUNTIME)
+    {
+      if (!(m->flags & F_HIDE_UNIFIED)
+          && (unshare (CLONE_NEWNS) < 0
+              || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0))
+        die ("unshare");
+      char *real = realpath (argv[0], NULL);
+      if (real == NULL || mount (real, real, NULL, MS_BIND, NULL) < 0
+          || mount (NULL, real, NULL,
+                    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                    NULL)
+                 < 0)
+        die ("bind the runtime read-only");
+      setenv ("_LIBCONTAINER_CLONED_BINARY", "1", 1);
+    }
   execv (argv[0], argv);
   perror (argv[0]);
   _exit (127);

@@ -28,10 +28,12 @@
 #include "run/envfilter.h"
 #include "run/hooks.h"
 #include "run/jobserver.h"
+#include "run/limits.h"
 #include "run/outcheck.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
 #include "run/view.h"
+#include "runtime/cgprime.h"
 #include "runtime/hostinfo.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -66,6 +68,9 @@ struct run_state
   struct policy policy;
   struct policy_effective eff; /* the policy for this package */
   bool cgroups;                /* limits can be enforced through cgroups */
+  struct limits limits;        /* what bounds the script, and how */
+  struct cgprime prime;        /* the head start on cgroup v1 joins */
+  char *cgroups_path;          /* systemd's "slice:prefix:name" */
   struct directive_filter *directives; /* maps stdout (maps_directives) */
   int died_by;       /* the signal that killed the script, or 0 */
   int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
@@ -81,6 +86,7 @@ static void
 state_clear (struct run_state *s)
 {
   bundle_finish (&s->bundle, s->opts.keep_bundle);
+  cgprime_finish (&s->prime);
   options_clear (&s->opts);
   context_clear (&s->ctx);
   image_free (s->image);
@@ -88,7 +94,7 @@ state_clear (struct run_state *s)
   toolchain_clear (&s->tc);
   jobserver_clear (&s->js);
   view_clear (&s->layout);
-  free_many (s->init_path, s->config, s->attest_path);
+  free_many (s->init_path, s->config, s->attest_path, s->cgroups_path);
   directive_filter_free (s->directives);
   policy_effective_clear (&s->eff);
   if (s->attest_fd >= 0)
@@ -150,17 +156,42 @@ load_policy (struct run_state *s, ohr_error_t *err)
 
 /* Memory and pids limits need cgroups the runtime can write: root, or a
  * runtime that manages them; rootless on v1 (or crun with its cgroups
- * hidden) cannot, and says so. */
+ * hidden) cannot.  rlimits bound what they can there (limits.h), and a
+ * notice names what is left unbounded. */
 static void
-decide_cgroups (struct run_state *s)
+decide_limits (struct run_state *s)
 {
   s->cgroups = !s->host.rootless && s->host.cgroups != CGROUP_MODE_NONE;
-  if (!s->cgroups)
-    fprintf (stderr,
-             "oci-host-runner: notice: memory and pids limits are not "
-             "enforced here (%s, cgroups %s); the timeout still is\n",
-             s->host.rootless ? "rootless" : "root",
-             hostinfo_cgroup_mode_name (s->host.cgroups));
+  if (s->host.rootless)
+    {
+      /* a scope of the user's systemd where it delegates memory and pids
+       * (cgroup v2); never with crun's hybrid workaround, which hides
+       * cgroups from it */
+      struct delegation_facts d;
+      cleanup_free char *controllers = NULL;
+      hostinfo_delegation_probe (&s->host, &d, &controllers);
+      const char *why = hostinfo_delegation_refusal (&d);
+      s->cgroups = why == NULL && s->rt.prep == RUNTIME_PREP_NONE;
+      s->rt.systemd_cgroups = s->cgroups;
+      if (why)
+        verbose (s, "no rootless cgroups: %s", why);
+    }
+  const struct policy_settings *p = &s->eff.settings;
+  struct limits_facts f = {
+    .memory = p->memory,
+    .pids = p->pids,
+    .nofile = p->nofile,
+    .rootless = s->host.rootless,
+    .cgroups = s->cgroups,
+    .cgroups_name = hostinfo_cgroup_mode_name (s->host.cgroups),
+    /* rootless, the container's root is the user's uid, in a user
+     * namespace made for this run (by the runtime or by the runner) */
+    .own_userns = s->host.rootless,
+  };
+  limits_probe_nofile (&f);
+  limits_decide (&f, &s->limits);
+  if (s->limits.notice[0])
+    fprintf (stderr, "oci-host-runner: notice: %s\n", s->limits.notice);
 }
 
 static bool
@@ -272,6 +303,12 @@ prepare (struct run_state *s, ohr_error_t *err)
       || load_policy (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
+  /* as root on cgroup v1 the runtime will join cgroups: its first join
+   * waits for an RCU grace period, which this starts now (cgprime.h) */
+  if (!s->host.rootless
+      && (s->host.cgroups == CGROUP_MODE_LEGACY
+          || s->host.cgroups == CGROUP_MODE_HYBRID))
+    cgprime_start (&s->prime);
   struct image_options io = {
     .cache_dir = s->opts.cache_dir,
     .store_dir = s->opts.store_dir,
@@ -293,6 +330,16 @@ prepare (struct run_state *s, ohr_error_t *err)
                       err)
       < 0)
     return -1;
+  /* as root: the bounded scratch layer and a cheaper runtime start.  A
+   * root without CAP_SYS_ADMIN (a pod's uid 0) cannot: the run goes on as
+   * before, the scratch layer on the state directory */
+  if (!s->host.rootless)
+    {
+      ohr_error_t perr = NULL;
+      if (runtime_private_ns (&s->rt, &perr) < 0)
+        verbose (s, "no private mount namespace: %s", perr->msg);
+      ohr_error_free (&perr);
+    }
   verbose (s, "runtime %s; cgroups %s; %s", s->rt.reason ? s->rt.reason : "",
            hostinfo_cgroup_mode_name (s->host.cgroups),
            s->host.rootless ? "rootless" : "root");
@@ -331,9 +378,18 @@ generate (struct run_state *s, ohr_error_t *err)
   };
   if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  /* a kept bundle keeps its scratch layer: on the state directory then */
+  if (s->rt.private_ns && !s->opts.keep_bundle
+      && bundle_bound_scratch (&s->bundle, s->eff.settings.tmpfs, err) < 0)
+    return -1;
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;
-  decide_cgroups (s);
+  li.tmpfs_size = s->eff.settings.tmpfs;
+  decide_limits (s);
+  /* a scope under the user's user.slice, named after the container */
+  if (s->rt.systemd_cgroups
+      && asprintf (&s->cgroups_path, "user.slice:ohr:%s", s->bundle.id) < 0)
+    return ohr_error_nomem (err);
   if (s->opts.degraded_proc)
     fprintf (stderr,
              "oci-host-runner: notice: degraded mode 'proc': no PID "
@@ -361,8 +417,11 @@ generate (struct run_state *s, ohr_error_t *err)
     .mounts = &s->layout.mounts,
     .hooks = &s->selected_hooks,
     .annotations = s->annotations,
-    .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
-    .pids_limit = s->cgroups ? s->eff.settings.pids : 0,
+    .cgroups_path = s->rt.systemd_cgroups ? s->cgroups_path : NULL,
+    .memory_limit = s->limits.cgroup_memory,
+    .pids_limit = s->limits.cgroup_pids,
+    .rlimits = s->limits.rlimits,
+    .n_rlimits = s->limits.n_rlimits,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;

@@ -631,8 +631,9 @@ check_cgroups (struct eval *ev, const struct choice *c)
   else if (f->rootless)
     add (ev, "cgroups", DOCTOR_WARN,
          xfmt (ev,
-               "%s, rootless: memory and pids limits are not enforced; "
-               "the timeout still is",
+               "%s, rootless: memory and pids limits are not enforced "
+               "by cgroups: RLIMIT_NPROC bounds processes, RLIMIT_DATA "
+               "each process's memory; the timeout still is",
                mode),
          NULL);
   else if (f->cgroup_error == 0)

@@ -38,6 +38,11 @@
 /* Keeps seconds safe for int arithmetic (ms, time_t on 32 bits) in the
  * runner; 68 years is no limit in practice. */
 #define MAX_TIMEOUT ((uint64_t)INT32_MAX)
+/* Below 64 the runtime and the init cannot start; above the kernel's
+ * default fs.nr_open a setrlimit fails. */
+#define MIN_NOFILE 64
+#define MAX_NOFILE 1048576
+#define MIN_TMPFS (1ULL << 20)
 
 const char policy_builtin_json[] = "{\n"
                                    "  \"version\": 1,\n"
@@ -50,7 +55,9 @@ const char policy_builtin_json[] = "{\n"
                                    "    \"paths\": \"canonical\",\n"
                                    "    \"memory\": \"4G\",\n"
                                    "    \"pids\": 4096,\n"
-                                   "    \"timeout\": \"30m\"\n"
+                                   "    \"timeout\": \"30m\",\n"
+                                   "    \"nofile\": 65536,\n"
+                                   "    \"tmpfs\": \"1G\"\n"
                                    "  },\n"
                                    "  \"packages\": []\n"
                                    "}\n";
@@ -163,6 +170,28 @@ static const struct limit pids_limit = {
   .max = MAX_PIDS,
   .min_text = "1",
   .max_text = "4194304",
+};
+
+static const struct limit nofile_limit = {
+  .what = "nofile",
+  .parse = parse_count,
+  .strings = false,
+  .syntax = "use a whole number",
+  .min = MIN_NOFILE,
+  .max = MAX_NOFILE,
+  .min_text = "64",
+  .max_text = "1048576",
+};
+
+static const struct limit tmpfs_limit = {
+  .what = "size",
+  .parse = policy_parse_size,
+  .strings = true,
+  .syntax = "use bytes, or a number with a K, M, G or T suffix",
+  .min = MIN_TMPFS,
+  .max = MAX_MEMORY,
+  .min_text = "1M (a number without a suffix is bytes)",
+  .max_text = "9223372036854775807 bytes",
 };
 
 static const struct limit timeout_limit = {
@@ -314,6 +343,28 @@ parse_timeout (yajl_val v, const struct json_where *w, void *target,
   if (parse_limit (v, w, &timeout_limit, &t->settings->timeout, err) < 0)
     return -1;
   t->settings->set |= POLICY_SET_TIMEOUT;
+  return 0;
+}
+
+static int
+parse_nofile (yajl_val v, const struct json_where *w, void *target,
+              ohr_error_t *err)
+{
+  struct target *t = target;
+  if (parse_limit (v, w, &nofile_limit, &t->settings->nofile, err) < 0)
+    return -1;
+  t->settings->set |= POLICY_SET_NOFILE;
+  return 0;
+}
+
+static int
+parse_tmpfs (yajl_val v, const struct json_where *w, void *target,
+             ohr_error_t *err)
+{
+  struct target *t = target;
+  if (parse_limit (v, w, &tmpfs_limit, &t->settings->tmpfs, err) < 0)
+    return -1;
+  t->settings->set |= POLICY_SET_TMPFS;
   return 0;
 }
 
@@ -534,7 +585,9 @@ parse_version_req (yajl_val v, const struct json_where *w, void *target,
   { "paths", parse_paths, NULL },                      \
   { "memory", parse_memory, NULL },                    \
   { "pids", parse_pids, NULL },                        \
-  { "timeout", parse_timeout, NULL }
+  { "timeout", parse_timeout, NULL },                  \
+  { "nofile", parse_nofile, NULL },                    \
+  { "tmpfs", parse_tmpfs, NULL }
 /* clang-format on */
 
 static const struct json_field settings_fields[] = {
@@ -661,7 +714,8 @@ policy_rule_suggestion (const char *name, const char *field, const char *value)
       || json_find_field (settings_fields, field) == NULL)
     return NULL;
   bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0;
-  bool number = strcmp (field, "pids") == 0 && all_digits (value);
+  bool number = (strcmp (field, "pids") == 0 || strcmp (field, "nofile") == 0)
+                && all_digits (value);
   cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
     return NULL;
@@ -736,6 +790,8 @@ policy_default (struct policy *out)
       .memory = POLICY_DEFAULT_MEMORY,
       .pids = POLICY_DEFAULT_PIDS,
       .timeout = POLICY_DEFAULT_TIMEOUT,
+      .nofile = POLICY_DEFAULT_NOFILE,
+      .tmpfs = POLICY_DEFAULT_TMPFS,
     },
   };
   /* the digest is computed on demand (policy-digest.c): run mode must
@@ -902,6 +958,10 @@ settings_merge (struct policy_settings *dst, const struct policy_settings *src)
     dst->pids = src->pids;
   if (src->set & POLICY_SET_TIMEOUT)
     dst->timeout = src->timeout;
+  if (src->set & POLICY_SET_NOFILE)
+    dst->nofile = src->nofile;
+  if (src->set & POLICY_SET_TMPFS)
+    dst->tmpfs = src->tmpfs;
   dst->set |= src->set;
   for (size_t i = 0; i < src->n_mounts; i++)
     if (add_mount (dst, &src->mounts[i]) < 0)

@@ -72,10 +72,14 @@
  *   pids           an integer, 1 to 4194304 (the kernel's PID_MAX_LIMIT)
  *   timeout        seconds, as an integer or a string with an s, m or h
  *                  suffix: 900, "30s", "10m", "1h"
+ *   nofile         open files per process (RLIMIT_NOFILE), 64 to 1048576
+ *   tmpfs          the size of each of /tmp, HOME and the source
+ *                  overlay's scratch layer, as memory; at least 1M
  *
  * Resolution (policy_resolve): the built-in defaults, then the file's
  * "defaults", then every rule that matches, in file order.  Scalars
- * (network, source-writes, paths, memory, pids, timeout) are overridden by
+ * (network, source-writes, paths, memory, pids, timeout, nofile, tmpfs) are
+ * overridden by
  * each later layer that names them; mounts and env accumulate, a later
  * mount with the same destination or a later variable with the same NAME
  * replacing the earlier one.  A rule with a "version" never matches when
@@ -89,7 +93,10 @@
  * pids 4096 (make -j with compilers, assemblers and linkers stays in the
  * hundreds; a fork bomb does not), timeout 30 minutes (the slowest common
  * scripts, bundled OpenSSL or LLVM pieces, take minutes; a hung script
- * should not hold a CI runner for hours), strict false (directives naming
+ * should not hold a CI runner for hours), nofile 65536 (the soft limit
+ * stays what Cargo has, as natively; a linker that raises it to the hard
+ * limit gets 65536, more than any build opens), tmpfs 1G (compilers'
+ * temporary files; it is memory), strict false (directives naming
  * system paths are common and mostly harmless: strict is opt-in).
  */
 #ifndef OHR_POLICY_H
@@ -111,6 +118,8 @@
 #define POLICY_DEFAULT_MEMORY (4ULL << 30)
 #define POLICY_DEFAULT_PIDS 4096
 #define POLICY_DEFAULT_TIMEOUT (30 * 60)
+#define POLICY_DEFAULT_NOFILE 65536
+#define POLICY_DEFAULT_TMPFS (1ULL << 30)
 
 enum policy_source_writes
 {
@@ -127,7 +136,9 @@ enum
   POLICY_SET_MEMORY = 1 << 3,
   POLICY_SET_PIDS = 1 << 4,
   POLICY_SET_TIMEOUT = 1 << 5,
-  POLICY_SET_ALL = (1 << 6) - 1,
+  POLICY_SET_NOFILE = 1 << 6,
+  POLICY_SET_TMPFS = 1 << 7,
+  POLICY_SET_ALL = (1 << 8) - 1,
 };
 
 /* A read-only bind of a host path; both absolute and normalized. */
@@ -148,6 +159,8 @@ struct policy_settings
   uint64_t memory;  /* bytes */
   uint64_t pids;    /* maximum number of processes and threads */
   uint64_t timeout; /* seconds */
+  uint64_t nofile;  /* RLIMIT_NOFILE */
+  uint64_t tmpfs;   /* bytes of each of /tmp, HOME, the source scratch */
   struct policy_mount *mounts;
   size_t n_mounts;
   char **env; /* NAME or NAME=VALUE, NULL-terminated, NULL when empty */

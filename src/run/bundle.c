@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +74,41 @@ bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
 }
 
 int
+bundle_bound_scratch (struct bundle *b, unsigned long long size,
+                      ohr_error_t *err)
+{
+  cleanup_free char *scratch = fs_path_join (b->dir, "scratch");
+  cleanup_free char *upper = fs_path_join (scratch, "upper");
+  cleanup_free char *work = fs_path_join (scratch, "work");
+  char opts[64];
+  snprintf (opts, sizeof opts, "mode=0755,size=%llu", size);
+  if (scratch == NULL || upper == NULL || work == NULL)
+    return ohr_error_nomem (err);
+  if (mkdir (scratch, 0700) < 0
+      || mount ("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot mount the source overlay's scratch "
+                            "tmpfs on '%s'",
+                            scratch);
+  if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+    {
+      int e = errno;
+      umount2 (scratch, MNT_DETACH);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                              "cannot create the source overlay in '%s'",
+                              scratch);
+    }
+  /* the plain directories bundle_create made are not used */
+  rmdir (b->upper);
+  rmdir (b->work);
+  free_many (b->upper, b->work);
+  b->upper = steal_pointer (&upper);
+  b->work = steal_pointer (&work);
+  b->scratch = steal_pointer (&scratch);
+  return 0;
+}
+
+int
 bundle_write_config (const struct bundle *b, const char *config,
                      size_t config_len, ohr_error_t *err)
 {
@@ -86,8 +122,13 @@ bundle_write_config (const struct bundle *b, const char *config,
 void
 bundle_finish (struct bundle *b, int keep)
 {
+  /* the tmpfs first: its files go with it, and its mount point can then
+   * be removed */
+  if (b->scratch)
+    umount2 (b->scratch, MNT_DETACH);
   if (b->dir && !keep)
     fs_rm_rf (b->dir, NULL);
-  free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work);
+  free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work,
+             b->scratch);
   memset (b, 0, sizeof *b);
 }

@@ -18,11 +18,21 @@ struct bundle
   char *stderr_log; /* the runtime's own stderr */
   char *upper;      /* overlay upper dir over the package source */
   char *work;       /* overlay work dir */
+  char *scratch;    /* the tmpfs holding upper and work, or NULL */
 };
 
 /* Make the directory (and the overlay dirs). */
 int bundle_create (const char *state_base, struct bundle *out,
                    ohr_error_t *err);
+
+/* Move the overlay's upper and work dirs onto a tmpfs of SIZE bytes
+ * mounted at DIR/scratch, so that a script writing its source gets ENOSPC
+ * at SIZE instead of filling the state directory's file system (/run as
+ * root).  Only in a mount namespace of the runner's own
+ * (runtime_private_ns): the host never sees the mount, and it goes away
+ * with the runner, whatever kills it.  Needs CAP_SYS_ADMIN there. */
+int bundle_bound_scratch (struct bundle *b, unsigned long long size,
+                          ohr_error_t *err);
 
 /* Write config.json into it. */
 int bundle_write_config (const struct bundle *b, const char *config,

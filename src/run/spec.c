@@ -3,6 +3,7 @@
 #include "run/spec.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
@@ -43,6 +44,35 @@ fail:
 }
 
 static yajl_gen_status
+gen_rlimits (yajl_gen g, const struct spec_input *in)
+{
+  yajl_gen_status st = yajl_gen_status_ok;
+  if (in->n_rlimits == 0)
+    return st;
+  G (gen_str (g, "rlimits"));
+  G (yajl_gen_array_open (g));
+  for (size_t i = 0; i < in->n_rlimits; i++)
+    {
+      const struct limits_rlimit *r = &in->rlimits[i];
+      G (yajl_gen_map_open (g));
+      G (gen_kv (g, "type", r->type));
+      /* JSON numbers here are uint64 for the runtimes (RLIM_INFINITY is
+       * UINT64_MAX); yajl's integers are signed */
+      char n[24];
+      G (gen_str (g, "hard"));
+      snprintf (n, sizeof n, "%llu", (unsigned long long)r->hard);
+      G (yajl_gen_number (g, n, strlen (n)));
+      G (gen_str (g, "soft"));
+      snprintf (n, sizeof n, "%llu", (unsigned long long)r->soft);
+      G (yajl_gen_number (g, n, strlen (n)));
+      G (yajl_gen_map_close (g));
+    }
+  G (yajl_gen_array_close (g));
+fail:
+  return st;
+}
+
+static yajl_gen_status
 gen_process (yajl_gen g, const struct spec_input *in)
 {
   yajl_gen_status st;
@@ -58,6 +88,7 @@ gen_process (yajl_gen g, const struct spec_input *in)
   G (gen_strv (g, "env", in->env));
   G (gen_kv (g, "cwd", in->cwd));
   G (gen_empty_caps (g));
+  G (gen_rlimits (g, in));
   G (gen_kbool (g, "noNewPrivileges", true));
   G (yajl_gen_map_close (g));
 fail:
@@ -168,6 +199,8 @@ gen_linux (yajl_gen g, const struct spec_input *in)
       G (gen_id_mapping (g, "uidMappings", in->host_uid));
       G (gen_id_mapping (g, "gidMappings", in->host_gid));
     }
+  if (in->cgroups_path)
+    G (gen_kv (g, "cgroupsPath", in->cgroups_path));
   G (gen_resources (g, in));
   G (gen_strv (g, "maskedPaths", (char *const *)masked_paths));
   G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));

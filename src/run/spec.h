@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "run/limits.h"
 #include "run/mounts.h"
 #include "util/error.h"
 
@@ -36,6 +37,11 @@ struct spec_input
   /* cgroup limits (0: none); only set where cgroups can be written */
   unsigned long long memory_limit; /* bytes */
   unsigned long long pids_limit;
+  /* "linux.cgroupsPath" (NULL: none, the runtime's default) */
+  const char *cgroups_path;
+  /* "process.rlimits" (none when n_rlimits is 0) */
+  const struct limits_rlimit *rlimits;
+  size_t n_rlimits;
   /* "hooks": what hooks_select chose (NULL or empty: no "hooks") */
   const struct spec_hooks *hooks;
   /* "annotations": "KEY=VALUE" strings, a later KEY winning (NULL or

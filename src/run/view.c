@@ -24,6 +24,10 @@ add_system_mounts (const struct view_input *in, struct mount_table *t,
                    ohr_error_t *err)
 {
   bool own_sysfs = !in->rootless || in->network == NETWORK_NONE;
+  /* a tmpfs is memory: without size= a script could fill half of RAM */
+  char size[40] = "";
+  if (in->tmpfs_size)
+    snprintf (size, sizeof size, "size=%llu", in->tmpfs_size);
   if ((in->host_proc ? ADD (t, "/proc", "bind", "/proc", "rbind", "ro",
                             "nosuid", "nodev", "noexec")
                      : mounts_add (t, "/proc", "proc", "proc", NULL, err))
@@ -50,8 +54,11 @@ add_system_mounts (const struct view_input *in, struct mount_table *t,
                     : ADD (t, "/sys", "bind", "/sys", "rbind", "nosuid",
                            "noexec", "nodev", "ro"))
              < 0
-      || ADD (t, "/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777") < 0
-      || ADD (t, LAYOUT_HOME, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=700")
+      || ADD (t, "/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777",
+              size[0] ? size : NULL)
+             < 0
+      || ADD (t, LAYOUT_HOME, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=700",
+              size[0] ? size : NULL)
              < 0)
     return -1;
   return 0;

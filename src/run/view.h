@@ -60,6 +60,8 @@ struct view_input
    * (inspected after the run) instead of a read-only bind. */
   const char *source_upper;
   const char *source_work;
+  /* size= of /tmp and HOME, bytes (0: the kernel's default, half of RAM) */
+  unsigned long long tmpfs_size;
 };
 
 struct view

@@ -20,6 +20,8 @@ crun_global_args (const struct runtime *rt, const char *log_path, char ***argv)
   if (rt->prep == RUNTIME_PREP_OWN_USERNS
       && strv_push (argv, "--cgroup-manager=disabled") < 0)
     return -1;
+  if (rt->systemd_cgroups && strv_push (argv, "--cgroup-manager=systemd") < 0)
+    return -1;
   if (log_path
       && (strv_pushf (argv, "--log=file:%s", log_path) < 0
           || strv_push (argv, "--log-format=json") < 0))

@@ -3,8 +3,10 @@
 #include "runtime/hostinfo.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -261,5 +263,70 @@ hostinfo_cgroup_mode_name (enum cgroup_mode mode)
     case CGROUP_MODE_NONE:
     default:
       return "none";
+    }
+}
+
+static bool
+has_controller (const char *list, const char *name)
+{
+  size_t n = strlen (name);
+  for (const char *p = list; p && *p;)
+    {
+      while (isspace ((unsigned char)*p))
+        p++;
+      size_t w = 0;
+      while (p[w] && !isspace ((unsigned char)p[w]))
+        w++;
+      if (w == n && strncmp (p, name, n) == 0)
+        return true;
+      p += w;
+    }
+  return false;
+}
+
+const char *
+hostinfo_delegation_refusal (const struct delegation_facts *f)
+{
+  if (!f->rootless)
+    return "not rootless";
+  if (f->mode != CGROUP_MODE_UNIFIED)
+    return "cgroups are not v2 only: nothing is delegated to users";
+  if (f->service_controllers == NULL)
+    return "no user@UID.service cgroup (no systemd user manager)";
+  if (!has_controller (f->service_controllers, "memory")
+      || !has_controller (f->service_controllers, "pids"))
+    return "systemd does not delegate the memory and pids controllers to "
+           "you (Delegate= of user@.service)";
+  if (!f->user_bus)
+    return "the user's D-Bus ($XDG_RUNTIME_DIR/bus) is not there";
+  return NULL;
+}
+
+void
+hostinfo_delegation_probe (const struct hostinfo *host,
+                           struct delegation_facts *out,
+                           char **out_controllers)
+{
+  *out = (struct delegation_facts){ .mode = host->cgroups,
+                                    .rootless = host->rootless };
+  *out_controllers = NULL;
+  /* only where it can matter: every rootless run reads this */
+  if (!host->rootless || host->cgroups != CGROUP_MODE_UNIFIED)
+    return;
+  char path[160];
+  snprintf (path, sizeof path,
+            "/sys/fs/cgroup/user.slice/user-%u.slice/user@%u.service/"
+            "cgroup.controllers",
+            (unsigned)host->uid, (unsigned)host->uid);
+  ohr_error_t e = NULL;
+  if (fs_read_file (path, CONTROLLERS_MAX, out_controllers, NULL, &e) < 0)
+    ohr_error_free (&e);
+  out->service_controllers = *out_controllers;
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  struct stat st;
+  if (xdg && xdg[0] == '/')
+    {
+      cleanup_free char *bus = fs_path_join (xdg, "bus");
+      out->user_bus = bus && stat (bus, &st) == 0 && S_ISSOCK (st.st_mode);
     }
 }

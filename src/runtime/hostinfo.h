@@ -45,4 +45,33 @@ hostinfo_cgroup_mode_from_mountinfo (const char *mountinfo,
 
 const char *hostinfo_cgroup_mode_name (enum cgroup_mode mode);
 
+/* ---- rootless cgroup limits: systemd's delegation on cgroup v2
+ *
+ * A rootless runtime can only bound a container with cgroups that systemd
+ * delegates to the user: on cgroup v2, the user's manager (user@UID.service)
+ * owns a subtree with the controllers listed in its cgroup.controllers
+ * (memory and pids by default), and runc --systemd-cgroup or crun
+ * --cgroup-manager=systemd ask it, over the user's D-Bus, for a scope
+ * there with the spec's limits. */
+struct delegation_facts
+{
+  enum cgroup_mode mode;
+  bool rootless;
+  /* the content of /sys/fs/cgroup/user.slice/user-UID.slice/
+   * user@UID.service/cgroup.controllers; NULL: unreadable or absent */
+  const char *service_controllers;
+  bool user_bus; /* $XDG_RUNTIME_DIR/bus is a socket */
+};
+
+/* NULL when a rootless runtime can have memory and pids limits through
+ * systemd here; else why not (static text, for the notice and doctor).
+ * Pure, so that tests give it the facts of v1, hybrid and delegated or
+ * undelegated v2 hosts (tests/fixtures/hostinfo/delegation-*). */
+const char *hostinfo_delegation_refusal (const struct delegation_facts *f);
+
+/* This host's facts for the effective user. */
+void hostinfo_delegation_probe (const struct hostinfo *host,
+                                struct delegation_facts *out,
+                                char **out_controllers);
+
 #endif

@@ -10,7 +10,8 @@
 static int
 runc_global_args (const struct runtime *rt, const char *log_path, char ***argv)
 {
-  (void)rt;
+  if (rt->systemd_cgroups && strv_push (argv, "--systemd-cgroup") < 0)
+    return -1;
   if (log_path
       && (strv_push (argv, "--log") < 0 || strv_push (argv, log_path) < 0
           || strv_push (argv, "--log-format") < 0

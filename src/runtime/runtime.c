@@ -31,6 +31,12 @@
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
+/* crun and runc skip their self-copy when this is set and their binary is
+ * on a read-only mount (libcontainer's cloned_binary.c) */
+#define CLONED_VAR "_LIBCONTAINER_CLONED_BINARY"
+
+extern char **environ;
+
 char *
 runtime_find_in_path (const char *name)
 {
@@ -106,6 +112,34 @@ runtime_spec_needs_userns (const struct runtime *rt,
   return host->rootless && rt->prep != RUNTIME_PREP_OWN_USERNS;
 }
 
+int
+runtime_private_ns (struct runtime *rt, ohr_error_t *err)
+{
+  if (unshare (CLONE_NEWNS) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
+                            "cannot create a private mount namespace "
+                            "(unshare CLONE_NEWNS)");
+  if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
+                            "cannot make mounts private");
+  /* on failure the runtime's child tries again, and says why */
+  if (rt->prep == RUNTIME_PREP_HIDE_UNIFIED
+      && umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
+      && errno != ENOENT)
+    return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
+                            "cannot unmount /sys/fs/cgroup/unified");
+  rt->private_ns = true;
+  /* Bound over its real path, the one /proc/self/exe names; a failure
+   * only costs the runtime its own copy, as before. */
+  cleanup_free char *real = realpath (rt->path, NULL);
+  if (real && mount (real, real, NULL, MS_BIND, NULL) == 0)
+    rt->bound_ro
+        = mount (NULL, real, NULL,
+                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL)
+          == 0;
+  return 0;
+}
+
 void
 runtime_clear (struct runtime *rt)
 {
@@ -141,9 +175,10 @@ write_proc (const char *file, const char *data)
 }
 
 static void
-child_prep (enum runtime_prep prep, int errfd)
+child_prep (const struct runtime *rt, int errfd)
 {
-  if (prep == RUNTIME_PREP_HIDE_UNIFIED)
+  enum runtime_prep prep = rt->prep;
+  if (prep == RUNTIME_PREP_HIDE_UNIFIED && !rt->private_ns)
     {
       if (unshare (CLONE_NEWNS) < 0)
         child_fail (errfd, "cannot create a private mount namespace "
@@ -212,17 +247,17 @@ child_fds (const struct runtime_io *io, int errfd)
 }
 
 static void
-child_exec (const struct runtime *rt, char **argv, const struct runtime_io *io,
-            int errfd, const sigset_t *oldmask)
+child_exec (const struct runtime *rt, char **argv, char **envp,
+            const struct runtime_io *io, int errfd, const sigset_t *oldmask)
 {
   errfd = fcntl (errfd, F_DUPFD_CLOEXEC, 100);
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
     sigaction (stop_signals[i], &dfl, NULL);
-  child_prep (rt->prep, errfd);
+  child_prep (rt, errfd);
   child_fds (io, errfd);
   sigprocmask (SIG_SETMASK, oldmask, NULL);
-  execv (rt->path, argv);
+  execve (rt->path, argv, envp);
   child_fail (errfd, "cannot execute");
 }
 
@@ -232,6 +267,7 @@ struct child_args
 {
   const struct runtime *rt;
   char **argv;
+  char **envp;
   const struct runtime_io *io;
   int errfd;
   const sigset_t *oldmask;
@@ -241,7 +277,7 @@ static int
 child_main (void *p)
 {
   struct child_args *a = p;
-  child_exec (a->rt, a->argv, a->io, a->errfd, a->oldmask);
+  child_exec (a->rt, a->argv, a->envp, a->io, a->errfd, a->oldmask);
   return 127;
 }
 
@@ -280,10 +316,23 @@ static int
 spawn (const struct runtime *rt, char **argv, const struct runtime_io *io,
        const sigset_t *oldmask, pid_t *out_pid, ohr_error_t *err)
 {
+  /* the runtime's environment: ours, and the promise that its binary is
+   * on a read-only mount (runtime_private_ns) */
+  cleanup_strv char **envp = NULL;
+  if (rt->bound_ro)
+    {
+      for (size_t i = 0; environ[i]; i++)
+        if (strncmp (environ[i], CLONED_VAR "=", strlen (CLONED_VAR) + 1) != 0
+            && strv_push (&envp, environ[i]) < 0)
+          return ohr_error_nomem (err);
+      if (strv_push (&envp, CLONED_VAR "=1") < 0)
+        return ohr_error_nomem (err);
+    }
   int pfd[2];
   if (pipe2 (pfd, O_CLOEXEC) < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
-  struct child_args a = { rt, argv, io, pfd[1], oldmask };
+  struct child_args a
+      = { rt, argv, envp ? envp : environ, io, pfd[1], oldmask };
   pid_t pid = start_child (&a);
   if (pid < 0)
     {

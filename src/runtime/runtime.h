@@ -52,6 +52,15 @@ struct runtime
   char *state_root; /* --root */
   enum runtime_prep prep;
   char *reason; /* why this runtime was chosen (for -v) */
+  /* runtime_private_ns done: the runner is in a mount namespace of its
+   * own, where the v2 tree is hidden when prep says so */
+  bool private_ns;
+  /* the binary is bound read-only over itself there: the runtime is told
+   * it needs no cloned copy of itself */
+  bool bound_ro;
+  /* the spec's limits go to a scope of the user's systemd (rootless on a
+   * delegated cgroup v2: hostinfo_delegation_refusal) */
+  bool systemd_cgroups;
 };
 
 /* ---- which runtime (select.c) */
@@ -108,6 +117,23 @@ char *runtime_find_in_path (const char *name);
 int runtime_select (const char *want, const struct hostinfo *host,
                     const char *state_base, struct runtime *out,
                     ohr_error_t *err);
+
+/* Root only: move the runner into a mount namespace of its own, a slave
+ * of the host's (host mounts still appear in it; nothing in it reaches the
+ * host), for the rest of the run.  There the runtime's binary is bound
+ * read-only over itself and the runtime started with
+ * _LIBCONTAINER_CLONED_BINARY=1: crun and runc protect their binary from
+ * a container overwriting it through /proc/PID/exe (CVE-2019-5736) by
+ * re-executing from a read-only bind or a sealed memfd copy, which they
+ * skip when their binary is already on a read-only mount and that
+ * variable is set: the same protection, without a second exec (crun) or a
+ * copy of the binary (runc) per run.  With RUNTIME_PREP_HIDE_UNIFIED the
+ * v2 tree is unmounted here once, not in the runtime's child.  Mounts the
+ * run makes afterwards (the source overlay's bounded scratch tmpfs) stay
+ * private and vanish with the runner, however it ends.  On failure
+ * (no CAP_SYS_ADMIN) rt->private_ns stays false and the run can go on
+ * without. */
+int runtime_private_ns (struct runtime *rt, ohr_error_t *err);
 
 /* true when the spec must carry a user namespace with mappings. */
 bool runtime_spec_needs_userns (const struct runtime *rt,

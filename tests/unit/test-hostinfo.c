@@ -470,6 +470,71 @@ test_mode_names (void **state)
   assert_string_equal (hostinfo_cgroup_mode_name (CGROUP_MODE_UNIFIED), "v2");
 }
 
+/* Rootless cgroup limits: systemd's delegation, on the fixtures of a
+ * user@UID.service's cgroup.controllers. */
+static void
+test_delegation (void **state)
+{
+  (void)state;
+  char *def = fixture ("user-service-default.controllers");
+  char *all = fixture ("user-service-all.controllers");
+  char *nopids = fixture ("user-service-no-pids.controllers");
+  assert_non_null (def);
+  assert_non_null (all);
+  assert_non_null (nopids);
+  struct delegation_facts f = { .mode = CGROUP_MODE_UNIFIED,
+                                .rootless = true,
+                                .service_controllers = def,
+                                .user_bus = true };
+  assert_null (hostinfo_delegation_refusal (&f));
+  f.service_controllers = all;
+  assert_null (hostinfo_delegation_refusal (&f));
+  /* each missing fact, and what it says */
+  f.service_controllers = nopids;
+  assert_non_null (strstr (hostinfo_delegation_refusal (&f),
+                           "does not delegate the memory and pids"));
+  f.service_controllers = "pidsx memoryy\n"; /* whole words only */
+  assert_non_null (hostinfo_delegation_refusal (&f));
+  f.service_controllers = NULL;
+  assert_non_null (
+      strstr (hostinfo_delegation_refusal (&f), "no systemd user manager"));
+  f.service_controllers = def;
+  f.user_bus = false;
+  assert_non_null (strstr (hostinfo_delegation_refusal (&f), "D-Bus"));
+  f.user_bus = true;
+  /* this machine's kind: hybrid (and v1): nothing is delegated */
+  f.mode = CGROUP_MODE_HYBRID;
+  assert_non_null (strstr (hostinfo_delegation_refusal (&f), "not v2"));
+  f.mode = CGROUP_MODE_LEGACY;
+  assert_non_null (hostinfo_delegation_refusal (&f));
+  f.mode = CGROUP_MODE_UNIFIED;
+  f.rootless = false;
+  assert_non_null (hostinfo_delegation_refusal (&f));
+  free (def);
+  free (all);
+  free (nopids);
+}
+
+/* The probe reads only what matters: nothing as root or off v2. */
+static void
+test_delegation_probe (void **state)
+{
+  (void)state;
+  struct hostinfo h;
+  hostinfo_probe (&h);
+  struct delegation_facts f;
+  char *controllers = NULL;
+  hostinfo_delegation_probe (&h, &f, &controllers);
+  assert_int_equal (f.mode, h.cgroups);
+  assert_int_equal (f.rootless, h.rootless);
+  if (!h.rootless || h.cgroups != CGROUP_MODE_UNIFIED)
+    {
+      assert_null (controllers);
+      assert_non_null (hostinfo_delegation_refusal (&f));
+    }
+  free (controllers);
+}
+
 int
 main (void)
 {
@@ -488,6 +553,8 @@ main (void)
     cmocka_unit_test (test_real_mounts),
     cmocka_unit_test (test_probe),
     cmocka_unit_test (test_mode_names),
+    cmocka_unit_test (test_delegation),
+    cmocka_unit_test (test_delegation_probe),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -286,6 +286,53 @@ test_user_namespace (void **state)
   yajl_tree_free (tree);
 }
 
+/* process.rlimits as the runtimes read them (unsigned 64-bit numbers, the
+ * largest included), and linux.cgroupsPath only when given. */
+static void
+test_rlimits_and_cgroups_path (void **state)
+{
+  struct fixture *f = *state;
+  yajl_val tree = generate (&f->in);
+  const char *rpath[] = { "process", "rlimits", NULL };
+  assert_null (yajl_tree_get (tree, rpath, yajl_t_any));
+  const char *cpath[] = { "linux", "cgroupsPath", NULL };
+  assert_null (yajl_tree_get (tree, cpath, yajl_t_any));
+  yajl_tree_free (tree);
+
+  const struct limits_rlimit r[] = {
+    { "RLIMIT_CORE", 0, 0 },
+    { "RLIMIT_NOFILE", 1024, 65536 },
+    { "RLIMIT_DATA", UINT64_MAX, UINT64_MAX },
+  };
+  f->in.rlimits = r;
+  f->in.n_rlimits = 3;
+  f->in.cgroups_path = "user.slice:ohr:ohr-1-abc";
+  f->in.memory_limit = 1ULL << 30;
+  f->in.pids_limit = 64;
+  tree = generate (&f->in);
+  yajl_val arr = get (tree, yajl_t_array, "process", "rlimits", NULL);
+  assert_int_equal (YAJL_GET_ARRAY (arr)->len, 3);
+  yajl_val nofile = YAJL_GET_ARRAY (arr)->values[1];
+  assert_string_equal (get_str (nofile, "type", NULL, NULL), "RLIMIT_NOFILE");
+  assert_int_equal (
+      YAJL_GET_INTEGER (get (nofile, yajl_t_number, "soft", NULL, NULL)),
+      1024);
+  assert_int_equal (
+      YAJL_GET_INTEGER (get (nofile, yajl_t_number, "hard", NULL, NULL)),
+      65536);
+  yajl_val data = YAJL_GET_ARRAY (arr)->values[2];
+  assert_string_equal (
+      get (data, yajl_t_number, "hard", NULL, NULL)->u.number.r,
+      "18446744073709551615");
+  assert_string_equal (get_str (tree, "linux", "cgroupsPath", NULL),
+                       "user.slice:ohr:ohr-1-abc");
+  const char *ppath[] = { "linux", "resources", "pids", "limit", NULL };
+  yajl_val pids = yajl_tree_get (tree, ppath, yajl_t_number);
+  assert_non_null (pids);
+  assert_int_equal (YAJL_GET_INTEGER (pids), 64);
+  yajl_tree_free (tree);
+}
+
 static void
 check_mount (yajl_val m, const struct ohr_mount *want)
 {
@@ -400,6 +447,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_process_user, setup, teardown),
     cmocka_unit_test_setup_teardown (test_network_namespace, setup, teardown),
     cmocka_unit_test_setup_teardown (test_user_namespace, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_rlimits_and_cgroups_path, setup,
+                                     teardown),
     cmocka_unit_test_setup_teardown (test_mounts_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_invalid_input, setup, teardown),
