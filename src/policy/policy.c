@@ -471,6 +471,38 @@ parse_env (yajl_val v, const struct json_where *w, void *target,
   return json_each_string (v, w, "a list", parse_env_entry, t->settings, err);
 }
 
+/* A path relative to the workspace root: not empty, not absolute, no "."
+ * or ".." component, kept normalized ("a/b", not "a//b/"). */
+static int
+parse_workspace_read_entry (const char *e, const struct json_where *w,
+                            void *ctx, ohr_error_t *err)
+{
+  struct policy_settings *settings = ctx;
+  char buf[CLIP_SIZE];
+  cleanup_free char *abs = NULL;
+  if (asprintf (&abs, "/%s", e) < 0)
+    return ohr_error_nomem (err);
+  cleanup_free char *n = e[0] && e[0] != '/' ? fs_path_normalize (abs) : NULL;
+  if (n == NULL || strcmp (n, "/") == 0 || strcmp (n, abs) != 0)
+    return json_bad (w, err,
+                     "\"%s\" is not a plain path relative to the workspace "
+                     "root: write it as \".git\" or \"dir/file\"",
+                     json_clip (e, buf));
+  if (!strv_contains (settings->workspace_read, e)
+      && strv_push (&settings->workspace_read, e) < 0)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
+parse_workspace_read (yajl_val v, const struct json_where *w, void *target,
+                      ohr_error_t *err)
+{
+  struct target *t = target;
+  return json_each_string (v, w, "a list", parse_workspace_read_entry,
+                           t->settings, err);
+}
+
 /* Cargo package names: ASCII letters, digits, '-' and '_'. */
 static bool
 valid_package_name (const char *s)
@@ -530,6 +562,7 @@ parse_version_req (yajl_val v, const struct json_where *w, void *target,
   { "network", parse_network, NULL },                  \
   { "mounts", parse_mounts, NULL },                    \
   { "env", parse_env, NULL },                          \
+  { "workspace-read", parse_workspace_read, NULL },    \
   { "source-writes", parse_source_writes, NULL },      \
   { "paths", parse_paths, NULL },                      \
   { "memory", parse_memory, NULL },                    \
@@ -660,7 +693,8 @@ policy_rule_suggestion (const char *name, const char *field, const char *value)
   if (name == NULL || field == NULL || value == NULL
       || json_find_field (settings_fields, field) == NULL)
     return NULL;
-  bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0;
+  bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0
+              || strcmp (field, "workspace-read") == 0;
   bool number = strcmp (field, "pids") == 0 && all_digits (value);
   cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
@@ -683,6 +717,33 @@ fail:
   return gen_result (g, st);
 }
 
+char *
+policy_mount_suggestion (const char *name, const char *source,
+                         const char *destination)
+{
+  if (strcmp (source, destination) == 0)
+    return policy_rule_suggestion (name, "mounts", source);
+  cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    return NULL;
+  yajl_gen_status st;
+  G (yajl_gen_map_open (g));
+  G (gen_str (g, "package"));
+  G (gen_str (g, name));
+  G (gen_str (g, "mounts"));
+  G (yajl_gen_array_open (g));
+  G (yajl_gen_map_open (g));
+  G (gen_str (g, "source"));
+  G (gen_str (g, source));
+  G (gen_str (g, "destination"));
+  G (gen_str (g, destination));
+  G (yajl_gen_map_close (g));
+  G (yajl_gen_array_close (g));
+  G (yajl_gen_map_close (g));
+fail:
+  return gen_result (g, st);
+}
+
 /* ---- loading */
 
 static void
@@ -692,9 +753,11 @@ settings_clear (struct policy_settings *s)
     mount_clear (&s->mounts[i]);
   free (s->mounts);
   strv_free (s->env);
+  strv_free (s->workspace_read);
   s->mounts = NULL;
   s->n_mounts = 0;
   s->env = NULL;
+  s->workspace_read = NULL;
 }
 
 static void
@@ -908,6 +971,10 @@ settings_merge (struct policy_settings *dst, const struct policy_settings *src)
       return -1;
   for (size_t i = 0; src->env && src->env[i]; i++)
     if (add_env (dst, src->env[i]) < 0)
+      return -1;
+  for (size_t i = 0; src->workspace_read && src->workspace_read[i]; i++)
+    if (!strv_contains (dst->workspace_read, src->workspace_read[i])
+        && strv_push (&dst->workspace_read, src->workspace_read[i]) < 0)
       return -1;
   return 0;
 }

@@ -61,6 +61,10 @@
  *                  or "NAME=VALUE"; NAME is letters, digits and '_', and
  *                  '-' or '.' after the first character
  *                  (CFLAGS_x86_64-unknown-linux-gnu)
+ *   workspace-read paths relative to the workspace root that a path
+ *                  package's build script may read although the runner
+ *                  hides them by design (".git", "target", ".env"...:
+ *                  docs/policy.md lists them): [".git"]
  *   source-writes  "none" (the source is read-only: writes fail) or
  *                  "overlay" (writes go to a scratch overlay, never to the
  *                  source, and the runner reports them)
@@ -76,7 +80,8 @@
  * Resolution (policy_resolve): the built-in defaults, then the file's
  * "defaults", then every rule that matches, in file order.  Scalars
  * (network, source-writes, paths, memory, pids, timeout) are overridden by
- * each later layer that names them; mounts and env accumulate, a later
+ * each later layer that names them; mounts, env and workspace-read
+ * accumulate, a later
  * mount with the same destination or a later variable with the same NAME
  * replacing the earlier one.  A rule with a "version" never matches when
  * the version is unknown (NULL): a widening is not applied on a guess.
@@ -151,6 +156,8 @@ struct policy_settings
   struct policy_mount *mounts;
   size_t n_mounts;
   char **env; /* NAME or NAME=VALUE, NULL-terminated, NULL when empty */
+  char **workspace_read; /* paths relative to the workspace root that stay
+                            visible, NULL when empty */
 };
 
 struct policy_rule
@@ -227,6 +234,11 @@ void policy_effective_clear (struct policy_effective *e);
  * unknown field or when out of memory. */
 char *policy_rule_suggestion (const char *name, const char *field,
                               const char *value);
+
+/* {"package":NAME,"mounts":[{"source":S,"destination":D}]}, or the
+ * plain "mounts":[S] form when both are the same; NULL out of memory. */
+char *policy_mount_suggestion (const char *name, const char *source,
+                               const char *destination);
 
 /* The spellings of "memory" ("123", "512M", "2g": bytes, K, M, G, T in
  * powers of 1024, either case) and "timeout" ("90", "30s", "10m", "1h":

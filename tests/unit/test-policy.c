@@ -266,7 +266,8 @@ test_schema_errors (void **state)
     { "unknown-top", "stict: unknown key \"stict\": did you mean \"strict\"?",
       NULL },
     { "unknown-far", "defaults.capabilities: unknown key \"capabilities\"",
-      "known keys are network, mounts, env, source-writes, paths, memory, "
+      "known keys are network, mounts, env, workspace-read, source-writes, "
+      "paths, memory, "
       "pids, timeout" },
     { "mount-key", "packages[0].mounts[0].dest: unknown key \"dest\"",
       "did you mean \"destination\"?" },
@@ -381,6 +382,53 @@ test_document_errors (void **state)
 }
 
 /* A long key or value is cut short in messages. */
+/* "workspace-read": plain relative paths, accumulated over the layers
+ * without repeats; anything else is refused with its JSON path. */
+static void
+test_workspace_read (void **state)
+{
+  static const char doc[]
+      = "{\"version\":1,\"defaults\":{\"workspace-read\":[\".env\"]},"
+        "\"packages\":[{\"package\":\"vers\",\"workspace-read\":[\".git\","
+        "\".env\"]},{\"package\":\"vers\",\"workspace-read\":"
+        "[\"docs/x.md\",\".git\"]},{\"package\":\"other\","
+        "\"workspace-read\":[\"target\"]}]}";
+  struct policy p;
+  ohr_error_t err = NULL;
+  if (policy_load_data (doc, strlen (doc), "mem", &p, &err) < 0)
+    fail_msg ("%s", err->msg);
+  struct policy_effective e;
+  assert_int_equal (policy_resolve (&p, "vers", "0.1.0", &e, &err), 0);
+  char **wr = e.settings.workspace_read;
+  assert_non_null (wr);
+  assert_string_equal (wr[0], ".env");
+  assert_string_equal (wr[1], ".git");
+  assert_string_equal (wr[2], "docs/x.md");
+  assert_null (wr[3]);
+  policy_effective_clear (&e);
+  assert_int_equal (policy_resolve (&p, "nobody", NULL, &e, &err), 0);
+  assert_string_equal (e.settings.workspace_read[0], ".env");
+  assert_null (e.settings.workspace_read[1]);
+  policy_effective_clear (&e);
+  policy_clear (&p);
+
+  static const char *const bad[]
+      = { "../x", "/etc", "", "a//b", "./x", "a/../b", "a/", "." };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      char *d = NULL;
+      assert_true (asprintf (&d,
+                             "{\"version\":1,\"packages\":[{\"package\":"
+                             "\"x\",\"workspace-read\":[\"%s\"]}]}",
+                             bad[i])
+                   > 0);
+      data_fails (d, "packages[0].workspace-read[0]: ");
+      free (d);
+    }
+  data_fails ("{\"version\":1,\"defaults\":{\"workspace-read\":\".git\"}}",
+              "defaults.workspace-read: expected a list");
+}
+
 static void
 test_long_values_clipped (void **state)
 {
@@ -727,6 +775,27 @@ suggests (const char *name, const char *field, const char *value,
 }
 
 static void
+test_mount_suggestion (void **state)
+{
+  char *r = policy_mount_suggestion ("lone", "/w/input.txt", "/cargo/x");
+  assert_string_equal (r, "{\"package\":\"lone\",\"mounts\":[{\"source\":"
+                          "\"/w/input.txt\",\"destination\":\"/cargo/x\"}]}");
+  char *doc = NULL;
+  assert_true (asprintf (&doc, "{\"version\":1,\"packages\":[%s]}", r) > 0);
+  struct policy p;
+  ohr_error_t err = NULL;
+  if (policy_load_data (doc, strlen (doc), "mem", &p, &err) < 0)
+    fail_msg ("%s", err->msg);
+  assert_string_equal (p.rules[0].settings.mounts[0].destination, "/cargo/x");
+  policy_clear (&p);
+  free (doc);
+  free (r);
+  r = policy_mount_suggestion ("lone", "/w/in", "/w/in");
+  assert_string_equal (r, "{\"package\":\"lone\",\"mounts\":[\"/w/in\"]}");
+  free (r);
+}
+
+static void
 test_suggestion (void **state)
 {
   suggests ("foo", "source-writes", "overlay",
@@ -743,6 +812,8 @@ test_suggestion (void **state)
             "{\"package\":\"foo\",\"timeout\":\"1h\"}");
   suggests ("foo", "env", "X=\"a\\b\"",
             "{\"package\":\"foo\",\"env\":[\"X=\\\"a\\\\b\\\"\"]}");
+  suggests ("vers", "workspace-read", ".git",
+            "{\"package\":\"vers\",\"workspace-read\":[\".git\"]}");
   suggests ("foo", "package", "bar", NULL);
   suggests ("foo", "capabilities", "all", NULL);
   suggests ("foo", NULL, "x", NULL);
@@ -863,6 +934,8 @@ main (void)
     cmocka_unit_test (test_durations),
     cmocka_unit_test_setup_teardown (test_digest, setup_tmp, teardown_tmp),
     cmocka_unit_test (test_suggestion),
+    cmocka_unit_test (test_workspace_read),
+    cmocka_unit_test (test_mount_suggestion),
     cmocka_unit_test_setup_teardown (test_default_path, setup_tmp,
                                      teardown_tmp),
   };
