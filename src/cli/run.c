@@ -124,6 +124,27 @@ verbose (const struct run_state *s, const char *fmt, ...)
   va_end (ap);
 }
 
+/* The source as policy rules see it: a vendored copy without a lock entry
+ * stands for its registry crate. */
+static enum policy_source
+policy_source_of (const struct pkgsource *src)
+{
+  switch (src->kind)
+    {
+    case PKGSOURCE_PATH:
+      return POLICY_SOURCE_PATH;
+    case PKGSOURCE_GIT:
+      return POLICY_SOURCE_GIT;
+    case PKGSOURCE_REGISTRY:
+    case PKGSOURCE_DIRECTORY:
+      break;
+    }
+  return POLICY_SOURCE_REGISTRY;
+}
+
+/* The package name alone, for policy suggestions. */
+static const char *package_name (void);
+
 /* The user's policy (never anything from the crate): --policy, then the
  * default locations, then the built-in defaults. */
 static int
@@ -138,9 +159,15 @@ load_policy (struct run_state *s, ohr_error_t *err)
       (*err)->kind = OHR_ERR_USAGE;
       return -1;
     }
-  if (policy_resolve (&s->policy, getenv ("CARGO_PKG_NAME"),
-                      getenv ("CARGO_PKG_VERSION"), &s->eff, err)
-      < 0)
+  const char *name = getenv ("CARGO_PKG_NAME");
+  struct policy_package pkg = {
+    .name = name ? name : "",
+    .version = getenv ("CARGO_PKG_VERSION"),
+    .source = policy_source_of (&s->src),
+    .source_id = s->src.source,
+    .checksum = s->src.checksum,
+  };
+  if (policy_resolve_package (&s->policy, &pkg, &s->eff, err) < 0)
     return -1;
   const struct policy_settings *p = &s->eff.settings;
   if (!s->opts.network_set)
@@ -153,6 +180,16 @@ load_policy (struct run_state *s, ohr_error_t *err)
   for (size_t i = 0; i < s->eff.n_matches; i++)
     verbose (s, "policy %s: rule %s", path ? path : "(built-in)",
              s->eff.matches[i].json);
+  /* a rule the user wrote for this name that does not apply: say so, it
+   * may be one written before rules matched the source */
+  for (size_t i = 0; i < s->eff.n_passed; i++)
+    fprintf (stderr,
+             "oci-host-runner: notice: policy rule packages[%zu] %s does "
+             "not apply to %s, a %s package%s%s (rules are for registry "
+             "crates unless they say \"source\")\n",
+             s->eff.passed[i].index, s->eff.passed[i].json, pkg.name,
+             policy_source_name (pkg.source), s->src.source ? " from " : "",
+             s->src.source ? s->src.source : "");
   return 0;
 }
 
@@ -273,8 +310,7 @@ select_hooks (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
-/* The package's source (pkgsource.h) and, for a path package, what it
- * sees of its workspace (wsview.h). */
+/* The package's source (pkgsource.h): policy rules match it. */
 static int
 identify_source (struct run_state *s, ohr_error_t *err)
 {
@@ -292,27 +328,46 @@ identify_source (struct run_state *s, ohr_error_t *err)
     .cargo_home = cargo_home,
     .home = home,
   };
-  if (pkgsource_identify (&in, &s->src, err) < 0
-      || wsview_plan (&s->src, s->ctx.manifest_dir,
-                      s->eff.settings.workspace_read, &s->ws, err)
-             < 0)
+  if (pkgsource_identify (&in, &s->src, err) < 0)
+    return -1;
+  verbose (s, "source: %s%s%s%s%s", pkgsource_kind_name (s->src.kind),
+           s->src.source ? " " : "", s->src.source ? s->src.source : "",
+           s->src.lock ? " from " : "", s->src.lock ? s->src.lock : "");
+  return 0;
+}
+
+/* What a path package sees of its workspace (wsview.h): needs the
+ * policy's workspace-read. */
+static int
+plan_workspace (struct run_state *s, ohr_error_t *err)
+{
+  if (wsview_plan (&s->src, s->ctx.manifest_dir,
+                   s->eff.settings.workspace_read, &s->ws, err)
+      < 0)
     return -1;
   s->watch.view = &s->ws;
   s->watch.manifest_dir = s->ctx.manifest_dir;
-  verbose (s, "source: %s%s%s; sees '%s'%s", pkgsource_kind_name (s->src.kind),
-           s->src.source ? " " : "", s->src.source ? s->src.source : "",
-           s->ws.root, s->ws.n ? " (some of it hidden)" : "");
+  verbose (s, "sees '%s'%s", s->ws.root,
+           s->ws.n ? " (some of it hidden)" : "");
   for (size_t i = 0; i < s->ws.n; i++)
     verbose (s, "hidden: %s", s->ws.v[i].path);
   return 0;
+}
+
+/* The one-line rule that allows field=value for this package. */
+static char *
+suggest (const struct run_state *s, const char *field, const char *value)
+{
+  return policy_rule_suggestion_for (package_name (),
+                                     policy_source_of (&s->src), field, value);
 }
 
 static int
 prepare (struct run_state *s, ohr_error_t *err)
 {
   if (context_load (s->opts.command, environ, &s->ctx, err) < 0
-      || load_policy (s, err) < 0 || identify_source (s, err) < 0
-      || load_hooks (s, err) < 0)
+      || identify_source (s, err) < 0 || load_policy (s, err) < 0
+      || plan_workspace (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
   struct image_options io = {
@@ -476,8 +531,7 @@ timed_out (struct run_state *s, ohr_error_t *err)
   char doubled[32];
   snprintf (doubled, sizeof doubled, "%llus",
             (unsigned long long)s->eff.settings.timeout * 2);
-  cleanup_free char *rule
-      = policy_rule_suggestion (package_name (), "timeout", doubled);
+  cleanup_free char *rule = suggest (s, "timeout", doubled);
   return ohr_error_set (err, ETIMEDOUT, OHR_ERR_POLICY,
                         "exceeded its time limit of %llus and was killed "
                         "(raise it with: %s)",
@@ -673,9 +727,6 @@ report_directive_notes (const struct run_state *s)
              directive_note_reason (notes->v[i].kind));
 }
 
-/* The package name alone, for policy suggestions. */
-static const char *package_name (void);
-
 /* The policy mount that shows a path the script named but could not see:
  * the path itself, at the place the script looked for it.  NULL when that
  * place is a directory of the view itself (/cargo, /). */
@@ -687,7 +738,8 @@ mount_rule_for (struct run_state *s, const struct wsview_finding *f)
   if (inside == NULL || strcmp (inside, "/") == 0
       || strcmp (inside, LAYOUT_CARGO_ROOT) == 0)
     return NULL;
-  return policy_mount_suggestion (package_name (), f->path, inside);
+  return policy_mount_suggestion (package_name (), policy_source_of (&s->src),
+                                  f->path, inside);
 }
 
 /* What the script named but could not see, and the rule that would show
@@ -705,8 +757,7 @@ report_view (struct run_state *s, int code)
       cleanup_free char *rule = NULL;
       if (f->place == WSVIEW_HIDDEN)
         {
-          rule = policy_rule_suggestion (package_name (), "workspace-read",
-                                         f->hidden->rel);
+          rule = suggest (s, "workspace-read", f->hidden->rel);
           fprintf (stderr,
                    "oci-host-runner: build script of %s: '%s' is hidden by "
                    "design ('%s' of '%s'); allow with: %s\n",
@@ -723,8 +774,7 @@ report_view (struct run_state *s, int code)
     }
   if (code == 0 || s->watch.n > 0 || s->ws.n == 0)
     return;
-  cleanup_free char *rule = policy_rule_suggestion (
-      package_name (), "workspace-read", s->ws.v[0].rel);
+  cleanup_free char *rule = suggest (s, "workspace-read", s->ws.v[0].rel);
   fprintf (stderr,
            "oci-host-runner: build script of %s failed; by design it does "
            "not see '%s'%s in '%s' (allow with: %s)\n",
@@ -818,16 +868,13 @@ check_container_paths (struct run_state *s, const struct outcheck_report *rep,
 {
   if (rep->n == 0)
     return 0;
-  cleanup_free char *name = strdup (s->ctx.package);
-  if (name && strchr (name, ' '))
-    *strchr (name, ' ') = '\0';
+  cleanup_free char *rule = suggest (s, "paths", "identity");
   return ohr_error_set (
       err, EINVAL, OHR_ERR_POLICY,
       "wrote the container path '%s' into OUT_DIR/%s:%d%s, which the host's "
-      "rustc cannot open; run this package with identity paths (policy: "
-      "{\"package\":\"%s\",\"paths\":\"identity\"})",
+      "rustc cannot open; run this package with identity paths (policy: %s)",
       rep->v[0].what, rep->v[0].path, rep->v[0].line,
-      rep->n > 1 ? " (and more files)" : "", name ? name : "?");
+      rep->n > 1 ? " (and more files)" : "", rule ? rule : "a rule");
 }
 
 /* Writes into the package source landed in the overlay's upper layer:
@@ -850,8 +897,7 @@ check_source_writes (struct run_state *s, ohr_error_t *err)
              s->ctx.package, files ? files : "files");
   else
     {
-      cleanup_free char *rule = policy_rule_suggestion (
-          package_name (), "source-writes", "overlay");
+      cleanup_free char *rule = suggest (s, "source-writes", "overlay");
       r = ohr_error_set (err, EROFS, OHR_ERR_POLICY,
                          "wrote %s; build scripts may write only to OUT_DIR "
                          "(allow with: %s)",

@@ -49,7 +49,20 @@
  *   packages       rules, each "package" (the exact Cargo package name,
  *                  CARGO_PKG_NAME), an optional "version" (a Cargo version
  *                  requirement matched against CARGO_PKG_VERSION, see
- *                  semver.h) and settings
+ *                  semver.h), optionally what the package's source must
+ *                  be, and settings:
+ *     source       "registry" (the default: crates.io or another
+ *                  registry, also through a directory source or vendor/),
+ *                  "git", "path" (workspace members, path dependencies,
+ *                  [patch] paths) or "any".  A rule never applies to a
+ *                  package of another source: a git or path crate named
+ *                  openssl-sys does not get the registry openssl-sys
+ *                  rule's mounts
+ *     git          a repository URL: only git crates from it (Cargo.lock's
+ *                  "git+URL", before its "?" or "#"); implies "source":
+ *                  "git"
+ *     checksum     64 hex digits: only the registry crate whose Cargo.lock
+ *                  checksum this is
  *
  * Settings (in "defaults" and in rules):
  *
@@ -160,11 +173,34 @@ struct policy_settings
                             visible, NULL when empty */
 };
 
+/* Where a package comes from, as far as rules care (see "source"). */
+enum policy_source
+{
+  POLICY_SOURCE_REGISTRY, /* a registry, or a directory source / vendor/
+                             copy standing for one */
+  POLICY_SOURCE_GIT,
+  POLICY_SOURCE_PATH,
+  POLICY_SOURCE_ANY, /* rules only */
+};
+
+/* The package a run is for. */
+struct policy_package
+{
+  const char *name;    /* CARGO_PKG_NAME */
+  const char *version; /* CARGO_PKG_VERSION, or NULL when unknown */
+  enum policy_source source;
+  const char *source_id; /* Cargo.lock's "source" ("git+URL#rev"), or NULL */
+  const char *checksum;  /* Cargo.lock's "checksum", or NULL */
+};
+
 struct policy_rule
 {
   char *package;
-  char *version;          /* the requirement as written, or NULL */
-  struct semver_req *req; /* parsed, or NULL: any version */
+  char *version;             /* the requirement as written, or NULL */
+  struct semver_req *req;    /* parsed, or NULL: any version */
+  enum policy_source source; /* POLICY_SOURCE_REGISTRY unless it says */
+  char *git;                 /* "git": the repository URL, or NULL */
+  char *checksum;            /* "checksum": 64 hex digits, or NULL */
   struct policy_settings settings;
   char *json; /* the rule on one line, keys as written */
 };
@@ -194,6 +230,10 @@ struct policy_effective
   struct policy_settings settings;
   struct policy_match *matches; /* in file order */
   size_t n_matches;
+  /* rules naming the package whose source, git URL or checksum do not
+   * match it: the runner says so, since the user may have meant them */
+  struct policy_match *passed;
+  size_t n_passed;
 };
 
 /* The built-in policy as a file: policy_default is what loading it gives,
@@ -225,6 +265,15 @@ int policy_resolve (const struct policy *p, const char *name,
                     const char *version, struct policy_effective *out,
                     ohr_error_t *err);
 
+/* The same for a package whose source is known (policy_resolve is this
+ * for a registry crate without a checksum). */
+int policy_resolve_package (const struct policy *p,
+                            const struct policy_package *pkg,
+                            struct policy_effective *out, ohr_error_t *err);
+
+/* "registry", "git", "path" or "any". */
+const char *policy_source_name (enum policy_source s);
+
 void policy_effective_clear (struct policy_effective *e);
 
 /* The one-line rule a user would add to allow something, for error
@@ -235,10 +284,15 @@ void policy_effective_clear (struct policy_effective *e);
 char *policy_rule_suggestion (const char *name, const char *field,
                               const char *value);
 
+/* The same for a package from source: "source": "git" or "path" follows
+ * "package" unless source is POLICY_SOURCE_REGISTRY. */
+char *policy_rule_suggestion_for (const char *name, enum policy_source source,
+                                  const char *field, const char *value);
+
 /* {"package":NAME,"mounts":[{"source":S,"destination":D}]}, or the
  * plain "mounts":[S] form when both are the same; NULL out of memory. */
-char *policy_mount_suggestion (const char *name, const char *source,
-                               const char *destination);
+char *policy_mount_suggestion (const char *name, enum policy_source from,
+                               const char *source, const char *destination);
 
 /* The spellings of "memory" ("123", "512M", "2g": bytes, K, M, G, T in
  * powers of 1024, either case) and "timeout" ("90", "30s", "10m", "1h":

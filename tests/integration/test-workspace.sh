@@ -4,10 +4,12 @@
 # workspace in a workspace of its own, and a [patch]ed path crate, built
 # with real cargo through the runner and natively: the same directives, the
 # same OUT_DIR bytes, the same program output; runc and crun, canonical and
-# identity paths, root and rootless.  Canonical runs are byte-identical
+# identity paths, root and rootless.  Policy rules match the package's
+# source: a path crate named like a registry rule's package does not get
+# that rule.  Canonical runs are byte-identical
 # across two checkout paths.  A script reading .git (hidden by design)
 # fails with a line naming the path and the policy rule, then builds with
-# that rule.  Fixtures: tests/fixtures/workspace (W, other, V).
+# that rule.  Fixtures: tests/fixtures/workspace (W, other, V, N).
 . "$(dirname "$0")/../lib/libtest.sh"
 
 FIX=$TOP/tests/fixtures/workspace
@@ -76,7 +78,7 @@ rm -rf "$W/target" "$C1/V/target"
 
 # The rule the runner will name, ready for --policy (the user's file: 0644).
 cat >"$T/policy.json" <<'JSON'
-{ "version": 1, "packages": [ { "package": "vers", "workspace-read": [".git"] } ] }
+{ "version": 1, "packages": [ { "package": "vers", "source": "path", "workspace-read": [".git"] } ] }
 JSON
 chmod 644 "$T/policy.json"
 
@@ -121,7 +123,7 @@ for rt in $(runtimes); do
       ok "$rt $mode: a script reading ../.git/HEAD fails"
       check "$rt $mode: ... with a line naming the path and the policy rule" \
         assert_file_has "$T/cargo.out" \
-        "oci-host-runner: build script of vers 0.1.0: '$C1/V/.git/HEAD' is hidden by design .*allow with: \\{\"package\":\"vers\",\"workspace-read\":\\[\"\\.git\"\\]\\}"
+        "oci-host-runner: build script of vers 0.1.0: '$C1/V/.git/HEAD' is hidden by design .*allow with: \\{\"package\":\"vers\",\"source\":\"path\",\"workspace-read\":\\[\"\\.git\"\\]\\}"
     fi
     if cargo_build_runner "$C1/V" "$C1/V/target" --runtime "$rt" --paths "$mode" --policy "$T/policy.json"; then
       "$C1/V/target/debug/vers" >"$T/vers.txt"
@@ -133,6 +135,43 @@ for rt in $(runtimes); do
     fi
     rm -rf "$C1/V/target"
   done
+done
+
+# Policy rules match the source (issue #12): a rule without "source" is for
+# the registry crate; a path crate that names itself openssl-sys gets
+# neither its mount, nor its env, nor its network, and the runner says the
+# rule was passed over.  With "source": "path" the same settings apply.
+mkdir -p "$T/probe"
+touch "$T/probe/marker"
+for src in registry path; do
+  field=
+  [ "$src" = path ] && field='"source": "path", '
+  cat >"$T/policy-$src.json" <<JSON
+{ "version": 1, "packages": [ { "package": "openssl-sys", $field"network": "host",
+  "mounts": ["$T/probe"], "env": ["OHR_PROBE_MOUNT=$T/probe"] } ] }
+JSON
+  chmod 644 "$T/policy-$src.json"
+done
+for rt in $(runtimes); do
+  if cargo_build_runner "$C1/N" "$C1/N/target" --runtime "$rt" --policy "$T/policy-registry.json"; then
+    check "$rt: a path crate named openssl-sys gets no mount, env or network of the registry rule" \
+      assert_eq "mount=false env=false net=false" "$("$C1/N/target/debug/openssl-sys")" "what the script saw"
+    check "$rt: ... and the runner says the rule does not apply to a path package" \
+      assert_file_has "$(ls "$C1"/N/target/debug/build/openssl-sys-*/stderr | head -1)" \
+      'notice: policy rule packages\[0\] .* does not apply to openssl-sys, a path package'
+  else
+    not_ok "$rt: build of a path crate named openssl-sys"
+    tail -10 "$T/cargo.out" | sed 's/^/# /'
+  fi
+  rm -rf "$C1/N/target"
+  if cargo_build_runner "$C1/N" "$C1/N/target" --runtime "$rt" --policy "$T/policy-path.json"; then
+    check "$rt: with \"source\": \"path\" the same rule gives it the mount and env" \
+      assert_eq "mount=true env=true" "$("$C1/N/target/debug/openssl-sys" | cut -d' ' -f1-2)" "what the script saw"
+  else
+    not_ok "$rt: build of a path crate with a path rule"
+    tail -10 "$T/cargo.out" | sed 's/^/# /'
+  fi
+  rm -rf "$C1/N/target"
 done
 
 # Canonical paths: a second checkout at another path, byte for byte the
