@@ -16,8 +16,8 @@ FIX=$TOP/tests/fixtures/workspace
 [ -d /usr/share/cargo/registry/adler-1.0.2 ] ||
   fatal "crate adler 1.0.2 missing from /usr/share/cargo/registry (make deps: librust-adler-dev)"
 
-# A checkout of the fixtures at DIR, with a .git in W and V (made by hand:
-# the same bytes whatever git would write).
+# A checkout of the fixtures at DIR, with a .git and a .env in W and V
+# (made by hand: the same bytes whatever git would write).
 checkout() {
   mkdir -p "$1"
   cp -r "$FIX/." "$1/"
@@ -25,6 +25,7 @@ checkout() {
   for w in W V; do
     mkdir -p "$1/$w/.git/refs/heads"
     echo "ref: refs/heads/main" >"$1/$w/.git/HEAD"
+    echo "API_TOKEN=do-not-read" >"$1/$w/.env"
   done
 }
 
@@ -74,6 +75,8 @@ cargo_build_native "$W" "$W/target" || { tail -20 "$T/cargo.out" | sed 's/^/# /'
 grep -q "messages Greeting,Extra Greeting Extra" "$T/native.txt" || fatal "the fixture's native build is not what the test expects"
 cargo_build_native "$C1/V" "$C1/V/target" || fatal "native build of V failed"
 "$C1/V/target/debug/vers" >"$T/native-vers.txt"
+grep -qx "env readable" "$T/native-vers.txt" || fatal "natively the fixture's script reads V/.env; the test relies on it"
+sed -i '/^env /d' "$T/native-vers.txt"
 rm -rf "$W/target" "$C1/V/target"
 
 # The rule the runner will name, ready for --policy (the user's file: 0644).
@@ -109,8 +112,8 @@ for rt in $(runtimes); do
     else
       check "$rt $mode: the member saw its host path" assert_file_has "$gen_err" "^manifest=$W/gen\$"
     fi
-    check "$rt $mode: the workspace's .git and target were hidden" \
-      sh -c "grep -q 'hidden: $W/.git\$' '$gen_err' && grep -q 'hidden: $W/target\$' '$gen_err'"
+    check "$rt $mode: the workspace's .git, .env and target were hidden" \
+      sh -c "grep -q 'hidden: $W/.git\$' '$gen_err' && grep -q 'hidden: $W/.env\$' '$gen_err' && grep -q 'hidden: $W/target\$' '$gen_err'"
     other_err=$(ls "$W"/target/debug/build/other-*/stderr | head -1)
     check "$rt $mode: the path dependency outside saw its own workspace" \
       assert_file_has "$other_err" "sees '$C1/other'"
@@ -127,8 +130,9 @@ for rt in $(runtimes); do
     fi
     if cargo_build_runner "$C1/V" "$C1/V/target" --runtime "$rt" --paths "$mode" --policy "$T/policy.json"; then
       "$C1/V/target/debug/vers" >"$T/vers.txt"
-      check "$rt $mode: with the rule it builds and reads what the native build read" \
-        diff -u "$T/native-vers.txt" "$T/vers.txt"
+      check "$rt $mode: with the rule it builds and reads the .git the native build read" \
+        diff -u "$T/native-vers.txt" <(grep -v '^env ' "$T/vers.txt")
+      check "$rt $mode: ... while .env stays hidden (/dev/null over the file)" grep -qx "env hidden" "$T/vers.txt"
     else
       not_ok "$rt $mode: with the rule it builds"
       tail -10 "$T/cargo.out" | sed 's/^/# /'
