@@ -56,9 +56,13 @@ read_string (const char **pp, const char *end, struct buf *b)
           p += 2;
           continue;
         }
-      if (buf_add (b, p, 1) < 0)
+      /* a run without quote or escape goes in at once */
+      const char *r = p;
+      while (r < end && *r != q && !(q == '"' && *r == '\\'))
+        r++;
+      if (buf_add (b, p, (size_t)(r - p)) < 0)
         return false;
-      p++;
+      p = r;
     }
   if (p >= end)
     return false;
@@ -156,6 +160,9 @@ toml_scan (const char *data, size_t len, toml_fn fn, void *ctx)
             fn (ctx, table.data, array, NULL, NULL);
           continue;
         }
+      /* no '=': an array's element on its own line, nothing to read */
+      if (memchr (s, '=', (size_t)(eol - s)) == NULL)
+        continue;
       key.len = value.len = 0;
       const char *k = s;
       if (!read_key (&k, eol, &key) || k >= eol || *k != '=')
