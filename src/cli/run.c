@@ -30,9 +30,11 @@
 #include "run/jobserver.h"
 #include "run/limits.h"
 #include "run/outcheck.h"
+#include "run/pkgsource.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
 #include "run/view.h"
+#include "run/wsview.h"
 #include "runtime/cgprime.h"
 #include "runtime/hostinfo.h"
 #include "runtime/runtime.h"
@@ -76,6 +78,9 @@ struct run_state
   int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
   char *attest_path; /* its path: removed unless a record is written */
   struct timespec started, finished; /* of the container, for the record */
+  struct pkgsource src;              /* where the package comes from */
+  struct wsview ws;                  /* what it sees of its workspace */
+  struct wsview_watch watch; /* what it could not see (path packages) */
   struct hook_set hooks;
   struct spec_hooks selected_hooks;
   char **annotations;
@@ -97,6 +102,9 @@ state_clear (struct run_state *s)
   free_many (s->init_path, s->config, s->attest_path, s->cgroups_path);
   directive_filter_free (s->directives);
   policy_effective_clear (&s->eff);
+  pkgsource_clear (&s->src);
+  wsview_clear (&s->ws);
+  wsview_watch_clear (&s->watch);
   if (s->attest_fd >= 0)
     close (s->attest_fd);
   hooks_set_clear (&s->hooks);
@@ -122,6 +130,27 @@ verbose (const struct run_state *s, const char *fmt, ...)
   va_end (ap);
 }
 
+/* The source as policy rules see it: a vendored copy without a lock entry
+ * stands for its registry crate. */
+static enum policy_source
+policy_source_of (const struct pkgsource *src)
+{
+  switch (src->kind)
+    {
+    case PKGSOURCE_PATH:
+      return POLICY_SOURCE_PATH;
+    case PKGSOURCE_GIT:
+      return POLICY_SOURCE_GIT;
+    case PKGSOURCE_REGISTRY:
+    case PKGSOURCE_DIRECTORY:
+      break;
+    }
+  return POLICY_SOURCE_REGISTRY;
+}
+
+/* The package name alone, for policy suggestions. */
+static const char *package_name (void);
+
 /* The user's policy (never anything from the crate): --policy, then the
  * default locations, then the built-in defaults. */
 static int
@@ -136,9 +165,15 @@ load_policy (struct run_state *s, ohr_error_t *err)
       (*err)->kind = OHR_ERR_USAGE;
       return -1;
     }
-  if (policy_resolve (&s->policy, getenv ("CARGO_PKG_NAME"),
-                      getenv ("CARGO_PKG_VERSION"), &s->eff, err)
-      < 0)
+  const char *name = getenv ("CARGO_PKG_NAME");
+  struct policy_package pkg = {
+    .name = name ? name : "",
+    .version = getenv ("CARGO_PKG_VERSION"),
+    .source = policy_source_of (&s->src),
+    .source_id = s->src.source,
+    .checksum = s->src.checksum,
+  };
+  if (policy_resolve_package (&s->policy, &pkg, &s->eff, err) < 0)
     return -1;
   const struct policy_settings *p = &s->eff.settings;
   if (!s->opts.network_set)
@@ -151,6 +186,16 @@ load_policy (struct run_state *s, ohr_error_t *err)
   for (size_t i = 0; i < s->eff.n_matches; i++)
     verbose (s, "policy %s: rule %s", path ? path : "(built-in)",
              s->eff.matches[i].json);
+  /* a rule the user wrote for this name that does not apply: say so, it
+   * may be one written before rules matched the source */
+  for (size_t i = 0; i < s->eff.n_passed; i++)
+    fprintf (stderr,
+             "oci-host-runner: notice: policy rule packages[%zu] %s does "
+             "not apply to %s, a %s package%s%s (rules are for registry "
+             "crates unless they say \"source\")\n",
+             s->eff.passed[i].index, s->eff.passed[i].json, pkg.name,
+             policy_source_name (pkg.source), s->src.source ? " from " : "",
+             s->src.source ? s->src.source : "");
   return 0;
 }
 
@@ -296,11 +341,64 @@ select_hooks (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
+/* The package's source (pkgsource.h): policy rules match it. */
+static int
+identify_source (struct run_state *s, ohr_error_t *err)
+{
+  const char *home = getenv ("HOME");
+  cleanup_free char *cargo_home = NULL;
+  if (getenv ("CARGO_HOME") && getenv ("CARGO_HOME")[0] == '/')
+    cargo_home = strdup (getenv ("CARGO_HOME"));
+  else if (home && home[0] == '/')
+    cargo_home = fs_path_join (home, ".cargo");
+  struct pkgsource_input in = {
+    .manifest_dir = s->ctx.manifest_dir,
+    .name = getenv ("CARGO_PKG_NAME"),
+    .version = getenv ("CARGO_PKG_VERSION"),
+    .out_dir = s->ctx.out_dir,
+    .cargo_home = cargo_home,
+    .home = home,
+  };
+  if (pkgsource_identify (&in, &s->src, err) < 0)
+    return -1;
+  verbose (s, "source: %s%s%s%s%s", pkgsource_kind_name (s->src.kind),
+           s->src.source ? " " : "", s->src.source ? s->src.source : "",
+           s->src.lock ? " from " : "", s->src.lock ? s->src.lock : "");
+  return 0;
+}
+
+/* What a path package sees of its workspace (wsview.h): needs the
+ * policy's workspace-read. */
+static int
+plan_workspace (struct run_state *s, ohr_error_t *err)
+{
+  if (wsview_plan (&s->src, s->ctx.manifest_dir,
+                   s->eff.settings.workspace_read, &s->ws, err)
+      < 0)
+    return -1;
+  s->watch.view = &s->ws;
+  s->watch.manifest_dir = s->ctx.manifest_dir;
+  verbose (s, "sees '%s'%s", s->ws.root,
+           s->ws.n ? " (some of it hidden)" : "");
+  for (size_t i = 0; i < s->ws.n; i++)
+    verbose (s, "hidden: %s", s->ws.v[i].path);
+  return 0;
+}
+
+/* The one-line rule that allows field=value for this package. */
+static char *
+suggest (const struct run_state *s, const char *field, const char *value)
+{
+  return policy_rule_suggestion_for (package_name (),
+                                     policy_source_of (&s->src), field, value);
+}
+
 static int
 prepare (struct run_state *s, ohr_error_t *err)
 {
   if (context_load (s->opts.command, environ, &s->ctx, err) < 0
-      || load_policy (s, err) < 0 || load_hooks (s, err) < 0)
+      || identify_source (s, err) < 0 || load_policy (s, err) < 0
+      || plan_workspace (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
   /* as root on cgroup v1 the runtime will join cgroups: its first join
@@ -375,6 +473,7 @@ generate (struct run_state *s, ohr_error_t *err)
     .n_extra_mounts = s->eff.settings.n_mounts,
     .source_upper = s->bundle.upper,
     .source_work = s->bundle.work,
+    .workspace = &s->ws,
   };
   if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
@@ -491,8 +590,7 @@ timed_out (struct run_state *s, ohr_error_t *err)
   char doubled[32];
   snprintf (doubled, sizeof doubled, "%llus",
             (unsigned long long)s->eff.settings.timeout * 2);
-  cleanup_free char *rule
-      = policy_rule_suggestion (package_name (), "timeout", doubled);
+  cleanup_free char *rule = suggest (s, "timeout", doubled);
   return ohr_error_set (err, ETIMEDOUT, OHR_ERR_POLICY,
                         "exceeded its time limit of %llus and was killed "
                         "(raise it with: %s)",
@@ -596,11 +694,22 @@ write_all_fd (int fd, const char *buf, size_t len)
     }
 }
 
+/* A path package's directives are read for paths it could not see. */
+static bool
+watches (const struct run_state *s)
+{
+  return s->src.kind == PKGSOURCE_PATH;
+}
+
+/* Everything Cargo gets from the script's stdout, host paths by now. */
 static int
 write_stdout (void *ctx, const void *buf, size_t len, ohr_error_t *err)
 {
-  (void)ctx, (void)err;
+  struct run_state *s = ctx;
+  (void)err;
   write_all_stdout (buf, len);
+  if (watches (s))
+    wsview_watch_feed (&s->watch, buf, len);
   return 0;
 }
 
@@ -677,6 +786,61 @@ report_directive_notes (const struct run_state *s)
              directive_note_reason (notes->v[i].kind));
 }
 
+/* The policy mount that shows a path the script named but could not see:
+ * the path itself, at the place the script looked for it.  NULL when that
+ * place is a directory of the view itself (/cargo, /). */
+static char *
+mount_rule_for (struct run_state *s, const struct wsview_finding *f)
+{
+  cleanup_free char *dir = view_map_value (&s->layout, s->ctx.manifest_dir);
+  cleanup_free char *inside = dir ? fs_path_lexical (dir, f->printed) : NULL;
+  if (inside == NULL || strcmp (inside, "/") == 0
+      || strcmp (inside, LAYOUT_CARGO_ROOT) == 0)
+    return NULL;
+  return policy_mount_suggestion (package_name (), policy_source_of (&s->src),
+                                  f->path, inside);
+}
+
+/* What the script named but could not see, and the rule that would show
+ * it; a failed script whose view hides something says what, in case that
+ * is why. */
+static void
+report_view (struct run_state *s, int code)
+{
+  if (!watches (s))
+    return;
+  wsview_watch_finish (&s->watch);
+  for (size_t i = 0; i < s->watch.n; i++)
+    {
+      const struct wsview_finding *f = &s->watch.v[i];
+      cleanup_free char *rule = NULL;
+      if (f->place == WSVIEW_HIDDEN)
+        {
+          rule = suggest (s, "workspace-read", f->hidden->rel);
+          fprintf (stderr,
+                   "oci-host-runner: build script of %s: '%s' is hidden by "
+                   "design ('%s' of '%s'); allow with: %s\n",
+                   s->ctx.package, f->path, f->hidden->rel, s->ws.root,
+                   rule ? rule : "a policy rule");
+          continue;
+        }
+      rule = mount_rule_for (s, f);
+      fprintf (stderr,
+               "oci-host-runner: build script of %s: '%s' ('%s') lies "
+               "outside its view ('%s'); allow with: %s\n",
+               s->ctx.package, f->printed, f->path, s->ws.root,
+               rule ? rule : "a policy rule");
+    }
+  if (code == 0 || s->watch.n > 0 || s->ws.n == 0)
+    return;
+  cleanup_free char *rule = suggest (s, "workspace-read", s->ws.v[0].rel);
+  fprintf (stderr,
+           "oci-host-runner: build script of %s failed; by design it does "
+           "not see '%s'%s in '%s' (allow with: %s)\n",
+           s->ctx.package, s->ws.v[0].rel, s->ws.n > 1 ? " and more" : "",
+           s->ws.root, rule ? rule : "a policy rule");
+}
+
 static int
 execute (struct run_state *s, ohr_error_t *err)
 {
@@ -701,7 +865,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .ready_fd = status_r,
   };
   cleanup_close int out_r = -1;
-  if (maps_directives (s) || s->attest_fd >= 0)
+  if (maps_directives (s) || s->attest_fd >= 0 || watches (s))
     {
       /* the script's stdout comes through us: directives name container
        * paths that Cargo must see as host paths */
@@ -731,7 +895,9 @@ execute (struct run_state *s, ohr_error_t *err)
   if (rr.force_deleted)
     verbose (s, "container %s was left behind by the runtime: deleted",
              s->bundle.id);
-  return interpret (s, &rr, &rep, have, err);
+  r = interpret (s, &rr, &rep, have, err);
+  report_view (s, r);
+  return r;
 }
 
 /* The container paths that must not appear in generated text files: only
@@ -761,16 +927,13 @@ check_container_paths (struct run_state *s, const struct outcheck_report *rep,
 {
   if (rep->n == 0)
     return 0;
-  cleanup_free char *name = strdup (s->ctx.package);
-  if (name && strchr (name, ' '))
-    *strchr (name, ' ') = '\0';
+  cleanup_free char *rule = suggest (s, "paths", "identity");
   return ohr_error_set (
       err, EINVAL, OHR_ERR_POLICY,
       "wrote the container path '%s' into OUT_DIR/%s:%d%s, which the host's "
-      "rustc cannot open; run this package with identity paths (policy: "
-      "{\"package\":\"%s\",\"paths\":\"identity\"})",
+      "rustc cannot open; run this package with identity paths (policy: %s)",
       rep->v[0].what, rep->v[0].path, rep->v[0].line,
-      rep->n > 1 ? " (and more files)" : "", name ? name : "?");
+      rep->n > 1 ? " (and more files)" : "", rule ? rule : "a rule");
 }
 
 /* Writes into the package source landed in the overlay's upper layer:
@@ -793,8 +956,7 @@ check_source_writes (struct run_state *s, ohr_error_t *err)
              s->ctx.package, files ? files : "files");
   else
     {
-      cleanup_free char *rule = policy_rule_suggestion (
-          package_name (), "source-writes", "overlay");
+      cleanup_free char *rule = suggest (s, "source-writes", "overlay");
       r = ohr_error_set (err, EROFS, OHR_ERR_POLICY,
                          "wrote %s; build scripts may write only to OUT_DIR "
                          "(allow with: %s)",

@@ -242,6 +242,7 @@ struct target
 {
   struct policy *policy;
   struct policy_rule *rule;
+  bool rule_source_set; /* the rule named "source" */
   struct policy_settings *settings;
   struct policy_mount *mount;
 };
@@ -522,6 +523,38 @@ parse_env (yajl_val v, const struct json_where *w, void *target,
   return json_each_string (v, w, "a list", parse_env_entry, t->settings, err);
 }
 
+/* A path relative to the workspace root: not empty, not absolute, no "."
+ * or ".." component, kept normalized ("a/b", not "a//b/"). */
+static int
+parse_workspace_read_entry (const char *e, const struct json_where *w,
+                            void *ctx, ohr_error_t *err)
+{
+  struct policy_settings *settings = ctx;
+  char buf[CLIP_SIZE];
+  cleanup_free char *abs = NULL;
+  if (asprintf (&abs, "/%s", e) < 0)
+    return ohr_error_nomem (err);
+  cleanup_free char *n = e[0] && e[0] != '/' ? fs_path_normalize (abs) : NULL;
+  if (n == NULL || strcmp (n, "/") == 0 || strcmp (n, abs) != 0)
+    return json_bad (w, err,
+                     "\"%s\" is not a plain path relative to the workspace "
+                     "root: write it as \".git\" or \"dir/file\"",
+                     json_clip (e, buf));
+  if (!strv_contains (settings->workspace_read, e)
+      && strv_push (&settings->workspace_read, e) < 0)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
+parse_workspace_read (yajl_val v, const struct json_where *w, void *target,
+                      ohr_error_t *err)
+{
+  struct target *t = target;
+  return json_each_string (v, w, "a list", parse_workspace_read_entry,
+                           t->settings, err);
+}
+
 /* Cargo package names: ASCII letters, digits, '-' and '_'. */
 static bool
 valid_package_name (const char *s)
@@ -575,12 +608,93 @@ parse_version_req (yajl_val v, const struct json_where *w, void *target,
   return 0;
 }
 
+const char *
+policy_source_name (enum policy_source src)
+{
+  switch (src)
+    {
+    case POLICY_SOURCE_REGISTRY:
+      return "registry";
+    case POLICY_SOURCE_GIT:
+      return "git";
+    case POLICY_SOURCE_PATH:
+      return "path";
+    case POLICY_SOURCE_ANY:
+      return "any";
+    }
+  return "?";
+}
+
+static int
+parse_rule_source (yajl_val v, const struct json_where *w, void *target,
+                   ohr_error_t *err)
+{
+  struct target *t = target;
+  if (!YAJL_IS_STRING (v))
+    return json_wrong_type (v, w, "a string", err);
+  for (int i = POLICY_SOURCE_REGISTRY; i <= POLICY_SOURCE_ANY; i++)
+    if (strcmp (v->u.string, policy_source_name ((enum policy_source)i)) == 0)
+      {
+        t->rule->source = (enum policy_source)i;
+        t->rule_source_set = true;
+        return 0;
+      }
+  char buf[CLIP_SIZE];
+  return json_bad (w, err,
+                   "invalid value \"%s\": use \"registry\", \"git\", "
+                   "\"path\" or \"any\"",
+                   json_clip (v->u.string, buf));
+}
+
+static int
+parse_rule_git (yajl_val v, const struct json_where *w, void *target,
+                ohr_error_t *err)
+{
+  struct target *t = target;
+  if (!YAJL_IS_STRING (v))
+    return json_wrong_type (v, w, "a string", err);
+  char buf[CLIP_SIZE];
+  const char *u = v->u.string;
+  if (*u == '\0' || strpbrk (u, "?# \t\n") != NULL)
+    return json_bad (w, err,
+                     "\"%s\" is not a repository URL as Cargo.lock writes "
+                     "it: write it without \"git+\", \"?\" or \"#\"",
+                     json_clip (u, buf));
+  if (strncmp (u, "git+", 4) == 0)
+    u += 4;
+  if ((t->rule->git = strdup (u)) == NULL)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
+parse_rule_checksum (yajl_val v, const struct json_where *w, void *target,
+                     ohr_error_t *err)
+{
+  struct target *t = target;
+  if (!YAJL_IS_STRING (v))
+    return json_wrong_type (v, w, "a string", err);
+  const char *c = v->u.string;
+  if (strncmp (c, "sha256:", 7) == 0)
+    c += 7;
+  char buf[CLIP_SIZE];
+  if (strlen (c) != 64 || strspn (c, "0123456789abcdef") != 64)
+    return json_bad (w, err,
+                     "\"%s\" is not a checksum: use the 64 lowercase hex "
+                     "digits of the package's Cargo.lock entry",
+                     json_clip (v->u.string, buf));
+  if ((t->rule->checksum = strdup (c)) == NULL)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
 /* The settings keys, shared by "defaults" and the rules. */
 /* clang-format off */
 #define SETTINGS_FIELDS                                \
   { "network", parse_network, NULL },                  \
   { "mounts", parse_mounts, NULL },                    \
   { "env", parse_env, NULL },                          \
+  { "workspace-read", parse_workspace_read, NULL },    \
   { "source-writes", parse_source_writes, NULL },      \
   { "paths", parse_paths, NULL },                      \
   { "memory", parse_memory, NULL },                    \
@@ -599,6 +713,9 @@ static const struct json_field rule_fields[] = {
   { "package", parse_package,
     "add \"package\": the name from the package's Cargo.toml" },
   { "version", parse_version_req, NULL },
+  { "source", parse_rule_source, NULL },
+  { "git", parse_rule_git, NULL },
+  { "checksum", parse_rule_checksum, NULL },
   SETTINGS_FIELDS,
   { NULL, NULL, NULL },
 };
@@ -612,6 +729,22 @@ parse_rule (yajl_val v, const struct json_where *w, struct policy_rule *rule,
   struct target t = { .rule = rule, .settings = &rule->settings };
   if (json_walk_object (v, w, rule_fields, WALK_FLAGS, &t, err) < 0)
     return -1;
+  /* "git" means git crates; "checksum" registry crates: a "source" that
+   * says otherwise is a contradiction, not a rule that never matches */
+  if (rule->git && !t.rule_source_set)
+    rule->source = POLICY_SOURCE_GIT;
+  if (rule->git && rule->source != POLICY_SOURCE_GIT
+      && rule->source != POLICY_SOURCE_ANY)
+    return json_bad (w, err,
+                     "\"git\" names a git repository, but "
+                     "\"source\" is \"%s\"",
+                     policy_source_name (rule->source));
+  if (rule->checksum && rule->source != POLICY_SOURCE_REGISTRY
+      && rule->source != POLICY_SOURCE_ANY)
+    return json_bad (w, err,
+                     "\"checksum\" is a registry crate's, but "
+                     "\"source\" is \"%s\"",
+                     policy_source_name (rule->source));
   if ((rule->json = render_json (v)) == NULL)
     return ohr_error_nomem (err);
   return 0;
@@ -710,19 +843,43 @@ all_digits (const char *s)
 char *
 policy_rule_suggestion (const char *name, const char *field, const char *value)
 {
+  return policy_rule_suggestion_for (name, POLICY_SOURCE_REGISTRY, field,
+                                     value);
+}
+
+/* {"package":NAME, then "source" unless a registry crate's. */
+static yajl_gen_status
+gen_rule_start (yajl_gen g, const char *name, enum policy_source source)
+{
+  yajl_gen_status st;
+  G (yajl_gen_map_open (g));
+  G (gen_str (g, "package"));
+  G (gen_str (g, name));
+  if (source != POLICY_SOURCE_REGISTRY)
+    {
+      G (gen_str (g, "source"));
+      G (gen_str (g, policy_source_name (source)));
+    }
+fail:
+  return st;
+}
+
+char *
+policy_rule_suggestion_for (const char *name, enum policy_source source,
+                            const char *field, const char *value)
+{
   if (name == NULL || field == NULL || value == NULL
       || json_find_field (settings_fields, field) == NULL)
     return NULL;
-  bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0;
+  bool list = strcmp (field, "mounts") == 0 || strcmp (field, "env") == 0
+              || strcmp (field, "workspace-read") == 0;
   bool number = (strcmp (field, "pids") == 0 || strcmp (field, "nofile") == 0)
                 && all_digits (value);
   cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
   if (g == NULL)
     return NULL;
   yajl_gen_status st;
-  G (yajl_gen_map_open (g));
-  G (gen_str (g, "package"));
-  G (gen_str (g, name));
+  G (gen_rule_start (g, name, source));
   G (gen_str (g, field));
   if (list)
     G (yajl_gen_array_open (g));
@@ -737,6 +894,31 @@ fail:
   return gen_result (g, st);
 }
 
+char *
+policy_mount_suggestion (const char *name, enum policy_source from,
+                         const char *source, const char *destination)
+{
+  if (strcmp (source, destination) == 0)
+    return policy_rule_suggestion_for (name, from, "mounts", source);
+  cleanup_yajl_gen yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    return NULL;
+  yajl_gen_status st;
+  G (gen_rule_start (g, name, from));
+  G (gen_str (g, "mounts"));
+  G (yajl_gen_array_open (g));
+  G (yajl_gen_map_open (g));
+  G (gen_str (g, "source"));
+  G (gen_str (g, source));
+  G (gen_str (g, "destination"));
+  G (gen_str (g, destination));
+  G (yajl_gen_map_close (g));
+  G (yajl_gen_array_close (g));
+  G (yajl_gen_map_close (g));
+fail:
+  return gen_result (g, st);
+}
+
 /* ---- loading */
 
 static void
@@ -746,15 +928,17 @@ settings_clear (struct policy_settings *s)
     mount_clear (&s->mounts[i]);
   free (s->mounts);
   strv_free (s->env);
+  strv_free (s->workspace_read);
   s->mounts = NULL;
   s->n_mounts = 0;
   s->env = NULL;
+  s->workspace_read = NULL;
 }
 
 static void
 rule_clear (struct policy_rule *r)
 {
-  free_many (r->package, r->version, r->json);
+  free_many (r->package, r->version, r->json, r->git, r->checksum);
   semver_req_free (r->req);
   settings_clear (&r->settings);
 }
@@ -969,11 +1153,15 @@ settings_merge (struct policy_settings *dst, const struct policy_settings *src)
   for (size_t i = 0; src->env && src->env[i]; i++)
     if (add_env (dst, src->env[i]) < 0)
       return -1;
+  for (size_t i = 0; src->workspace_read && src->workspace_read[i]; i++)
+    if (!strv_contains (dst->workspace_read, src->workspace_read[i])
+        && strv_push (&dst->workspace_read, src->workspace_read[i]) < 0)
+      return -1;
   return 0;
 }
 
 static bool
-rule_matches (const struct policy_rule *r, const char *name,
+name_matches (const struct policy_rule *r, const char *name,
               const struct semver *version)
 {
   if (strcmp (r->package, name) != 0)
@@ -983,23 +1171,45 @@ rule_matches (const struct policy_rule *r, const char *name,
   return version != NULL && semver_req_matches (r->req, version);
 }
 
-static int
-add_match (struct policy_effective *e, size_t index, const char *json)
+/* Cargo.lock writes "git+URL", then "?branch=..." and/or "#commit". */
+static bool
+git_matches (const char *source_id, const char *url)
 {
-  struct policy_match *nm
-      = realloc (e->matches, (e->n_matches + 1) * sizeof *nm);
+  size_t n = strlen (url);
+  return source_id && strncmp (source_id, "git+", 4) == 0
+         && strncmp (source_id + 4, url, n) == 0
+         && strchr ("?#", source_id[4 + n]) != NULL;
+}
+
+static bool
+source_matches (const struct policy_rule *r, const struct policy_package *pkg)
+{
+  if (r->source != POLICY_SOURCE_ANY && r->source != pkg->source)
+    return false;
+  if (r->git
+      && (pkg->source != POLICY_SOURCE_GIT
+          || !git_matches (pkg->source_id, r->git)))
+    return false;
+  return r->checksum == NULL
+         || (pkg->checksum && strcmp (pkg->checksum, r->checksum) == 0);
+}
+
+static int
+add_match (struct policy_match **v, size_t *n, size_t index, const char *json)
+{
+  struct policy_match *nm = realloc (*v, (*n + 1) * sizeof *nm);
   if (nm == NULL)
     return -1;
-  e->matches = nm;
+  *v = nm;
   char *copy = strdup (json);
   if (copy == NULL)
     return -1;
-  e->matches[e->n_matches++] = (struct policy_match){ index, copy };
+  nm[(*n)++] = (struct policy_match){ index, copy };
   return 0;
 }
 
 static int
-resolve_layers (const struct policy *p, const char *name,
+resolve_layers (const struct policy *p, const struct policy_package *pkg,
                 const struct semver *version, struct policy_effective *e)
 {
   if (settings_merge (&e->settings, &p->defaults) < 0)
@@ -1007,10 +1217,16 @@ resolve_layers (const struct policy *p, const char *name,
   for (size_t i = 0; i < p->n_rules; i++)
     {
       const struct policy_rule *r = &p->rules[i];
-      if (!rule_matches (r, name, version))
+      if (!name_matches (r, pkg->name, version))
         continue;
+      if (!source_matches (r, pkg))
+        {
+          if (add_match (&e->passed, &e->n_passed, i, r->json) < 0)
+            return -1;
+          continue;
+        }
       if (settings_merge (&e->settings, &r->settings) < 0
-          || add_match (e, i, r->json) < 0)
+          || add_match (&e->matches, &e->n_matches, i, r->json) < 0)
         return -1;
     }
   return 0;
@@ -1022,20 +1238,32 @@ policy_effective_clear (struct policy_effective *e)
   settings_clear (&e->settings);
   for (size_t i = 0; i < e->n_matches; i++)
     free (e->matches[i].json);
-  free (e->matches);
-  e->matches = NULL;
-  e->n_matches = 0;
+  for (size_t i = 0; i < e->n_passed; i++)
+    free (e->passed[i].json);
+  free_many (e->matches, e->passed);
+  e->matches = e->passed = NULL;
+  e->n_matches = e->n_passed = 0;
 }
 
 int
 policy_resolve (const struct policy *p, const char *name, const char *version,
                 struct policy_effective *out, ohr_error_t *err)
 {
+  struct policy_package pkg
+      = { .name = name, .version = version, .source = POLICY_SOURCE_REGISTRY };
+  return policy_resolve_package (p, &pkg, out, err);
+}
+
+int
+policy_resolve_package (const struct policy *p,
+                        const struct policy_package *pkg,
+                        struct policy_effective *out, ohr_error_t *err)
+{
   struct semver v = { 0 };
-  if (version && semver_parse (version, &v, err) < 0)
-    return ohr_error_wrap (err, "package '%s'", name);
+  if (pkg->version && semver_parse (pkg->version, &v, err) < 0)
+    return ohr_error_wrap (err, "package '%s'", pkg->name);
   struct policy_effective e = { .strict = p->strict };
-  int r = resolve_layers (p, name, version ? &v : NULL, &e);
+  int r = resolve_layers (p, pkg, pkg->version ? &v : NULL, &e);
   semver_clear (&v);
   if (r < 0)
     {

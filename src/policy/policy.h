@@ -49,7 +49,20 @@
  *   packages       rules, each "package" (the exact Cargo package name,
  *                  CARGO_PKG_NAME), an optional "version" (a Cargo version
  *                  requirement matched against CARGO_PKG_VERSION, see
- *                  semver.h) and settings
+ *                  semver.h), optionally what the package's source must
+ *                  be, and settings:
+ *     source       "registry" (the default: crates.io or another
+ *                  registry, also through a directory source or vendor/),
+ *                  "git", "path" (workspace members, path dependencies,
+ *                  [patch] paths) or "any".  A rule never applies to a
+ *                  package of another source: a git or path crate named
+ *                  openssl-sys does not get the registry openssl-sys
+ *                  rule's mounts
+ *     git          a repository URL: only git crates from it (Cargo.lock's
+ *                  "git+URL", before its "?" or "#"); implies "source":
+ *                  "git"
+ *     checksum     64 hex digits: only the registry crate whose Cargo.lock
+ *                  checksum this is
  *
  * Settings (in "defaults" and in rules):
  *
@@ -61,6 +74,10 @@
  *                  or "NAME=VALUE"; NAME is letters, digits and '_', and
  *                  '-' or '.' after the first character
  *                  (CFLAGS_x86_64-unknown-linux-gnu)
+ *   workspace-read paths relative to the workspace root that a path
+ *                  package's build script may read although the runner
+ *                  hides them by design (".git", "target", ".env"...:
+ *                  docs/policy.md lists them): [".git"]
  *   source-writes  "none" (the source is read-only: writes fail) or
  *                  "overlay" (writes go to a scratch overlay, never to the
  *                  source, and the runner reports them)
@@ -79,8 +96,8 @@
  * Resolution (policy_resolve): the built-in defaults, then the file's
  * "defaults", then every rule that matches, in file order.  Scalars
  * (network, source-writes, paths, memory, pids, timeout, nofile, tmpfs) are
- * overridden by
- * each later layer that names them; mounts and env accumulate, a later
+ * overridden by each later layer that names them; mounts, env and
+ * workspace-read accumulate, a later
  * mount with the same destination or a later variable with the same NAME
  * replacing the earlier one.  A rule with a "version" never matches when
  * the version is unknown (NULL): a widening is not applied on a guess.
@@ -164,13 +181,38 @@ struct policy_settings
   struct policy_mount *mounts;
   size_t n_mounts;
   char **env; /* NAME or NAME=VALUE, NULL-terminated, NULL when empty */
+  char **workspace_read; /* paths relative to the workspace root that stay
+                            visible, NULL when empty */
+};
+
+/* Where a package comes from, as far as rules care (see "source"). */
+enum policy_source
+{
+  POLICY_SOURCE_REGISTRY, /* a registry, or a directory source / vendor/
+                             copy standing for one */
+  POLICY_SOURCE_GIT,
+  POLICY_SOURCE_PATH,
+  POLICY_SOURCE_ANY, /* rules only */
+};
+
+/* The package a run is for. */
+struct policy_package
+{
+  const char *name;    /* CARGO_PKG_NAME */
+  const char *version; /* CARGO_PKG_VERSION, or NULL when unknown */
+  enum policy_source source;
+  const char *source_id; /* Cargo.lock's "source" ("git+URL#rev"), or NULL */
+  const char *checksum;  /* Cargo.lock's "checksum", or NULL */
 };
 
 struct policy_rule
 {
   char *package;
-  char *version;          /* the requirement as written, or NULL */
-  struct semver_req *req; /* parsed, or NULL: any version */
+  char *version;             /* the requirement as written, or NULL */
+  struct semver_req *req;    /* parsed, or NULL: any version */
+  enum policy_source source; /* POLICY_SOURCE_REGISTRY unless it says */
+  char *git;                 /* "git": the repository URL, or NULL */
+  char *checksum;            /* "checksum": 64 hex digits, or NULL */
   struct policy_settings settings;
   char *json; /* the rule on one line, keys as written */
 };
@@ -200,6 +242,10 @@ struct policy_effective
   struct policy_settings settings;
   struct policy_match *matches; /* in file order */
   size_t n_matches;
+  /* rules naming the package whose source, git URL or checksum do not
+   * match it: the runner says so, since the user may have meant them */
+  struct policy_match *passed;
+  size_t n_passed;
 };
 
 /* The built-in policy as a file: policy_default is what loading it gives,
@@ -231,6 +277,15 @@ int policy_resolve (const struct policy *p, const char *name,
                     const char *version, struct policy_effective *out,
                     ohr_error_t *err);
 
+/* The same for a package whose source is known (policy_resolve is this
+ * for a registry crate without a checksum). */
+int policy_resolve_package (const struct policy *p,
+                            const struct policy_package *pkg,
+                            struct policy_effective *out, ohr_error_t *err);
+
+/* "registry", "git", "path" or "any". */
+const char *policy_source_name (enum policy_source s);
+
 void policy_effective_clear (struct policy_effective *e);
 
 /* The one-line rule a user would add to allow something, for error
@@ -240,6 +295,16 @@ void policy_effective_clear (struct policy_effective *e);
  * unknown field or when out of memory. */
 char *policy_rule_suggestion (const char *name, const char *field,
                               const char *value);
+
+/* The same for a package from source: "source": "git" or "path" follows
+ * "package" unless source is POLICY_SOURCE_REGISTRY. */
+char *policy_rule_suggestion_for (const char *name, enum policy_source source,
+                                  const char *field, const char *value);
+
+/* {"package":NAME,"mounts":[{"source":S,"destination":D}]}, or the
+ * plain "mounts":[S] form when both are the same; NULL out of memory. */
+char *policy_mount_suggestion (const char *name, enum policy_source from,
+                               const char *source, const char *destination);
 
 /* The spellings of "memory" ("123", "512M", "2g": bytes, K, M, G, T in
  * powers of 1024, either case) and "timeout" ("90", "30s", "10m", "1h":

@@ -95,6 +95,37 @@ place (const struct view_input *in, const char *host, const char *canonical)
   return in->paths == PATHS_CANONICAL ? canonical : host;
 }
 
+/* The workspace root, when the package is below it rather than it. */
+static const char *
+workspace_root (const struct view_input *in)
+{
+  const struct wsview *ws = in->workspace;
+  if (ws == NULL || strcmp (ws->root, in->ctx->manifest_dir) == 0
+      || !fs_path_is_under (in->ctx->manifest_dir, ws->root))
+    return NULL;
+  return ws->root;
+}
+
+/* The package's pair, and its workspace root's when it has one: canonical
+ * paths put the root at /cargo/src and the package at its place below. */
+static int
+add_source_pairs (const struct view_input *in, struct view *l,
+                  ohr_error_t *err)
+{
+  const char *dir = in->ctx->manifest_dir, *root = workspace_root (in);
+  if (root == NULL)
+    return add_pair (l, dir, place (in, dir, LAYOUT_CARGO_SRC), err);
+  cleanup_free char *below = NULL;
+  if (asprintf (&below, "%s%s", LAYOUT_CARGO_SRC,
+                dir + (strcmp (root, "/") == 0 ? 0 : strlen (root)))
+      < 0)
+    return ohr_error_nomem (err);
+  return add_pair (l, root, place (in, root, LAYOUT_CARGO_SRC), err) < 0
+                 || add_pair (l, dir, place (in, dir, below), err) < 0
+             ? -1
+             : 0;
+}
+
 /* The path pairs of this run: package, OUT_DIR, build dir, script,
  * toolchains, tools mounted alone.  Sorted longest host path first, so the
  * deepest wins. */
@@ -102,9 +133,7 @@ static int
 build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
   const struct run_context *ctx = in->ctx;
-  if (add_pair (l, ctx->manifest_dir,
-                place (in, ctx->manifest_dir, LAYOUT_CARGO_SRC), err)
-          < 0
+  if (add_source_pairs (in, l, err) < 0
       || add_pair (l, ctx->out_dir, place (in, ctx->out_dir, LAYOUT_CARGO_OUT),
                    err)
              < 0)
@@ -167,6 +196,41 @@ add_source_mount (const struct view_input *in, const char *host,
               "nodev");
 }
 
+static bool
+pair_below (const struct view *l, const char *host)
+{
+  for (size_t i = 0; i < l->n_pairs; i++)
+    if (strcmp (l->pairs[i].host, host) != 0
+        && fs_path_is_under (l->pairs[i].host, host))
+      return true;
+  return false;
+}
+
+/* What the workspace view hides (wsview.h): an empty tmpfs over a
+ * directory, read-only unless a mount of ours (the build directory with
+ * identity paths) must be made inside it; /dev/null over a file. */
+static int
+add_masks (const struct view_input *in, struct view *l, ohr_error_t *err)
+{
+  const struct wsview *ws = in->workspace;
+  for (size_t i = 0; ws && i < ws->n; i++)
+    {
+      cleanup_free char *dest = view_map_value (l, ws->v[i].path);
+      if (dest == NULL)
+        return ohr_error_nomem (err);
+      int r = !ws->v[i].dir ? mounts_add_bind (&l->mounts, "/dev/null", dest,
+                                               false, false, err)
+              : pair_below (l, ws->v[i].path)
+                  ? ADD (&l->mounts, dest, "tmpfs", "tmpfs", "nosuid", "nodev",
+                         "noexec", "mode=755", "size=64k")
+                  : ADD (&l->mounts, dest, "tmpfs", "tmpfs", "ro", "nosuid",
+                         "nodev", "noexec", "mode=755", "size=4k");
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
@@ -213,7 +277,7 @@ add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
                           false, err)
              < 0)
     return -1;
-  return 0;
+  return add_masks (in, l, err);
 }
 
 /* The pair whose host path starts at s (on a component boundary). */

@@ -18,6 +18,7 @@
 #include "run/jobserver.h"
 #include "run/mounts.h"
 #include "run/toolchain.h"
+#include "run/wsview.h"
 #include "util/error.h"
 
 /* Where things appear inside the container. */
@@ -62,6 +63,10 @@ struct view_input
   const char *source_work;
   /* size= of /tmp and HOME, bytes (0: the kernel's default, half of RAM) */
   unsigned long long tmpfs_size;
+  /* What the package sees of its workspace (wsview.h), or NULL: its own
+   * directory only.  The root is shown read-only at /cargo/src (canonical)
+   * or at its own path, the package at its place below it. */
+  const struct wsview *workspace;
 };
 
 struct view

@@ -366,17 +366,16 @@ fs_path_is_under (const char *path, const char *dir)
   return strncmp (path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-char *
-fs_path_normalize (const char *path)
+/* Collapse "//", "/." and a trailing "/" of an absolute path; ".." either
+ * removes the component before it (pop) or makes the result NULL. */
+static char *
+collapse (const char *path, bool pop)
 {
-  if (path == NULL || path[0] != '/')
-    return NULL;
   char *out = malloc (strlen (path) + 2);
   if (out == NULL)
     return NULL;
   size_t o = 0;
-  const char *p = path;
-  while (*p)
+  for (const char *p = path; *p;)
     {
       while (*p == '/')
         p++;
@@ -384,25 +383,44 @@ fs_path_normalize (const char *path)
         break;
       const char *end = strchrnul (p, '/');
       size_t n = (size_t)(end - p);
-      if (n == 1 && p[0] == '.')
-        {
-          p = end;
-          continue;
-        }
       if (n == 2 && p[0] == '.' && p[1] == '.')
         {
-          free (out);
-          return NULL;
+          if (!pop)
+            {
+              free (out);
+              return NULL;
+            }
+          while (o > 0 && out[--o] != '/')
+            ;
         }
-      out[o++] = '/';
-      memcpy (out + o, p, n);
-      o += n;
+      else if (!(n == 1 && p[0] == '.'))
+        {
+          out[o++] = '/';
+          memcpy (out + o, p, n);
+          o += n;
+        }
       p = end;
     }
   if (o == 0)
     out[o++] = '/';
   out[o] = '\0';
   return out;
+}
+
+char *
+fs_path_normalize (const char *path)
+{
+  if (path == NULL || path[0] != '/')
+    return NULL;
+  return collapse (path, false);
+}
+
+char *
+fs_path_lexical (const char *base, const char *path)
+{
+  cleanup_free char *joined
+      = path[0] == '/' ? strdup (path) : fs_path_join (base, path);
+  return joined ? collapse (joined, true) : NULL;
 }
 
 char *

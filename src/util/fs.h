@@ -76,6 +76,13 @@ bool fs_path_is_under (const char *path, const char *dir);
  * meaning depend on the filesystem. */
 char *fs_path_normalize (const char *path);
 
+/* path (absolute, or relative to the absolute base) with ".", "//" and
+ * ".." collapsed by the letters alone, as a shell's "cd -L" does (".." at
+ * the root stays there).  Only for naming a path in a message or matching
+ * it against prefixes, never for opening it: symlinks can make the real
+ * ".." elsewhere.  NULL when out of memory. */
+char *fs_path_lexical (const char *base, const char *path);
+
 /* Join a and b with exactly one slash. */
 char *fs_path_join (const char *a, const char *b);
 

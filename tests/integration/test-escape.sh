@@ -35,10 +35,10 @@ cat >"$POL" <<'JSON'
 { "version": 1,
   "defaults": { "memory": "256M", "pids": 64, "timeout": "60s" },
   "packages": [
-    { "package": "ohr-escape-fork-bomb", "timeout": "3s" },
-    { "package": "ohr-escape-memory-hog", "memory": "128M", "timeout": "3s" },
-    { "package": "ohr-escape-sleep-forever", "timeout": "3s" },
-    { "package": "ohr-escape-symlink-timeout", "timeout": "3s" } ] }
+    { "package": "ohr-escape-fork-bomb", "source": "path", "timeout": "3s" },
+    { "package": "ohr-escape-memory-hog", "source": "path", "memory": "128M", "timeout": "3s" },
+    { "package": "ohr-escape-sleep-forever", "source": "path", "timeout": "3s" },
+    { "package": "ohr-escape-symlink-timeout", "source": "path", "timeout": "3s" } ] }
 JSON
 chmod 644 "$POL"
 PIDS_LIMIT=64

@@ -37,10 +37,10 @@ else
   ok "canonical: a generated include! of /cargo/out fails the build"
 fi
 check "canonical: the error names file:line and the identity-paths rule" \
-  assert_file_has "$T/cargo.out" "wrote the container path '/cargo/out' into OUT_DIR/generated.rs:2, .*\\{\"package\":\"ohr-fixture-leak-path\",\"paths\":\"identity\"\\}"
+  assert_file_has "$T/cargo.out" "wrote the container path '/cargo/out' into OUT_DIR/generated.rs:2, .*\\{\"package\":\"ohr-fixture-leak-path\",\"source\":\"path\",\"paths\":\"identity\"\\}"
 cat >"$T/policy.json" <<'JSON'
 { "version": 1, "defaults": { "paths": "canonical" },
-  "packages": [ { "package": "ohr-fixture-leak-path", "paths": "identity" } ] }
+  "packages": [ { "package": "ohr-fixture-leak-path", "source": "path", "paths": "identity" } ] }
 JSON
 chmod 644 "$T/policy.json"
 cargo_build_runner "$T/crates/leak-path" "$T/leak2" --policy "$T/policy.json" \

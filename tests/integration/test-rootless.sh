@@ -43,9 +43,7 @@ cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $T/u/t
   --config 'host.runner=["$T/bin/oci-host-runner","--runtime","$rt","-v"]'
 for b in codegen cffi links-consumer cfgprobe; do $T/u/target-$rt/debug/\$b; done >$T/u/$rt.txt
 SH
-  chown "$TEST_USER" "$T/u/build-$rt.sh"
-  if unshare -m --propagation private bash -c \
-    "mount --bind '$SYSROOT' '$T/toolchain' && su $TEST_USER -s /bin/bash -c 'bash $T/u/build-$rt.sh'" >"$T/cargo.out" 2>&1; then
+  if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
     ok "$rt: rootless cargo build of the examples"
   else
     not_ok "$rt: rootless cargo build of the examples"

@@ -55,7 +55,7 @@ for rt in $(runtimes); do
     ok "$rt: a build script writing into its source fails the build"
   fi
   check "$rt: the error names the files and the rule that would allow it" \
-    assert_file_has "$T/cargo.out" "wrote src/generated.rs, escaped.txt; build scripts may write only to OUT_DIR \(allow with: \{\"package\":\"ohr-fixture-write-source\",\"source-writes\":\"overlay\"\}\)"
+    assert_file_has "$T/cargo.out" "wrote src/generated.rs, escaped.txt; build scripts may write only to OUT_DIR \(allow with: \{\"package\":\"ohr-fixture-write-source\",\"source\":\"path\",\"source-writes\":\"overlay\"\}\)"
   check "$rt: exit status 124 (refused by policy)" assert_file_has "$T/cargo.out" "exit status: 124"
   check "$rt: the source tree is unchanged" assert_eq "$before" "$(sum_tree "$CR/write-source")" "source checksum"
   rm -f "$CR/write-source/src/generated.rs" "$CR/write-source/escaped.txt"
@@ -64,7 +64,7 @@ for rt in $(runtimes); do
   # the source, and are reported.
   cat >"$T/policy.json" <<'JSON'
 { "version": 1,
-  "packages": [ { "package": "ohr-fixture-write-source", "source-writes": "overlay" } ] }
+  "packages": [ { "package": "ohr-fixture-write-source", "source": "path", "source-writes": "overlay" } ] }
 JSON
   chmod 644 "$T/policy.json"
   if cargo_build_runner "$CR/write-source" "$tgt-overlay" --runtime "$rt" --policy "$T/policy.json" -v; then

@@ -148,6 +148,16 @@ leftovers() { # state_dir
   echo "$n"
 }
 
+# as_test_user SYSROOT SCRIPT: run SCRIPT (bash) as $TEST_USER, with the
+# toolchain at SYSROOT (under /root, mode 700) bound at $T/toolchain in a
+# private mount namespace instead of opening /root; output in
+# $T/cargo.out.
+as_test_user() {
+  chown "$TEST_USER" "$2"
+  unshare -m --propagation private bash -c \
+    "mount --bind '$1' '$T/toolchain' && su $TEST_USER -s /bin/bash -c 'bash $2'" >"$T/cargo.out" 2>&1
+}
+
 # An unprivileged user for rootless tests (created once, never removed:
 # other tests may run concurrently on a developer machine).
 TEST_USER=ohr-test

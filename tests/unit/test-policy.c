@@ -266,7 +266,8 @@ test_schema_errors (void **state)
     { "unknown-top", "stict: unknown key \"stict\": did you mean \"strict\"?",
       NULL },
     { "unknown-far", "defaults.capabilities: unknown key \"capabilities\"",
-      "known keys are network, mounts, env, source-writes, paths, memory, "
+      "known keys are network, mounts, env, workspace-read, source-writes, "
+      "paths, memory, "
       "pids, timeout" },
     { "mount-key", "packages[0].mounts[0].dest: unknown key \"dest\"",
       "did you mean \"destination\"?" },
@@ -381,6 +382,53 @@ test_document_errors (void **state)
 }
 
 /* A long key or value is cut short in messages. */
+/* "workspace-read": plain relative paths, accumulated over the layers
+ * without repeats; anything else is refused with its JSON path. */
+static void
+test_workspace_read (void **state)
+{
+  static const char doc[]
+      = "{\"version\":1,\"defaults\":{\"workspace-read\":[\".env\"]},"
+        "\"packages\":[{\"package\":\"vers\",\"workspace-read\":[\".git\","
+        "\".env\"]},{\"package\":\"vers\",\"workspace-read\":"
+        "[\"docs/x.md\",\".git\"]},{\"package\":\"other\","
+        "\"workspace-read\":[\"target\"]}]}";
+  struct policy p;
+  ohr_error_t err = NULL;
+  if (policy_load_data (doc, strlen (doc), "mem", &p, &err) < 0)
+    fail_msg ("%s", err->msg);
+  struct policy_effective e;
+  assert_int_equal (policy_resolve (&p, "vers", "0.1.0", &e, &err), 0);
+  char **wr = e.settings.workspace_read;
+  assert_non_null (wr);
+  assert_string_equal (wr[0], ".env");
+  assert_string_equal (wr[1], ".git");
+  assert_string_equal (wr[2], "docs/x.md");
+  assert_null (wr[3]);
+  policy_effective_clear (&e);
+  assert_int_equal (policy_resolve (&p, "nobody", NULL, &e, &err), 0);
+  assert_string_equal (e.settings.workspace_read[0], ".env");
+  assert_null (e.settings.workspace_read[1]);
+  policy_effective_clear (&e);
+  policy_clear (&p);
+
+  static const char *const bad[]
+      = { "../x", "/etc", "", "a//b", "./x", "a/../b", "a/", "." };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      char *d = NULL;
+      assert_true (asprintf (&d,
+                             "{\"version\":1,\"packages\":[{\"package\":"
+                             "\"x\",\"workspace-read\":[\"%s\"]}]}",
+                             bad[i])
+                   > 0);
+      data_fails (d, "packages[0].workspace-read[0]: ");
+      free (d);
+    }
+  data_fails ("{\"version\":1,\"defaults\":{\"workspace-read\":\".git\"}}",
+              "defaults.workspace-read: expected a list");
+}
+
 static void
 test_long_values_clipped (void **state)
 {
@@ -726,6 +774,150 @@ suggests (const char *name, const char *field, const char *value,
   free (got);
 }
 
+/* Rules match the package's source: registry unless they say, a git URL,
+ * a checksum; a rule naming the package that does not apply is reported
+ * as passed over. */
+static void
+test_source_matching (void **state)
+{
+  static const char doc[]
+      = "{\"version\":1,\"packages\":["
+        /* 0: registry by default */
+        "{\"package\":\"openssl-sys\",\"mounts\":[\"/usr/lib/ssl\"]},"
+        /* 1: path crates only */
+        "{\"package\":\"openssl-sys\",\"source\":\"path\",\"env\":[\"P=1\"]},"
+        /* 2: one git repository (implies source git) */
+        "{\"package\":\"openssl-sys\",\"git\":\"https://example.com/o.git\","
+        "\"network\":\"host\"},"
+        /* 3: one registry checksum */
+        "{\"package\":\"openssl-sys\",\"checksum\":\"sha256:"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+        "\"pids\":77},"
+        /* 4: any source */
+        "{\"package\":\"openssl-sys\",\"source\":\"any\",\"timeout\":\"5m\"}"
+        "]}";
+  struct policy p;
+  ohr_error_t err = NULL;
+  if (policy_load_data (doc, strlen (doc), "mem", &p, &err) < 0)
+    fail_msg ("%s", err->msg);
+  assert_int_equal (p.rules[0].source, POLICY_SOURCE_REGISTRY);
+  assert_int_equal (p.rules[2].source, POLICY_SOURCE_GIT);
+  static const char sum[]
+      = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  static const struct
+  {
+    struct policy_package pkg;
+    const char *matched, *passed; /* rule indexes */
+  } cases[] = {
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_REGISTRY,
+        "registry+https://github.com/rust-lang/crates.io-index", sum },
+      "034",
+      "12" },
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_REGISTRY, NULL, "bbbb" },
+      "04",
+      "123" },
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_PATH, NULL, NULL },
+      "14",
+      "023" },
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_GIT,
+        "git+https://example.com/o.git?branch=x#0123", NULL },
+      "24",
+      "013" },
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_GIT,
+        "git+https://example.com/o.git#0123", NULL },
+      "24",
+      "013" },
+    /* a longer URL with the same start is another repository */
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_GIT,
+        "git+https://example.com/o.git2#0123", NULL },
+      "4",
+      "0123" },
+    { { "openssl-sys", "0.9.0", POLICY_SOURCE_GIT,
+        "git+https://evil.example/o.git#0123", sum },
+      "4",
+      "0123" },
+    { { "other", "1.0.0", POLICY_SOURCE_PATH, NULL, NULL }, "", "" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      struct policy_effective e;
+      assert_int_equal (policy_resolve_package (&p, &cases[i].pkg, &e, &err),
+                        0);
+      char got[8] = "", passed[8] = "";
+      for (size_t k = 0; k < e.n_matches; k++)
+        got[k] = (char)('0' + e.matches[k].index);
+      for (size_t k = 0; k < e.n_passed; k++)
+        passed[k] = (char)('0' + e.passed[k].index);
+      if (strcmp (got, cases[i].matched) || strcmp (passed, cases[i].passed))
+        fail_msg ("case %zu: matched %s passed %s, want %s and %s", i, got,
+                  passed, cases[i].matched, cases[i].passed);
+      /* the registry rule's mount reaches only the registry crate */
+      bool mount = e.settings.n_mounts > 0;
+      assert_int_equal (mount, strchr (cases[i].matched, '0') != NULL);
+      policy_effective_clear (&e);
+    }
+  /* policy_resolve is a registry crate's resolution */
+  struct policy_effective e;
+  assert_int_equal (policy_resolve (&p, "openssl-sys", "0.9.0", &e, &err), 0);
+  assert_int_equal (e.n_matches, 2);
+  assert_int_equal (e.settings.n_mounts, 1);
+  policy_effective_clear (&e);
+  policy_clear (&p);
+
+  data_fails ("{\"version\":1,\"packages\":[{\"package\":\"a\","
+              "\"source\":\"crates\"}]}",
+              "packages[0].source: invalid value \"crates\"");
+  data_fails ("{\"version\":1,\"packages\":[{\"package\":\"a\","
+              "\"source\":\"path\",\"git\":\"https://x/y\"}]}",
+              "\"git\" names a git repository, but \"source\" is \"path\"");
+  data_fails ("{\"version\":1,\"packages\":[{\"package\":\"a\","
+              "\"git\":\"https://x/y#abc\"}]}",
+              "packages[0].git: ");
+  data_fails ("{\"version\":1,\"packages\":[{\"package\":\"a\","
+              "\"checksum\":\"abc\"}]}",
+              "packages[0].checksum: \"abc\" is not a checksum");
+  data_fails (
+      "{\"version\":1,\"packages\":[{\"package\":\"a\","
+      "\"source\":\"git\",\"checksum\":\""
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+      "\"checksum\" is a registry crate's");
+  data_fails ("{\"version\":1,\"defaults\":{\"source\":\"path\"}}",
+              "defaults.source: unknown key");
+  /* suggestions name the source of a non-registry package */
+  char *r = policy_rule_suggestion_for ("vers", POLICY_SOURCE_PATH,
+                                        "workspace-read", ".git");
+  assert_string_equal (r, "{\"package\":\"vers\",\"source\":\"path\","
+                          "\"workspace-read\":[\".git\"]}");
+  free (r);
+  r = policy_rule_suggestion_for ("g", POLICY_SOURCE_GIT, "timeout", "1h");
+  assert_string_equal (
+      r, "{\"package\":\"g\",\"source\":\"git\",\"timeout\":\"1h\"}");
+  free (r);
+}
+
+static void
+test_mount_suggestion (void **state)
+{
+  char *r = policy_mount_suggestion ("lone", POLICY_SOURCE_REGISTRY,
+                                     "/w/input.txt", "/cargo/x");
+  assert_string_equal (r, "{\"package\":\"lone\",\"mounts\":[{\"source\":"
+                          "\"/w/input.txt\",\"destination\":\"/cargo/x\"}]}");
+  char *doc = NULL;
+  assert_true (asprintf (&doc, "{\"version\":1,\"packages\":[%s]}", r) > 0);
+  struct policy p;
+  ohr_error_t err = NULL;
+  if (policy_load_data (doc, strlen (doc), "mem", &p, &err) < 0)
+    fail_msg ("%s", err->msg);
+  assert_string_equal (p.rules[0].settings.mounts[0].destination, "/cargo/x");
+  policy_clear (&p);
+  free (doc);
+  free (r);
+  r = policy_mount_suggestion ("lone", POLICY_SOURCE_PATH, "/w/in", "/w/in");
+  assert_string_equal (
+      r, "{\"package\":\"lone\",\"source\":\"path\",\"mounts\":[\"/w/in\"]}");
+  free (r);
+}
+
 static void
 test_suggestion (void **state)
 {
@@ -743,6 +935,8 @@ test_suggestion (void **state)
             "{\"package\":\"foo\",\"timeout\":\"1h\"}");
   suggests ("foo", "env", "X=\"a\\b\"",
             "{\"package\":\"foo\",\"env\":[\"X=\\\"a\\\\b\\\"\"]}");
+  suggests ("vers", "workspace-read", ".git",
+            "{\"package\":\"vers\",\"workspace-read\":[\".git\"]}");
   suggests ("foo", "package", "bar", NULL);
   suggests ("foo", "capabilities", "all", NULL);
   suggests ("foo", NULL, "x", NULL);
@@ -863,6 +1057,9 @@ main (void)
     cmocka_unit_test (test_durations),
     cmocka_unit_test_setup_teardown (test_digest, setup_tmp, teardown_tmp),
     cmocka_unit_test (test_suggestion),
+    cmocka_unit_test (test_workspace_read),
+    cmocka_unit_test (test_mount_suggestion),
+    cmocka_unit_test (test_source_matching),
     cmocka_unit_test_setup_teardown (test_default_path, setup_tmp,
                                      teardown_tmp),
   };
