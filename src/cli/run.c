@@ -336,10 +336,22 @@ generate (struct run_state *s, ohr_error_t *err)
   decide_cgroups (s);
   if (s->opts.degraded_proc)
     fprintf (stderr,
-             "oci-host-runner: notice: degraded mode 'proc': no PID "
-             "namespace, the host's /proc read-only; the build "
-             "script can see, and signal, the processes of its own user\n");
-  if (view_build (&li, &s->layout, err) < 0)
+             "oci-host-runner: notice: degraded mode 'proc': the host's "
+             "/proc and /sys read-only in a PID namespace of its own; the "
+             "build script cannot signal processes outside, but can read "
+             "their command lines\n");
+  struct mountinfo mi = { 0 };
+  if (!mounts_recursive_attrs_supported ())
+    {
+      if (mountinfo_read_self (&mi, err) < 0)
+        return ohr_error_wrap (err, "submounts of read-only binds");
+      li.submounts = &mi;
+      verbose (s, "no recursive mount attributes here (mount_setattr): "
+                  "submounts bound read-only one by one");
+    }
+  int r = view_build (&li, &s->layout, err);
+  mountinfo_clear (&mi);
+  if (r < 0)
     return -1;
   if (select_hooks (s, err) < 0)
     return -1;
@@ -354,11 +366,11 @@ generate (struct run_state *s, ohr_error_t *err)
     .uid = 0,
     .gid = 0,
     .new_netns = s->opts.network == NETWORK_NONE,
-    .share_pidns = s->opts.degraded_proc,
     .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
     .host_uid = s->host.uid,
     .host_gid = s->host.gid,
     .mounts = &s->layout.mounts,
+    .extra_masked = s->layout.masked,
     .hooks = &s->selected_hooks,
     .annotations = s->annotations,
     .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
