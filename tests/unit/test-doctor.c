@@ -310,13 +310,35 @@ test_eval_masked_pod (void **state)
   masked (&f, true);
   evaluate (&f, &res);
   assert_false (res.r.can_run);
-  /* --degraded proc binds only /proc: it would not help */
-  assert_false (res.r.degraded_would_run);
+  /* --degraded proc binds /proc and /sys: it helps with both masked */
+  assert_true (res.r.degraded_would_run);
   assert_string_equal (res.missing, "procMount: Unmasked");
   char *fl = fails (&res);
   assert_string_equal (fl, "procfs, sysfs, verdict");
   free (fl);
-  assert_non_null (strstr (find (&res, "procfs")->fix, "does not help"));
+  assert_non_null (strstr (find (&res, "sysfs")->fix, "--degraded proc"));
+  result_clear (&res);
+
+  /* with it on, both pass: /sys is bound, not mounted fresh */
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = EPERM;
+  f.degraded_proc = true;
+  masked (&f, true);
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_int_equal (find (&res, "sysfs")->status, DOCTOR_OK);
+  const char *d = find (&res, "sysfs")->detail;
+  if (strstr (d, "binds the pod's /sys read-only") == NULL)
+    fail_msg ("sysfs: '%s'", d);
+  result_clear (&res);
+
+  /* where a bind of /proc is refused too, it does not help */
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = EPERM;
+  masked (&f, true);
+  f.proc_bind_error = EPERM;
+  evaluate (&f, &res);
+  assert_false (res.r.degraded_would_run);
   result_clear (&res);
 }
 
@@ -350,7 +372,9 @@ test_eval_degraded (void **state)
   assert_true (res.r.can_run);
   assert_string_equal (res.missing, "");
   assert_int_equal (find (&res, "procfs")->status, DOCTOR_WARN);
-  assert_non_null (strstr (find (&res, "procfs")->detail, "no PID namespace"));
+  assert_non_null (
+      strstr (find (&res, "procfs")->detail, "in a PID namespace"));
+  assert_non_null (strstr (find (&res, "procfs")->detail, "started after it"));
   assert_int_equal (find (&res, "verdict")->status, DOCTOR_WARN);
   assert_non_null (strstr (find (&res, "verdict")->detail, "degraded"));
   result_clear (&res);

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# test-mounts: what a build script can reach of the host's mounts and
+# processes, through real cargo builds of tests/fixtures/crates/contain-probe
+# on runc and crun, as root and as an unprivileged user.
+#
+# Recursive read-only binds: a tmpfs mounted under a policy mount's source
+# and one under the host image's /usr are writable on the host (controls);
+# inside, writing into either gives EROFS, and no mount under /usr, /policy
+# (or /sys, bound rootless with --network host) is read-write.
+#
+# --degraded proc: the host's /proc and /sys bound read-only.  kill(0) of
+# Cargo and of another process of the same user gives ESRCH (a PID
+# namespace), and the command line of that process, which carries a token,
+# is not readable (its /proc directory is masked), while the script's own
+# /proc/self is; no mount under /proc or /sys is read-write.
+. "$(dirname "$0")/../lib/libtest.sh"
+
+[ "$(id -u)" -eq 0 ] || fatal "test-mounts needs root (it mounts the submounts and makes the test user)"
+trap 'exit 143' TERM INT
+ensure_test_user
+SYSROOT=$(rustc --print sysroot)
+TOKEN=ohr-secret-$$-$RANDOM$RANDOM
+
+# Everything both users need, in $T (mode 755); the toolchain is bound at
+# $T/toolchain in a private mount namespace (as test-rootless does).
+mkdir -p "$T/bin" "$T/toolchain" "$T/u" "$T/pol/sub"
+cp "$OHR" "$(dirname "$OHR")/ohr-init" "$T/bin/"
+cp -r "$TOP/tests/fixtures/crates" "$T/u/crates"
+rm -rf "$T/u/crates/target"
+chown -R "$TEST_USER" "$T/u"
+
+# The submounts: a tmpfs under the policy mount's source, and one under
+# the host image's /usr (removed at exit, also when the test is killed).
+mount -t tmpfs -o size=1m,mode=1777 ohr-test-mounts "$T/pol/sub" || fatal "cannot mount a tmpfs on $T/pol/sub"
+at_exit "umount -l '$T/pol/sub'"
+USUB=/usr/local/$TOKEN
+mkdir "$USUB" || fatal "cannot create $USUB"
+at_exit "rmdir '$USUB'"
+mount -t tmpfs -o size=1m,mode=1777 ohr-test-mounts "$USUB" || fatal "cannot mount a tmpfs on $USUB"
+at_exit "umount -l '$USUB'"
+cat >"$T/policy.json" <<EOF
+{ "version": 1, "packages": [
+  { "package": "ohr-fixture-contain-probe",
+    "mounts": [ { "source": "$T/pol", "destination": "/policy" } ] } ] }
+EOF
+chmod 644 "$T/policy.json"
+
+writable_on_host() { # user dir
+  local f=$2/control-$1
+  if [ "$1" = root ]; then touch "$f"; else su "$TEST_USER" -s /bin/sh -c "touch '$f'"; fi &&
+    rm -f "$f"
+}
+for d in "$T/pol/sub" "$USUB"; do
+  check "control: $d is a submount, writable on the host by root" writable_on_host root "$d"
+  check "control: ... and by $TEST_USER" writable_on_host "$TEST_USER" "$d"
+done
+
+# probe NAME USER RUNTIME RUNNER_ARGS...: cargo build of contain-probe as
+# USER (root or the test user) with the runner; the script's report in
+# $T/NAME.report.  A process of USER whose command line carries $TOKEN runs
+# meanwhile, its pid in $T/u/NAME.sleeper; the probe gets it and Cargo's.
+probe() {
+  local name=$1 user=$2 rt=$3
+  shift 3
+  # TOML literal strings: the shell line below quotes with "
+  local args="'$T/bin/oci-host-runner','--runtime','$rt','--policy','$T/policy.json'"
+  local a
+  for a in "$@"; do args+=",'$a'"; done
+  cat >"$T/u/$name.sh" <<SH
+set -e
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home-$user CARGO_HOME=$T/u/cargo-home-$user
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never OHR_PROBE_NONCE=$name
+export OCI_HOST_RUNNER_STATE_DIR=$T/u/state-$user OCI_HOST_RUNNER_CACHE_DIR=$T/u/cache-$user
+unset XDG_CONFIG_HOME OCI_HOST_RUNNER_STORE_DIR
+bash -c 'exec -a "\$0" sleep 120' $TOKEN </dev/null >/dev/null 2>&1 &
+echo \$! >$T/u/$name.sleeper
+cd $T/u/crates/contain-probe
+# exec: this shell's pid becomes Cargo's
+exec cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $T/u/target-$name \\
+  --config "host.runner=[$args,'--env','OHR_PROBE_PIDS=\$\$,\$(cat $T/u/$name.sleeper)']"
+SH
+  chmod 644 "$T/u/$name.sh"
+  local run="bash $T/u/$name.sh"
+  [ "$user" = root ] || run="su $TEST_USER -s /bin/bash -c 'bash $T/u/$name.sh'"
+  rm -f "$T/$name.report"
+  local rc=0
+  timeout 300 unshare -m --propagation private bash -c \
+    "mount --bind '$SYSROOT' '$T/toolchain' && $run" >"$T/$name.out" 2>&1 || rc=$?
+  local sleeper
+  sleeper=$(cat "$T/u/$name.sleeper" 2>/dev/null) || true
+  SLEEPER=$sleeper SLEEPER_LAST=$sleeper
+  if [ "$rc" != 0 ]; then
+    echo "# $name: cargo build failed ($rc)" >&2
+    tail -15 "$T/$name.out" | sed 's/^/#   /' >&2
+  else
+    cp "$(ls "$T"/u/target-"$name"/debug/build/ohr-fixture-contain-probe-*/out/report.txt | head -1)" \
+      "$T/$name.report"
+  fi
+  return "$rc"
+}
+end_sleeper() { [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null; SLEEPER=; }
+at_exit 'end_sleeper'
+
+# has NAME LINE...: the report holds each line exactly
+has() {
+  local name=$1 l
+  shift
+  for l in "$@"; do
+    grep -qxF -- "$l" "$T/$name.report" 2>/dev/null ||
+      { echo "# $name: no line '$l' in the report:" >&2; sed 's/^/#   /' "$T/$name.report" >&2; return 1; }
+  done
+}
+mounts_checked() { # name minimum
+  local n
+  n=$(sed -n 's/^mounts-checked //p' "$T/$1.report" 2>/dev/null)
+  [ -n "$n" ] && [ "$n" -ge "$2" ] || { echo "# $1: $n mounts checked, want >= $2" >&2; return 1; }
+}
+
+EROFS=30 ESRCH=3 ENOENT=2
+for user in root "$TEST_USER"; do
+  for rt in $(runtimes); do
+    n=ro-$user-$rt
+    if probe "$n" "$user" "$rt" --env "OHR_PROBE_WRITE=/policy/sub:$USUB:/policy:/tmp" \
+      --env "OHR_PROBE_RO=/usr:/policy"; then
+      ok "$user $rt: cargo build of the probe"
+    else
+      not_ok "$user $rt: cargo build of the probe"
+      end_sleeper
+      continue
+    fi
+    end_sleeper
+    check "$user $rt: the submount under a policy mount is read-only inside (EROFS)" \
+      has "$n" "write /policy/sub: errno $EROFS"
+    check "$user $rt: the submount under the host image's /usr is read-only inside (EROFS)" \
+      has "$n" "write $USUB: errno $EROFS"
+    check "$user $rt: ... as are the binds themselves, while /tmp takes the same write" \
+      has "$n" "write /policy: errno $EROFS" "write /tmp: ok"
+    check "$user $rt: no mount under /usr or /policy is read-write (4 or more seen)" \
+      eval 'assert_file_lacks "$T/$n.report" "^rw-mount" && mounts_checked "$n" 4'
+  done
+done
+
+# Rootless with --network host binds the host's /sys, with its submounts
+# (cgroup trees, securityfs...).
+for rt in $(runtimes); do
+  n=sys-$rt
+  if probe "$n" "$TEST_USER" "$rt" --network host --env "OHR_PROBE_RO=/sys"; then
+    end_sleeper
+    check "$TEST_USER $rt --network host: no mount under /sys is read-write" \
+      eval 'assert_file_lacks "$T/$n.report" "^rw-mount" && mounts_checked "$n" 2'
+  else
+    end_sleeper
+    not_ok "$TEST_USER $rt --network host: cargo build of the probe"
+  fi
+done
+
+for user in root "$TEST_USER"; do
+  for rt in $(runtimes); do
+    n=degraded-$user-$rt
+    if probe "$n" "$user" "$rt" --degraded proc --env "OHR_PROBE_RO=/proc:/sys"; then
+      ok "$user $rt --degraded proc: cargo build of the probe"
+    else
+      not_ok "$user $rt --degraded proc: cargo build of the probe"
+      end_sleeper
+      continue
+    fi
+    cargo_pid=$(sed -n 's/^kill \([0-9]*\): .*/\1/p' "$T/$n.report" | head -1)
+    # controls, from the host, while the process still runs
+    check "$user $rt: control: the host reads the token in the process's command line" \
+      grep -qF "$TOKEN" "/proc/$SLEEPER/cmdline"
+    if [ "$user" != root ]; then
+      check "$user $rt: control: $user can signal it outside the runner" \
+        su "$TEST_USER" -s /bin/sh -c "kill -0 $SLEEPER"
+    fi
+    end_sleeper
+    check "$user $rt: kill(Cargo, 0) and kill(the other process, 0) give ESRCH" \
+      has "$n" "kill $cargo_pid: errno $ESRCH" "kill $SLEEPER_LAST: errno $ESRCH"
+    check "$user $rt: their /proc entries are masked; the script's own are there" \
+      eval 'has "$n" "cmdline $cargo_pid: errno $ENOENT" "cmdline $SLEEPER_LAST: errno $ENOENT" &&
+            grep -q "^self-cmdline: [1-9][0-9]* bytes" "$T/$n.report"'
+    check "$user $rt: the token is nowhere in what the script saw" \
+      assert_file_lacks "$T/$n.report" "$TOKEN"
+    check "$user $rt: no mount under /proc or /sys is read-write" \
+      eval 'assert_file_lacks "$T/$n.report" "^rw-mount" && mounts_checked "$n" 3'
+    check "$user $rt: the notice says what degraded mode leaves" \
+      grep -q "notice: degraded mode 'proc': .*PID namespace" \
+      "$(ls "$T"/u/target-"$n"/debug/build/ohr-fixture-contain-probe-*/stderr | head -1)"
+  done
+done
+finish
