@@ -6,7 +6,9 @@
 # Recursive read-only binds: a tmpfs mounted under a policy mount's source
 # and one under the host image's /usr are writable on the host (controls);
 # inside, writing into either gives EROFS, and no mount under /usr, /policy
-# (or /sys, bound rootless with --network host) is read-write.
+# (or /sys, bound rootless with --network host) is read-write.  Then the
+# same under a seccomp wrapper that makes mount_setattr answer ENOSYS (a
+# kernel before 5.12): the runner binds every submount read-only itself.
 #
 # --degraded proc: the host's /proc and /sys bound read-only.  kill(0) of
 # Cargo and of another process of the same user gives ESRCH (a PID
@@ -45,6 +47,43 @@ cat >"$T/policy.json" <<EOF
 EOF
 chmod 644 "$T/policy.json"
 
+# A kernel without mount_setattr (before 5.12), as far as cargo, the runner
+# and the runtimes under it can tell: the call answers ENOSYS.
+cat >"$T/no-mount-setattr.c" <<'EOF'
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int
+main (int argc, char **argv)
+{
+  struct sock_filter f[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_mount_setattr, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof f / sizeof *f, f };
+  if (argc < 2 || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+    return perror ("no-mount-setattr"), 127;
+  execvp (argv[1], argv + 1);
+  return perror (argv[1]), 127;
+}
+EOF
+NO_SETATTR=
+if [ "$(uname -m)" = x86_64 ] && cc -o "$T/bin/no-mount-setattr" "$T/no-mount-setattr.c"; then
+  NO_SETATTR=$T/bin/no-mount-setattr
+fi
+
 writable_on_host() { # user dir
   local f=$2/control-$1
   if [ "$1" = root ]; then touch "$f"; else su "$TEST_USER" -s /bin/sh -c "touch '$f'"; fi &&
@@ -56,7 +95,8 @@ for d in "$T/pol/sub" "$USUB"; do
 done
 
 # probe NAME USER RUNTIME RUNNER_ARGS...: cargo build of contain-probe as
-# USER (root or the test user) with the runner; the script's report in
+# USER (root or the test user) with the runner (under $WRAP, a command,
+# when set); the script's report in
 # $T/NAME.report.  A process of USER whose command line carries $TOKEN runs
 # meanwhile, its pid in $T/u/NAME.sleeper; the probe gets it and Cargo's.
 probe() {
@@ -76,7 +116,7 @@ bash -c 'exec -a "\$0" sleep 120' $TOKEN </dev/null >/dev/null 2>&1 &
 echo \$! >$T/u/$name.sleeper
 cd $T/u/crates/contain-probe
 # exec: this shell's pid becomes Cargo's
-exec cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $T/u/target-$name \\
+exec $WRAP cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $T/u/target-$name \\
   --config "host.runner=[$args,'--env','OHR_PROBE_PIDS=\$\$,\$(cat $T/u/$name.sleeper)']"
 SH
   chmod 644 "$T/u/$name.sh"
@@ -117,28 +157,47 @@ mounts_checked() { # name minimum
 }
 
 EROFS=30 ESRCH=3 ENOENT=2
-for user in root "$TEST_USER"; do
-  for rt in $(runtimes); do
-    n=ro-$user-$rt
-    if probe "$n" "$user" "$rt" --env "OHR_PROBE_WRITE=/policy/sub:$USUB:/policy:/tmp" \
-      --env "OHR_PROBE_RO=/usr:/policy"; then
-      ok "$user $rt: cargo build of the probe"
-    else
-      not_ok "$user $rt: cargo build of the probe"
-      end_sleeper
+# the runtimes set the attributes recursively; then, without mount_setattr,
+# the runner binds each submount read-only itself
+for how in rro fallback; do
+  WRAP=
+  if [ "$how" = fallback ]; then
+    if [ -z "$NO_SETATTR" ]; then
+      skip "without mount_setattr: needs x86_64 and cc to make the seccomp wrapper"
       continue
     fi
-    end_sleeper
-    check "$user $rt: the submount under a policy mount is read-only inside (EROFS)" \
-      has "$n" "write /policy/sub: errno $EROFS"
-    check "$user $rt: the submount under the host image's /usr is read-only inside (EROFS)" \
-      has "$n" "write $USUB: errno $EROFS"
-    check "$user $rt: ... as are the binds themselves, while /tmp takes the same write" \
-      has "$n" "write /policy: errno $EROFS" "write /tmp: ok"
-    check "$user $rt: no mount under /usr or /policy is read-write (4 or more seen)" \
-      eval 'assert_file_lacks "$T/$n.report" "^rw-mount" && mounts_checked "$n" 4'
+    WRAP=$NO_SETATTR
+  fi
+  for user in root "$TEST_USER"; do
+    for rt in $(runtimes); do
+      n=$how-$user-$rt
+      w="$user $rt${WRAP:+ (no mount_setattr)}"
+      if probe "$n" "$user" "$rt" -v --env "OHR_PROBE_WRITE=/policy/sub:$USUB:/policy:/tmp" \
+        --env "OHR_PROBE_RO=/usr:/policy"; then
+        ok "$w: cargo build of the probe"
+      else
+        not_ok "$w: cargo build of the probe"
+        end_sleeper
+        continue
+      fi
+      end_sleeper
+      check "$w: the submount under a policy mount is read-only inside (EROFS)" \
+        has "$n" "write /policy/sub: errno $EROFS"
+      check "$w: the submount under the host image's /usr is read-only inside (EROFS)" \
+        has "$n" "write $USUB: errno $EROFS"
+      check "$w: ... as are the binds themselves, while /tmp takes the same write" \
+        has "$n" "write /policy: errno $EROFS" "write /tmp: ok"
+      check "$w: no mount under /usr or /policy is read-write (4 or more seen)" \
+        eval 'assert_file_lacks "$T/$n.report" "^rw-mount" && mounts_checked "$n" 4'
+      if [ -n "$WRAP" ]; then
+        check "$w: the runner saw that it had to bind the submounts itself" \
+          grep -q "submounts bound read-only one by one" \
+          "$(ls "$T"/u/target-"$n"/debug/build/ohr-fixture-contain-probe-*/stderr | head -1)"
+      fi
+    done
   done
 done
+WRAP=
 
 # Rootless with --network host binds the host's /sys, with its submounts
 # (cgroup trees, securityfs...).
@@ -183,7 +242,7 @@ for user in root "$TEST_USER"; do
     check "$user $rt: no mount under /proc or /sys is read-write" \
       eval 'assert_file_lacks "$T/$n.report" "^rw-mount" && mounts_checked "$n" 3'
     check "$user $rt: the notice says what degraded mode leaves" \
-      grep -q "notice: degraded mode 'proc': .*PID namespace" \
+      grep -q "notice: degraded mode 'proc': .* in a PID namespace of its own" \
       "$(ls "$T"/u/target-"$n"/debug/build/ohr-fixture-contain-probe-*/stderr | head -1)"
   done
 done
