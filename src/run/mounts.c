@@ -122,10 +122,13 @@ mounts_bind_submounts (struct mount_table *t, const struct mountinfo *mi,
       strip_recursive_attrs (&t->v[i]);
       if (!has_option (&t->v[i], "rbind") || !has_option (&t->v[i], "ro"))
         continue;
+      /* mountinfo names the points the kernel resolved: a source given
+       * through a symlink (a policy's /usr/lib/ssl) is compared as such */
+      cleanup_free char *real = realpath (t->v[i].source, NULL);
+      const char *src = real ? real : t->v[i].source;
       for (size_t j = 0; j < mi->n; j++)
         {
           const char *point = mi->v[j].point;
-          const char *src = t->v[i].source;
           if (strcmp (point, src) == 0 || !fs_path_is_under (point, src))
             continue;
           /* behind a directory we cannot search (0700, another user's):
