@@ -594,10 +594,9 @@ check_fresh_mount (struct eval *ev, bool proc)
                        "a fresh %s is refused (%s): %s has masked paths "
                        "(%s)",
                        name, err_name (e), proc ? "/proc" : "/sys", list),
+           /* not offered: nothing could be probed (masked_failure) */
            offer ? sdup (ev, FIX_PROC "; or " FIX_DEGRADED)
-                 : sdup (ev, FIX_PROC " (--degraded proc does not help "
-                                      "here: a bind of /proc is refused "
-                                      "too)"));
+                 : sdup (ev, FIX_PROC));
       return;
     }
   if (e == DOCTOR_NOT_PROBED)

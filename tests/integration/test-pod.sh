@@ -307,6 +307,38 @@ check "degraded: every build script ran in a runc container, with the notice" \
   eval 'all_in_containers degraded runc &&
         grep -q "degraded mode .proc." "$(ls "$T"/ws-degraded/target/debug/build/cffi-*/stderr | head -1)"'
 
+# What a build script reaches of the pod in that mode
+# (tests/fixtures/crates/contain-probe): Cargo and a process whose command
+# line carries a token, both started before it.  The pod's pids are pushed
+# past the small ones the script's own PID namespace uses, so that a pid
+# number cannot name one of its own processes by chance.
+WS=$T/ws-contain
+rm -rf "$WS"
+cp -r "$TOP/tests/fixtures/crates" "$WS"
+rm -rf "$WS/target"
+chown -R "$((HOST_UID_BASE + 1000)):$((HOST_UID_BASE + 1000))" "$WS"
+PTOKEN=ohr-pod-secret-$$-$RANDOM
+pod contain 1 all nested OCI_HOST_RUNNER_DEGRADED=proc OCI_HOST_RUNNER_RUNTIME=crun \
+  "OCI_HOST_RUNNER_ENV=OHR_PROBE_RO=/proc:/sys OHR_PROBE_PID_FILES=cargo.pid:sleeper.pid" -- \
+  /bin/sh -c "for i in \$(seq 300); do /bin/true; done
+    bash -c 'exec -a $PTOKEN sleep 300' </dev/null >/dev/null 2>&1 &
+    echo \$! >contain-probe/sleeper.pid
+    /usr/local/bin/container-entrypoint build --offline -p ohr-fixture-contain-probe &
+    echo \$! >contain-probe/cargo.pid
+    wait \$!"
+REPORT=$(ls "$WS"/target/debug/build/ohr-fixture-contain-probe-*/out/report.txt 2>/dev/null | head -1)
+cpid=$(cat "$WS/contain-probe/cargo.pid" 2>/dev/null)
+spid=$(cat "$WS/contain-probe/sleeper.pid" 2>/dev/null)
+check "degraded pod: the probe ran (crun), Cargo's pid above 300" \
+  eval '[ "$rc" = 0 ] && [ -f "$REPORT" ] && [ "$cpid" -gt 300 ] || { show contain; false; }'
+check "degraded pod: kill(0) of Cargo and of the other process give ESRCH" \
+  eval 'grep -qx "kill $cpid: errno 3" "$REPORT" && grep -qx "kill $spid: errno 3" "$REPORT"'
+check "degraded pod: their /proc entries are masked, the token is nowhere in the report" \
+  eval 'grep -qx "cmdline $cpid: errno 2" "$REPORT" && grep -qx "cmdline $spid: errno 2" "$REPORT" &&
+        ! grep -q "$PTOKEN" "$REPORT" && grep -q "^self-cmdline: [1-9]" "$REPORT"'
+check "degraded pod: no mount under /proc or /sys is read-write" \
+  eval '! grep -q "^rw-mount" "$REPORT" && grep -q "^mounts-checked [1-9]" "$REPORT"'
+
 # 4. the documented settings: hostUsers false, procMount Unmasked, the
 # shipped Localhost seccomp profile
 pod documented 1 none nested -- /usr/local/bin/container-entrypoint doctor

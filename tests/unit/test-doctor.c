@@ -340,6 +340,16 @@ test_eval_masked_pod (void **state)
   evaluate (&f, &res);
   assert_false (res.r.degraded_would_run);
   result_clear (&res);
+
+  /* nothing probed (no user namespace): not offered, no claim made */
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = DOCTOR_NOT_PROBED;
+  masked (&f, true);
+  f.proc_bind_error = f.mount_ns_error = DOCTOR_NOT_PROBED;
+  evaluate (&f, &res);
+  assert_false (res.r.degraded_would_run);
+  assert_null (strstr (find (&res, "procfs")->fix, "--degraded"));
+  result_clear (&res);
 }
 
 /* Only /proc is masked: --degraded proc is what doctor recommends, and
