@@ -226,6 +226,19 @@ choice_clear (struct choice *c)
   ohr_error_free (&c->werr);
 }
 
+/* crun 1.4 and runc 1.1 brought "rro", "rnosuid", "rnodev" (recursive
+ * mount attributes): an older one leaves the submounts of read-only binds
+ * writable.  true when VERSION ("crun version 1.8.1") is older than that. */
+static bool
+lacks_recursive_attrs (const char *name, const char *version)
+{
+  int major, minor;
+  if (sscanf (version, "%*s version %d.%d", &major, &minor) != 2)
+    return false; /* not ours to judge */
+  int want_minor = strcmp (name, "crun") == 0 ? 4 : 1;
+  return major < 1 || (major == 1 && minor < want_minor);
+}
+
 static void
 check_runtimes (struct eval *ev, const struct choice *c)
 {
@@ -239,7 +252,15 @@ check_runtimes (struct eval *ev, const struct choice *c)
       if (check == NULL)
         return;
       const struct doctor_runtime *rt = rts[i];
-      if (rt->version)
+      if (rt->version && lacks_recursive_attrs (names[i], rt->version))
+        add (ev, check, DOCTOR_WARN,
+             xfmt (ev,
+                   "%s: %s: too old for recursive mount attributes (rro): "
+                   "submounts of read-only binds stay writable",
+                   rt->path, rt->version),
+             xfmt (ev, "upgrade to %s",
+                   i == 0 ? "crun >= 1.4" : "runc >= 1.1"));
+      else if (rt->version)
         add (ev, check, DOCTOR_OK, xfmt (ev, "%s: %s", rt->path, rt->version),
              NULL);
       else if (rt->path)

@@ -352,6 +352,35 @@ test_eval_masked_pod (void **state)
   result_clear (&res);
 }
 
+/* A runtime older than the recursive mount attributes: a warning that
+ * names the version to upgrade to; the pod still passes. */
+static void
+test_eval_old_runtime (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  free (f.runc.version);
+  f.runc.version = strdup ("runc version 1.0.3");
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  const struct doctor_check *c = find (&res, "runtime runc");
+  assert_int_equal (c->status, DOCTOR_WARN);
+  assert_non_null (strstr (c->detail, "stay writable"));
+  assert_non_null (strstr (c->fix, "runc >= 1.1"));
+  assert_int_equal (find (&res, "runtime crun")->status, DOCTOR_OK);
+  result_clear (&res);
+
+  healthy_pod (&f);
+  free (f.crun.version);
+  f.crun.version = strdup ("crun version 1.3");
+  evaluate (&f, &res);
+  assert_int_equal (find (&res, "runtime crun")->status, DOCTOR_WARN);
+  assert_int_equal (find (&res, "runtime runc")->status, DOCTOR_OK);
+  result_clear (&res);
+}
+
 /* Only /proc is masked: --degraded proc is what doctor recommends, and
  * with it switched on the pod passes, with a warning. */
 static void
@@ -1101,6 +1130,7 @@ main (void)
     cmocka_unit_test (test_eval_strict_pod),
     cmocka_unit_test (test_eval_masked_pod),
     cmocka_unit_test (test_eval_degraded),
+    cmocka_unit_test (test_eval_old_runtime),
     cmocka_unit_test (test_eval_seccomp_mount),
     cmocka_unit_test (test_eval_sysctls),
     cmocka_unit_test (test_eval_root_cgroups),
