@@ -338,8 +338,9 @@ generate (struct run_state *s, ohr_error_t *err)
     fprintf (stderr,
              "oci-host-runner: notice: degraded mode 'proc': the host's "
              "/proc and /sys read-only in a PID namespace of its own; the "
-             "build script cannot signal processes outside, but can read "
-             "their command lines\n");
+             "build script cannot signal processes outside, and those "
+             "running now are masked, but it can read the command lines "
+             "of processes started after it\n");
   struct mountinfo mi = { 0 };
   if (!mounts_recursive_attrs_supported ())
     {
