@@ -346,6 +346,10 @@ generate (struct run_state *s, ohr_error_t *err)
     {
       if (mountinfo_read_self (&mi, err) < 0)
         return ohr_error_wrap (err, "submounts of read-only binds");
+      /* the runtime will not see them: an empty tmpfs hides the cgroup
+       * trees in the namespace the runner makes for it (runtime.h) */
+      if (s->rt.prep == RUNTIME_PREP_OWN_USERNS)
+        mountinfo_drop_below (&mi, "/sys/fs/cgroup");
       li.submounts = &mi;
       verbose (s, "no recursive mount attributes here (mount_setattr): "
                   "submounts bound read-only one by one");

@@ -89,6 +89,17 @@ mountinfo_parse (const char *text, struct mountinfo *out)
   return 0;
 }
 
+void
+mountinfo_drop_below (struct mountinfo *t, const char *path)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp (t->v[i].point, path) == 0
+        || !fs_path_is_under (t->v[i].point, path))
+      t->v[o++] = t->v[i];
+  t->n = o;
+}
+
 int
 mountinfo_read_self (struct mountinfo *out, ohr_error_t *err)
 {

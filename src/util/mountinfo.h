@@ -40,6 +40,10 @@ int mountinfo_read_self (struct mountinfo *out, ohr_error_t *err);
 const struct mountinfo_entry *mountinfo_mount_of (const struct mountinfo *t,
                                                   const char *path);
 
+/* Forget the mounts strictly below PATH (normalized, absolute): what a
+ * process that hides them will not see. */
+void mountinfo_drop_below (struct mountinfo *t, const char *path);
+
 void mountinfo_clear (struct mountinfo *t);
 
 #endif

@@ -269,6 +269,20 @@ test_bind_submounts (void **state)
   mountinfo_clear (&mi);
 }
 
+static void
+test_drop_below (void **state)
+{
+  struct mountinfo mi;
+  assert_int_equal (mountinfo_parse (mountinfo_text, &mi), 0);
+  mountinfo_drop_below (&mi, "/usr");
+  /* /usr/local and what is on it go; / and /usrnot stay */
+  assert_int_equal (mi.n, 4);
+  for (size_t i = 0; i < mi.n; i++)
+    assert_true (strncmp (mi.v[i].point, "/usr/", 5) != 0);
+  assert_string_equal (mi.v[3].point, "/usrnot");
+  mountinfo_clear (&mi);
+}
+
 int
 main (void)
 {
@@ -281,6 +295,7 @@ main (void)
     cmocka_unit_test (test_add_bind_options),
     cmocka_unit_test (test_system_bind_options),
     cmocka_unit_test (test_bind_submounts),
+    cmocka_unit_test (test_drop_below),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
