@@ -23,8 +23,10 @@ ensure_test_user
 SYSROOT=$(rustc --print sysroot)
 TOKEN=ohr-secret-$$-$RANDOM$RANDOM
 
-# Everything both users need, in $T (mode 755); the toolchain is bound at
-# $T/toolchain in a private mount namespace (as test-rootless does).
+# Everything both users need, in $T (mode 755).  Every build runs in a
+# private mount namespace that binds the toolchain at $T/toolchain (as
+# test-rootless does) and makes the submounts, so the host's mount table
+# never changes (test-escape, or another test on the machine, checks it).
 mkdir -p "$T/bin" "$T/toolchain" "$T/u" "$T/pol/sub"
 cp "$OHR" "$(dirname "$OHR")/ohr-init" "$T/bin/"
 cp -r "$TOP/tests/fixtures/crates" "$T/u/crates"
@@ -32,14 +34,18 @@ rm -rf "$T/u/crates/target"
 chown -R "$TEST_USER" "$T/u"
 
 # The submounts: a tmpfs under the policy mount's source, and one under
-# the host image's /usr (removed at exit, also when the test is killed).
-mount -t tmpfs -o size=1m,mode=1777 ohr-test-mounts "$T/pol/sub" || fatal "cannot mount a tmpfs on $T/pol/sub"
-at_exit "umount -l '$T/pol/sub'"
+# the host image's /usr (its directory removed at exit, also when the test
+# is killed; the mounts die with their namespace).
 USUB=/usr/local/$TOKEN
 mkdir "$USUB" || fatal "cannot create $USUB"
 at_exit "rmdir '$USUB'"
-mount -t tmpfs -o size=1m,mode=1777 ohr-test-mounts "$USUB" || fatal "cannot mount a tmpfs on $USUB"
-at_exit "umount -l '$USUB'"
+# in_ns COMMAND...: run COMMAND (a shell line) in that namespace, bounded
+in_ns() {
+  timeout 300 unshare -m --propagation private bash -c \
+    "mount --bind '$SYSROOT' '$T/toolchain' &&
+     mount -t tmpfs -o size=1m,mode=1777 ohr-test-mounts '$T/pol/sub' &&
+     mount -t tmpfs -o size=1m,mode=1777 ohr-test-mounts '$USUB' && $*"
+}
 cat >"$T/policy.json" <<EOF
 { "version": 1, "packages": [
   { "package": "ohr-fixture-contain-probe",
@@ -85,9 +91,9 @@ if [ "$(uname -m)" = x86_64 ] && cc -o "$T/bin/no-mount-setattr" "$T/no-mount-se
 fi
 
 writable_on_host() { # user dir
-  local f=$2/control-$1
-  if [ "$1" = root ]; then touch "$f"; else su "$TEST_USER" -s /bin/sh -c "touch '$f'"; fi &&
-    rm -f "$f"
+  local f=$2/control-$1 w="touch '$2/control-$1'"
+  [ "$1" = root ] || w="su $TEST_USER -s /bin/sh -c \"touch '$f'\""
+  in_ns "mountpoint -q '$2' && $w && rm '$f'"
 }
 for d in "$T/pol/sub" "$USUB"; do
   check "control: $d is a submount, writable on the host by root" writable_on_host root "$d"
@@ -124,8 +130,7 @@ SH
   [ "$user" = root ] || run="su $TEST_USER -s /bin/bash -c 'bash $T/u/$name.sh'"
   rm -f "$T/$name.report"
   local rc=0
-  timeout 300 unshare -m --propagation private bash -c \
-    "mount --bind '$SYSROOT' '$T/toolchain' && $run" >"$T/$name.out" 2>&1 || rc=$?
+  in_ns "$run" >"$T/$name.out" 2>&1 || rc=$?
   local sleeper
   sleeper=$(cat "$T/u/$name.sleeper" 2>/dev/null) || true
   SLEEPER=$sleeper SLEEPER_LAST=$sleeper
