@@ -7,6 +7,6 @@ SRC += src/util/error.c src/util/strv.c src/util/fs.c src/util/jsoncheck.c
 SRC += src/util/proc.c src/util/digest.c src/util/sha256.c src/util/helper-exe.c
 SRC += src/util/walk.c src/util/base64.c
 SRC += src/util/clip.c src/util/jsonpath.c src/util/procfs.c
-SRC += src/util/gerror.c src/util/buf.c
+SRC += src/util/gerror.c src/util/buf.c src/util/mountinfo.c
 UNIT_TESTS += test-fs test-digest test-walk
 UNIT_TESTS += test-error test-jsonpath test-jsoncheck test-procfs

@@ -77,10 +77,13 @@ const char options_usage[]
       "                       /tmp/oci-host-runner-UID]\n"
       "  --degraded MODE      none (default) or proc: for pods whose /proc "
       "has\n"
-      "                       masked paths (no procMount: Unmasked): no PID\n"
-      "                       namespace, the host's /proc bound read-only; "
-      "the\n"
-      "                       script can see the pod's processes\n"
+      "                       masked paths (no procMount: Unmasked): the "
+      "host's\n"
+      "                       /proc and /sys bound read-only in a PID "
+      "namespace,\n"
+      "                       the processes that exist when the script "
+      "starts\n"
+      "                       masked\n"
       "                       [OCI_HOST_RUNNER_DEGRADED]\n"
       "  --hooks-dir DIR      OCI hooks (hooks.d JSON files); repeatable;\n"
       "                       replaces the defaults (the shipped hooks/,\n"
@@ -276,8 +279,7 @@ parse_degraded (const char *v, const char *where, struct run_options *o,
   else
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
                           "%s: unknown degraded mode '%s' (use none, or "
-                          "proc: no PID namespace, the host's /proc "
-                          "read-only)",
+                          "proc: the host's /proc and /sys read-only)",
                           where, v);
   return 0;
 }

@@ -491,10 +491,27 @@ generate (struct run_state *s, ohr_error_t *err)
     return ohr_error_nomem (err);
   if (s->opts.degraded_proc)
     fprintf (stderr,
-             "oci-host-runner: notice: degraded mode 'proc': no PID "
-             "namespace, the host's /proc read-only; the build "
-             "script can see, and signal, the processes of its own user\n");
-  if (view_build (&li, &s->layout, err) < 0)
+             "oci-host-runner: notice: degraded mode 'proc': the host's "
+             "/proc and /sys read-only in a PID namespace of its own; the "
+             "build script cannot signal processes outside, and those "
+             "running now are masked, but it can read the command lines "
+             "of processes started after it\n");
+  struct mountinfo mi = { 0 };
+  if (!mounts_recursive_attrs_supported ())
+    {
+      if (mountinfo_read_self (&mi, err) < 0)
+        return ohr_error_wrap (err, "submounts of read-only binds");
+      /* the runtime will not see them: an empty tmpfs hides the cgroup
+       * trees in the namespace the runner makes for it (runtime.h) */
+      if (s->rt.prep == RUNTIME_PREP_OWN_USERNS)
+        mountinfo_drop_below (&mi, "/sys/fs/cgroup");
+      li.submounts = &mi;
+      verbose (s, "no recursive mount attributes here (mount_setattr): "
+                  "submounts bound read-only one by one");
+    }
+  int r = view_build (&li, &s->layout, err);
+  mountinfo_clear (&mi);
+  if (r < 0)
     return -1;
   if (select_hooks (s, err) < 0)
     return -1;
@@ -509,11 +526,11 @@ generate (struct run_state *s, ohr_error_t *err)
     .uid = 0,
     .gid = 0,
     .new_netns = s->opts.network == NETWORK_NONE,
-    .share_pidns = s->opts.degraded_proc,
     .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
     .host_uid = s->host.uid,
     .host_gid = s->host.gid,
     .mounts = &s->layout.mounts,
+    .extra_masked = s->layout.masked,
     .hooks = &s->selected_hooks,
     .annotations = s->annotations,
     .cgroups_path = s->rt.systemd_cgroups ? s->cgroups_path : NULL,

@@ -119,8 +119,8 @@ need (struct eval *ev, enum doctor_setting s)
   "run as a non-root user (securityContext.runAsNonRoot: true, runAsUser: "   \
   "1000): rootless runs need no cgroups"
 #define FIX_DEGRADED                                                          \
-  "--degraded proc (OCI_HOST_RUNNER_DEGRADED=proc): no PID namespace, the "   \
-  "pod's /proc read-only"
+  "--degraded proc (OCI_HOST_RUNNER_DEGRADED=proc): the pod's /proc and "     \
+  "/sys read-only, in a PID namespace, the pod's processes masked"
 
 static const char *
 err_name (int e)
@@ -226,6 +226,19 @@ choice_clear (struct choice *c)
   ohr_error_free (&c->werr);
 }
 
+/* crun 1.4 and runc 1.1 brought "rro", "rnosuid", "rnodev" (recursive
+ * mount attributes): an older one leaves the submounts of read-only binds
+ * writable.  true when VERSION ("crun version 1.8.1") is older than that. */
+static bool
+lacks_recursive_attrs (const char *name, const char *version)
+{
+  int major, minor;
+  if (sscanf (version, "%*s version %d.%d", &major, &minor) != 2)
+    return false; /* not ours to judge */
+  int want_minor = strcmp (name, "crun") == 0 ? 4 : 1;
+  return major < 1 || (major == 1 && minor < want_minor);
+}
+
 static void
 check_runtimes (struct eval *ev, const struct choice *c)
 {
@@ -239,7 +252,15 @@ check_runtimes (struct eval *ev, const struct choice *c)
       if (check == NULL)
         return;
       const struct doctor_runtime *rt = rts[i];
-      if (rt->version)
+      if (rt->version && lacks_recursive_attrs (names[i], rt->version))
+        add (ev, check, DOCTOR_WARN,
+             xfmt (ev,
+                   "%s: %s: too old for recursive mount attributes (rro): "
+                   "submounts of read-only binds stay writable",
+                   rt->path, rt->version),
+             xfmt (ev, "upgrade to %s",
+                   i == 0 ? "crun >= 1.4" : "runc >= 1.1"));
+      else if (rt->version)
         add (ev, check, DOCTOR_OK, xfmt (ev, "%s: %s", rt->path, rt->version),
              NULL);
       else if (rt->path)
@@ -332,22 +353,20 @@ masked_failure (const struct doctor_facts *f, bool proc)
   return f->proc_bind_error == 0;
 }
 
-/* --degraded proc binds the pod's /proc (read-only) instead of mounting a
- * fresh one; it needs a working bind and a fresh sysfs. */
+/* --degraded proc binds the pod's /proc and /sys (read-only) instead of
+ * mounting fresh ones; it needs a working bind. */
 static bool
 degraded_works (const struct doctor_facts *f)
 {
-  return f->proc_bind_error == 0
-         && (f->sysfs_error == 0 || (f->rootless && f->network_host));
+  return f->proc_bind_error == 0;
 }
 
 /* procMount: Unmasked is what fixes it */
 static bool
 needs_unmasked (const struct doctor_facts *f)
 {
-  return (masked_failure (f, true)
-          && !(f->degraded_proc && degraded_works (f)))
-         || masked_failure (f, false);
+  return (masked_failure (f, true) || masked_failure (f, false))
+         && !(f->degraded_proc && degraded_works (f));
 }
 
 static void
@@ -521,6 +540,14 @@ check_fresh_mount (struct eval *ev, bool proc)
            NULL);
       return;
     }
+  if (!proc && e != 0 && f->degraded_proc && degraded_works (f))
+    {
+      add (ev, name, DOCTOR_OK,
+           sdup (ev, "not mounted fresh: degraded mode 'proc' binds the "
+                     "pod's /sys read-only"),
+           NULL);
+      return;
+    }
   if (e == 0)
     {
       add (ev, name, DOCTOR_OK,
@@ -562,22 +589,22 @@ check_fresh_mount (struct eval *ev, bool proc)
           add (ev, name, DOCTOR_WARN,
                xfmt (ev,
                      "a fresh procfs is refused (%s): /proc has masked "
-                     "paths (%s); degraded mode 'proc' is on: no PID "
-                     "namespace, the pod's /proc read-only, so build "
-                     "scripts can see and signal the processes of their "
-                     "user",
+                     "paths (%s); degraded mode 'proc' is on: the pod's "
+                     "/proc read-only in a PID namespace, the processes "
+                     "that exist when a build script starts masked, but "
+                     "it can read the command lines of those started "
+                     "after it",
                      err_name (e), list),
-               sdup (ev, FIX_PROC " restores the PID namespace"));
+               sdup (ev, FIX_PROC " gives each build script a procfs of "
+                                  "its own"));
           return;
         }
       need (ev, SETTING_PROC_MOUNT);
       if (!f->in_userns)
         need (ev, SETTING_HOST_USERS);
-      if (proc)
-        ev->proc_blocks = true;
-      else
-        ev->blockers++;
-      bool offer = proc && degraded_works (f);
+      /* what --degraded proc works around (it binds /proc and /sys) */
+      ev->proc_blocks = true;
+      bool offer = degraded_works (f);
       add (ev, name, DOCTOR_FAIL,
            e == DOCTOR_NOT_PROBED
                ? xfmt (ev,
@@ -588,11 +615,9 @@ check_fresh_mount (struct eval *ev, bool proc)
                        "a fresh %s is refused (%s): %s has masked paths "
                        "(%s)",
                        name, err_name (e), proc ? "/proc" : "/sys", list),
-           offer  ? sdup (ev, FIX_PROC "; or " FIX_DEGRADED)
-           : proc ? sdup (ev, FIX_PROC " (--degraded proc does not help "
-                                       "here: it needs a fresh sysfs)")
-                  : sdup (ev, FIX_PROC " (it unmasks /sys too; --degraded "
-                                       "proc binds only /proc)"));
+           /* not offered: nothing could be probed (masked_failure) */
+           offer ? sdup (ev, FIX_PROC "; or " FIX_DEGRADED)
+                 : sdup (ev, FIX_PROC));
       return;
     }
   if (e == DOCTOR_NOT_PROBED)

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
 
@@ -37,9 +40,117 @@ mounts_add_bind (struct mount_table *t, const char *source,
                  const char *destination, bool rw, bool recursive,
                  ohr_error_t *err)
 {
-  const char *opts[] = { recursive ? "rbind" : "bind", rw ? "rw" : "ro",
-                         "nosuid", "nodev", NULL };
-  return mounts_add (t, destination, "bind", source, opts, err);
+  /* ro, nosuid and nodev reach only the top mount of an rbind: the
+   * r-variants have the runtime apply them to every submount too
+   * (mount_setattr with AT_RECURSIVE) */
+  const char *flat[] = { "bind", rw ? "rw" : "ro", "nosuid", "nodev", NULL };
+  const char *rec_ro[]
+      = { "rbind", "ro", "nosuid", "nodev", "rro", "rnosuid", "rnodev", NULL };
+  const char *rec_rw[]
+      = { "rbind", "rw", "nosuid", "nodev", "rnosuid", "rnodev", NULL };
+  return mounts_add (t, destination, "bind", source,
+                     !recursive ? flat
+                     : rw       ? rec_rw
+                                : rec_ro,
+                     err);
+}
+
+int
+mounts_add_system_bind (struct mount_table *t, const char *path,
+                        ohr_error_t *err)
+{
+  const char *opts[] = { "rbind", "ro",      "nosuid", "nodev",   "noexec",
+                         "rro",   "rnosuid", "rnodev", "rnoexec", NULL };
+  return mounts_add (t, path, "bind", path, opts, err);
+}
+
+bool
+mounts_recursive_attrs_supported (void)
+{
+#ifdef SYS_mount_setattr
+  /* A size of 0 is refused with EINVAL by every kernel that has the call;
+   * ENOSYS (before 5.12) or EPERM (a seccomp filter that does not know
+   * it) mean a runtime's mount_setattr would fail the same way. */
+  return syscall (SYS_mount_setattr, -1, "", 0, NULL, (size_t)0) < 0
+         && errno == EINVAL;
+#else
+  return false;
+#endif
+}
+
+static bool
+has_option (const struct ohr_mount *m, const char *opt)
+{
+  for (size_t i = 0; m->options && m->options[i]; i++)
+    if (strcmp (m->options[i], opt) == 0)
+      return true;
+  return false;
+}
+
+static bool
+is_recursive_attr (const char *opt)
+{
+  static const char *const attrs[]
+      = { "rro", "rrw", "rnosuid", "rnodev", "rnoexec", NULL };
+  for (size_t i = 0; attrs[i]; i++)
+    if (strcmp (opt, attrs[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Drop the r-variants of m's options, in place. */
+static void
+strip_recursive_attrs (struct ohr_mount *m)
+{
+  size_t o = 0;
+  for (size_t i = 0; m->options && m->options[i]; i++)
+    if (is_recursive_attr (m->options[i]))
+      free (m->options[i]);
+    else
+      m->options[o++] = m->options[i];
+  if (m->options)
+    m->options[o] = NULL;
+}
+
+int
+mounts_bind_submounts (struct mount_table *t, const struct mountinfo *mi,
+                       ohr_error_t *err)
+{
+  size_t n = t->n; /* the binds added below need no expansion */
+  for (size_t i = 0; i < n; i++)
+    {
+      strip_recursive_attrs (&t->v[i]);
+      if (!has_option (&t->v[i], "rbind") || !has_option (&t->v[i], "ro"))
+        continue;
+      /* mountinfo names the points the kernel resolved: a source given
+       * through a symlink (a policy's /usr/lib/ssl) is compared as such */
+      cleanup_free char *real = realpath (t->v[i].source, NULL);
+      const char *src = real ? real : t->v[i].source;
+      for (size_t j = 0; j < mi->n; j++)
+        {
+          const char *point = mi->v[j].point;
+          if (strcmp (point, src) == 0 || !fs_path_is_under (point, src))
+            continue;
+          /* behind a directory we cannot search (0700, another user's):
+           * the runtime could not bind it, and the script cannot reach
+           * it through the rbind either */
+          if (access (point, F_OK) < 0 && errno == EACCES)
+            continue;
+          cleanup_free char *dest = NULL;
+          const char *rest = point + strlen (src);
+          if (asprintf (&dest, "%s%s%s", t->v[i].destination,
+                        strcmp (src, "/") == 0 ? "/" : "", rest)
+              < 0)
+            return ohr_error_nomem (err);
+          bool noexec = has_option (&t->v[i], "noexec");
+          const char *opts[]
+              = { "rbind", "ro", "nosuid", "nodev", noexec ? "noexec" : NULL,
+                  NULL };
+          if (mounts_add (t, dest, "bind", point, opts, err) < 0)
+            return -1;
+        }
+    }
+  return 0;
 }
 
 const struct ohr_mount *

@@ -136,10 +136,8 @@ fail:
 static yajl_gen_status
 gen_namespaces (yajl_gen g, const struct spec_input *in)
 {
-  const char *types[8] = { "ipc", "uts", "mount" };
-  size_t n = 3;
-  if (!in->share_pidns)
-    types[n++] = "pid";
+  const char *types[8] = { "ipc", "uts", "mount", "pid" };
+  size_t n = 4;
   if (in->new_netns)
     types[n++] = "network";
   if (in->new_userns)
@@ -202,7 +200,13 @@ gen_linux (yajl_gen g, const struct spec_input *in)
   if (in->cgroups_path)
     G (gen_kv (g, "cgroupsPath", in->cgroups_path));
   G (gen_resources (g, in));
-  G (gen_strv (g, "maskedPaths", (char *const *)masked_paths));
+  G (gen_str (g, "maskedPaths"));
+  G (yajl_gen_array_open (g));
+  for (size_t i = 0; masked_paths[i]; i++)
+    G (gen_str (g, masked_paths[i]));
+  for (size_t i = 0; in->extra_masked && in->extra_masked[i]; i++)
+    G (gen_str (g, in->extra_masked[i]));
+  G (yajl_gen_array_close (g));
   G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));
   G (yajl_gen_map_close (g));
 fail:

@@ -28,12 +28,12 @@ struct spec_input
   const char *hostname;
   uid_t uid; /* process user inside the container */
   gid_t gid;
-  bool new_netns;   /* network none: own namespace with only lo */
-  bool share_pidns; /* degraded: the host's PID namespace */
-  bool new_userns;  /* rootless: user namespace mapping 0 -> host ids */
+  bool new_netns;  /* network none: own namespace with only lo */
+  bool new_userns; /* rootless: user namespace mapping 0 -> host ids */
   uid_t host_uid;
   gid_t host_gid;
   const struct mount_table *mounts;
+  char *const *extra_masked; /* maskedPaths beyond the defaults; may be NULL */
   /* cgroup limits (0: none); only set where cgroups can be written */
   unsigned long long memory_limit; /* bytes */
   unsigned long long pids_limit;

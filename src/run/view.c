@@ -1,4 +1,4 @@
-/* layout.c: see layout.h */
+/* view.c: see view.h */
 #define _GNU_SOURCE
 #include "run/view.h"
 
@@ -12,6 +12,7 @@
 #include "run/pathmatch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/procfs.h"
 #include "util/strv.h"
 
 #define ADD(t, dest, type, src, ...)                                          \
@@ -23,13 +24,15 @@ static int
 add_system_mounts (const struct view_input *in, struct mount_table *t,
                    ohr_error_t *err)
 {
-  bool own_sysfs = !in->rootless || in->network == NETWORK_NONE;
+  /* Degraded: where a fresh procfs is refused, a fresh sysfs is too (the
+   * same kubelet masks both) */
+  bool own_sysfs
+      = !in->host_proc && (!in->rootless || in->network == NETWORK_NONE);
   /* a tmpfs is memory: without size= a script could fill half of RAM */
   char size[40] = "";
   if (in->tmpfs_size)
     snprintf (size, sizeof size, "size=%llu", in->tmpfs_size);
-  if ((in->host_proc ? ADD (t, "/proc", "bind", "/proc", "rbind", "ro",
-                            "nosuid", "nodev", "noexec")
+  if ((in->host_proc ? mounts_add_system_bind (t, "/proc", err)
                      : mounts_add (t, "/proc", "proc", "proc", NULL, err))
           < 0
       || ADD (t, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755",
@@ -48,11 +51,11 @@ add_system_mounts (const struct view_input *in, struct mount_table *t,
               "nodev")
              < 0
       /* A rootless user may mount sysfs only in a network namespace it
-       * owns; otherwise bind the host's, read-only. */
+       * owns; otherwise bind the host's, read-only (its submounts too:
+       * cgroup trees, securityfs, debugfs). */
       || (own_sysfs ? ADD (t, "/sys", "sysfs", "sysfs", "nosuid", "noexec",
                            "nodev", "ro")
-                    : ADD (t, "/sys", "bind", "/sys", "rbind", "nosuid",
-                           "noexec", "nodev", "ro"))
+                    : mounts_add_system_bind (t, "/sys", err))
              < 0
       || ADD (t, "/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777",
               size[0] ? size : NULL)
@@ -408,6 +411,23 @@ build_env (const struct view_input *in, const struct view *l, char ***out,
   return 0;
 }
 
+/* Degraded: the host's /proc shows every process of the host (or pod),
+ * and a PID namespace only keeps the script from signalling them.  Mask
+ * the directory of each process that exists now (the script's own come
+ * later), so that Cargo's command line and the CI job's are not read;
+ * a process that exits before the runtime masks it is skipped there. */
+static int
+mask_host_processes (struct view *l, ohr_error_t *err)
+{
+  cleanup_strv char **pids = NULL;
+  if (procfs_list_pids ("/proc", &pids, err) < 0)
+    return -1;
+  for (size_t i = 0; pids[i]; i++)
+    if (strv_pushf (&l->masked, "/proc/%s", pids[i]) < 0)
+      return ohr_error_nomem (err);
+  return 0;
+}
+
 int
 view_build (const struct view_input *in, struct view *out, ohr_error_t *err)
 {
@@ -415,6 +435,10 @@ view_build (const struct view_input *in, struct view *out, ohr_error_t *err)
   if (build_pairs (in, &l, err) < 0
       || add_system_mounts (in, &l.mounts, err) < 0
       || add_binds (in, &l, err) < 0 || build_env (in, &l, &l.env, err) < 0)
+    goto fail;
+  if ((in->submounts
+       && mounts_bind_submounts (&l.mounts, in->submounts, err) < 0)
+      || (in->host_proc && mask_host_processes (&l, err) < 0))
     goto fail;
   mounts_sort (&l.mounts);
   if (strv_push (&l.args, LAYOUT_INIT_PATH) < 0
@@ -439,6 +463,7 @@ view_clear (struct view *l)
   mounts_free (&l->mounts);
   strv_free (l->env);
   strv_free (l->args);
+  strv_free (l->masked);
   free (l->cwd);
   for (size_t i = 0; i < l->n_pairs; i++)
     free_many (l->pairs[i].host, l->pairs[i].container);

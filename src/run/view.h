@@ -53,7 +53,14 @@ struct view_input
   enum network_mode network;
   bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
   enum paths_mode paths;
-  bool host_proc; /* degraded: bind the host's /proc read-only */
+  /* degraded: bind the host's /proc and /sys read-only (a PID namespace
+   * all the same) */
+  bool host_proc;
+  /* This process's mount table where the runtime cannot make binds
+   * read-only recursively (mounts_recursive_attrs_supported): each
+   * submount under a read-only rbind is then bound read-only on its own.
+   * NULL: the runtime does it ("rro"). */
+  const struct mountinfo *submounts;
   /* read-only host paths the policy adds */
   const struct policy_mount *extra_mounts;
   size_t n_extra_mounts;
@@ -74,7 +81,10 @@ struct view
   struct mount_table mounts;
   char **env;
   char **args;
-  char *cwd;               /* inside the container */
+  char *cwd; /* inside the container */
+  /* paths to mask beyond the spec's own (degraded: /proc/PID of every
+   * process that exists before the container does) */
+  char **masked;
   struct path_pair *pairs; /* host <-> container, longest host first */
   size_t n_pairs;
 };

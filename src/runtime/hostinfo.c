@@ -12,170 +12,12 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/mountinfo.h"
 
-/* A Kubernetes node with thousands of mounts stays far below this. */
-#define MOUNTINFO_MAX (16u << 20)
 #define CONTROLLERS_MAX 4096
 
-struct mount_entry
-{
-  long id;
-  long parent;
-  const char *point; /* unescaped, into mount_table.buf */
-  const char *fstype;
-};
-
-struct mount_table
-{
-  struct mount_entry *v;
-  size_t n;
-  char *buf; /* a copy of the text, cut into fields */
-};
-
-static void
-mount_table_clear (struct mount_table *t)
-{
-  free (t->v);
-  free (t->buf);
-  memset (t, 0, sizeof *t);
-}
-
-/* The kernel writes a space, tab, newline or backslash in a mount point
- * as \ooo; undo that in place. */
-static void
-unescape_octal (char *s)
-{
-  char *o = s;
-  for (const char *p = s; *p;)
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0'
-        && p[2] <= '7' && p[3] >= '0' && p[3] <= '7')
-      {
-        *o++
-            = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-        p += 4;
-      }
-    else
-      *o++ = *p++;
-  *o = '\0';
-}
-
-/* One line: "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE
- * SOURCE SUPEROPTIONS".  False when the line is not such an entry. */
 static bool
-parse_line (char *line, struct mount_entry *out)
-{
-  char *save = NULL, *end = NULL, *f[5];
-  for (int i = 0; i < 5; i++)
-    if ((f[i] = strtok_r (i == 0 ? line : NULL, " ", &save)) == NULL)
-      return false;
-  out->id = strtol (f[0], &end, 10);
-  if (*end != '\0')
-    return false;
-  out->parent = strtol (f[1], &end, 10);
-  if (*end != '\0')
-    return false;
-  /* the options, then optional fields up to "-", then the type */
-  char *tok;
-  while ((tok = strtok_r (NULL, " ", &save)) != NULL && strcmp (tok, "-") != 0)
-    ;
-  if (tok == NULL || (tok = strtok_r (NULL, " ", &save)) == NULL)
-    return false;
-  unescape_octal (f[4]);
-  if (f[4][0] != '/')
-    return false;
-  out->point = f[4];
-  out->fstype = tok;
-  return true;
-}
-
-static int
-mount_table_parse (const char *text, struct mount_table *out)
-{
-  memset (out, 0, sizeof *out);
-  size_t lines = 1;
-  for (const char *p = text; *p; p++)
-    lines += *p == '\n';
-  out->buf = strdup (text);
-  out->v = calloc (lines, sizeof *out->v);
-  if (out->buf == NULL || out->v == NULL)
-    {
-      mount_table_clear (out);
-      return -1;
-    }
-  char *save = NULL;
-  for (char *line = strtok_r (out->buf, "\n", &save); line;
-       line = strtok_r (NULL, "\n", &save))
-    if (parse_line (line, &out->v[out->n]))
-      out->n++;
-  return 0;
-}
-
-/* The mount of "/" that is not on top of another listed mount (the lines
- * are not in mount order: on some hosts /proc comes before /). */
-static const struct mount_entry *
-root_mount (const struct mount_table *t)
-{
-  const struct mount_entry *first = NULL;
-  for (size_t i = 0; i < t->n; i++)
-    {
-      if (strcmp (t->v[i].point, "/") != 0)
-        continue;
-      if (first == NULL)
-        first = &t->v[i];
-      bool on_listed = false;
-      for (size_t j = 0; j < t->n && !on_listed; j++)
-        on_listed = j != i && t->v[j].id == t->v[i].parent;
-      if (!on_listed)
-        return &t->v[i];
-    }
-  return first;
-}
-
-/* What the path walk reaches at POINT, a directory of CUR: the mount on
- * it, the one mounted on top of that, and so on (the last listed wins). */
-static const struct mount_entry *
-top_at (const struct mount_table *t, const struct mount_entry *cur,
-        const char *point)
-{
-  /* bounded: a malformed table may have cycles */
-  for (size_t steps = 0; steps < t->n; steps++)
-    {
-      const struct mount_entry *next = NULL;
-      for (size_t i = 0; i < t->n; i++)
-        if (&t->v[i] != cur && t->v[i].parent == cur->id
-            && strcmp (t->v[i].point, point) == 0)
-          next = &t->v[i];
-      if (next == NULL)
-        break;
-      cur = next;
-    }
-  return cur;
-}
-
-/* The mount holding PATH (normalized, absolute), found the way the kernel
- * walks to it: component by component, crossing each mount point.  So a
- * later mount on a parent directory hides what was mounted below it. */
-static const struct mount_entry *
-mount_of (const struct mount_table *t, const char *path)
-{
-  const struct mount_entry *cur = root_mount (t);
-  cleanup_free char *p = strdup (path);
-  if (cur == NULL || p == NULL)
-    return NULL;
-  cur = top_at (t, cur, "/");
-  for (size_t i = 1; p[i - 1] != '\0'; i++)
-    if (p[i] == '/' || p[i] == '\0')
-      {
-        char c = p[i];
-        p[i] = '\0';
-        cur = top_at (t, cur, p);
-        p[i] = c;
-      }
-  return cur;
-}
-
-static bool
-is_type (const struct mount_entry *m, const char *fstype)
+is_type (const struct mountinfo_entry *m, const char *fstype)
 {
   return m != NULL && strcmp (m->fstype, fstype) == 0;
 }
@@ -197,12 +39,12 @@ hostinfo_cgroup_mode_from_mountinfo (const char *mountinfo,
   cleanup_free char *root
       = cgroup_root ? fs_path_normalize (cgroup_root) : NULL;
   cleanup_free char *unified = root ? fs_path_join (root, "unified") : NULL;
-  struct mount_table t;
+  struct mountinfo t;
   if (mountinfo == NULL || unified == NULL
-      || mount_table_parse (mountinfo, &t) < 0)
+      || mountinfo_parse (mountinfo, &t) < 0)
     return CGROUP_MODE_NONE;
   enum cgroup_mode mode = CGROUP_MODE_NONE;
-  const struct mount_entry *m = mount_of (&t, root);
+  const struct mountinfo_entry *m = mountinfo_mount_of (&t, root);
   if (is_type (m, "cgroup2"))
     mode = CGROUP_MODE_UNIFIED;
   else if (is_type (m, "tmpfs"))
@@ -210,11 +52,11 @@ hostinfo_cgroup_mode_from_mountinfo (const char *mountinfo,
      * controllers: that is what makes crun refuse it ("drop all
      * controllers from cgroupv2"); an empty unified tree (systemd's
      * default) is legacy. */
-    mode = is_type (mount_of (&t, unified), "cgroup2")
+    mode = is_type (mountinfo_mount_of (&t, unified), "cgroup2")
                    && has_word (unified_controllers)
                ? CGROUP_MODE_HYBRID
                : CGROUP_MODE_LEGACY;
-  mount_table_clear (&t);
+  mountinfo_clear (&t);
   return mode;
 }
 

@@ -3,8 +3,14 @@
 #ifndef OHR_UTIL_PROCFS_H
 #define OHR_UTIL_PROCFS_H
 
+#include "util/error.h"
+
 /* The number a file holds, or missing when it does not exist or cannot be
  * read (an older kernel, a kernel without the feature). */
 long procfs_read_long (const char *path, long missing);
+
+/* The process ids a procfs at proc_dir lists now (its numeric entries),
+ * as a NULL-terminated strv of decimal strings. */
+int procfs_list_pids (const char *proc_dir, char ***out, ohr_error_t *err);
 
 #endif

@@ -228,17 +228,30 @@ check "strict pod: the entrypoint refuses to build and shows the report" \
         [ ! -e "$T/ws/target" ]'
 
 # 2. hostUsers: false and the Localhost seccomp profile, but procMount
-# Default: a fresh procfs and sysfs are refused; --degraded proc cannot help
+# Default: a fresh procfs and sysfs are refused (every procfs mount, with
+# subset=pid or hidepid= too: the kernel's mount_too_revealing); --degraded
+# proc binds both
 chown "$((HOST_UID_BASE + 1000)):$((HOST_UID_BASE + 1000))" "$T/ws"
 pod masked 1 all nested -- /usr/local/bin/container-entrypoint doctor
 check "masked pod: doctor names only procMount" \
   expect_doctor masked 1 "procfs,sysfs,verdict" "procMount: Unmasked"
-check "masked pod: --degraded proc is not offered (a fresh sysfs is refused too)" \
-  eval 'grep -q "^FAIL procfs: .*does not help" "$T/masked.out" &&
-        ! grep -q "^FAIL verdict.*--degraded" "$T/masked.out"'
+check "masked pod: --degraded proc is offered (it binds /proc and /sys)" \
+  eval 'grep -q "^FAIL sysfs: .*; fix: .*--degraded proc" "$T/masked.out" &&
+        grep -q "^FAIL verdict.*--degraded proc" "$T/masked.out"'
+# passes_degraded NAME: doctor exits 0 without a FAIL, the verdict a warning
+passes_degraded() {
+  [ "$rc" = 0 ] && [ -z "$(fails "$1")" ] &&
+    grep -q "^warn verdict: build scripts can run here" "$T/$1.out"
+}
+pod masked-degraded 1 all nested OCI_HOST_RUNNER_DEGRADED=proc -- \
+  /usr/local/bin/container-entrypoint doctor
+check "masked pod with OCI_HOST_RUNNER_DEGRADED=proc: doctor passes, /sys bound" \
+  eval 'passes_degraded masked-degraded &&
+        grep -q "^ok   sysfs: not mounted fresh: degraded mode" "$T/masked-degraded.out"'
 
 # 3. the same with only /proc masked: doctor recommends --degraded proc,
-# and with it a real build runs (no PID namespace, the pod's /proc)
+# and with it a real build runs (the pod's /proc and /sys in a PID
+# namespace)
 pod procmasked 1 proc nested -- /usr/local/bin/container-entrypoint doctor
 check "proc-masked pod: doctor names procMount and recommends --degraded proc" \
   eval 'expect_doctor procmasked 1 "procfs,verdict" "procMount: Unmasked" &&
@@ -246,9 +259,8 @@ check "proc-masked pod: doctor names procMount and recommends --degraded proc" \
 pod procmasked-degraded 1 proc nested OCI_HOST_RUNNER_DEGRADED=proc -- \
   /usr/local/bin/container-entrypoint doctor
 check "proc-masked pod with OCI_HOST_RUNNER_DEGRADED=proc: doctor passes, with a warning" \
-  eval '[ "$rc" = 0 ] && [ -z "$(fails procmasked-degraded)" ] &&
-        grep -q "^warn procfs: .*degraded mode .proc. is on" "$T/procmasked-degraded.out" &&
-        grep -q "^warn verdict: build scripts can run here" "$T/procmasked-degraded.out"'
+  eval 'passes_degraded procmasked-degraded &&
+        grep -q "^warn procfs: .*degraded mode .proc. is on" "$T/procmasked-degraded.out"'
 
 # the reference: a native build of the examples
 cargo_build_native "$TOP/examples" "$T/native" || fatal "native build failed"
@@ -284,15 +296,48 @@ all_in_containers() { # name runtime [extra pattern]
   done
 }
 
-if build degraded 1 proc nested runc OCI_HOST_RUNNER_DEGRADED=proc; then
-  ok "proc-masked pod, --degraded proc: cargo build of the examples (runc)"
+# the kubelet's default masks (/proc and /sys): the realistic case
+if build degraded 1 all nested runc OCI_HOST_RUNNER_DEGRADED=proc; then
+  ok "masked pod, --degraded proc: cargo build of the examples (runc)"
 else
-  not_ok "proc-masked pod, --degraded proc: cargo build of the examples (runc)"
+  not_ok "masked pod, --degraded proc: cargo build of the examples (runc)"
 fi
 check "degraded: binaries print the same as a native build" diff -u "$T/native.txt" "$T/degraded.txt"
 check "degraded: every build script ran in a runc container, with the notice" \
   eval 'all_in_containers degraded runc &&
         grep -q "degraded mode .proc." "$(ls "$T"/ws-degraded/target/debug/build/cffi-*/stderr | head -1)"'
+
+# What a build script reaches of the pod in that mode
+# (tests/fixtures/crates/contain-probe): Cargo and a process whose command
+# line carries a token, both started before it.  The pod's pids are pushed
+# past the small ones the script's own PID namespace uses, so that a pid
+# number cannot name one of its own processes by chance.
+WS=$T/ws-contain
+rm -rf "$WS"
+cp -r "$TOP/tests/fixtures/crates" "$WS"
+rm -rf "$WS/target"
+chown -R "$((HOST_UID_BASE + 1000)):$((HOST_UID_BASE + 1000))" "$WS"
+PTOKEN=ohr-pod-secret-$$-$RANDOM
+pod contain 1 all nested OCI_HOST_RUNNER_DEGRADED=proc OCI_HOST_RUNNER_RUNTIME=crun \
+  "OCI_HOST_RUNNER_ENV=OHR_PROBE_RO=/proc:/sys OHR_PROBE_PID_FILES=cargo.pid:sleeper.pid" -- \
+  /bin/sh -c "for i in \$(seq 300); do /bin/true; done
+    bash -c 'exec -a $PTOKEN sleep 300' </dev/null >/dev/null 2>&1 &
+    echo \$! >contain-probe/sleeper.pid
+    /usr/local/bin/container-entrypoint build --offline -p ohr-fixture-contain-probe &
+    echo \$! >contain-probe/cargo.pid
+    wait \$!"
+REPORT=$(ls "$WS"/target/debug/build/ohr-fixture-contain-probe-*/out/report.txt 2>/dev/null | head -1)
+cpid=$(cat "$WS/contain-probe/cargo.pid" 2>/dev/null)
+spid=$(cat "$WS/contain-probe/sleeper.pid" 2>/dev/null)
+check "degraded pod: the probe ran (crun), Cargo's pid above 300" \
+  eval '[ "$rc" = 0 ] && [ -f "$REPORT" ] && [ "$cpid" -gt 300 ] || { show contain; false; }'
+check "degraded pod: kill(0) of Cargo and of the other process give ESRCH" \
+  eval 'grep -qx "kill $cpid: errno 3" "$REPORT" && grep -qx "kill $spid: errno 3" "$REPORT"'
+check "degraded pod: their /proc entries are masked, the token is nowhere in the report" \
+  eval 'grep -qx "cmdline $cpid: errno 2" "$REPORT" && grep -qx "cmdline $spid: errno 2" "$REPORT" &&
+        ! grep -q "$PTOKEN" "$REPORT" && grep -q "^self-cmdline: [1-9]" "$REPORT"'
+check "degraded pod: no mount under /proc or /sys is read-write" \
+  eval '! grep -q "^rw-mount" "$REPORT" && grep -q "^mounts-checked [1-9]" "$REPORT"'
 
 # 4. the documented settings: hostUsers false, procMount Unmasked, the
 # shipped Localhost seccomp profile

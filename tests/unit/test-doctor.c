@@ -310,13 +310,74 @@ test_eval_masked_pod (void **state)
   masked (&f, true);
   evaluate (&f, &res);
   assert_false (res.r.can_run);
-  /* --degraded proc binds only /proc: it would not help */
-  assert_false (res.r.degraded_would_run);
+  /* --degraded proc binds /proc and /sys: it helps with both masked */
+  assert_true (res.r.degraded_would_run);
   assert_string_equal (res.missing, "procMount: Unmasked");
   char *fl = fails (&res);
   assert_string_equal (fl, "procfs, sysfs, verdict");
   free (fl);
-  assert_non_null (strstr (find (&res, "procfs")->fix, "does not help"));
+  assert_non_null (strstr (find (&res, "sysfs")->fix, "--degraded proc"));
+  result_clear (&res);
+
+  /* with it on, both pass: /sys is bound, not mounted fresh */
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = EPERM;
+  f.degraded_proc = true;
+  masked (&f, true);
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  assert_int_equal (find (&res, "sysfs")->status, DOCTOR_OK);
+  const char *d = find (&res, "sysfs")->detail;
+  if (strstr (d, "binds the pod's /sys read-only") == NULL)
+    fail_msg ("sysfs: '%s'", d);
+  result_clear (&res);
+
+  /* where a bind of /proc is refused too, it does not help */
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = EPERM;
+  masked (&f, true);
+  f.proc_bind_error = EPERM;
+  evaluate (&f, &res);
+  assert_false (res.r.degraded_would_run);
+  result_clear (&res);
+
+  /* nothing probed (no user namespace): not offered, no claim made */
+  healthy_pod (&f);
+  f.proc_error = f.sysfs_error = DOCTOR_NOT_PROBED;
+  masked (&f, true);
+  f.proc_bind_error = f.mount_ns_error = DOCTOR_NOT_PROBED;
+  evaluate (&f, &res);
+  assert_false (res.r.degraded_would_run);
+  assert_null (strstr (find (&res, "procfs")->fix, "--degraded"));
+  result_clear (&res);
+}
+
+/* A runtime older than the recursive mount attributes: a warning that
+ * names the version to upgrade to; the pod still passes. */
+static void
+test_eval_old_runtime (void **state)
+{
+  (void)state;
+  struct doctor_facts f;
+  struct result res = { 0 };
+  healthy_pod (&f);
+  free (f.runc.version);
+  f.runc.version = strdup ("runc version 1.0.3");
+  evaluate (&f, &res);
+  assert_true (res.r.can_run);
+  const struct doctor_check *c = find (&res, "runtime runc");
+  assert_int_equal (c->status, DOCTOR_WARN);
+  assert_non_null (strstr (c->detail, "stay writable"));
+  assert_non_null (strstr (c->fix, "runc >= 1.1"));
+  assert_int_equal (find (&res, "runtime crun")->status, DOCTOR_OK);
+  result_clear (&res);
+
+  healthy_pod (&f);
+  free (f.crun.version);
+  f.crun.version = strdup ("crun version 1.3");
+  evaluate (&f, &res);
+  assert_int_equal (find (&res, "runtime crun")->status, DOCTOR_WARN);
+  assert_int_equal (find (&res, "runtime runc")->status, DOCTOR_OK);
   result_clear (&res);
 }
 
@@ -350,7 +411,9 @@ test_eval_degraded (void **state)
   assert_true (res.r.can_run);
   assert_string_equal (res.missing, "");
   assert_int_equal (find (&res, "procfs")->status, DOCTOR_WARN);
-  assert_non_null (strstr (find (&res, "procfs")->detail, "no PID namespace"));
+  assert_non_null (
+      strstr (find (&res, "procfs")->detail, "in a PID namespace"));
+  assert_non_null (strstr (find (&res, "procfs")->detail, "started after it"));
   assert_int_equal (find (&res, "verdict")->status, DOCTOR_WARN);
   assert_non_null (strstr (find (&res, "verdict")->detail, "degraded"));
   result_clear (&res);
@@ -1067,6 +1130,7 @@ main (void)
     cmocka_unit_test (test_eval_strict_pod),
     cmocka_unit_test (test_eval_masked_pod),
     cmocka_unit_test (test_eval_degraded),
+    cmocka_unit_test (test_eval_old_runtime),
     cmocka_unit_test (test_eval_seccomp_mount),
     cmocka_unit_test (test_eval_sysctls),
     cmocka_unit_test (test_eval_root_cgroups),

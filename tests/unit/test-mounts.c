@@ -190,7 +190,97 @@ test_add_bind_options (void **state)
   assert_true (strv_contains (rec->options, "rbind"));
   assert_false (strv_contains (rec->options, "bind"));
   assert_true (strv_contains (rec->options, "ro"));
+  /* ro, nosuid and nodev for the submounts an rbind brings along */
+  assert_true (strv_contains (rec->options, "rro"));
+  assert_true (strv_contains (rec->options, "rnosuid"));
+  assert_true (strv_contains (rec->options, "rnodev"));
+  assert_false (strv_contains (ro->options, "rro"));
   mounts_free (&t);
+}
+
+static void
+test_system_bind_options (void **state)
+{
+  struct mount_table t = { 0 };
+  ohr_error_t err = NULL;
+  assert_int_equal (mounts_add_system_bind (&t, "/sys", &err), 0);
+  const struct ohr_mount *m = mounts_find (&t, "/sys");
+  assert_non_null (m);
+  assert_string_equal (m->source, "/sys");
+  const char *const want[]
+      = { "rbind", "ro",      "nosuid", "nodev",   "noexec",
+          "rro",   "rnosuid", "rnodev", "rnoexec", NULL };
+  for (size_t i = 0; want[i]; i++)
+    assert_true (strv_contains (m->options, want[i]));
+  mounts_free (&t);
+}
+
+/* A host whose /usr/local and /srv/data/cache are mounts of their own,
+ * one of them hidden in a directory the test cannot reach. */
+static const char mountinfo_text[]
+    = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+      "2 1 0:5 / /proc rw - proc proc rw\n"
+      "3 1 8:2 / /usr/local rw - ext4 /dev/sda2 rw\n"
+      "4 3 0:40 / /usr/local/with\\040space rw - tmpfs tmpfs rw\n"
+      "5 1 0:41 / /srv/data/cache rw - tmpfs tmpfs rw\n"
+      "6 1 0:42 / /usrnot rw - tmpfs tmpfs rw\n";
+
+static void
+test_bind_submounts (void **state)
+{
+  struct mount_table t = { 0 };
+  ohr_error_t err = NULL;
+  struct mountinfo mi;
+  assert_int_equal (mountinfo_parse (mountinfo_text, &mi), 0);
+  assert_int_equal (mi.n, 6);
+  assert_int_equal (mounts_add_bind (&t, "/usr", "/usr", false, true, &err),
+                    0);
+  assert_int_equal (
+      mounts_add_bind (&t, "/srv/data", "/data", false, true, &err), 0);
+  /* rw and non-recursive binds bring no submounts read-only */
+  assert_int_equal (mounts_add_bind (&t, "/proc", "/p", true, true, &err), 0);
+  assert_int_equal (mounts_add_bind (&t, "/", "/flat", false, false, &err), 0);
+  assert_int_equal (mounts_bind_submounts (&t, &mi, &err), 0);
+  assert_null (err);
+  mounts_sort (&t);
+  const char *const order[] = { "/usr",
+                                "/data",
+                                "/p",
+                                "/flat",
+                                "/usr/local",
+                                "/data/cache",
+                                "/usr/local/with space",
+                                NULL };
+  assert_order (&t, order);
+  const struct ohr_mount *m = mounts_find (&t, "/data/cache");
+  assert_string_equal (m->source, "/srv/data/cache");
+  assert_true (strv_contains (m->options, "ro"));
+  assert_true (strv_contains (m->options, "rbind"));
+  m = mounts_find (&t, "/usr/local/with space");
+  assert_string_equal (m->source, "/usr/local/with space");
+  /* the runtime is not asked for what it cannot do */
+  for (size_t i = 0; i < t.n; i++)
+    for (size_t j = 0; t.v[i].options && t.v[i].options[j]; j++)
+      assert_true (t.v[i].options[j][0] != 'r'
+                   || strcmp (t.v[i].options[j], "rbind") == 0
+                   || strcmp (t.v[i].options[j], "rw") == 0
+                   || strcmp (t.v[i].options[j], "ro") == 0);
+  mounts_free (&t);
+  mountinfo_clear (&mi);
+}
+
+static void
+test_drop_below (void **state)
+{
+  struct mountinfo mi;
+  assert_int_equal (mountinfo_parse (mountinfo_text, &mi), 0);
+  mountinfo_drop_below (&mi, "/usr");
+  /* /usr/local and what is on it go; / and /usrnot stay */
+  assert_int_equal (mi.n, 4);
+  for (size_t i = 0; i < mi.n; i++)
+    assert_true (strncmp (mi.v[i].point, "/usr/", 5) != 0);
+  assert_string_equal (mi.v[3].point, "/usrnot");
+  mountinfo_clear (&mi);
 }
 
 int
@@ -203,6 +293,9 @@ main (void)
     cmocka_unit_test (test_sort_trailing_slash_and_single),
     cmocka_unit_test (test_find_and_covering),
     cmocka_unit_test (test_add_bind_options),
+    cmocka_unit_test (test_system_bind_options),
+    cmocka_unit_test (test_bind_submounts),
+    cmocka_unit_test (test_drop_below),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
