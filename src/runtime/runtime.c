@@ -349,17 +349,42 @@ run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
                            .ready_fd = -1 };
   if (spawn (rt, argv, &io, oldmask, &pid, err) < 0)
     return -1;
-  int status;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+  int status = 0;
+  pid_t w;
+  while ((w = waitpid (pid, &status, 0)) < 0 && errno == EINTR)
     ;
+  /* ECHILD (SIGCHLD ignored by whoever embeds us): status was never set */
+  if (w < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
+                            "%s %s: cannot wait for it", rt->backend->name,
+                            cmd[0]);
   return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
 }
 
-static bool
-state_exists (const struct runtime *rt, const char *id)
+bool
+runtime_has_container (const struct runtime *rt, const char *id)
 {
   cleanup_free char *p = fs_path_join (rt->state_root, id);
   return p && fs_exists (p);
+}
+
+int
+runtime_force_delete (const struct runtime *rt, const char *id,
+                      ohr_error_t *err)
+{
+  /* the runtime's own messages are of no use to Cargo */
+  cleanup_close int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  sigset_t cur;
+  sigprocmask (SIG_SETMASK, NULL, &cur);
+  const char *cmd[] = { "delete", "--force", id, NULL };
+  if (run_simple (rt, cmd, null, &cur, err) < 0)
+    {
+      if (err && *err == NULL)
+        ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
+                       "%s delete --force %s failed", rt->backend->name, id);
+      return -1;
+    }
+  return 0;
 }
 
 static int
@@ -464,10 +489,20 @@ drain (struct supervision *sv)
 static bool
 reaped (struct supervision *sv, struct runtime_result *out)
 {
-  int status;
+  int status = 0;
   if (sv->pid < 0)
     return true;
-  if (waitpid (sv->pid, &status, WNOHANG) != sv->pid)
+  pid_t w = waitpid (sv->pid, &status, WNOHANG);
+  if (w < 0 && errno == ECHILD)
+    {
+      /* reaped behind our back: its status is lost, not "exit 0" */
+      out->exited = false;
+      out->status = 0;
+      out->status_lost = true;
+      sv->pid = -1;
+      return true;
+    }
+  if (w != sv->pid)
     return false;
   out->exited = WIFEXITED (status);
   out->status = out->exited ? WEXITSTATUS (status) : WTERMSIG (status);
@@ -479,10 +514,8 @@ reaped (struct supervision *sv, struct runtime_result *out)
  * once the init is ready; kill the container when the script outlives the
  * grace period, a second signal arrives, or the timeout passes. */
 static void
-supervise (struct supervision *sv, const sigset_t *set,
-           struct runtime_result *out)
+supervise (struct supervision *sv, int sfd, struct runtime_result *out)
 {
-  cleanup_close int sfd = signalfd (-1, set, SFD_CLOEXEC);
   int quiet_polls = 0;
   for (;;)
     {
@@ -545,6 +578,19 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
 
   sigset_t set, oldmask;
   block_signals (&set, &oldmask);
+  /* Without it no stop signal would ever be forwarded: fail before the
+   * container exists. */
+  cleanup_close int sfd = signalfd (-1, &set, SFD_CLOEXEC);
+  if (sfd < 0)
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, &oldmask, NULL);
+      if (io->pump_fd >= 0 && io->stdout_fd >= 0)
+        close (io->stdout_fd);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                              "cannot create a signalfd to forward signals "
+                              "to the container");
+    }
   pid_t pid = -1;
   int r = spawn (rt, argv, io, &oldmask, &pid, err);
   if (io->pump_fd >= 0 && io->stdout_fd >= 0)
@@ -563,11 +609,11 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
               ? time (NULL) + io->timeout_seconds
               : 0,
       };
-      supervise (&sv, &set, out);
+      supervise (&sv, sfd, out);
     }
   /* runc and crun remove the container after a normal exit; anything left
    * (runtime killed, signal, crash) is deleted here. */
-  if (state_exists (rt, id))
+  if (runtime_has_container (rt, id))
     {
       const char *cmd[] = { "delete", "--force", id, NULL };
       ohr_error_t ignored = NULL;
