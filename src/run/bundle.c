@@ -3,6 +3,7 @@
 #include "run/bundle.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,12 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/procfs.h"
 
 static int
 make_id (char **out)
 {
+  unsigned long long start = procfs_start_time (getpid ());
   unsigned char r[6] = { 0 };
   if (getrandom (r, sizeof r, GRND_NONBLOCK) < 0)
     {
@@ -23,8 +26,30 @@ make_id (char **out)
       unsigned long v = (unsigned long)getpid () ^ (unsigned long)(void *)r;
       memcpy (r, &v, sizeof r);
     }
-  return asprintf (out, "ohr-%d-%02x%02x%02x%02x%02x%02x", getpid (), r[0],
-                   r[1], r[2], r[3], r[4], r[5]);
+  return asprintf (out, "ohr-%d-%llu-%02x%02x%02x%02x%02x%02x", getpid (),
+                   start, r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+enum bundle_owner
+bundle_owner_of (const char *name)
+{
+  char *end;
+  if (strncmp (name, "ohr-", 4) != 0)
+    return BUNDLE_OWNER_UNKNOWN;
+  long pid = strtol (name + 4, &end, 10);
+  if (pid <= 0 || *end != '-')
+    return BUNDLE_OWNER_UNKNOWN;
+  const char *rest = end + 1;
+  unsigned long long start = strtoull (rest, &end, 10);
+  /* ohr-PID-RANDOM, from before the start time was recorded: the pid
+   * alone (a reused pid keeps it, harmlessly, until that process ends) */
+  bool legacy = *end != '-' || end == rest;
+  if (legacy && strspn (rest, "0123456789abcdef") != 12)
+    return BUNDLE_OWNER_UNKNOWN;
+  unsigned long long now = procfs_start_time (pid);
+  if (now == 0)
+    return BUNDLE_OWNER_GONE;
+  return legacy || now == start ? BUNDLE_OWNER_ALIVE : BUNDLE_OWNER_GONE;
 }
 
 static int
@@ -88,6 +113,14 @@ bundle_finish (struct bundle *b, int keep)
 {
   if (b->dir && !keep)
     fs_rm_rf (b->dir, NULL);
+  else if (b->dir)
+    {
+      /* asked for: the start-up sweep leaves it alone */
+      cleanup_free char *m = fs_path_join (b->dir, BUNDLE_KEPT_MARKER);
+      ohr_error_t ignored = NULL;
+      if (m && fs_write_new (m, "", 0, 0600, &ignored) < 0)
+        ohr_error_free (&ignored);
+    }
   free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work);
   memset (b, 0, sizeof *b);
 }

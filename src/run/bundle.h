@@ -1,6 +1,7 @@
 /* bundle.h: the per-run OCI bundle directory (config.json, the runtime's
  * log and stderr, the scratch upper layer over the package source),
- * created under the state directory and removed after the run.  The
+ * created under the state directory and removed after the run, or by the
+ * start-up sweep of a later run when its runner died (src/cli/sweep.c).  The
  * rootfs is not in the bundle: config.json points at the image's prepared
  * rootfs, so creating a bundle is a few mkdirs and one write. */
 #ifndef OHR_BUNDLE_H
@@ -28,7 +29,23 @@ int bundle_create (const char *state_base, struct bundle *out,
 int bundle_write_config (const struct bundle *b, const char *config,
                          size_t config_len, ohr_error_t *err);
 
-/* Remove the bundle directory (not when keep); frees the fields. */
+/* Remove the bundle directory (not when keep: then it is marked
+ * BUNDLE_KEPT_MARKER); frees the fields. */
 void bundle_finish (struct bundle *b, int keep);
+
+/* A bundle's id is ohr-PID-START-RANDOM: the runner's pid and start time
+ * (procfs_start_time), so that a later run tells from the name alone,
+ * with one read of /proc/PID/stat, whether its runner is still there. */
+enum bundle_owner
+{
+  BUNDLE_OWNER_ALIVE,
+  BUNDLE_OWNER_GONE,
+  BUNDLE_OWNER_UNKNOWN, /* not a bundle id */
+};
+
+enum bundle_owner bundle_owner_of (const char *name);
+
+/* A file in a bundle kept by --keep-bundle. */
+#define BUNDLE_KEPT_MARKER "kept"
 
 #endif

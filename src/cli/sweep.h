@@ -1,0 +1,29 @@
+/* sweep.h: run mode's start-up sweep of runs whose runner died.
+ *
+ * A runner killed by SIGKILL (or by a crash) cleans nothing up: its
+ * container dies by the lifeline (src/init/ohr-init.c), but the bundle
+ * and the source overlay's upper stay in the state directory, the
+ * runtime's state stays when the runtime died too, and OUT_DIR is not
+ * neutralised.  Each run therefore reads the state directory's bundles/
+ * once (one readdir; bundle ids name their runner's pid and start time,
+ * run/bundle.h) and, for each entry whose runner is gone: deletes the
+ * container through its runtime (`delete --force`), does to OUT_DIR what
+ * the after-run checks would have (setid bits cleared, links out of it
+ * removed: outcheck_out_dir), and removes the bundle.  An flock on the
+ * bundle directory keeps two concurrent runs from sweeping the same
+ * entry; a live runner's entry is never touched.  Bundles kept with
+ * --keep-bundle (marked) stay.
+ */
+#ifndef OHR_CLI_SWEEP_H
+#define OHR_CLI_SWEEP_H
+
+#include "runtime/hostinfo.h"
+#include "runtime/runtime.h"
+
+/* Sweep state_dir.  current: the runtime this run uses (reused when a
+ * dead run used the same one).  Never fails: what it did, and what it
+ * could not do, is appended to *notes, one line each, for main to print. */
+void sweep_stale_runs (const char *state_dir, const struct runtime *current,
+                       const struct hostinfo *host, char ***notes);
+
+#endif
