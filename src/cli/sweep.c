@@ -118,8 +118,9 @@ sweep_one (int bundles_fd, const char *state_dir, const char *id,
       bundles_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     return;
-  /* another run sweeping it holds the lock; once it is done the directory
-   * is gone (no link left) */
+  /* its runner (alive after all: another PID namespace) or another sweep
+   * holds the lock; once a sweep is done the directory is gone (no link
+   * left) */
   struct stat st;
   if (flock (dfd, LOCK_EX | LOCK_NB) < 0 || fstat (dfd, &st) < 0
       || st.st_nlink == 0)

@@ -9,9 +9,12 @@
  * run/bundle.h) and, for each entry whose runner is gone: deletes the
  * container through its runtime (`delete --force`), does to OUT_DIR what
  * the after-run checks would have (setid bits cleared, links out of it
- * removed: outcheck_out_dir), and removes the bundle.  An flock on the
- * bundle directory keeps two concurrent runs from sweeping the same
- * entry; a live runner's entry is never touched.  Bundles kept with
+ * removed: outcheck_out_dir), and removes the bundle.  Each runner holds
+ * an flock on its bundle directory while it lives; the sweep takes it
+ * (without waiting) before it touches anything, so a live runner's entry
+ * is never swept, even one in another PID namespace whose pid looks dead
+ * from here, and two concurrent sweeps never sweep the same entry.  Bundles
+ * kept with
  * --keep-bundle (marked) stay.
  */
 #ifndef OHR_CLI_SWEEP_H

@@ -3,10 +3,12 @@
 #include "run/bundle.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,7 +70,7 @@ paths (const char *state_base, struct bundle *b)
 int
 bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
 {
-  struct bundle b = { 0 };
+  struct bundle b = { .lock_fd = -1 };
   cleanup_free char *parent = fs_path_join (state_base, "bundles");
   if (parent == NULL || paths (state_base, &b) < 0)
     {
@@ -90,6 +92,16 @@ bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
     {
       ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                        "cannot create the source overlay in '%s'", b.dir);
+      bundle_finish (&b, 0);
+      return -1;
+    }
+  /* held until bundle_finish: a later run's sweep takes it only once we
+   * are gone (LOCK_EX on a directory we just made cannot block) */
+  b.lock_fd = open (b.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (b.lock_fd < 0 || flock (b.lock_fd, LOCK_EX) < 0)
+    {
+      ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                       "cannot lock bundle directory '%s'", b.dir);
       bundle_finish (&b, 0);
       return -1;
     }
@@ -121,6 +133,9 @@ bundle_finish (struct bundle *b, int keep)
       if (m && fs_write_new (m, "", 0, 0600, &ignored) < 0)
         ohr_error_free (&ignored);
     }
+  if (b->lock_fd > 0) /* 0: a zeroed struct, never ours (that is stdin) */
+    close (b->lock_fd);
   free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work);
   memset (b, 0, sizeof *b);
+  b->lock_fd = -1;
 }

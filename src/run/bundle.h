@@ -19,6 +19,7 @@ struct bundle
   char *stderr_log; /* the runtime's own stderr */
   char *upper;      /* overlay upper dir over the package source */
   char *work;       /* overlay work dir */
+  int lock_fd; /* the directory, flock'ed while this run lives (sweep.h) */
 };
 
 /* Make the directory (and the overlay dirs). */
@@ -35,7 +36,10 @@ void bundle_finish (struct bundle *b, int keep);
 
 /* A bundle's id is ohr-PID-START-RANDOM: the runner's pid and start time
  * (procfs_start_time), so that a later run tells from the name alone,
- * with one read of /proc/PID/stat, whether its runner is still there. */
+ * with one read of /proc/PID/stat, whether its runner is still there.
+ * That is a pre-filter: the runner also holds an flock on the directory
+ * (close-on-exec, so only the runner), which the kernel drops when it
+ * dies, whatever PID namespace it ran in. */
 enum bundle_owner
 {
   BUNDLE_OWNER_ALIVE,

@@ -13,6 +13,8 @@
 #  - `kill -9` of the runner and the runtime together (the process group,
 #    as a terminal's SIGKILL would): the same, and the runtime's own state
 #    (left by the killed runtime) is deleted by the next run;
+#  - a live run is not swept by a run in another PID namespace (root),
+#    to which its pid looks dead: the runner's flock on its bundle;
 #  - --degraded proc (no PID namespace): a script that leaves its session
 #    twice (setsid, then a setsid'd grandchild) still leaves nothing;
 #  - a report forged through /proc/1/fd/3 (and /proc/PPID/fd/3) does not
@@ -50,6 +52,9 @@ setup_user() { # who (r: root, u: the test user)
 }
 setup_user r
 setup_user u
+NSPRE=()         # a prefix for run_as: another PID namespace
+OUT_SUB=pkg-0000 # OUT_DIR's build directory (another package: pkg-2222)
+mkdir -p "$T/r/target/debug/build/pkg-2222/out"
 
 # run_as WHO CMD...: CMD as root or as the test user, in a Cargo-like
 # environment; its own session, so that its process group can be killed.
@@ -58,10 +63,10 @@ run_as() {
   shift
   local pre=()
   [ "$who" = u ] && pre=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
-  setsid "${pre[@]}" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$W/home" \
+  setsid "${NSPRE[@]}" "${pre[@]}" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$W/home" \
     XDG_RUNTIME_DIR="$W/xdg" LCTOK="$TOKEN" \
     OCI_HOST_RUNNER_STATE_DIR="$W/state" OCI_HOST_RUNNER_CACHE_DIR="$W/cache" \
-    OUT_DIR="$W/target/debug/build/pkg-0000/out" CARGO_MANIFEST_DIR="$W/pkg" \
+    OUT_DIR="$W/target/debug/build/$OUT_SUB/out" CARGO_MANIFEST_DIR="$W/pkg" \
     CARGO_PKG_NAME=pkg CARGO_PKG_VERSION=0.1.0 \
     bash -c 'cd "$CARGO_MANIFEST_DIR" && echo $$ >"$0" && exec "$@"' "$W/pid" "$@"
 }
@@ -152,6 +157,30 @@ for rt in $(runtimes); do
     check "$rt ($who) kill -9 group: precondition: the killed runtime left its container" \
       test -n "$(containers "$who" "$rt")"
     next_run_sweeps "$who" "$rt" "kill -9 group"
+
+    # ---- a live run is never swept, even by a runner in another PID
+    # namespace, to which its pid looks dead: the bundle's lock says
+    # otherwise
+    if [ "$who" = r ]; then
+      start "$who" "$rt" sleep
+      outer=$TOKEN outer_pid=$pid
+      outer_bundle=$(ls "$T/$who/state/bundles")
+      new_token
+      rc=0
+      NSPRE=(unshare --pid --fork --mount-proc) OUT_SUB=pkg-2222
+      run_runner "$who" "$rt" quick >"$T/out2" 2>"$T/err2" || rc=$?
+      NSPRE=() OUT_SUB=pkg-0000
+      [ $rc -eq 0 ] || sed 's/^/#   /' "$T/err2" | head -5
+      check "$rt ($who) live run: a run in another PID namespace succeeds" assert_eq 0 "$rc" "exit code"
+      check "$rt ($who) live run: precondition: that run cannot see the live runner's pid"         unshare --pid --fork --mount-proc sh -c "! test -e /proc/$outer_pid"
+      check "$rt ($who) live run: it does not sweep the live run" assert_file_lacks "$T/err2" "stale run"
+      check "$rt ($who) live run: the live run's bundle stays" test -d "$T/$who/state/bundles/$outer_bundle"
+      TOKEN=$outer
+      check "$rt ($who) live run: the live run's script still runs" test -n "$(token_procs "$TOKEN")"
+      kill -9 "$outer_pid"
+      check "$rt ($who) live run, then kill -9: no process of the container after one second" none_left
+      next_run_sweeps "$who" "$rt" "live run, then kill -9"
+    fi
 
     # ---- no PID namespace: processes that left the session
     start "$who" "$rt" escape --degraded proc

@@ -13,9 +13,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,6 +155,12 @@ test_create_layout_and_modes (void **state)
   char *bundles = join (f->state, "bundles");
   char *dir = join (bundles, b.id);
   assert_string_equal (b.dir, dir);
+  /* locked while the run lives: another open file cannot take it */
+  int lfd = open (b.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true (lfd >= 0);
+  assert_int_equal (flock (lfd, LOCK_EX | LOCK_NB), -1);
+  assert_int_equal (errno, EWOULDBLOCK);
+  close (lfd);
   /* private: the config names host paths, the log the runtime's errors */
   assert_dir_mode (bundles, 0700);
   assert_dir_mode (b.dir, 0700);
@@ -296,6 +304,11 @@ test_finish_removes_or_keeps (void **state)
   bundle_finish (&b, 1);
   assert_null (b.dir);
   assert_true (fs_is_dir (kept));
+  /* no longer locked: the run is over */
+  int lfd = open (kept, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true (lfd >= 0);
+  assert_int_equal (flock (lfd, LOCK_EX | LOCK_NB), 0);
+  close (lfd);
   /* marked, so that the start-up sweep of a later run leaves it */
   char *marker = join (kept, BUNDLE_KEPT_MARKER);
   assert_true (fs_exists (marker));
