@@ -368,6 +368,14 @@ runtime_has_container (const struct runtime *rt, const char *id)
   return p && fs_exists (p);
 }
 
+static int
+force_delete (const struct runtime *rt, const char *id, int stderr_fd,
+              const sigset_t *oldmask, ohr_error_t *err)
+{
+  const char *cmd[] = { "delete", "--force", id, NULL };
+  return run_simple (rt, cmd, stderr_fd, oldmask, err);
+}
+
 int
 runtime_force_delete (const struct runtime *rt, const char *id,
                       ohr_error_t *err)
@@ -376,8 +384,7 @@ runtime_force_delete (const struct runtime *rt, const char *id,
   cleanup_close int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
   sigset_t cur;
   sigprocmask (SIG_SETMASK, NULL, &cur);
-  const char *cmd[] = { "delete", "--force", id, NULL };
-  if (run_simple (rt, cmd, null, &cur, err) < 0)
+  if (force_delete (rt, id, null, &cur, err) < 0)
     {
       if (err && *err == NULL)
         ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
@@ -407,6 +414,7 @@ struct supervision
   pid_t pid;               /* the runtime; -1 once reaped */
   time_t grace_deadline;   /* after a forwarded signal */
   time_t timeout_deadline; /* policy timeout */
+  bool no_sigchld; /* SIGCHLD ignored: the runtime's exit wakes nobody */
   bool pump_open;
   bool init_ready; /* the container's init can take a signal */
   int held;        /* a stop signal received before that */
@@ -530,10 +538,10 @@ supervise (struct supervision *sv, int sfd, struct runtime_result *out)
         { .fd = sv->pump_open ? sv->io->pump_fd : -1, .events = POLLIN },
         { .fd = sv->init_ready ? -1 : sv->io->ready_fd, .events = POLLIN },
       };
-      int timeout
-          = done || kill_pending || sv->grace_deadline || sv->timeout_deadline
-                ? 100
-                : -1;
+      int timeout = done || kill_pending || sv->grace_deadline
+                            || sv->timeout_deadline || sv->no_sigchld
+                        ? 100
+                        : -1;
       int n = poll (p, 3, timeout);
       if (n == 0 && done)
         quiet_polls++;
@@ -597,7 +605,13 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
     close (io->stdout_fd);
   if (r == 0)
     {
+      /* ignored (SIG_IGN or SA_NOCLDWAIT, by whoever embeds us): the
+       * kernel reaps the runtime and no SIGCHLD comes, so look */
+      struct sigaction chld;
+      sigaction (SIGCHLD, NULL, &chld);
       struct supervision sv = {
+        .no_sigchld
+        = chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT),
         .rt = rt,
         .id = id,
         .io = io,
@@ -615,9 +629,8 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
    * (runtime killed, signal, crash) is deleted here. */
   if (runtime_has_container (rt, id))
     {
-      const char *cmd[] = { "delete", "--force", id, NULL };
       ohr_error_t ignored = NULL;
-      run_simple (rt, cmd, io->stderr_fd, &oldmask, &ignored);
+      force_delete (rt, id, io->stderr_fd, &oldmask, &ignored);
       ohr_error_free (&ignored);
       out->force_deleted = true;
     }
