@@ -2,15 +2,9 @@
 #define _GNU_SOURCE
 #include "cli/sweep.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yajl/yajl_tree.h>
 
 #include "run/bundle.h"
@@ -109,53 +103,32 @@ neutralise_out_dir (int dfd, const char *id, char ***notes)
   outcheck_out_dir_clear (&found);
 }
 
-static void
-sweep_one (int bundles_fd, const char *state_dir, const char *id,
-           const struct runtime *current, const struct hostinfo *host,
-           char ***notes)
+struct sweep
 {
-  cleanup_close int dfd = openat (
-      bundles_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0)
-    return;
-  /* its runner (alive after all: another PID namespace) or another sweep
-   * holds the lock; once a sweep is done the directory is gone (no link
-   * left) */
-  struct stat st;
-  if (flock (dfd, LOCK_EX | LOCK_NB) < 0 || fstat (dfd, &st) < 0
-      || st.st_nlink == 0)
-    return;
-  if (faccessat (dfd, BUNDLE_KEPT_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-    return;
-  delete_container (state_dir, id, current, host, notes);
-  neutralise_out_dir (dfd, id, notes);
+  const char *state_dir;
+  const struct runtime *current;
+  const struct hostinfo *host;
+  char ***notes;
+};
+
+static void
+sweep_one (int bundles_fd, const char *id, int dfd, void *ctx)
+{
+  struct sweep *sw = ctx;
+  delete_container (sw->state_dir, id, sw->current, sw->host, sw->notes);
+  neutralise_out_dir (dfd, id, sw->notes);
   ohr_error_t err = NULL;
   if (fs_rm_rf_at (bundles_fd, id, &err) < 0)
-    note (notes, id, "cannot remove its bundle", &err);
+    note (sw->notes, id, "cannot remove its bundle", &err);
   else
-    strv_pushf (notes, "stale run %s: bundle and source overlay removed", id);
+    strv_pushf (sw->notes, "stale run %s: bundle and source overlay removed",
+                id);
 }
 
 void
 sweep_stale_runs (const char *state_dir, const struct runtime *current,
                   const struct hostinfo *host, char ***notes)
 {
-  cleanup_free char *bundles = fs_path_join (state_dir, "bundles");
-  cleanup_close int bundles_fd
-      = bundles ? open (bundles, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  if (bundles_fd < 0)
-    return; /* no run yet */
-  int scan_fd = dup (bundles_fd);
-  cleanup_dir DIR *d = scan_fd >= 0 ? fdopendir (scan_fd) : NULL;
-  if (d == NULL)
-    {
-      if (scan_fd >= 0)
-        close (scan_fd);
-      return;
-    }
-  struct dirent *e;
-  while ((e = readdir (d)) != NULL)
-    if (e->d_name[0] != '.'
-        && bundle_owner_of (e->d_name) == BUNDLE_OWNER_GONE)
-      sweep_one (bundles_fd, state_dir, e->d_name, current, host, notes);
+  struct sweep sw = { state_dir, current, host, notes };
+  bundle_each_stale (state_dir, sweep_one, &sw);
 }

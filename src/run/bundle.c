@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "run/bundle.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -138,4 +139,59 @@ bundle_finish (struct bundle *b, int keep)
   free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work);
   memset (b, 0, sizeof *b);
   b->lock_fd = -1;
+}
+
+/* The bundle's directory, locked, when its run is over without its
+ * runner; else -1. */
+static int
+claim_stale (int bundles_fd, const char *name)
+{
+  if (bundle_owner_of (name) != BUNDLE_OWNER_GONE)
+    return -1;
+  cleanup_close int dfd = openat (
+      bundles_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* its runner (alive after all: another PID namespace) or another sweep
+   * holds the lock; once a sweep is done the directory is gone (no link
+   * left) */
+  struct stat st;
+  if (dfd < 0 || flock (dfd, LOCK_EX | LOCK_NB) < 0 || fstat (dfd, &st) < 0
+      || st.st_nlink == 0
+      || faccessat (dfd, BUNDLE_KEPT_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return -1;
+  return steal_fd (&dfd);
+}
+
+size_t
+bundle_each_stale (const char *state_base,
+                   void (*fn) (int bundles_fd, const char *name, int dfd,
+                               void *ctx),
+                   void *ctx)
+{
+  cleanup_free char *bundles = fs_path_join (state_base, "bundles");
+  cleanup_close int bundles_fd
+      = bundles ? open (bundles, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (bundles_fd < 0)
+    return 0; /* no run yet */
+  int scan_fd = dup (bundles_fd);
+  cleanup_dir DIR *d = scan_fd >= 0 ? fdopendir (scan_fd) : NULL;
+  if (d == NULL)
+    {
+      if (scan_fd >= 0)
+        close (scan_fd);
+      return 0;
+    }
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir (d)) != NULL)
+    {
+      if (e->d_name[0] == '.')
+        continue;
+      cleanup_close int dfd = claim_stale (bundles_fd, e->d_name);
+      if (dfd < 0)
+        continue;
+      n++;
+      if (fn)
+        fn (bundles_fd, e->d_name, dfd, ctx);
+    }
+  return n;
 }

@@ -52,4 +52,13 @@ enum bundle_owner bundle_owner_of (const char *name);
 /* A file in a bundle kept by --keep-bundle. */
 #define BUNDLE_KEPT_MARKER "kept"
 
+/* Each bundle under state_base whose run is over without its runner
+ * (owner gone, lock free, not kept), claimed: fn gets the bundles
+ * directory, the bundle's name and its directory fd, which holds the lock
+ * until fn returns (fn NULL: only count).  Returns how many. */
+size_t bundle_each_stale (const char *state_base,
+                          void (*fn) (int bundles_fd, const char *name,
+                                      int dfd, void *ctx),
+                          void *ctx);
+
 #endif

@@ -148,6 +148,9 @@ for rt in $(runtimes); do
     check "$rt ($who) kill -9 runner: precondition: its bundle was left" test "$(bundles "$who")" -ge 1
     check "$rt ($who) kill -9 runner: precondition: OUT_DIR holds the setuid file" \
       assert_eq 4755 "$(stat -c %a "$(out_dir "$who")/suid-tool")" "mode of suid-tool"
+    run_as "$who" "$RUNNER" doctor >"$T/doctor" 2>&1 || true
+    check "$rt ($who) kill -9 runner: doctor names the stale run" \
+      assert_file_has "$T/doctor" "state dir: .*1 run whose runner died left state here; the next run sweeps it"
     next_run_sweeps "$who" "$rt" "kill -9 runner"
 
     # ---- the runner and the runtime are killed together
