@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
+#include "cli/sweep.h"
 #include "image/elfcheck.h"
 #include "image/image.h"
 #include "policy/policy.h"
@@ -441,6 +443,11 @@ prepare (struct run_state *s, ohr_error_t *err)
   verbose (s, "runtime %s; cgroups %s; %s", s->rt.reason ? s->rt.reason : "",
            hostinfo_cgroup_mode_name (s->host.cgroups),
            s->host.rootless ? "rootless" : "root");
+  /* what runs whose runner was killed left behind (src/cli/sweep.h) */
+  cleanup_strv char **swept = NULL;
+  sweep_stale_runs (s->opts.state_dir, &s->rt, &s->host, &swept);
+  for (size_t i = 0; swept && swept[i]; i++)
+    fprintf (stderr, "oci-host-runner: %s\n", swept[i]);
   if (toolchain_find (environ, &s->tc, err) < 0
       || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
                           &s->js, err)
@@ -582,6 +589,11 @@ runtime_failure (struct run_state *s, const struct runtime_result *rr,
     return ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
                           "runtime %s failed before the build script ran: %s",
                           s->rt.backend->name, msg);
+  if (rr->status_lost)
+    return ohr_error_set (err, ECHILD, OHR_ERR_RUNTIME,
+                          "runtime %s was reaped by another part of the "
+                          "process (SIGCHLD ignored?): its status is lost",
+                          s->rt.backend->name);
   if (!rr->exited)
     return ohr_error_set (
         err, EINTR, OHR_ERR_RUNTIME, "runtime %s was killed by signal %d (%s)",
@@ -861,9 +873,14 @@ report_view (struct run_state *s, int code)
 static int
 execute (struct run_state *s, ohr_error_t *err)
 {
+  /* The init's status channel is also the container's lifeline: a
+   * socketpair, so that the end only we hold (close-on-exec) closes when
+   * we die, whatever kills us, and the init then kills the container
+   * (src/init/ohr-init.c).  A socket cannot be opened through
+   * /proc/PID/fd either. */
   int pfd[2];
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
-    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "socketpair");
   cleanup_close int status_r = pfd[0];
   cleanup_close int status_w = pfd[1];
   cleanup_close int rt_stderr = open (

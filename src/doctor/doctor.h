@@ -94,7 +94,8 @@ struct doctor_dir
   char *path;
   bool exists;
   int error;
-  char *why; /* detail for error != 0 */
+  char *why; /* detail for error != 0, or a note (not there yet, stale
+                runs) */
   bool tmpfs;
 };
 

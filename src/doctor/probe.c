@@ -18,6 +18,7 @@
 #include "image/catalog.h"
 #include "image/oci-layout.h"
 #include "image/ref.h"
+#include "run/bundle.h"
 #include "run/hooks.h"
 #include "runtime/runtime.h"
 #include "runtime/userns.h"
@@ -154,6 +155,23 @@ probe_dir (const char *path, bool private_dir, struct doctor_dir *d)
   close (fd);
   unlink (tmpl);
   d->error = 0;
+}
+
+/* Runs whose runner died leave their bundle (and perhaps a container)
+ * until the next run sweeps them (src/cli/sweep.h): say so, since a
+ * doctor run may be all that happens here after a crash. */
+static void
+probe_stale_runs (const char *state_dir, struct doctor_dir *d)
+{
+  size_t n = d->error == 0 ? bundle_each_stale (state_dir, NULL, NULL) : 0;
+  if (n == 0 || d->why)
+    return;
+  if (asprintf (&d->why,
+                "%zu run%s whose runner died left state here; the next run "
+                "sweeps it",
+                n, n == 1 ? "" : "s")
+      < 0)
+    d->why = NULL;
 }
 
 /* The checkout (STORE/rootfs) hardlinks the repo's objects (STORE/repo):
@@ -417,6 +435,7 @@ doctor_probe (const struct run_options *o, struct doctor_facts *f,
 
   const char *store = o->store_dir ? o->store_dir : o->cache_dir;
   probe_dir (o->state_dir, true, &f->state);
+  probe_stale_runs (o->state_dir, &f->state);
   probe_dir (o->cache_dir, false, &f->cache);
   probe_dir (store, false, &f->store);
   probe_store_links (store, f);

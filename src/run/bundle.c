@@ -2,21 +2,27 @@
 #define _GNU_SOURCE
 #include "run/bundle.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/procfs.h"
 
 static int
 make_id (char **out)
 {
+  unsigned long long start = procfs_start_time (getpid ());
   unsigned char r[6] = { 0 };
   if (getrandom (r, sizeof r, GRND_NONBLOCK) < 0)
     {
@@ -24,8 +30,30 @@ make_id (char **out)
       unsigned long v = (unsigned long)getpid () ^ (unsigned long)(void *)r;
       memcpy (r, &v, sizeof r);
     }
-  return asprintf (out, "ohr-%d-%02x%02x%02x%02x%02x%02x", getpid (), r[0],
-                   r[1], r[2], r[3], r[4], r[5]);
+  return asprintf (out, "ohr-%d-%llu-%02x%02x%02x%02x%02x%02x", getpid (),
+                   start, r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+enum bundle_owner
+bundle_owner_of (const char *name)
+{
+  char *end;
+  if (strncmp (name, "ohr-", 4) != 0)
+    return BUNDLE_OWNER_UNKNOWN;
+  long pid = strtol (name + 4, &end, 10);
+  if (pid <= 0 || *end != '-')
+    return BUNDLE_OWNER_UNKNOWN;
+  const char *rest = end + 1;
+  unsigned long long start = strtoull (rest, &end, 10);
+  /* ohr-PID-RANDOM, from before the start time was recorded: the pid
+   * alone (a reused pid keeps it, harmlessly, until that process ends) */
+  bool legacy = *end != '-' || end == rest;
+  if (legacy && strspn (rest, "0123456789abcdef") != 12)
+    return BUNDLE_OWNER_UNKNOWN;
+  unsigned long long now = procfs_start_time (pid);
+  if (now == 0)
+    return BUNDLE_OWNER_GONE;
+  return legacy || now == start ? BUNDLE_OWNER_ALIVE : BUNDLE_OWNER_GONE;
 }
 
 static int
@@ -44,7 +72,7 @@ paths (const char *state_base, struct bundle *b)
 int
 bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
 {
-  struct bundle b = { 0 };
+  struct bundle b = { .lock_fd = -1 };
   cleanup_free char *parent = fs_path_join (state_base, "bundles");
   if (parent == NULL || paths (state_base, &b) < 0)
     {
@@ -66,6 +94,16 @@ bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
     {
       ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                        "cannot create the source overlay in '%s'", b.dir);
+      bundle_finish (&b, 0);
+      return -1;
+    }
+  /* held until bundle_finish: a later run's sweep takes it only once we
+   * are gone (LOCK_EX on a directory we just made cannot block) */
+  b.lock_fd = open (b.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (b.lock_fd < 0 || flock (b.lock_fd, LOCK_EX) < 0)
+    {
+      ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                       "cannot lock bundle directory '%s'", b.dir);
       bundle_finish (&b, 0);
       return -1;
     }
@@ -128,7 +166,73 @@ bundle_finish (struct bundle *b, int keep)
     umount2 (b->scratch, MNT_DETACH);
   if (b->dir && !keep)
     fs_rm_rf (b->dir, NULL);
+  else if (b->dir)
+    {
+      /* asked for: the start-up sweep leaves it alone */
+      cleanup_free char *m = fs_path_join (b->dir, BUNDLE_KEPT_MARKER);
+      ohr_error_t ignored = NULL;
+      if (m && fs_write_new (m, "", 0, 0600, &ignored) < 0)
+        ohr_error_free (&ignored);
+    }
+  if (b->lock_fd > 0) /* 0: a zeroed struct, never ours (that is stdin) */
+    close (b->lock_fd);
   free_many (b->id, b->dir, b->log, b->stderr_log, b->upper, b->work,
              b->scratch);
   memset (b, 0, sizeof *b);
+  b->lock_fd = -1;
+}
+
+/* The bundle's directory, locked, when its run is over without its
+ * runner; else -1. */
+static int
+claim_stale (int bundles_fd, const char *name)
+{
+  if (bundle_owner_of (name) != BUNDLE_OWNER_GONE)
+    return -1;
+  cleanup_close int dfd = openat (
+      bundles_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* its runner (alive after all: another PID namespace) or another sweep
+   * holds the lock; once a sweep is done the directory is gone (no link
+   * left) */
+  struct stat st;
+  if (dfd < 0 || flock (dfd, LOCK_EX | LOCK_NB) < 0 || fstat (dfd, &st) < 0
+      || st.st_nlink == 0
+      || faccessat (dfd, BUNDLE_KEPT_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return -1;
+  return steal_fd (&dfd);
+}
+
+size_t
+bundle_each_stale (const char *state_base,
+                   void (*fn) (int bundles_fd, const char *name, int dfd,
+                               void *ctx),
+                   void *ctx)
+{
+  cleanup_free char *bundles = fs_path_join (state_base, "bundles");
+  cleanup_close int bundles_fd
+      = bundles ? open (bundles, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (bundles_fd < 0)
+    return 0; /* no run yet */
+  int scan_fd = dup (bundles_fd);
+  cleanup_dir DIR *d = scan_fd >= 0 ? fdopendir (scan_fd) : NULL;
+  if (d == NULL)
+    {
+      if (scan_fd >= 0)
+        close (scan_fd);
+      return 0;
+    }
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir (d)) != NULL)
+    {
+      if (e->d_name[0] == '.')
+        continue;
+      cleanup_close int dfd = claim_stale (bundles_fd, e->d_name);
+      if (dfd < 0)
+        continue;
+      n++;
+      if (fn)
+        fn (bundles_fd, e->d_name, dfd, ctx);
+    }
+  return n;
 }

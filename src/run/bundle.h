@@ -1,6 +1,7 @@
 /* bundle.h: the per-run OCI bundle directory (config.json, the runtime's
  * log and stderr, the scratch upper layer over the package source),
- * created under the state directory and removed after the run.  The
+ * created under the state directory and removed after the run, or by the
+ * start-up sweep of a later run when its runner died (src/cli/sweep.c).  The
  * rootfs is not in the bundle: config.json points at the image's prepared
  * rootfs, so creating a bundle is a few mkdirs and one write. */
 #ifndef OHR_BUNDLE_H
@@ -19,6 +20,7 @@ struct bundle
   char *upper;      /* overlay upper dir over the package source */
   char *work;       /* overlay work dir */
   char *scratch;    /* the tmpfs holding upper and work, or NULL */
+  int lock_fd; /* the directory, flock'ed while this run lives (sweep.h) */
 };
 
 /* Make the directory (and the overlay dirs). */
@@ -38,7 +40,35 @@ int bundle_bound_scratch (struct bundle *b, unsigned long long size,
 int bundle_write_config (const struct bundle *b, const char *config,
                          size_t config_len, ohr_error_t *err);
 
-/* Remove the bundle directory (not when keep); frees the fields. */
+/* Remove the bundle directory (not when keep: then it is marked
+ * BUNDLE_KEPT_MARKER); frees the fields. */
 void bundle_finish (struct bundle *b, int keep);
+
+/* A bundle's id is ohr-PID-START-RANDOM: the runner's pid and start time
+ * (procfs_start_time), so that a later run tells from the name alone,
+ * with one read of /proc/PID/stat, whether its runner is still there.
+ * That is a pre-filter: the runner also holds an flock on the directory
+ * (close-on-exec, so only the runner), which the kernel drops when it
+ * dies, whatever PID namespace it ran in. */
+enum bundle_owner
+{
+  BUNDLE_OWNER_ALIVE,
+  BUNDLE_OWNER_GONE,
+  BUNDLE_OWNER_UNKNOWN, /* not a bundle id */
+};
+
+enum bundle_owner bundle_owner_of (const char *name);
+
+/* A file in a bundle kept by --keep-bundle. */
+#define BUNDLE_KEPT_MARKER "kept"
+
+/* Each bundle under state_base whose run is over without its runner
+ * (owner gone, lock free, not kept), claimed: fn gets the bundles
+ * directory, the bundle's name and its directory fd, which holds the lock
+ * until fn returns (fn NULL: only count).  Returns how many. */
+size_t bundle_each_stale (const char *state_base,
+                          void (*fn) (int bundles_fd, const char *name,
+                                      int dfd, void *ctx),
+                          void *ctx);
 
 #endif

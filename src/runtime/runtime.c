@@ -398,17 +398,49 @@ run_simple (const struct runtime *rt, const char *const *cmd, int stderr_fd,
                            .ready_fd = -1 };
   if (spawn (rt, argv, &io, oldmask, &pid, err) < 0)
     return -1;
-  int status;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+  int status = 0;
+  pid_t w;
+  while ((w = waitpid (pid, &status, 0)) < 0 && errno == EINTR)
     ;
+  /* ECHILD (SIGCHLD ignored by whoever embeds us): status was never set */
+  if (w < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
+                            "%s %s: cannot wait for it", rt->backend->name,
+                            cmd[0]);
   return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
 }
 
-static bool
-state_exists (const struct runtime *rt, const char *id)
+bool
+runtime_has_container (const struct runtime *rt, const char *id)
 {
   cleanup_free char *p = fs_path_join (rt->state_root, id);
   return p && fs_exists (p);
+}
+
+static int
+force_delete (const struct runtime *rt, const char *id, int stderr_fd,
+              const sigset_t *oldmask, ohr_error_t *err)
+{
+  const char *cmd[] = { "delete", "--force", id, NULL };
+  return run_simple (rt, cmd, stderr_fd, oldmask, err);
+}
+
+int
+runtime_force_delete (const struct runtime *rt, const char *id,
+                      ohr_error_t *err)
+{
+  /* the runtime's own messages are of no use to Cargo */
+  cleanup_close int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  sigset_t cur;
+  sigprocmask (SIG_SETMASK, NULL, &cur);
+  if (force_delete (rt, id, null, &cur, err) < 0)
+    {
+      if (err && *err == NULL)
+        ohr_error_set (err, EIO, OHR_ERR_RUNTIME,
+                       "%s delete --force %s failed", rt->backend->name, id);
+      return -1;
+    }
+  return 0;
 }
 
 static int
@@ -431,6 +463,7 @@ struct supervision
   pid_t pid;               /* the runtime; -1 once reaped */
   time_t grace_deadline;   /* after a forwarded signal */
   time_t timeout_deadline; /* policy timeout */
+  bool no_sigchld; /* SIGCHLD ignored: the runtime's exit wakes nobody */
   bool pump_open;
   bool init_ready; /* the container's init can take a signal */
   int held;        /* a stop signal received before that */
@@ -513,10 +546,20 @@ drain (struct supervision *sv)
 static bool
 reaped (struct supervision *sv, struct runtime_result *out)
 {
-  int status;
+  int status = 0;
   if (sv->pid < 0)
     return true;
-  if (waitpid (sv->pid, &status, WNOHANG) != sv->pid)
+  pid_t w = waitpid (sv->pid, &status, WNOHANG);
+  if (w < 0 && errno == ECHILD)
+    {
+      /* reaped behind our back: its status is lost, not "exit 0" */
+      out->exited = false;
+      out->status = 0;
+      out->status_lost = true;
+      sv->pid = -1;
+      return true;
+    }
+  if (w != sv->pid)
     return false;
   out->exited = WIFEXITED (status);
   out->status = out->exited ? WEXITSTATUS (status) : WTERMSIG (status);
@@ -528,10 +571,8 @@ reaped (struct supervision *sv, struct runtime_result *out)
  * once the init is ready; kill the container when the script outlives the
  * grace period, a second signal arrives, or the timeout passes. */
 static void
-supervise (struct supervision *sv, const sigset_t *set,
-           struct runtime_result *out)
+supervise (struct supervision *sv, int sfd, struct runtime_result *out)
 {
-  cleanup_close int sfd = signalfd (-1, set, SFD_CLOEXEC);
   int quiet_polls = 0;
   for (;;)
     {
@@ -546,10 +587,10 @@ supervise (struct supervision *sv, const sigset_t *set,
         { .fd = sv->pump_open ? sv->io->pump_fd : -1, .events = POLLIN },
         { .fd = sv->init_ready ? -1 : sv->io->ready_fd, .events = POLLIN },
       };
-      int timeout
-          = done || kill_pending || sv->grace_deadline || sv->timeout_deadline
-                ? 100
-                : -1;
+      int timeout = done || kill_pending || sv->grace_deadline
+                            || sv->timeout_deadline || sv->no_sigchld
+                        ? 100
+                        : -1;
       int n = poll (p, 3, timeout);
       if (n == 0 && done)
         quiet_polls++;
@@ -594,13 +635,32 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
 
   sigset_t set, oldmask;
   block_signals (&set, &oldmask);
+  /* Without it no stop signal would ever be forwarded: fail before the
+   * container exists. */
+  cleanup_close int sfd = signalfd (-1, &set, SFD_CLOEXEC);
+  if (sfd < 0)
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, &oldmask, NULL);
+      if (io->pump_fd >= 0 && io->stdout_fd >= 0)
+        close (io->stdout_fd);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                              "cannot create a signalfd to forward signals "
+                              "to the container");
+    }
   pid_t pid = -1;
   int r = spawn (rt, argv, io, &oldmask, &pid, err);
   if (io->pump_fd >= 0 && io->stdout_fd >= 0)
     close (io->stdout_fd);
   if (r == 0)
     {
+      /* ignored (SIG_IGN or SA_NOCLDWAIT, by whoever embeds us): the
+       * kernel reaps the runtime and no SIGCHLD comes, so look */
+      struct sigaction chld;
+      sigaction (SIGCHLD, NULL, &chld);
       struct supervision sv = {
+        .no_sigchld
+        = chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT),
         .rt = rt,
         .id = id,
         .io = io,
@@ -612,15 +672,14 @@ runtime_run (const struct runtime *rt, const char *bundle, const char *id,
               ? time (NULL) + io->timeout_seconds
               : 0,
       };
-      supervise (&sv, &set, out);
+      supervise (&sv, sfd, out);
     }
   /* runc and crun remove the container after a normal exit; anything left
    * (runtime killed, signal, crash) is deleted here. */
-  if (state_exists (rt, id))
+  if (runtime_has_container (rt, id))
     {
-      const char *cmd[] = { "delete", "--force", id, NULL };
       ohr_error_t ignored = NULL;
-      run_simple (rt, cmd, io->stderr_fd, &oldmask, &ignored);
+      force_delete (rt, id, io->stderr_fd, &oldmask, &ignored);
       ohr_error_free (&ignored);
       out->force_deleted = true;
     }

@@ -147,6 +147,8 @@ struct runtime_result
   bool killed;        /* the script outlived the grace period: SIGKILLed */
   bool timed_out;     /* killed because io->timeout_seconds passed */
   bool force_deleted; /* state was left behind and removed */
+  bool status_lost;   /* the runtime was reaped by someone else (ECHILD):
+                         exited and status say nothing */
 };
 
 /* How the runtime's process is wired. */
@@ -184,6 +186,14 @@ struct runtime_io
 int runtime_run (const struct runtime *rt, const char *bundle, const char *id,
                  const char *log_path, const struct runtime_io *io,
                  struct runtime_result *out, ohr_error_t *err);
+
+/* Whether the runtime holds state for container id under its root. */
+bool runtime_has_container (const struct runtime *rt, const char *id);
+
+/* `RUNTIME delete --force ID`: kills whatever of the container is left and
+ * removes its state (cgroup included).  The runtime's output is dropped. */
+int runtime_force_delete (const struct runtime *rt, const char *id,
+                          ohr_error_t *err);
 
 /* Why the runtime failed: the last error it logged in log_path (JSON
  * lines), else the last line it printed to stderr_path; NULL if neither. */

@@ -13,15 +13,19 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "run/bundle.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/procfs.h"
 #include "util/strv.h"
 
 struct fixture
@@ -139,9 +143,10 @@ test_create_layout_and_modes (void **state)
   struct bundle b = { 0 };
   create (f->state, &b); /* <state> and <state>/bundles do not exist yet */
 
-  /* ohr-<pid>-<12 hex digits> */
+  /* ohr-<pid>-<start time>-<12 hex digits> */
   char prefix[64];
-  snprintf (prefix, sizeof prefix, "ohr-%d-", (int)getpid ());
+  snprintf (prefix, sizeof prefix, "ohr-%d-%llu-", (int)getpid (),
+            procfs_start_time (getpid ()));
   assert_int_equal (strncmp (b.id, prefix, strlen (prefix)), 0);
   const char *hex = b.id + strlen (prefix);
   assert_int_equal (strlen (hex), 12);
@@ -150,6 +155,12 @@ test_create_layout_and_modes (void **state)
   char *bundles = join (f->state, "bundles");
   char *dir = join (bundles, b.id);
   assert_string_equal (b.dir, dir);
+  /* locked while the run lives: another open file cannot take it */
+  int lfd = open (b.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true (lfd >= 0);
+  assert_int_equal (flock (lfd, LOCK_EX | LOCK_NB), -1);
+  assert_int_equal (errno, EWOULDBLOCK);
+  close (lfd);
   /* private: the config names host paths, the log the runtime's errors */
   assert_dir_mode (bundles, 0700);
   assert_dir_mode (b.dir, 0700);
@@ -293,6 +304,15 @@ test_finish_removes_or_keeps (void **state)
   bundle_finish (&b, 1);
   assert_null (b.dir);
   assert_true (fs_is_dir (kept));
+  /* no longer locked: the run is over */
+  int lfd = open (kept, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true (lfd >= 0);
+  assert_int_equal (flock (lfd, LOCK_EX | LOCK_NB), 0);
+  close (lfd);
+  /* marked, so that the start-up sweep of a later run leaves it */
+  char *marker = join (kept, BUNDLE_KEPT_MARKER);
+  assert_true (fs_exists (marker));
+  free (marker);
   free (kept);
   free (bundles);
   free (dir);
@@ -376,6 +396,42 @@ test_bad_parent (void **state)
   free (file);
 }
 
+/* A bundle's owner from its name: this process (alive), a child that has
+ * exited (gone), this pid with another start time (a reused pid: gone),
+ * the legacy name without a start time, and names that are no bundle. */
+static void
+test_owner_of (void **state)
+{
+  (void)state;
+  char name[128];
+  unsigned long long start = procfs_start_time (getpid ());
+  assert_true (start > 0);
+  snprintf (name, sizeof name, "ohr-%d-%llu-0123456789ab", (int)getpid (),
+            start);
+  assert_int_equal (bundle_owner_of (name), BUNDLE_OWNER_ALIVE);
+  snprintf (name, sizeof name, "ohr-%d-%llu-0123456789ab", (int)getpid (),
+            start + 1);
+  assert_int_equal (bundle_owner_of (name), BUNDLE_OWNER_GONE);
+  snprintf (name, sizeof name, "ohr-%d-0123456789ab", (int)getpid ());
+  assert_int_equal (bundle_owner_of (name), BUNDLE_OWNER_ALIVE);
+
+  pid_t child = fork ();
+  assert_true (child >= 0);
+  if (child == 0)
+    _exit (0);
+  assert_int_equal (waitpid (child, NULL, 0), child);
+  snprintf (name, sizeof name, "ohr-%d-%llu-0123456789ab", (int)child, start);
+  assert_int_equal (bundle_owner_of (name), BUNDLE_OWNER_GONE);
+  snprintf (name, sizeof name, "ohr-%d-0123456789ab", (int)child);
+  assert_int_equal (bundle_owner_of (name), BUNDLE_OWNER_GONE);
+
+  const char *not_bundles[] = { "kept",      "ohr-",      "ohr-x-1-2",
+                                "ohr-0-1-2", "ohr-12-zz", "ohr-12-0123" };
+  for (size_t i = 0; i < sizeof not_bundles / sizeof *not_bundles; i++)
+    if (bundle_owner_of (not_bundles[i]) != BUNDLE_OWNER_UNKNOWN)
+      fail_msg ("'%s' taken for a bundle id", not_bundles[i]);
+}
+
 int
 main (void)
 {
@@ -387,6 +443,7 @@ main (void)
     T (test_finish_removes_or_keeps),
     T (test_names_unique),
     T (test_bad_parent),
+    T (test_owner_of),
 #undef T
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/procfs.h"
@@ -44,11 +45,43 @@ test_read_long (void **state)
   assert_true (procfs_read_long ("/proc/sys/kernel/pid_max", -1) > 0);
 }
 
+/* Our start time is field 22 of /proc/self/stat, as ps reads it; a
+ * process that is gone has none. */
+static void
+test_start_time (void **state)
+{
+  (void)state;
+  FILE *f = fopen ("/proc/self/stat", "r");
+  assert_non_null (f);
+  char buf[1024];
+  assert_non_null (fgets (buf, sizeof buf, f));
+  fclose (f);
+  char *p = strrchr (buf, ')');
+  assert_non_null (p);
+  unsigned long long want = 0;
+  /* fields 3..21 skipped, 22 read */
+  assert_int_equal (sscanf (p + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                            "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                            &want),
+                    1);
+  assert_true (want > 0);
+  assert_true (procfs_start_time (getpid ()) == want);
+  assert_true (procfs_start_time (-1) == 0);
+  pid_t child = fork ();
+  assert_true (child >= 0);
+  if (child == 0)
+    _exit (0);
+  assert_int_equal (waitpid (child, NULL, 0), child);
+  assert_true (procfs_start_time (child) == 0);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_read_long),
+    cmocka_unit_test (test_start_time),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
