@@ -29,6 +29,7 @@
 #include "run/hooks.h"
 #include "run/jobserver.h"
 #include "run/outcheck.h"
+#include "run/seccomp.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
 #include "run/view.h"
@@ -130,6 +131,8 @@ load_policy (struct run_state *s, ohr_error_t *err)
       (*err)->kind = OHR_ERR_USAGE;
       return -1;
     }
+  if (seccomp_check_policy (&s->policy, err) < 0)
+    return -1;
   if (policy_resolve (&s->policy, getenv ("CARGO_PKG_NAME"),
                       getenv ("CARGO_PKG_VERSION"), &s->eff, err)
       < 0)
@@ -363,6 +366,8 @@ generate (struct run_state *s, ohr_error_t *err)
     .annotations = s->annotations,
     .memory_limit = s->cgroups ? s->eff.settings.memory : 0,
     .pids_limit = s->cgroups ? s->eff.settings.pids : 0,
+    .seccomp_unconfined = s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED,
+    .syscalls_allowed = s->eff.settings.syscalls,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;

@@ -72,14 +72,21 @@
  *   pids           an integer, 1 to 4194304 (the kernel's PID_MAX_LIMIT)
  *   timeout        seconds, as an integer or a string with an s, m or h
  *                  suffix: 900, "30s", "10m", "1h"
+ *   seccomp        "default" (the runner's seccomp profile, run/seccomp.h)
+ *                  or "unconfined" (no seccomp filter at all)
+ *   syscalls       calls the profile denies or restricts that this
+ *                  package may make: ["keyctl", "personality"]; a name
+ *                  the profile does not restrict is an error (checked by
+ *                  seccomp_check_policy, which knows the profile)
  *
  * Resolution (policy_resolve): the built-in defaults, then the file's
  * "defaults", then every rule that matches, in file order.  Scalars
- * (network, source-writes, paths, memory, pids, timeout) are overridden by
- * each later layer that names them; mounts and env accumulate, a later
- * mount with the same destination or a later variable with the same NAME
- * replacing the earlier one.  A rule with a "version" never matches when
- * the version is unknown (NULL): a widening is not applied on a guess.
+ * (network, source-writes, paths, memory, pids, timeout, seccomp) are
+ * overridden by each later layer that names them; mounts, env and
+ * syscalls accumulate, a later mount with the same destination or a later
+ * variable with the same NAME replacing the earlier one.  A rule with a
+ * "version" never matches when the version is unknown (NULL): a widening is
+ * not applied on a guess.
  *
  * Built-in defaults (policy_default), chosen for build scripts that
  * compile C and C++: network none, no mounts, no extra env, source-writes
@@ -89,8 +96,9 @@
  * pids 4096 (make -j with compilers, assemblers and linkers stays in the
  * hundreds; a fork bomb does not), timeout 30 minutes (the slowest common
  * scripts, bundled OpenSSL or LLVM pieces, take minutes; a hung script
- * should not hold a CI runner for hours), strict false (directives naming
- * system paths are common and mostly harmless: strict is opt-in).
+ * should not hold a CI runner for hours), seccomp default, strict false
+ * (directives naming system paths are common and mostly harmless: strict is
+ * opt-in).
  */
 #ifndef OHR_POLICY_H
 #define OHR_POLICY_H
@@ -112,6 +120,12 @@
 #define POLICY_DEFAULT_PIDS 4096
 #define POLICY_DEFAULT_TIMEOUT (30 * 60)
 
+enum policy_seccomp
+{
+  POLICY_SECCOMP_DEFAULT,    /* the runner's profile (run/seccomp.h) */
+  POLICY_SECCOMP_UNCONFINED, /* no filter */
+};
+
 enum policy_source_writes
 {
   POLICY_SOURCE_WRITES_NONE,    /* the source is read-only */
@@ -127,7 +141,8 @@ enum
   POLICY_SET_MEMORY = 1 << 3,
   POLICY_SET_PIDS = 1 << 4,
   POLICY_SET_TIMEOUT = 1 << 5,
-  POLICY_SET_ALL = (1 << 6) - 1,
+  POLICY_SET_SECCOMP = 1 << 6,
+  POLICY_SET_ALL = (1 << 7) - 1,
 };
 
 /* A read-only bind of a host path; both absolute and normalized. */
@@ -151,6 +166,10 @@ struct policy_settings
   struct policy_mount *mounts;
   size_t n_mounts;
   char **env; /* NAME or NAME=VALUE, NULL-terminated, NULL when empty */
+  enum policy_seccomp seccomp;
+  /* calls the seccomp profile may let through, NULL-terminated, NULL when
+   * empty; in a layer as written, resolved without repeats */
+  char **syscalls;
 };
 
 struct policy_rule
