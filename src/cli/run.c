@@ -148,6 +148,10 @@ load_policy (struct run_state *s, ohr_error_t *err)
   for (size_t i = 0; i < s->eff.n_matches; i++)
     verbose (s, "policy %s: rule %s", path ? path : "(built-in)",
              s->eff.matches[i].json);
+  if (p->seccomp == POLICY_SECCOMP_UNCONFINED)
+    verbose (s, "seccomp: unconfined (policy)");
+  for (size_t i = 0; p->syscalls && p->syscalls[i]; i++)
+    verbose (s, "seccomp: '%s' let through (policy)", p->syscalls[i]);
   return 0;
 }
 
