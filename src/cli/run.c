@@ -33,6 +33,7 @@
 #include "run/limits.h"
 #include "run/outcheck.h"
 #include "run/pkgsource.h"
+#include "run/seccomp.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
 #include "run/view.h"
@@ -167,6 +168,8 @@ load_policy (struct run_state *s, ohr_error_t *err)
       (*err)->kind = OHR_ERR_USAGE;
       return -1;
     }
+  if (seccomp_check_policy (&s->policy, err) < 0)
+    return -1;
   const char *name = getenv ("CARGO_PKG_NAME");
   struct policy_package pkg = {
     .name = name ? name : "",
@@ -198,6 +201,10 @@ load_policy (struct run_state *s, ohr_error_t *err)
              s->eff.passed[i].index, s->eff.passed[i].json, pkg.name,
              policy_source_name (pkg.source), s->src.source ? " from " : "",
              s->src.source ? s->src.source : "");
+  if (p->seccomp == POLICY_SECCOMP_UNCONFINED)
+    verbose (s, "seccomp: unconfined (policy)");
+  for (size_t i = 0; p->syscalls && p->syscalls[i]; i++)
+    verbose (s, "seccomp: '%s' let through (policy)", p->syscalls[i]);
   return 0;
 }
 
@@ -545,6 +552,8 @@ generate (struct run_state *s, ohr_error_t *err)
     .pids_limit = s->limits.cgroup_pids,
     .rlimits = s->limits.rlimits,
     .n_rlimits = s->limits.n_rlimits,
+    .seccomp_unconfined = s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED,
+    .syscalls_allowed = s->eff.settings.syscalls,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;

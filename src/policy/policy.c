@@ -57,7 +57,8 @@ const char policy_builtin_json[] = "{\n"
                                    "    \"pids\": 4096,\n"
                                    "    \"timeout\": \"30m\",\n"
                                    "    \"nofile\": 65536,\n"
-                                   "    \"tmpfs\": \"1G\"\n"
+                                   "    \"tmpfs\": \"1G\",\n"
+                                   "    \"seccomp\": \"default\"\n"
                                    "  },\n"
                                    "  \"packages\": []\n"
                                    "}\n";
@@ -359,6 +360,42 @@ parse_nofile (yajl_val v, const struct json_where *w, void *target,
 }
 
 static int
+parse_seccomp (yajl_val v, const struct json_where *w, void *target,
+               ohr_error_t *err)
+{
+  struct target *t = target;
+  static const struct choice c
+      = { { "default", "unconfined" },
+          { POLICY_SECCOMP_DEFAULT, POLICY_SECCOMP_UNCONFINED } };
+  int n;
+  if (parse_choice (v, w, &c, &n, err) < 0)
+    return -1;
+  t->settings->seccomp = (enum policy_seccomp)n;
+  t->settings->set |= POLICY_SET_SECCOMP;
+  return 0;
+}
+
+/* A syscall's name as libseccomp spells it: lowercase letters, digits and
+ * '_'.  Whether the profile restricts it is seccomp_check_policy's to say
+ * (the profile lives with the spec, in src/run/). */
+static int
+parse_syscall_entry (const char *e, const struct json_where *w, void *ctx,
+                     ohr_error_t *err)
+{
+  struct policy_settings *settings = ctx;
+  char buf[CLIP_SIZE];
+  size_t n = strspn (e, "abcdefghijklmnopqrstuvwxyz0123456789_");
+  if (n == 0 || e[n] != '\0' || n > 64)
+    return json_bad (w, err,
+                     "invalid syscall name \"%s\": use the name as in "
+                     "syscalls(2), such as \"keyctl\"",
+                     json_clip (e, buf));
+  if (strv_push (&settings->syscalls, e) < 0)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
 parse_tmpfs (yajl_val v, const struct json_where *w, void *target,
              ohr_error_t *err)
 {
@@ -367,6 +404,15 @@ parse_tmpfs (yajl_val v, const struct json_where *w, void *target,
     return -1;
   t->settings->set |= POLICY_SET_TMPFS;
   return 0;
+}
+
+static int
+parse_syscalls (yajl_val v, const struct json_where *w, void *target,
+                ohr_error_t *err)
+{
+  struct target *t = target;
+  return json_each_string (v, w, "a list", parse_syscall_entry, t->settings,
+                           err);
 }
 
 /* An absolute path, normalized so that later comparisons (same
@@ -701,7 +747,9 @@ parse_rule_checksum (yajl_val v, const struct json_where *w, void *target,
   { "pids", parse_pids, NULL },                        \
   { "timeout", parse_timeout, NULL },                  \
   { "nofile", parse_nofile, NULL },                    \
-  { "tmpfs", parse_tmpfs, NULL }
+  { "tmpfs", parse_tmpfs, NULL },                      \
+  { "seccomp", parse_seccomp, NULL },                  \
+  { "syscalls", parse_syscalls, NULL }
 /* clang-format on */
 
 static const struct json_field settings_fields[] = {
@@ -929,10 +977,12 @@ settings_clear (struct policy_settings *s)
   free (s->mounts);
   strv_free (s->env);
   strv_free (s->workspace_read);
+  strv_free (s->syscalls);
   s->mounts = NULL;
   s->n_mounts = 0;
   s->env = NULL;
   s->workspace_read = NULL;
+  s->syscalls = NULL;
 }
 
 static void
@@ -976,6 +1026,7 @@ policy_default (struct policy *out)
       .timeout = POLICY_DEFAULT_TIMEOUT,
       .nofile = POLICY_DEFAULT_NOFILE,
       .tmpfs = POLICY_DEFAULT_TMPFS,
+      .seccomp = POLICY_SECCOMP_DEFAULT,
     },
   };
   /* the digest is computed on demand (policy-digest.c): run mode must
@@ -1146,7 +1197,13 @@ settings_merge (struct policy_settings *dst, const struct policy_settings *src)
     dst->nofile = src->nofile;
   if (src->set & POLICY_SET_TMPFS)
     dst->tmpfs = src->tmpfs;
+  if (src->set & POLICY_SET_SECCOMP)
+    dst->seccomp = src->seccomp;
   dst->set |= src->set;
+  for (size_t i = 0; src->syscalls && src->syscalls[i]; i++)
+    if (!strv_contains (dst->syscalls, src->syscalls[i])
+        && strv_push (&dst->syscalls, src->syscalls[i]) < 0)
+      return -1;
   for (size_t i = 0; i < src->n_mounts; i++)
     if (add_mount (dst, &src->mounts[i]) < 0)
       return -1;

@@ -92,15 +92,21 @@
  *   nofile         open files per process (RLIMIT_NOFILE), 64 to 1048576
  *   tmpfs          the size of each of /tmp, HOME and the source
  *                  overlay's scratch layer, as memory; at least 1M
+ *   seccomp        "default" (the runner's seccomp profile, run/seccomp.h)
+ *                  or "unconfined" (no seccomp filter at all)
+ *   syscalls       calls the profile denies or restricts that this
+ *                  package may make: ["keyctl", "personality"]; a name
+ *                  the profile does not restrict is an error (checked by
+ *                  seccomp_check_policy, which knows the profile)
  *
  * Resolution (policy_resolve): the built-in defaults, then the file's
  * "defaults", then every rule that matches, in file order.  Scalars
- * (network, source-writes, paths, memory, pids, timeout, nofile, tmpfs) are
- * overridden by each later layer that names them; mounts, env and
- * workspace-read accumulate, a later
- * mount with the same destination or a later variable with the same NAME
- * replacing the earlier one.  A rule with a "version" never matches when
- * the version is unknown (NULL): a widening is not applied on a guess.
+ * (network, source-writes, paths, memory, pids, timeout, nofile, tmpfs,
+ * seccomp) are overridden by each later layer that names them; mounts,
+ * env, workspace-read and syscalls accumulate, a later mount with the same
+ * destination or a later variable with the same NAME replacing the earlier
+ * one.  A rule with a "version" never matches when the version is unknown
+ * (NULL): a widening is not applied on a guess.
  *
  * Built-in defaults (policy_default), chosen for build scripts that
  * compile C and C++: network none, no mounts, no extra env, source-writes
@@ -113,8 +119,8 @@
  * should not hold a CI runner for hours), nofile 65536 (the soft limit
  * stays what Cargo has, as natively; a linker that raises it to the hard
  * limit gets 65536, more than any build opens), tmpfs 1G (compilers'
- * temporary files; it is memory), strict false (directives naming
- * system paths are common and mostly harmless: strict is opt-in).
+ * temporary files; it is memory), seccomp default, strict false (directives
+ * naming system paths are common and mostly harmless: strict is opt-in).
  */
 #ifndef OHR_POLICY_H
 #define OHR_POLICY_H
@@ -138,6 +144,12 @@
 #define POLICY_DEFAULT_NOFILE 65536
 #define POLICY_DEFAULT_TMPFS (1ULL << 30)
 
+enum policy_seccomp
+{
+  POLICY_SECCOMP_DEFAULT,    /* the runner's profile (run/seccomp.h) */
+  POLICY_SECCOMP_UNCONFINED, /* no filter */
+};
+
 enum policy_source_writes
 {
   POLICY_SOURCE_WRITES_NONE,    /* the source is read-only */
@@ -155,7 +167,8 @@ enum
   POLICY_SET_TIMEOUT = 1 << 5,
   POLICY_SET_NOFILE = 1 << 6,
   POLICY_SET_TMPFS = 1 << 7,
-  POLICY_SET_ALL = (1 << 8) - 1,
+  POLICY_SET_SECCOMP = 1 << 8,
+  POLICY_SET_ALL = (1 << 9) - 1,
 };
 
 /* A read-only bind of a host path; both absolute and normalized. */
@@ -183,6 +196,10 @@ struct policy_settings
   char **env; /* NAME or NAME=VALUE, NULL-terminated, NULL when empty */
   char **workspace_read; /* paths relative to the workspace root that stay
                             visible, NULL when empty */
+  enum policy_seccomp seccomp;
+  /* calls the seccomp profile may let through, NULL-terminated, NULL when
+   * empty; in a layer as written, resolved without repeats */
+  char **syscalls;
 };
 
 /* Where a package comes from, as far as rules care (see "source"). */

@@ -11,6 +11,7 @@
 #include "util/jsongen.h"
 
 #include "run/hooks.h"
+#include "run/seccomp.h"
 
 /* runc's defaults (libcontainer/specconv), plus paths podman masks too. */
 static const char *const masked_paths[] = {
@@ -208,6 +209,8 @@ gen_linux (yajl_gen g, const struct spec_input *in)
     G (gen_str (g, in->extra_masked[i]));
   G (yajl_gen_array_close (g));
   G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));
+  if (!in->seccomp_unconfined)
+    G (seccomp_gen (g, in->syscalls_allowed));
   G (yajl_gen_map_close (g));
 fail:
   return st;

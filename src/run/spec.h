@@ -3,7 +3,8 @@
  * Owns the security baseline every build script gets: read-only root, no
  * capabilities, noNewPrivileges, pid/ipc/uts/mount namespaces (plus network
  * when isolated, user when rootless), runc's masked and read-only /proc and
- * /sys paths.  What varies per run comes in through struct spec_input.
+ * /sys paths, the seccomp profile (seccomp.h).  What varies per run comes in
+ * through struct spec_input.
  */
 #ifndef OHR_SPEC_H
 #define OHR_SPEC_H
@@ -47,6 +48,11 @@ struct spec_input
   /* "annotations": "KEY=VALUE" strings, a later KEY winning (NULL or
    * empty: no "annotations"); hooks read them from the state on stdin */
   char *const *annotations;
+  /* "linux.seccomp": none when unconfined (the policy said so), else the
+   * profile without the restrictions on the calls named in
+   * syscalls_allowed (NULL: all of them apply) */
+  bool seccomp_unconfined;
+  char *const *syscalls_allowed;
 };
 
 /* Generate config.json; *out is NUL-terminated and owned by the caller. */

@@ -67,7 +67,7 @@ EOF
 cat >"$T/policy.json" <<EOF
 { "version": 1,
   "defaults": { "tmpfs": "${TMPFS_MIB}M", "pids": $PIDS, "memory": "1G" },
-  "packages": [ { "package": "ohr-limits", "source-writes": "overlay" } ] }
+  "packages": [ { "package": "ohr-limits", "source": "path", "source-writes": "overlay" } ] }
 EOF
 chmod 644 "$T/policy.json"
 (cd "$T/crate" && CARGO_NET_OFFLINE=true cargo generate-lockfile --offline -q) ||

@@ -48,7 +48,7 @@ in_ns() {
 }
 cat >"$T/policy.json" <<EOF
 { "version": 1, "packages": [
-  { "package": "ohr-fixture-contain-probe",
+  { "package": "ohr-fixture-contain-probe", "source": "path",
     "mounts": [ { "source": "$T/pol", "destination": "/policy" } ] } ] }
 EOF
 chmod 644 "$T/policy.json"

@@ -75,10 +75,36 @@ order = [x["destination"] for x in c["mounts"]]
 for i, d in enumerate(order):
     for parent in order[i + 1:]:
         need(not (d.startswith(parent + "/")), "mount %s comes before its parent %s" % (d, parent))
+sc = c["linux"].get("seccomp", {})
+need(sc.get("defaultAction") == "SCMP_ACT_ALLOW" and "SCMP_ARCH_X86_64" in sc.get("architectures", []), "seccomp profile: a denylist for x86_64")
+denied = {n: r["errnoRet"] for r in sc.get("syscalls", []) if "args" not in r for n in r["names"]}
+need(denied.get("keyctl") == 38 and denied.get("clone3") == 38 and denied.get("bpf") == 1, "seccomp: keyctl/clone3 ENOSYS, bpf EPERM")
+need(all(r["action"] == "SCMP_ACT_ERRNO" for r in sc.get("syscalls", [])), "seccomp: errno answers only, never a kill")
 for e in errors:
     print("# " + e)
 sys.exit(1 if errors else 0)
 PY
+
+# A policy rule relaxes the profile for one package, or drops it.
+printf '{"version":1,"packages":[{"package":"pkg","source":"any","syscalls":["keyctl"]}]}' >"$T/relax.json"
+printf '{"version":1,"packages":[{"package":"pkg","source":"any","seccomp":"unconfined"}]}' >"$T/unconfined.json"
+printf '{"version":1,"packages":[{"package":"pkg","source":"any","syscalls":["keyctl","read"]}]}' >"$T/typo.json"
+chmod 644 "$T"/relax.json "$T"/unconfined.json "$T"/typo.json
+"$OHR" --keep-bundle --policy "$T/relax.json" "$SCRIPT" 2>"$T/err"
+cfg=$(specfile)/config.json
+check "policy syscalls: the spec still validates" /usr/bin/python3 "$TOP/tests/lib/validate-spec.py" "$cfg"
+check "policy syscalls: keyctl is no longer denied, add_key still is" /usr/bin/python3 -c "
+import json; r=json.load(open('$cfg'))['linux']['seccomp']['syscalls']; n=[x for y in r for x in y['names']]
+assert 'keyctl' not in n and 'add_key' in n, n"
+"$OHR" --keep-bundle --policy "$T/unconfined.json" "$SCRIPT" 2>"$T/err"
+cfg=$(specfile)/config.json
+check "policy seccomp unconfined: no linux.seccomp" /usr/bin/python3 -c "
+import json; assert 'seccomp' not in json.load(open('$cfg'))['linux']"
+rc=0
+"$OHR" --policy "$T/typo.json" "$SCRIPT" 2>"$T/err" || rc=$?
+check "policy syscalls: a call the profile allows anyway is a usage error naming where" \
+  assert_file_has "$T/err" "packages\[0\]\.syscalls\[1\]: \"read\" is not a call the seccomp profile denies"
+check "... with the usage exit code (121)" assert_eq 121 "$rc" "exit status"
 
 # The default: canonical paths.
 "$OHR" --keep-bundle "$SCRIPT" 2>"$T/err"
