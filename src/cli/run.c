@@ -27,12 +27,14 @@
 #include "run/directives.h"
 #include "run/envfilter.h"
 #include "run/hooks.h"
+#include "run/idshift.h"
 #include "run/jobserver.h"
 #include "run/outcheck.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
 #include "run/view.h"
 #include "runtime/hostinfo.h"
+#include "runtime/idmap.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -75,6 +77,13 @@ struct run_state
   struct spec_hooks selected_hooks;
   char **annotations;
   ohr_error_t pump_error;
+  /* as root: the container's root is this host id range (idmap.h) */
+  bool mapped;
+  struct idmap idmap;
+  bool lent;                      /* OUT_DIR lent to it: give it back */
+  struct idshift_owner out_owner; /* whom it goes back to */
+  char **stage_binds; /* source, target: paths it reaches only there */
+  char *rootfs;       /* the spec's: the image's, or where it is bound */
 };
 
 static void
@@ -96,6 +105,8 @@ state_clear (struct run_state *s)
   hooks_set_clear (&s->hooks);
   spec_hooks_clear (&s->selected_hooks);
   strv_free (s->annotations);
+  strv_free (s->stage_binds);
+  free (s->rootfs);
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
 }
@@ -272,6 +283,12 @@ prepare (struct run_state *s, ohr_error_t *err)
       || load_policy (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
+  if (!s->host.rootless)
+    {
+      if (idmap_choose (s->opts.id_range, NULL, &s->idmap, err) < 0)
+        return ohr_error_wrap (err, "--id-range");
+      s->mapped = true;
+    }
   struct image_options io = {
     .cache_dir = s->opts.cache_dir,
     .store_dir = s->opts.store_dir,
@@ -296,6 +313,9 @@ prepare (struct run_state *s, ohr_error_t *err)
   verbose (s, "runtime %s; cgroups %s; %s", s->rt.reason ? s->rt.reason : "",
            hostinfo_cgroup_mode_name (s->host.cgroups),
            s->host.rootless ? "rootless" : "root");
+  if (s->mapped)
+    verbose (s, "the container's root is host uid %u, gid %u (%u ids)",
+             (unsigned)s->idmap.uid, (unsigned)s->idmap.gid, s->idmap.size);
   if (toolchain_find (environ, &s->tc, err) < 0
       || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
                           &s->js, err)
@@ -306,6 +326,61 @@ prepare (struct run_state *s, ohr_error_t *err)
     return -1;
   for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
     verbose (s, "toolchain: %s", s->tc.notes[i]);
+  return 0;
+}
+
+/* A path the mapped root cannot reach (under /root, 0700) is bound at
+ * BUNDLE/name by the runtime's private mount namespace; *out is the path
+ * the spec names. */
+static int
+stage (struct run_state *s, const char *path, const char *name, char **out,
+       ohr_error_t *err)
+{
+  if (idshift_reaches (path, s->idmap.uid, s->idmap.gid))
+    return (*out = strdup (path)) ? 0 : ohr_error_nomem (err);
+  cleanup_free char *at = fs_path_join (s->bundle.dir, name);
+  if (at == NULL || strv_push (&s->stage_binds, path) < 0
+      || strv_push (&s->stage_binds, at) < 0)
+    return ohr_error_nomem (err);
+  if (mkdir (at, 0755) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            at);
+  *out = steal_pointer (&at);
+  return 0;
+}
+
+/* As root, what the container's root (s->idmap, no host privilege) needs
+ * of the bundle: the way to it (like Docker's 0711 with userns-remap:
+ * searchable, not listable), the source overlay's upper and work dirs as
+ * its own, and the rootfs and package root where it can reach them. */
+static int
+prepare_mapped_bundle (struct run_state *s, char **lower, ohr_error_t *err)
+{
+  cleanup_free char *bundles = fs_path_join (s->opts.state_dir, "bundles");
+  if (bundles == NULL)
+    return ohr_error_nomem (err);
+  const char *const search[] = { s->opts.state_dir, bundles, s->bundle.dir };
+  for (size_t i = 0; i < 3; i++)
+    if (chmod (search[i], 0711) < 0)
+      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                              "cannot make '%s' searchable", search[i]);
+  if (!idshift_reaches (s->bundle.dir, s->idmap.uid, s->idmap.gid))
+    return ohr_error_set (err, EACCES, OHR_ERR_USAGE,
+                          "the container's root (host uid %u) cannot reach "
+                          "'%s': make the directories above it searchable "
+                          "by others (chmod o+x) or choose another "
+                          "--state-dir",
+                          (unsigned)s->idmap.uid, s->bundle.dir);
+  if (chown (s->bundle.upper, s->idmap.uid, s->idmap.gid) < 0
+      || chown (s->bundle.work, s->idmap.uid, s->idmap.gid) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot give the source overlay to the "
+                            "container's root");
+  free (s->rootfs);
+  s->rootfs = NULL;
+  if (stage (s, s->image->rootfs, "rootfs", &s->rootfs, err) < 0
+      || stage (s, s->ctx.manifest_dir, "source-lower", lower, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -333,6 +408,13 @@ generate (struct run_state *s, ohr_error_t *err)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;
+  if ((s->rootfs = strdup (s->image->rootfs)) == NULL)
+    return ohr_error_nomem (err);
+  cleanup_free char *lower = NULL;
+  if (s->mapped && prepare_mapped_bundle (s, &lower, err) < 0)
+    return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  li.source_lower = lower;
+  li.userns = s->mapped;
   decide_cgroups (s);
   if (s->opts.degraded_proc)
     fprintf (stderr,
@@ -344,7 +426,7 @@ generate (struct run_state *s, ohr_error_t *err)
   if (select_hooks (s, err) < 0)
     return -1;
   struct spec_input si = {
-    .rootfs = s->image->rootfs,
+    .rootfs = s->rootfs,
     .args = s->layout.args,
     .env = s->layout.env,
     .cwd = s->layout.cwd,
@@ -356,8 +438,9 @@ generate (struct run_state *s, ohr_error_t *err)
     .new_netns = s->opts.network == NETWORK_NONE,
     .share_pidns = s->opts.degraded_proc,
     .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
-    .host_uid = s->host.uid,
-    .host_gid = s->host.gid,
+    .host_uid = s->mapped ? s->idmap.uid : s->host.uid,
+    .host_gid = s->mapped ? s->idmap.gid : s->host.gid,
+    .id_count = s->mapped ? s->idmap.size : 1,
     .mounts = &s->layout.mounts,
     .hooks = &s->selected_hooks,
     .annotations = s->annotations,
@@ -640,6 +723,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .pump_fd = -1,
     .timeout_seconds = (int)s->eff.settings.timeout,
     .ready_fd = status_r,
+    .stage_binds = s->stage_binds,
   };
   cleanup_close int out_r = -1;
   if (maps_directives (s) || s->attest_fd >= 0)
@@ -764,9 +848,10 @@ check_strict_directives (struct run_state *s, ohr_error_t *err)
 /* Whatever happened to the script (exit, signal, timeout), what it left
  * in OUT_DIR must not act on the host: setid bits are cleared and links
  * out of it removed (which fails the run), before anything else looks at
- * the result.  The same walk over OUT_DIR finds the container paths that
- * after_run reports, when they matter (a successful run with canonical
- * paths). */
+ * the result; as root, each entry then goes back from the container's
+ * root to OUT_DIR's owner.  The same walk over OUT_DIR finds the container
+ * paths that after_run reports, when they matter (a successful run with
+ * canonical paths). */
 static int
 neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
             ohr_error_t *err)
@@ -775,7 +860,9 @@ neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
       && container_prefixes (s, &prefixes, err) < 0)
     return -1;
-  if (outcheck_out_dir (s->ctx.out_dir, prefixes, found, err) < 0)
+  if (outcheck_out_dir_give_back (s->ctx.out_dir, prefixes,
+                                  s->lent ? &s->out_owner : NULL, found, err)
+      < 0)
     return -1;
   const struct outcheck_report *setid = &found->setid;
   for (size_t i = 0; i < setid->n; i++)
@@ -939,7 +1026,14 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
   else
     {
       clock_gettime (CLOCK_REALTIME, &s.started);
-      r = execute (&s, err);
+      /* as root OUT_DIR is the container's root's for the run: given back
+       * below whatever happens, from the first chown on */
+      s.lent = s.mapped;
+      if (s.mapped
+          && idshift_lend (s.ctx.out_dir, &s.idmap, &s.out_owner, err) < 0)
+        r = ohr_error_wrap (err, "OUT_DIR");
+      else
+        r = execute (&s, err);
       clock_gettime (CLOCK_REALTIME, &s.finished);
       if (r >= 0 || s.bundle.dir)
         {

@@ -2,7 +2,8 @@
  *
  * Owns the security baseline every build script gets: read-only root, no
  * capabilities, noNewPrivileges, pid/ipc/uts/mount namespaces (plus network
- * when isolated, user when rootless), runc's masked and read-only /proc and
+ * when isolated, user whenever the runtime does not make it: rootless and
+ * root alike), runc's masked and read-only /proc and
  * /sys paths.  What varies per run comes in through struct spec_input.
  */
 #ifndef OHR_SPEC_H
@@ -29,9 +30,10 @@ struct spec_input
   gid_t gid;
   bool new_netns;   /* network none: own namespace with only lo */
   bool share_pidns; /* degraded: the host's PID namespace */
-  bool new_userns;  /* rootless: user namespace mapping 0 -> host ids */
+  bool new_userns;  /* user namespace mapping 0.. -> host_uid.. */
   uid_t host_uid;
   gid_t host_gid;
+  unsigned id_count; /* ids mapped (0: 1; rootless: the user alone) */
   const struct mount_table *mounts;
   /* cgroup limits (0: none); only set where cgroups can be written */
   unsigned long long memory_limit; /* bytes */

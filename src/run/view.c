@@ -23,7 +23,8 @@ static int
 add_system_mounts (const struct view_input *in, struct mount_table *t,
                    ohr_error_t *err)
 {
-  bool own_sysfs = !in->rootless || in->network == NETWORK_NONE;
+  bool own_sysfs
+      = !(in->rootless || in->userns) || in->network == NETWORK_NONE;
   if ((in->host_proc ? ADD (t, "/proc", "bind", "/proc", "rbind", "ro",
                             "nosuid", "nodev", "noexec")
                      : mounts_add (t, "/proc", "proc", "proc", NULL, err))
@@ -43,8 +44,8 @@ add_system_mounts (const struct view_input *in, struct mount_table *t,
       || ADD (t, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec",
               "nodev")
              < 0
-      /* A rootless user may mount sysfs only in a network namespace it
-       * owns; otherwise bind the host's, read-only. */
+      /* A user namespace may mount sysfs only with a network namespace
+       * it owns; otherwise bind the host's, read-only. */
       || (own_sysfs ? ADD (t, "/sys", "sysfs", "sysfs", "nosuid", "noexec",
                            "nodev", "ro")
                     : ADD (t, "/sys", "bind", "/sys", "rbind", "nosuid",
@@ -152,7 +153,9 @@ add_source_mount (const struct view_input *in, const char *host,
   if (in->source_upper == NULL)
     return mounts_add_bind (t, host, dest, false, false, err);
   cleanup_free char *lower = NULL, *upper = NULL, *work = NULL;
-  if (asprintf (&lower, "lowerdir=%s", host) < 0
+  if (asprintf (&lower, "lowerdir=%s",
+                in->source_lower ? in->source_lower : host)
+          < 0
       || asprintf (&upper, "upperdir=%s", in->source_upper) < 0
       || asprintf (&work, "workdir=%s", in->source_work) < 0)
     return ohr_error_nomem (err);

@@ -51,6 +51,7 @@ struct view_input
   const char *init_path;  /* host path of ohr-init */
   enum network_mode network;
   bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
+  bool userns;   /* a user namespace (root too): no sysfs without a netns */
   enum paths_mode paths;
   bool host_proc; /* degraded: bind the host's /proc read-only */
   /* read-only host paths the policy adds */
@@ -60,6 +61,9 @@ struct view_input
    * (inspected after the run) instead of a read-only bind. */
   const char *source_upper;
   const char *source_work;
+  /* the overlay's lower dir when the package root must be reached through
+   * another path (idshift.h); NULL: the package root itself */
+  const char *source_lower;
 };
 
 struct view

@@ -103,7 +103,9 @@ bool
 runtime_spec_needs_userns (const struct runtime *rt,
                            const struct hostinfo *host)
 {
-  return host->rootless && rt->prep != RUNTIME_PREP_OWN_USERNS;
+  /* as root always: the container's root is an unprivileged id range */
+  (void)host;
+  return rt->prep != RUNTIME_PREP_OWN_USERNS;
 }
 
 void
@@ -141,20 +143,29 @@ write_proc (const char *file, const char *data)
 }
 
 static void
-child_prep (enum runtime_prep prep, int errfd)
+child_prep (enum runtime_prep prep, char *const *stage_binds, int errfd)
 {
-  if (prep == RUNTIME_PREP_HIDE_UNIFIED)
+  bool stage = stage_binds && stage_binds[0];
+  if (prep == RUNTIME_PREP_HIDE_UNIFIED || stage)
     {
       if (unshare (CLONE_NEWNS) < 0)
         child_fail (errfd, "cannot create a private mount namespace "
                            "(unshare CLONE_NEWNS)");
       if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         child_fail (errfd, "cannot make mounts private");
-      if (umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
-          && errno != ENOENT)
-        child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
     }
-  else if (prep == RUNTIME_PREP_OWN_USERNS)
+  if (prep == RUNTIME_PREP_HIDE_UNIFIED
+      && umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
+      && errno != ENOENT)
+    child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
+  /* seen only by the runtime and the container it makes, gone with them */
+  for (size_t i = 0; stage && stage_binds[i] && stage_binds[i + 1]; i += 2)
+    if (mount (stage_binds[i], stage_binds[i + 1], NULL, MS_BIND | MS_REC,
+               NULL)
+        < 0)
+      child_fail (errfd, "cannot bind a path the container's root cannot "
+                         "reach where it can");
+  if (prep == RUNTIME_PREP_OWN_USERNS)
     {
       uid_t uid = geteuid ();
       gid_t gid = getegid ();
@@ -219,7 +230,7 @@ child_exec (const struct runtime *rt, char **argv, const struct runtime_io *io,
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
     sigaction (stop_signals[i], &dfl, NULL);
-  child_prep (rt->prep, errfd);
+  child_prep (rt->prep, io->stage_binds, errfd);
   child_fds (io, errfd);
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   execv (rt->path, argv);

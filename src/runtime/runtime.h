@@ -109,7 +109,8 @@ int runtime_select (const char *want, const struct hostinfo *host,
                     const char *state_base, struct runtime *out,
                     ohr_error_t *err);
 
-/* true when the spec must carry a user namespace with mappings. */
+/* true when the spec must carry a user namespace with mappings: as root
+ * always (idmap.h), rootless unless the runner makes it. */
 bool runtime_spec_needs_userns (const struct runtime *rt,
                                 const struct hostinfo *host);
 
@@ -147,6 +148,11 @@ struct runtime_io
    * before that line are held, then forwarded.  runtime_run reads exactly
    * the line and leaves the rest of the pipe.  -1: forward at once. */
   int ready_fd;
+  /* As root, host paths the container's root (an unprivileged id range)
+   * cannot reach, such as a rootfs under /root, are bound where it can in
+   * a private mount namespace of the runtime's own: source, target pairs,
+   * NULL-terminated; NULL: none. */
+  char *const *stage_binds;
 };
 
 #define RUNTIME_INIT_READY "ready\n"
