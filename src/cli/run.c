@@ -423,6 +423,10 @@ generate (struct run_state *s, ohr_error_t *err)
              "script can see, and signal, the processes of its own user\n");
   if (view_build (&li, &s->layout, err) < 0)
     return -1;
+  if (s->mapped
+      && idshift_make_mount_points (s->image->rootfs, &s->layout.mounts, err)
+             < 0)
+    return -1;
   if (select_hooks (s, err) < 0)
     return -1;
   struct spec_input si = {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "run/mounts.h"
 #include "util/cleanup.h"
 
 struct lend
@@ -146,4 +147,80 @@ idshift_reaches (const char *path, uid_t uid, gid_t gid)
     }
   struct stat root;
   return stat ("/", &root) == 0 && searchable (&root, uid, gid);
+}
+
+/* Make rel (relative, components separated by '/') beneath rootfd; the
+ * last component a file when file. */
+static int
+make_beneath (int rootfd, const char *rel, bool file)
+{
+  cleanup_free char *copy = strdup (rel);
+  if (copy == NULL)
+    return -1;
+  cleanup_close int fd = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
+  char *save = NULL;
+  for (char *c = strtok_r (copy, "/", &save); c && fd >= 0;)
+    {
+      char *next = strtok_r (NULL, "/", &save);
+      if (next == NULL && file)
+        {
+          int f = openat (fd, c, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                          0644);
+          if (f >= 0)
+            close (f);
+          return 0; /* whatever is there: the runtime says what is wrong */
+        }
+      if (mkdirat (fd, c, 0755) < 0 && errno != EEXIST)
+        return -1;
+      int nfd = openat (fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (nfd < 0)
+        return 0; /* a symlink (or no directory): the runtime's to resolve */
+      /* a runtime running as real root made some with the mode of the
+       * host's directory (crun: /root, 0700): the mapped root must pass */
+      struct stat st;
+      if (fstat (nfd, &st) == 0 && (st.st_mode & 0055) != 0055
+          && fchmodat (fd, c, (st.st_mode & 07777) | 0055, 0) < 0)
+        {
+          close (nfd);
+          return -1;
+        }
+      close (fd);
+      fd = nfd;
+      c = next;
+    }
+  return fd >= 0 ? 0 : -1;
+}
+
+int
+idshift_make_mount_points (const char *rootfs,
+                           const struct mount_table *mounts, ohr_error_t *err)
+{
+  cleanup_close int rootfd = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot open the rootfs '%s'", rootfs);
+  for (size_t i = 0; i < mounts->n; i++)
+    {
+      const struct ohr_mount *m = &mounts->v[i];
+      cleanup_free char *parent = strdup (m->destination);
+      if (parent == NULL)
+        return ohr_error_nomem (err);
+      char *slash = strrchr (parent, '/');
+      if (slash == NULL || m->destination[1] == '\0')
+        continue;
+      slash[slash == parent ? 1 : 0] = '\0';
+      /* below another mount, the runtime creates it there: in a tmpfs of
+       * the mapped root's, or in a host directory bound at its own path */
+      const struct ohr_mount *over = mounts_covering (mounts, parent);
+      if (over && strcmp (over->destination, "/") != 0)
+        continue;
+      struct stat st;
+      bool file = strcmp (m->type, "bind") == 0 && stat (m->source, &st) == 0
+                  && !S_ISDIR (st.st_mode);
+      if (make_beneath (rootfd, m->destination + 1, file) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot create the mount point '%s' in '%s'",
+                                m->destination, rootfs);
+    }
+  return 0;
 }

@@ -47,6 +47,18 @@ int idshift_give_back_entry (const struct walk_entry *e,
 int idshift_give_back_fd (int fd, const struct idshift_owner *o,
                           ohr_error_t *err);
 
+/* The mount points the runtime would create in the rootfs itself (not in
+ * a tmpfs or bind of the container), made beforehand by the runner: the
+ * rootfs is root's, not the mapped root's, which cannot create them (the
+ * toolchain under /root with identity paths).  Directories along the way
+ * 0755 (existing ones made readable and searchable by all: they are mount
+ * points); the last an empty file for a bind of a file.  A symlink on the way
+ * stops there: the runtime resolves it inside the rootfs. */
+struct mount_table;
+int idshift_make_mount_points (const char *rootfs,
+                               const struct mount_table *mounts,
+                               ohr_error_t *err);
+
 /* Can uid/gid search every directory from / down to path, itself
  * included, by their mode bits?  false for a symlink on the way (the
  * caller then binds it where it can). */
