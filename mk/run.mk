@@ -8,4 +8,4 @@ SRC += src/run/envfilter.c src/run/jobserver.c src/run/toolchain.c src/run/hooks
 SRC += src/run/idshift.c
 UNIT_TESTS += test-context test-envfilter test-spec test-jobserver test-mounts
 UNIT_TESTS += test-outcheck test-directives test-hooks
-UNIT_TESTS += test-toolchain test-view test-bundle
+UNIT_TESTS += test-toolchain test-view test-bundle test-idshift

@@ -47,7 +47,16 @@ need(p["args"][0] == "/dev/.ohr-init" and p["args"][1].endswith("build-script-bu
 ns = {n["type"] for n in c["linux"]["namespaces"]}
 need({"pid", "ipc", "uts", "mount", "network"} <= ns, "namespaces %r" % ns)
 need("network" not in {n["type"] for n in h["linux"]["namespaces"]}, "--network host shares the host netns")
-need("user" not in ns, "no user namespace as root")
+# as root too, the container's root is an unprivileged range (idmap.h):
+# the default one unless /etc/subuid names oci-host-runner
+sub = [l.split(":") for l in open("/etc/subuid") if l.startswith("oci-host-runner:")] if os.path.exists("/etc/subuid") else []
+first = int(sub[0][1]) if sub else 1879048192
+need("user" in ns, "a user namespace as root")
+for k in ("uidMappings", "gidMappings"):
+    m = c["linux"].get(k, [])
+    need(len(m) == 1 and m[0]["containerID"] == 0 and m[0]["size"] == 65536
+         and (k == "gidMappings" or m[0]["hostID"] == first) and m[0]["hostID"] > 0,
+         "%s maps 0.. to 65536 unprivileged ids: %r" % (k, m))
 need("/proc/kcore" in c["linux"]["maskedPaths"] and "/proc/sys" in c["linux"]["readonlyPaths"], "masked/readonly paths")
 env = dict(e.split("=", 1) for e in p["env"])
 blob = json.dumps(c)
