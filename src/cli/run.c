@@ -36,6 +36,7 @@
 #include "runtime/hostinfo.h"
 #include "runtime/idmap.h"
 #include "runtime/runtime.h"
+#include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/helper-exe.h"
@@ -84,6 +85,8 @@ struct run_state
   struct idshift_owner out_owner; /* whom it goes back to */
   char **stage_binds; /* source, target: paths it reaches only there */
   char *rootfs;       /* the spec's: the image's, or where it is bound */
+  char *lower;        /* the source overlay's lower dir, where it is bound */
+  int idmap_fd;       /* user namespace the lower is idmapped through */
 };
 
 static void
@@ -107,6 +110,9 @@ state_clear (struct run_state *s)
   strv_free (s->annotations);
   strv_free (s->stage_binds);
   free (s->rootfs);
+  free (s->lower);
+  if (s->idmap_fd >= 0)
+    close (s->idmap_fd);
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
 }
@@ -333,10 +339,10 @@ prepare (struct run_state *s, ohr_error_t *err)
  * BUNDLE/name by the runtime's private mount namespace; *out is the path
  * the spec names. */
 static int
-stage (struct run_state *s, const char *path, const char *name, char **out,
-       ohr_error_t *err)
+stage (struct run_state *s, const char *path, const char *name, bool always,
+       char **out, ohr_error_t *err)
 {
-  if (idshift_reaches (path, s->idmap.uid, s->idmap.gid))
+  if (!always && idshift_reaches (path, s->idmap.uid, s->idmap.gid))
     return (*out = strdup (path)) ? 0 : ohr_error_nomem (err);
   cleanup_free char *at = fs_path_join (s->bundle.dir, name);
   if (at == NULL || strv_push (&s->stage_binds, path) < 0
@@ -352,9 +358,14 @@ stage (struct run_state *s, const char *path, const char *name, char **out,
 /* As root, what the container's root (s->idmap, no host privilege) needs
  * of the bundle: the way to it (like Docker's 0711 with userns-remap:
  * searchable, not listable), the source overlay's upper and work dirs as
- * its own, and the rootfs and package root where it can reach them. */
+ * its own, and the rootfs where it can reach it.  The package root, the
+ * overlay's lower dir, is always bound in the bundle, idmapped where the
+ * kernel can: its root-owned files then look the container root's own,
+ * so a write lands in the upper layer (and is reported, or allowed by
+ * source-writes: overlay) as when the script was the host's root,
+ * instead of failing on permissions. */
 static int
-prepare_mapped_bundle (struct run_state *s, char **lower, ohr_error_t *err)
+prepare_mapped_bundle (struct run_state *s, ohr_error_t *err)
 {
   cleanup_free char *bundles = fs_path_join (s->opts.state_dir, "bundles");
   if (bundles == NULL)
@@ -378,9 +389,16 @@ prepare_mapped_bundle (struct run_state *s, char **lower, ohr_error_t *err)
                             "container's root");
   free (s->rootfs);
   s->rootfs = NULL;
-  if (stage (s, s->image->rootfs, "rootfs", &s->rootfs, err) < 0
-      || stage (s, s->ctx.manifest_dir, "source-lower", lower, err) < 0)
+  if (stage (s, s->image->rootfs, "rootfs", false, &s->rootfs, err) < 0
+      || stage (s, s->ctx.manifest_dir, "source-lower", true, &s->lower, err)
+             < 0)
     return -1;
+  ohr_error_t ignored = NULL;
+  s->idmap_fd = userns_open_mapped (s->idmap.uid, s->idmap.gid, s->idmap.size,
+                                    &ignored);
+  if (s->idmap_fd < 0)
+    verbose (s, "source overlay: no idmapped lower dir: %s", ignored->msg);
+  ohr_error_free (&ignored);
   return 0;
 }
 
@@ -410,10 +428,9 @@ generate (struct run_state *s, ohr_error_t *err)
   li.source_work = s->bundle.work;
   if ((s->rootfs = strdup (s->image->rootfs)) == NULL)
     return ohr_error_nomem (err);
-  cleanup_free char *lower = NULL;
-  if (s->mapped && prepare_mapped_bundle (s, &lower, err) < 0)
+  if (s->mapped && prepare_mapped_bundle (s, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
-  li.source_lower = lower;
+  li.source_lower = s->lower;
   li.userns = s->mapped;
   decide_cgroups (s);
   if (s->opts.degraded_proc)
@@ -728,6 +745,8 @@ execute (struct run_state *s, ohr_error_t *err)
     .timeout_seconds = (int)s->eff.settings.timeout,
     .ready_fd = status_r,
     .stage_binds = s->stage_binds,
+    .idmap_userns_fd = s->idmap_fd,
+    .idmap_target = s->lower,
   };
   cleanup_close int out_r = -1;
   if (maps_directives (s) || s->attest_fd >= 0)
@@ -1009,7 +1028,7 @@ attest (struct run_state *s, ohr_error_t *err)
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
-  struct run_state s = { .attest_fd = -1 };
+  struct run_state s = { .attest_fd = -1, .idmap_fd = -1 };
   int r;
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,27 @@ write_proc (const char *file, const char *data)
   return w < 0 ? -1 : 0;
 }
 
+/* A read-only clone of source at target whose files appear owned through
+ * the user namespace usernsfd (host uid 0 as its uid 0).  -1 where the
+ * kernel or the filesystem cannot: the caller binds plainly. */
+static int
+idmapped_bind (const char *source, const char *target, int usernsfd)
+{
+  int tree = open_tree (AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0)
+    return -1;
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+                             .userns_fd = (uint64_t)usernsfd };
+  int r = mount_setattr (tree, "", AT_EMPTY_PATH, &attr, sizeof attr);
+  if (r == 0)
+    r = move_mount (tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+  close (tree);
+  return r;
+}
+
 static void
-child_prep (enum runtime_prep prep, char *const *stage_binds, int errfd)
+child_prep (enum runtime_prep prep, char *const *stage_binds,
+            const struct runtime_io *io, int errfd)
 {
   bool stage = stage_binds && stage_binds[0];
   if (prep == RUNTIME_PREP_HIDE_UNIFIED || stage)
@@ -160,11 +180,16 @@ child_prep (enum runtime_prep prep, char *const *stage_binds, int errfd)
     child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
   /* seen only by the runtime and the container it makes, gone with them */
   for (size_t i = 0; stage && stage_binds[i] && stage_binds[i + 1]; i += 2)
-    if (mount (stage_binds[i], stage_binds[i + 1], NULL, MS_BIND | MS_REC,
-               NULL)
-        < 0)
-      child_fail (errfd, "cannot bind a path the container's root cannot "
-                         "reach where it can");
+    {
+      const char *target = stage_binds[i + 1];
+      if (io->idmap_userns_fd >= 0 && io->idmap_target
+          && strcmp (target, io->idmap_target) == 0
+          && idmapped_bind (stage_binds[i], target, io->idmap_userns_fd) == 0)
+        continue;
+      if (mount (stage_binds[i], target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        child_fail (errfd, "cannot bind a path the container's root cannot "
+                           "reach where it can");
+    }
   if (prep == RUNTIME_PREP_OWN_USERNS)
     {
       uid_t uid = geteuid ();
@@ -230,7 +255,7 @@ child_exec (const struct runtime *rt, char **argv, const struct runtime_io *io,
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
     sigaction (stop_signals[i], &dfl, NULL);
-  child_prep (rt->prep, io->stage_binds, errfd);
+  child_prep (rt->prep, io->stage_binds, io, errfd);
   child_fds (io, errfd);
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   execv (rt->path, argv);

@@ -153,6 +153,14 @@ struct runtime_io
    * a private mount namespace of the runtime's own: source, target pairs,
    * NULL-terminated; NULL: none. */
   char *const *stage_binds;
+  /* With idmap_userns_fd >= 0, the stage bind whose target is idmap_target
+   * is made an idmapped, read-only mount through that user namespace: its
+   * files appear owned by the container's ids (the package source under
+   * the overlay, which the container's root may then write through the
+   * upper layer as root could before).  Where the kernel or the
+   * filesystem cannot, a plain bind. */
+  int idmap_userns_fd;
+  const char *idmap_target;
 };
 
 #define RUNTIME_INIT_READY "ready\n"

@@ -2,6 +2,15 @@
 #define _GNU_SOURCE
 #include "runtime/userns.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
 #include "util/procfs.h"
 
 bool
@@ -28,4 +37,64 @@ userns_available (const char **why)
       return false;
     }
   return true;
+}
+
+static int
+write_map (pid_t pid, const char *file, unsigned long id, unsigned count)
+{
+  char path[64], map[64];
+  snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  int n = snprintf (map, sizeof map, "0 %lu %u\n", id, count);
+  cleanup_close int fd = open (path, O_WRONLY | O_CLOEXEC);
+  return fd >= 0 && write (fd, map, (size_t)n) == n ? 0 : -1;
+}
+
+int
+userns_open_mapped (uid_t uid, gid_t gid, unsigned count, ohr_error_t *err)
+{
+  int ready[2], go[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "pipe");
+  if (pipe2 (go, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (ready[0]);
+      close (ready[1]);
+      return ohr_error_errno (err, e, OHR_ERR_INTERNAL, "pipe");
+    }
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      /* enter the namespace, say so, wait until the parent has its fd */
+      char c = 'u';
+      close (ready[0]);
+      close (go[1]);
+      if (unshare (CLONE_NEWUSER) < 0 || write (ready[1], &c, 1) != 1)
+        _exit (1);
+      _exit (read (go[0], &c, 1) < 0 ? 1 : 0);
+    }
+  int e = pid < 0 ? errno : 0, fd = -1;
+  close (ready[1]);
+  close (go[0]);
+  char c;
+  if (pid > 0 && read (ready[0], &c, 1) != 1)
+    e = ECHILD; /* the child could not unshare */
+  else if (pid > 0)
+    {
+      char ns[64];
+      snprintf (ns, sizeof ns, "/proc/%d/ns/user", (int)pid);
+      if (write_map (pid, "uid_map", uid, count) < 0
+          || write_map (pid, "gid_map", gid, count) < 0
+          || (fd = open (ns, O_RDONLY | O_CLOEXEC)) < 0)
+        e = errno;
+    }
+  close (ready[0]);
+  close (go[1]);
+  if (pid > 0)
+    waitpid (pid, NULL, 0);
+  if (fd < 0)
+    return ohr_error_errno (err, e, OHR_ERR_INTERNAL,
+                            "cannot make a user namespace for an idmapped "
+                            "mount");
+  return fd;
 }
