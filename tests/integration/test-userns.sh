@@ -16,7 +16,8 @@
 # after the run every file in OUT_DIR is root's and none is setuid/setgid.
 # Then by hand, with small shell scripts: a failing and a timed-out script
 # give OUT_DIR back too; an OUT_DIR of another user goes back to that user;
-# --id-range NAME and its errors.
+# writes into the root-owned source work inside (idmapped lower layer) and
+# are caught; --id-range NAME and its errors.
 . "$(dirname "$0")/../lib/libtest.sh"
 
 [ "$(id -u)" -eq 0 ] || fatal "test-userns runs as root (rootless runs have their own user namespace: test-rootless)"
@@ -179,6 +180,27 @@ for rt in $(runtimes); do
   check "$rt: ... and OUT_DIR went back to $TEST_USER, setuid bit cleared" \
     assert_eq "$TEST_USER:$TEST_USER $TEST_USER:$TEST_USER 755" \
     "$(stat -c '%U:%G' "$OUT_DIR") $(stat -c '%U:%G %a' "$OUT_DIR/s")" "owner of OUT_DIR, owner and mode of s"
+done
+
+# The package source is root's; the overlay's lower dir is idmapped, so
+# the script's writes into it land in the upper layer as they did when it
+# was the host's root: refused after the run (124), or kept apart under
+# source-writes: overlay.  The source itself never changes.
+printf '#!/bin/sh\necho more >>victim.txt && touch made.txt && echo wrote\n' >"$T/write.sh"
+echo '{"version":1,"packages":[{"package":"pkg","source-writes":"overlay"}]}' >"$T/overlay.json"
+for rt in $(runtimes); do
+  fake_cargo_context "$T/src-$rt" "$T/write.sh"
+  echo original >"$CARGO_MANIFEST_DIR/victim.txt"
+  rc=0
+  (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime "$rt" "$SCRIPT") >"$T/out" 2>"$T/err" || rc=$?
+  check "$rt: a write into the root-owned source works inside and is refused after (124)" \
+    assert_eq "124 wrote 1" "$rc $(cat "$T/out") $(grep -c "wrote made.txt, victim.txt" "$T/err")" "status, output, message"
+  rc=0
+  (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime "$rt" --policy "$T/overlay.json" "$SCRIPT") >"$T/out" 2>"$T/err" || rc=$?
+  check "$rt: ... allowed and discarded under source-writes: overlay" \
+    assert_eq "0 wrote" "$rc $(cat "$T/out")" "status, output"
+  check "$rt: ... the source is unchanged" \
+    assert_eq "original -" "$(cat "$CARGO_MANIFEST_DIR/victim.txt") $(ls "$CARGO_MANIFEST_DIR/made.txt" 2>/dev/null || echo -)" "victim.txt, made.txt"
 done
 
 # --id-range: a name of /etc/subuid and /etc/subgid, a first id, errors.
