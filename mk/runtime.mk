@@ -4,5 +4,4 @@
 # mode).
 SRC += src/runtime/runtime.c src/runtime/select.c src/runtime/crun.c
 SRC += src/runtime/runc.c src/runtime/userns.c src/runtime/hostinfo.c
-SRC += src/runtime/idmap.c
-UNIT_TESTS += test-hostinfo test-runtime-select test-idmap
+UNIT_TESTS += test-hostinfo test-runtime-select

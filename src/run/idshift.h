@@ -1,5 +1,5 @@
 /* idshift.h: the host side of a run as root, whose container's root is an
- * unprivileged host id range (runtime/idmap.h) rather than uid 0.
+ * unprivileged host id range (run/idmap.h) rather than uid 0.
  *
  * That root must reach and write what the container needs: OUT_DIR is lent
  * to it before the run (chown of what its owner owns) and given back after
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "runtime/idmap.h"
+#include "run/idmap.h"
 #include "util/error.h"
 #include "util/walk.h"
 

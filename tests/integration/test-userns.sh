@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test-userns: as root, the build script's root is an unprivileged host id
-# range (src/runtime/idmap.h), never the host's uid 0, and OUT_DIR comes
+# range (src/run/idmap.h), never the host's uid 0, and OUT_DIR comes
 # back to its owner after the run, whatever the outcome (src/run/idshift.h).
 #
 # A real cargo build of tests/fixtures/crates/userns-probe, on runc and

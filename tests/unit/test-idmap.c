@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/idmap.h"
+#include "run/idmap.h"
 #include "util/error.h"
 #include "util/fs.h"
 

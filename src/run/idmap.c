@@ -1,6 +1,6 @@
 /* idmap.c: see idmap.h */
 #define _GNU_SOURCE
-#include "runtime/idmap.h"
+#include "run/idmap.h"
 
 #include <errno.h>
 #include <stdio.h>
