@@ -332,6 +332,8 @@ prepare (struct run_state *s, ohr_error_t *err)
     return -1;
   for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
     verbose (s, "toolchain: %s", s->tc.notes[i]);
+  if (s->mapped && jobserver_open_fifo (&s->js, JOBSERVER_FIRST_FD, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -1028,7 +1030,10 @@ attest (struct run_state *s, ohr_error_t *err)
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
-  struct run_state s = { .attest_fd = -1, .idmap_fd = -1 };
+  struct run_state s
+      = { .attest_fd = -1,
+          .idmap_fd = -1,
+          .js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 } };
   int r;
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;

@@ -203,6 +203,26 @@ for rt in $(runtimes); do
     assert_eq "original -" "$(cat "$CARGO_MANIFEST_DIR/victim.txt") $(ls "$CARGO_MANIFEST_DIR/made.txt" 2>/dev/null || echo -)" "victim.txt, made.txt"
 done
 
+# A fifo jobserver (make 4.4's --jobserver-auth=fifo:PATH) belongs to the
+# invoking user, mode 0600: the mapped root could not open it, so the
+# runner opens it and passes it as fds 5 and 6.  The script takes a token
+# and gives it back.
+printf '#!/bin/sh\necho "$CARGO_MAKEFLAGS"\nt=$(dd bs=1 count=1 <&5 2>/dev/null)\necho "token $t"\nprintf %%s "$t" >&6\n' >"$T/js.sh"
+mkfifo -m 600 "$T/jobfifo"
+exec 7<>"$T/jobfifo"
+for rt in $(runtimes); do
+  fake_cargo_context "$T/js-$rt" "$T/js.sh"
+  printf 'x' >&7
+  rc=0
+  (cd "$CARGO_MANIFEST_DIR" && CARGO_MAKEFLAGS="-j2 --jobserver-auth=fifo:$T/jobfifo" \
+    "$OHR" --runtime "$rt" "$SCRIPT") >"$T/out" 2>"$T/err" || rc=$?
+  check "$rt: a root-owned 0600 fifo jobserver reaches the script as fds 5,6; it takes a token" \
+    assert_eq "0 -j2 --jobserver-auth=5,6 token x" "$rc $(tr '\n' ' ' <"$T/out" | sed 's/ $//')" "status, CARGO_MAKEFLAGS and token"
+  t=$(timeout 5 dd bs=1 count=1 <&7 2>/dev/null || true)
+  check "$rt: ... and gives it back" assert_eq x "$t" "token read back on the host"
+done
+exec 7>&-
+
 # --id-range: a name of /etc/subuid and /etc/subgid, a first id, errors.
 rt=$(runtimes | head -1)
 fake_cargo_context "$T/range" "$T/map.sh"
