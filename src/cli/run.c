@@ -289,6 +289,12 @@ prepare (struct run_state *s, ohr_error_t *err)
       || load_policy (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
+  const char *no_userns = NULL;
+  if (!s->host.rootless && !userns_root_available (&no_userns))
+    return ohr_error_set (err, EPERM, OHR_ERR_RUNTIME,
+                          "%s: as root too the build script runs in a user "
+                          "namespace (as an unprivileged id range)",
+                          no_userns);
   if (!s->host.rootless)
     {
       if (idmap_choose (s->opts.id_range, NULL, &s->idmap, err) < 0)
@@ -476,6 +482,13 @@ generate (struct run_state *s, ohr_error_t *err)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   if (s->opts.keep_bundle)
     fprintf (stderr, "oci-host-runner: bundle kept at %s\n", s->bundle.dir);
+  /* to run a kept bundle by hand as root, the runtime needs the binds the
+   * runner makes in its mount namespace */
+  for (size_t i = 0; s->opts.keep_bundle && s->stage_binds && s->stage_binds[i]
+                     && s->stage_binds[i + 1];
+       i += 2)
+    fprintf (stderr, "oci-host-runner: bundle binds %s at %s\n",
+             s->stage_binds[i], s->stage_binds[i + 1]);
   return 0;
 }
 

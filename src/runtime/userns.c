@@ -16,7 +16,7 @@
 #include "util/procfs.h"
 
 bool
-userns_available (const char **why)
+userns_root_available (const char **why)
 {
   if (procfs_read_long ("/proc/sys/user/max_user_namespaces", 1) == 0)
     {
@@ -24,6 +24,14 @@ userns_available (const char **why)
              "(sysctl user.max_user_namespaces=0)";
       return false;
     }
+  return true;
+}
+
+bool
+userns_available (const char **why)
+{
+  if (!userns_root_available (why))
+    return false;
   if (procfs_read_long ("/proc/sys/kernel/unprivileged_userns_clone", 1) == 0)
     {
       *why = "unprivileged user namespaces are disabled "

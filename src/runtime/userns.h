@@ -12,6 +12,9 @@
 /* false, with *why set to a static explanation and fix, when forbidden. */
 bool userns_available (const char **why);
 
+/* The same for root, whom only user.max_user_namespaces=0 stops. */
+bool userns_root_available (const char **why);
+
 /* As root: an fd of a new user namespace mapping its ids 0..count-1 to
  * host uid..uid+count-1 and gid..gid+count-1, for idmapped mounts
  * (mount_setattr MOUNT_ATTR_IDMAP).  A child enters it and is gone

@@ -73,7 +73,10 @@ need(list(env) == sorted(env), "env sorted (spec independent of host env order)"
 m = {x["destination"]: x for x in c["mounts"]}
 need("rw" in m[out_dir]["options"] and m[out_dir]["type"] == "bind", "OUT_DIR read-write bind")
 src = m[manifest]
-need(src["type"] == "overlay" and "lowerdir=" + manifest in src["options"] and any(o.startswith("upperdir=") for o in src["options"]), "package source: overlay with a scratch upper (writes never reach it)")
+# as root the lower dir is where the runner binds the package root for the
+# mapped root (idmapped, in the runtime's mount namespace): BUNDLE/source-lower
+lower_ok = lambda opts: ("lowerdir=" + manifest in opts) == (os.geteuid() != 0) and any(o.startswith("lowerdir=") and (o == "lowerdir=" + manifest or o.endswith("/source-lower")) for o in opts)
+need(src["type"] == "overlay" and lower_ok(src["options"]) and any(o.startswith("upperdir=") for o in src["options"]), "package source: overlay with a scratch upper (writes never reach it)")
 build = os.path.dirname(os.path.dirname(out_dir))
 need(build in m and "ro" in m[build]["options"], "build dir read-only (dependencies' OUT_DIRs)")
 tc = os.path.dirname(os.path.dirname(rustc))
@@ -103,7 +106,7 @@ def need(cond, what):
     if not cond: errors.append(what)
 need(m["/cargo"]["type"] == "tmpfs", "/cargo tmpfs")
 need(m["/cargo/out"]["source"] == out_dir and "rw" in m["/cargo/out"]["options"], "OUT_DIR at /cargo/out rw")
-need(m["/cargo/src"]["type"] == "overlay" and "lowerdir=" + manifest in m["/cargo/src"]["options"], "source at /cargo/src")
+need(m["/cargo/src"]["type"] == "overlay" and any(o == "lowerdir=" + manifest or (os.geteuid() == 0 and o.startswith("lowerdir=") and o.endswith("/source-lower")) for o in m["/cargo/src"]["options"]), "source at /cargo/src")
 need(m["/cargo/build"]["source"] == os.path.dirname(os.path.dirname(out_dir)), "build dir at /cargo/build")
 need(m["/cargo/bin/build-script"]["source"].endswith("build-script-build"), "script at /cargo/bin/build-script")
 need(m["/cargo/toolchain"]["source"] == os.path.dirname(os.path.dirname(rustc)), "toolchain at /cargo/toolchain")
