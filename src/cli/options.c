@@ -75,6 +75,11 @@ const char options_usage[]
       "                       else /dev/shm/oci-host-runner-UID if that is a\n"
       "                       tmpfs; else /run/oci-host-runner (root) or\n"
       "                       /tmp/oci-host-runner-UID]\n"
+      "  --id-range RANGE     as root, the host ids of the container's root:\n"
+      "                       auto (default: /etc/subuid and /etc/subgid's\n"
+      "                       oci-host-runner entries, else 1879048192 and\n"
+      "                       the 65535 after it), a NAME of those files, or\n"
+      "                       a first id [OCI_HOST_RUNNER_ID_RANGE]\n"
       "  --degraded MODE      none (default) or proc: for pods whose /proc "
       "has\n"
       "                       masked paths (no procMount: Unmasked): the "
@@ -144,6 +149,7 @@ enum
   OPT_ENV,
   OPT_CACHE_DIR,
   OPT_STATE_DIR,
+  OPT_ID_RANGE,
   OPT_KEEP_BUNDLE,
   OPT_NO_KEEP_BUNDLE,
   OPT_DEGRADED,
@@ -166,6 +172,7 @@ static const struct option long_options[] = {
   { "env", required_argument, NULL, OPT_ENV },
   { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+  { "id-range", required_argument, NULL, OPT_ID_RANGE },
   { "keep-bundle", no_argument, NULL, OPT_KEEP_BUNDLE },
   { "no-keep-bundle", no_argument, NULL, OPT_NO_KEEP_BUNDLE },
   { "degraded", required_argument, NULL, OPT_DEGRADED },
@@ -329,6 +336,7 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
              < 0
       || env_string (envp, "OCI_HOST_RUNNER_CACHE_DIR", &o->cache_dir, err) < 0
       || env_string (envp, "OCI_HOST_RUNNER_STATE_DIR", &o->state_dir, err) < 0
+      || env_string (envp, "OCI_HOST_RUNNER_ID_RANGE", &o->id_range, err) < 0
       || env_string (envp, "OCI_HOST_RUNNER_STORE_DIR", &o->store_dir, err)
              < 0)
     return -1;
@@ -487,6 +495,8 @@ apply_option (int c, const char *arg, struct run_options *o,
       return options_set_string (&o->cache_dir, arg, err);
     case OPT_STATE_DIR:
       return options_set_string (&o->state_dir, arg, err);
+    case OPT_ID_RANGE:
+      return options_set_string (&o->id_range, arg, err);
     case OPT_KEEP_BUNDLE:
     case OPT_NO_KEEP_BUNDLE:
       o->keep_bundle = c == OPT_KEEP_BUNDLE;
@@ -584,7 +594,7 @@ void
 options_clear (struct run_options *o)
 {
   free_many (o->image, o->runtime, o->policy, o->attest_dir, o->cache_dir,
-             o->store_dir, o->state_dir);
+             o->store_dir, o->state_dir, o->id_range);
   strv_free (o->env);
   strv_free (o->hooks_dirs);
   strv_free (o->annotations);

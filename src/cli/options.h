@@ -42,6 +42,7 @@ struct run_options
   char **insecure;       /* registries reachable over plain http */
   bool allow_unpinned;
   char *state_dir;    /* runtime state and bundles */
+  char *id_range;     /* as root: auto (NULL), NAME or START (idmap.h) */
   bool degraded_proc; /* --degraded proc: host pid ns, /proc bound ro */
   char **hooks_dirs;  /* --hooks-dir (replaces the defaults when set) */
   bool hooks_dirs_set;

@@ -29,6 +29,8 @@
 #include "run/directives.h"
 #include "run/envfilter.h"
 #include "run/hooks.h"
+#include "run/idmap.h"
+#include "run/idshift.h"
 #include "run/jobserver.h"
 #include "run/limits.h"
 #include "run/outcheck.h"
@@ -41,6 +43,7 @@
 #include "runtime/cgprime.h"
 #include "runtime/hostinfo.h"
 #include "runtime/runtime.h"
+#include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/helper-exe.h"
@@ -88,6 +91,15 @@ struct run_state
   struct spec_hooks selected_hooks;
   char **annotations;
   ohr_error_t pump_error;
+  /* as root: the container's root is this host id range (idmap.h) */
+  bool mapped;
+  struct idmap idmap;
+  bool lent;                      /* OUT_DIR lent to it: give it back */
+  struct idshift_owner out_owner; /* whom it goes back to */
+  char **stage_binds; /* source, target: paths it reaches only there */
+  char *rootfs;       /* the spec's: the image's, or where it is bound */
+  char *lower;        /* the source overlay's lower dir, where it is bound */
+  int idmap_fd;       /* user namespace the lower is idmapped through */
 };
 
 static void
@@ -113,6 +125,11 @@ state_clear (struct run_state *s)
   hooks_set_clear (&s->hooks);
   spec_hooks_clear (&s->selected_hooks);
   strv_free (s->annotations);
+  strv_free (s->stage_binds);
+  free (s->rootfs);
+  free (s->lower);
+  if (s->idmap_fd >= 0)
+    close (s->idmap_fd);
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
 }
@@ -238,9 +255,10 @@ decide_limits (struct run_state *s)
     .rootless = s->host.rootless,
     .cgroups = s->cgroups,
     .cgroups_name = hostinfo_cgroup_mode_name (s->host.cgroups),
-    /* rootless, the container's root is the user's uid, in a user
-     * namespace made for this run (by the runtime or by the runner) */
-    .own_userns = s->host.rootless,
+    /* the container's root is the user's uid (rootless) or the mapped
+     * range's first id (root, idmap.h), in a user namespace made for this
+     * run: RLIMIT_NPROC counts its processes alone */
+    .own_userns = s->host.rootless || s->mapped,
   };
   limits_probe_nofile (&f);
   limits_decide (&f, &s->limits);
@@ -410,6 +428,18 @@ prepare (struct run_state *s, ohr_error_t *err)
       || plan_workspace (s, err) < 0 || load_hooks (s, err) < 0)
     return -1;
   hostinfo_probe (&s->host);
+  const char *no_userns = NULL;
+  if (!s->host.rootless && !userns_root_available (&no_userns))
+    return ohr_error_set (err, EPERM, OHR_ERR_RUNTIME,
+                          "%s: as root too the build script runs in a user "
+                          "namespace (as an unprivileged id range)",
+                          no_userns);
+  if (!s->host.rootless)
+    {
+      if (idmap_choose (s->opts.id_range, NULL, &s->idmap, err) < 0)
+        return ohr_error_wrap (err, "--id-range");
+      s->mapped = true;
+    }
   /* as root on cgroup v1 the runtime will join cgroups: its first join
    * waits for an RCU grace period, which this starts now (cgprime.h) */
   if (!s->host.rootless
@@ -455,6 +485,9 @@ prepare (struct run_state *s, ohr_error_t *err)
   sweep_stale_runs (s->opts.state_dir, &s->rt, &s->host, &swept);
   for (size_t i = 0; swept && swept[i]; i++)
     fprintf (stderr, "oci-host-runner: %s\n", swept[i]);
+  if (s->mapped)
+    verbose (s, "the container's root is host uid %u, gid %u (%u ids)",
+             (unsigned)s->idmap.uid, (unsigned)s->idmap.gid, s->idmap.size);
   if (toolchain_find (environ, &s->tc, err) < 0
       || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
                           &s->js, err)
@@ -465,6 +498,75 @@ prepare (struct run_state *s, ohr_error_t *err)
     return -1;
   for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
     verbose (s, "toolchain: %s", s->tc.notes[i]);
+  if (s->mapped && jobserver_open_fifo (&s->js, JOBSERVER_FIRST_FD, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* A path the mapped root cannot reach (under /root, 0700) is bound at
+ * BUNDLE/name by the runtime's private mount namespace; *out is the path
+ * the spec names. */
+static int
+stage (struct run_state *s, const char *path, const char *name, bool always,
+       char **out, ohr_error_t *err)
+{
+  if (!always && idshift_reaches (path, s->idmap.uid, s->idmap.gid))
+    return (*out = strdup (path)) ? 0 : ohr_error_nomem (err);
+  cleanup_free char *at = fs_path_join (s->bundle.dir, name);
+  if (at == NULL || strv_push (&s->stage_binds, path) < 0
+      || strv_push (&s->stage_binds, at) < 0)
+    return ohr_error_nomem (err);
+  if (mkdir (at, 0755) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            at);
+  *out = steal_pointer (&at);
+  return 0;
+}
+
+/* As root, what the container's root (s->idmap, no host privilege) needs
+ * of the bundle: the way to it (like Docker's 0711 with userns-remap:
+ * searchable, not listable), the source overlay's upper and work dirs as
+ * its own, and the rootfs where it can reach it.  The package root, the
+ * overlay's lower dir, is always bound in the bundle, idmapped where the
+ * kernel can: its root-owned files then look the container root's own,
+ * so a write lands in the upper layer (and is reported, or allowed by
+ * source-writes: overlay) as when the script was the host's root,
+ * instead of failing on permissions. */
+static int
+prepare_mapped_bundle (struct run_state *s, ohr_error_t *err)
+{
+  cleanup_free char *bundles = fs_path_join (s->opts.state_dir, "bundles");
+  if (bundles == NULL)
+    return ohr_error_nomem (err);
+  const char *const search[] = { s->opts.state_dir, bundles, s->bundle.dir };
+  for (size_t i = 0; i < 3; i++)
+    if (chmod (search[i], 0711) < 0)
+      return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                              "cannot make '%s' searchable", search[i]);
+  if (!idshift_reaches (s->bundle.dir, s->idmap.uid, s->idmap.gid))
+    return ohr_error_set (err, EACCES, OHR_ERR_USAGE,
+                          "the container's root (host uid %u) cannot reach "
+                          "'%s': make the directories above it searchable "
+                          "by others (chmod o+x) or choose another "
+                          "--state-dir",
+                          (unsigned)s->idmap.uid, s->bundle.dir);
+  if (chown (s->bundle.upper, s->idmap.uid, s->idmap.gid) < 0
+      || chown (s->bundle.work, s->idmap.uid, s->idmap.gid) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot give the source overlay to the "
+                            "container's root");
+  free (s->rootfs);
+  s->rootfs = NULL;
+  if (stage (s, s->image->rootfs, "rootfs", false, &s->rootfs, err) < 0
+      || stage (s, s->ctx.manifest_dir, "source-lower", true, &s->lower, err)
+             < 0)
+    return -1;
+  ohr_error_t ignored = NULL;
+  s->idmap_fd = userns_open_mapped (s->idmap.uid, s->idmap.gid, s->idmap.size,
+                                    &ignored);
+  if (s->idmap_fd < 0)
+    verbose (s, "source overlay: no idmapped lower dir: %s", ignored->msg);
+  ohr_error_free (&ignored);
   return 0;
 }
 
@@ -497,6 +599,12 @@ generate (struct run_state *s, ohr_error_t *err)
     return -1;
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;
+  if ((s->rootfs = strdup (s->image->rootfs)) == NULL)
+    return ohr_error_nomem (err);
+  if (s->mapped && prepare_mapped_bundle (s, err) < 0)
+    return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
+  li.source_lower = s->lower;
+  li.userns = s->mapped;
   li.tmpfs_size = s->eff.settings.tmpfs;
   decide_limits (s);
   /* a scope under the user's user.slice, named after the container */
@@ -527,10 +635,14 @@ generate (struct run_state *s, ohr_error_t *err)
   mountinfo_clear (&mi);
   if (r < 0)
     return -1;
+  if (s->mapped
+      && idshift_make_mount_points (s->image->rootfs, &s->layout.mounts, err)
+             < 0)
+    return -1;
   if (select_hooks (s, err) < 0)
     return -1;
   struct spec_input si = {
-    .rootfs = s->image->rootfs,
+    .rootfs = s->rootfs,
     .args = s->layout.args,
     .env = s->layout.env,
     .cwd = s->layout.cwd,
@@ -541,8 +653,9 @@ generate (struct run_state *s, ohr_error_t *err)
     .gid = 0,
     .new_netns = s->opts.network == NETWORK_NONE,
     .new_userns = runtime_spec_needs_userns (&s->rt, &s->host),
-    .host_uid = s->host.uid,
-    .host_gid = s->host.gid,
+    .host_uid = s->mapped ? s->idmap.uid : s->host.uid,
+    .host_gid = s->mapped ? s->idmap.gid : s->host.gid,
+    .id_count = s->mapped ? s->idmap.size : 1,
     .mounts = &s->layout.mounts,
     .extra_masked = s->layout.masked,
     .hooks = &s->selected_hooks,
@@ -561,6 +674,13 @@ generate (struct run_state *s, ohr_error_t *err)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   if (s->opts.keep_bundle)
     fprintf (stderr, "oci-host-runner: bundle kept at %s\n", s->bundle.dir);
+  /* to run a kept bundle by hand as root, the runtime needs the binds the
+   * runner makes in its mount namespace */
+  for (size_t i = 0; s->opts.keep_bundle && s->stage_binds && s->stage_binds[i]
+                     && s->stage_binds[i + 1];
+       i += 2)
+    fprintf (stderr, "oci-host-runner: bundle binds %s at %s\n",
+             s->stage_binds[i], s->stage_binds[i + 1]);
   return 0;
 }
 
@@ -906,6 +1026,9 @@ execute (struct run_state *s, ohr_error_t *err)
     .pump_fd = -1,
     .timeout_seconds = (int)s->eff.settings.timeout,
     .ready_fd = status_r,
+    .stage_binds = s->stage_binds,
+    .idmap_userns_fd = s->idmap_fd,
+    .idmap_target = s->lower,
   };
   cleanup_close int out_r = -1;
   if (maps_directives (s) || s->attest_fd >= 0 || watches (s))
@@ -1028,9 +1151,10 @@ check_strict_directives (struct run_state *s, ohr_error_t *err)
 /* Whatever happened to the script (exit, signal, timeout), what it left
  * in OUT_DIR must not act on the host: setid bits are cleared and links
  * out of it removed (which fails the run), before anything else looks at
- * the result.  The same walk over OUT_DIR finds the container paths that
- * after_run reports, when they matter (a successful run with canonical
- * paths). */
+ * the result; as root, each entry then goes back from the container's
+ * root to OUT_DIR's owner.  The same walk over OUT_DIR finds the container
+ * paths that after_run reports, when they matter (a successful run with
+ * canonical paths). */
 static int
 neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
             ohr_error_t *err)
@@ -1039,7 +1163,9 @@ neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
       && container_prefixes (s, &prefixes, err) < 0)
     return -1;
-  if (outcheck_out_dir (s->ctx.out_dir, prefixes, found, err) < 0)
+  if (outcheck_out_dir_give_back (s->ctx.out_dir, prefixes,
+                                  s->lent ? &s->out_owner : NULL, found, err)
+      < 0)
     return -1;
   const struct outcheck_report *setid = &found->setid;
   const struct outcheck_finding *kept = NULL;
@@ -1197,7 +1323,10 @@ attest (struct run_state *s, ohr_error_t *err)
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
-  struct run_state s = { .attest_fd = -1 };
+  struct run_state s
+      = { .attest_fd = -1,
+          .idmap_fd = -1,
+          .js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 } };
   int r;
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;
@@ -1218,7 +1347,14 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
   else
     {
       clock_gettime (CLOCK_REALTIME, &s.started);
-      r = execute (&s, err);
+      /* as root OUT_DIR is the container's root's for the run: given back
+       * below whatever happens, from the first chown on */
+      s.lent = s.mapped;
+      if (s.mapped
+          && idshift_lend (s.ctx.out_dir, &s.idmap, &s.out_owner, err) < 0)
+        r = ohr_error_wrap (err, "OUT_DIR");
+      else
+        r = execute (&s, err);
       clock_gettime (CLOCK_REALTIME, &s.finished);
       if (r >= 0 || s.bundle.dir)
         {

@@ -71,7 +71,7 @@ int
 jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
                  ohr_error_t *err)
 {
-  struct jobserver js = { .read_fd = -1, .write_fd = -1 };
+  struct jobserver js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 };
   if (makeflags == NULL)
     {
       *out = js;
@@ -109,11 +109,46 @@ jobserver_parse (const char *makeflags, int first_fd, struct jobserver *out,
   return 0;
 }
 
+int
+jobserver_open_fifo (struct jobserver *js, int first_fd, ohr_error_t *err)
+{
+  if (js->fifo == NULL || js->makeflags == NULL)
+    return 0;
+  cleanup_free char *word = NULL, *fds = NULL;
+  if (asprintf (&word, "--jobserver-auth=fifo:%s", js->fifo) < 0
+      || asprintf (&fds, "--jobserver-auth=%d,%d", first_fd, first_fd + 1) < 0)
+    return ohr_error_nomem (err);
+  char *at = strstr (js->makeflags, word);
+  if (at == NULL)
+    return 0;
+  /* O_RDWR: never blocks on open, whoever else has it open */
+  int fd = open (js->fifo, O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_CONTEXT,
+                            "cannot open the jobserver fifo '%s'", js->fifo);
+  char *nm = NULL;
+  if (asprintf (&nm, "%.*s%s%s", (int)(at - js->makeflags), js->makeflags, fds,
+                at + strlen (word))
+      < 0)
+    {
+      close (fd);
+      return ohr_error_nomem (err);
+    }
+  free (js->makeflags);
+  js->makeflags = nm;
+  free (js->fifo);
+  js->fifo = NULL;
+  js->fifo_fd = js->read_fd = js->write_fd = fd;
+  return 0;
+}
+
 void
 jobserver_clear (struct jobserver *js)
 {
   free (js->fifo);
   free (js->makeflags);
+  if (js->fifo_fd >= 0)
+    close (js->fifo_fd);
   js->fifo = js->makeflags = NULL;
-  js->read_fd = js->write_fd = -1;
+  js->read_fd = js->write_fd = js->fifo_fd = -1;
 }

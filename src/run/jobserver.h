@@ -20,12 +20,20 @@ struct jobserver
   int write_fd;
   char *fifo;      /* fifo path, or NULL */
   char *makeflags; /* CARGO_MAKEFLAGS rewritten for the container */
+  int fifo_fd;     /* the fifo opened by jobserver_open_fifo, or -1 */
 };
 
 /* Parse makeflags (may be NULL); fds that are not open are ignored and
  * their flags dropped, so the script falls back to its own -j. */
 int jobserver_parse (const char *makeflags, int first_fd,
                      struct jobserver *out, ohr_error_t *err);
+
+/* Open the fifo of a fifo jobserver here and pass it as the fd pair
+ * first_fd, first_fd+1 (CARGO_MAKEFLAGS rewritten to name them) instead
+ * of mounting its path: as root the container's root is an unprivileged
+ * id, which cannot open the invoking user's fifo.  Nothing to do without
+ * a fifo. */
+int jobserver_open_fifo (struct jobserver *js, int first_fd, ohr_error_t *err);
 
 void jobserver_clear (struct jobserver *js);
 

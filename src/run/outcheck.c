@@ -13,6 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "run/idshift.h"
 #include "run/pathmatch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -203,6 +204,7 @@ struct out_dir_scan
 {
   const char *root;
   char *const *prefixes;
+  const struct idshift_owner *owner;
   struct outcheck_out_dir *out;
 };
 
@@ -211,11 +213,13 @@ out_dir_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
 {
   struct out_dir_scan *s = ctx;
   mode_t mode = e->st->st_mode;
-  if (S_ISDIR (mode))
-    return WALK_CONTINUE;
-  if (S_ISLNK (mode))
-    return check_link (e, &s->out->links, err);
-  if (strip_setid (e, s->root, &s->out->setid, err) < 0)
+  if (S_ISLNK (mode) && check_link (e, &s->out->links, err) < 0)
+    return -1;
+  if (!S_ISDIR (mode) && !S_ISLNK (mode)
+      && strip_setid (e, s->root, &s->out->setid, err) < 0)
+    return -1;
+  /* setid bits first, then the owner: never setid under the owner's ids */
+  if (s->owner && idshift_give_back_entry (e, s->owner, err) < 0)
     return -1;
   if (S_ISREG (mode) && s->prefixes
       && scan_file (e, s->prefixes, &s->out->prefixes, err) < 0)
@@ -227,13 +231,24 @@ int
 outcheck_out_dir (const char *dir, char *const *prefixes,
                   struct outcheck_out_dir *out, ohr_error_t *err)
 {
+  return outcheck_out_dir_give_back (dir, prefixes, NULL, out, err);
+}
+
+int
+outcheck_out_dir_give_back (const char *dir, char *const *prefixes,
+                            const struct idshift_owner *owner,
+                            struct outcheck_out_dir *out, ohr_error_t *err)
+{
   cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                             "cannot open directory '%s'", dir);
-  struct out_dir_scan s = { .root = dir, .prefixes = prefixes, .out = out };
+  struct out_dir_scan s
+      = { .root = dir, .prefixes = prefixes, .owner = owner, .out = out };
   if (walk_fd (fd, dir, NULL, out_dir_entry, &s, err) < 0)
     return -1;
+  if (owner && idshift_give_back_fd (fd, owner, err) < 0)
+    return ohr_error_wrap (err, "'%s'", dir);
   for (size_t i = 0; i < out->links.n; i++)
     remove_link (fd, out->links.v[i].path);
   return 0;

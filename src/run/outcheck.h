@@ -58,6 +58,15 @@ struct outcheck_out_dir
 int outcheck_out_dir (const char *dir, char *const *prefixes,
                       struct outcheck_out_dir *out, ohr_error_t *err);
 
+/* The same walk after a run as root (idshift.h): each entry of the
+ * container's id range, and dir itself, is given back to owner, right
+ * after its setid bits are cleared. */
+struct idshift_owner;
+int outcheck_out_dir_give_back (const char *dir, char *const *prefixes,
+                                const struct idshift_owner *owner,
+                                struct outcheck_out_dir *out,
+                                ohr_error_t *err);
+
 void outcheck_out_dir_clear (struct outcheck_out_dir *r);
 
 /* Entries of an overlay upper directory: files written ("written") and

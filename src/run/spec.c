@@ -119,7 +119,7 @@ fail:
 }
 
 static yajl_gen_status
-gen_id_mapping (yajl_gen g, const char *key, long long host_id)
+gen_id_mapping (yajl_gen g, const char *key, long long host_id, unsigned size)
 {
   yajl_gen_status st;
   G (gen_str (g, key));
@@ -127,7 +127,7 @@ gen_id_mapping (yajl_gen g, const char *key, long long host_id)
   G (yajl_gen_map_open (g));
   G (gen_kint (g, "containerID", 0));
   G (gen_kint (g, "hostID", host_id));
-  G (gen_kint (g, "size", 1));
+  G (gen_kint (g, "size", size ? size : 1));
   G (yajl_gen_map_close (g));
   G (yajl_gen_array_close (g));
 fail:
@@ -195,8 +195,8 @@ gen_linux (yajl_gen g, const struct spec_input *in)
   G (gen_namespaces (g, in));
   if (in->new_userns)
     {
-      G (gen_id_mapping (g, "uidMappings", in->host_uid));
-      G (gen_id_mapping (g, "gidMappings", in->host_gid));
+      G (gen_id_mapping (g, "uidMappings", in->host_uid, in->id_count));
+      G (gen_id_mapping (g, "gidMappings", in->host_gid, in->id_count));
     }
   if (in->cgroups_path)
     G (gen_kv (g, "cgroupsPath", in->cgroups_path));

@@ -2,9 +2,10 @@
  *
  * Owns the security baseline every build script gets: read-only root, no
  * capabilities, noNewPrivileges, pid/ipc/uts/mount namespaces (plus network
- * when isolated, user when rootless), runc's masked and read-only /proc and
- * /sys paths, the seccomp profile (seccomp.h).  What varies per run comes in
- * through struct spec_input.
+ * when isolated, user whenever the runtime does not make it: rootless and
+ * root alike), runc's masked and read-only /proc and /sys paths, the
+ * seccomp profile (seccomp.h).  What varies per run comes in through
+ * struct spec_input.
  */
 #ifndef OHR_SPEC_H
 #define OHR_SPEC_H
@@ -30,9 +31,10 @@ struct spec_input
   uid_t uid; /* process user inside the container */
   gid_t gid;
   bool new_netns;  /* network none: own namespace with only lo */
-  bool new_userns; /* rootless: user namespace mapping 0 -> host ids */
+  bool new_userns; /* user namespace mapping 0.. -> host_uid.. */
   uid_t host_uid;
   gid_t host_gid;
+  unsigned id_count; /* ids mapped (0: 1; rootless: the user alone) */
   const struct mount_table *mounts;
   char *const *extra_masked; /* maskedPaths beyond the defaults; may be NULL */
   /* cgroup limits (0: none); only set where cgroups can be written */

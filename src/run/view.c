@@ -27,7 +27,8 @@ add_system_mounts (const struct view_input *in, struct mount_table *t,
   /* Degraded: where a fresh procfs is refused, a fresh sysfs is too (the
    * same kubelet masks both) */
   bool own_sysfs
-      = !in->host_proc && (!in->rootless || in->network == NETWORK_NONE);
+      = !in->host_proc
+        && (!(in->rootless || in->userns) || in->network == NETWORK_NONE);
   /* a tmpfs is memory: without size= a script could fill half of RAM */
   char size[40] = "";
   if (in->tmpfs_size)
@@ -50,8 +51,8 @@ add_system_mounts (const struct view_input *in, struct mount_table *t,
       || ADD (t, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec",
               "nodev")
              < 0
-      /* A rootless user may mount sysfs only in a network namespace it
-       * owns; otherwise bind the host's, read-only (its submounts too:
+      /* A user namespace may mount sysfs only with a network namespace
+       * it owns; otherwise bind the host's, read-only (its submounts too:
        * cgroup trees, securityfs, debugfs). */
       || (own_sysfs ? ADD (t, "/sys", "sysfs", "sysfs", "nosuid", "noexec",
                            "nodev", "ro")
@@ -191,7 +192,9 @@ add_source_mount (const struct view_input *in, const char *host,
   if (in->source_upper == NULL)
     return mounts_add_bind (t, host, dest, false, false, err);
   cleanup_free char *lower = NULL, *upper = NULL, *work = NULL;
-  if (asprintf (&lower, "lowerdir=%s", host) < 0
+  if (asprintf (&lower, "lowerdir=%s",
+                in->source_lower ? in->source_lower : host)
+          < 0
       || asprintf (&upper, "upperdir=%s", in->source_upper) < 0
       || asprintf (&work, "workdir=%s", in->source_work) < 0)
     return ohr_error_nomem (err);

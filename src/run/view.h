@@ -52,6 +52,7 @@ struct view_input
   const char *init_path;  /* host path of ohr-init */
   enum network_mode network;
   bool rootless; /* no gid=5 on devpts, no sysfs without a netns */
+  bool userns;   /* a user namespace (root too): no sysfs without a netns */
   enum paths_mode paths;
   /* degraded: bind the host's /proc and /sys read-only (a PID namespace
    * all the same) */
@@ -74,6 +75,9 @@ struct view_input
    * directory only.  The root is shown read-only at /cargo/src (canonical)
    * or at its own path, the package at its place below it. */
   const struct wsview *workspace;
+  /* the overlay's lower dir when the package root must be reached through
+   * another path (idshift.h); NULL: the package root itself */
+  const char *source_lower;
 };
 
 struct view

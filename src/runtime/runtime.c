@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,9 @@ bool
 runtime_spec_needs_userns (const struct runtime *rt,
                            const struct hostinfo *host)
 {
-  return host->rootless && rt->prep != RUNTIME_PREP_OWN_USERNS;
+  /* as root always: the container's root is an unprivileged id range */
+  (void)host;
+  return rt->prep != RUNTIME_PREP_OWN_USERNS;
 }
 
 int
@@ -174,22 +177,57 @@ write_proc (const char *file, const char *data)
   return w < 0 ? -1 : 0;
 }
 
+/* A read-only clone of source at target whose files appear owned through
+ * the user namespace usernsfd (host uid 0 as its uid 0).  -1 where the
+ * kernel or the filesystem cannot: the caller binds plainly. */
+static int
+idmapped_bind (const char *source, const char *target, int usernsfd)
+{
+  int tree = open_tree (AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0)
+    return -1;
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+                             .userns_fd = (uint64_t)usernsfd };
+  int r = mount_setattr (tree, "", AT_EMPTY_PATH, &attr, sizeof attr);
+  if (r == 0)
+    r = move_mount (tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+  close (tree);
+  return r;
+}
+
 static void
-child_prep (const struct runtime *rt, int errfd)
+child_prep (const struct runtime *rt, char *const *stage_binds,
+            const struct runtime_io *io, int errfd)
 {
   enum runtime_prep prep = rt->prep;
-  if (prep == RUNTIME_PREP_HIDE_UNIFIED && !rt->private_ns)
+  /* runtime_private_ns did the unified tree's part already, in the
+   * runner's own namespace */
+  bool hide = prep == RUNTIME_PREP_HIDE_UNIFIED && !rt->private_ns;
+  bool stage = stage_binds && stage_binds[0];
+  if (hide || stage)
     {
       if (unshare (CLONE_NEWNS) < 0)
         child_fail (errfd, "cannot create a private mount namespace "
                            "(unshare CLONE_NEWNS)");
       if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         child_fail (errfd, "cannot make mounts private");
-      if (umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
-          && errno != ENOENT)
-        child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
     }
-  else if (prep == RUNTIME_PREP_OWN_USERNS)
+  if (hide && umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0
+      && errno != EINVAL && errno != ENOENT)
+    child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
+  /* seen only by the runtime and the container it makes, gone with them */
+  for (size_t i = 0; stage && stage_binds[i] && stage_binds[i + 1]; i += 2)
+    {
+      const char *target = stage_binds[i + 1];
+      if (io->idmap_userns_fd >= 0 && io->idmap_target
+          && strcmp (target, io->idmap_target) == 0
+          && idmapped_bind (stage_binds[i], target, io->idmap_userns_fd) == 0)
+        continue;
+      if (mount (stage_binds[i], target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        child_fail (errfd, "cannot bind a path the container's root cannot "
+                           "reach where it can");
+    }
+  if (prep == RUNTIME_PREP_OWN_USERNS)
     {
       uid_t uid = geteuid ();
       gid_t gid = getegid ();
@@ -254,7 +292,7 @@ child_exec (const struct runtime *rt, char **argv, char **envp,
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
     sigaction (stop_signals[i], &dfl, NULL);
-  child_prep (rt, errfd);
+  child_prep (rt, io->stage_binds, io, errfd);
   child_fds (io, errfd);
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   execve (rt->path, argv, envp);

@@ -135,7 +135,8 @@ int runtime_select (const char *want, const struct hostinfo *host,
  * without. */
 int runtime_private_ns (struct runtime *rt, ohr_error_t *err);
 
-/* true when the spec must carry a user namespace with mappings. */
+/* true when the spec must carry a user namespace with mappings: as root
+ * always (idmap.h), rootless unless the runner makes it. */
 bool runtime_spec_needs_userns (const struct runtime *rt,
                                 const struct hostinfo *host);
 
@@ -175,6 +176,19 @@ struct runtime_io
    * before that line are held, then forwarded.  runtime_run reads exactly
    * the line and leaves the rest of the pipe.  -1: forward at once. */
   int ready_fd;
+  /* As root, host paths the container's root (an unprivileged id range)
+   * cannot reach, such as a rootfs under /root, are bound where it can in
+   * a private mount namespace of the runtime's own: source, target pairs,
+   * NULL-terminated; NULL: none. */
+  char *const *stage_binds;
+  /* With idmap_userns_fd >= 0, the stage bind whose target is idmap_target
+   * is made an idmapped, read-only mount through that user namespace: its
+   * files appear owned by the container's ids (the package source under
+   * the overlay, which the container's root may then write through the
+   * upper layer as root could before).  Where the kernel or the
+   * filesystem cannot, a plain bind. */
+  int idmap_userns_fd;
+  const char *idmap_target;
 };
 
 #define RUNTIME_INIT_READY "ready\n"

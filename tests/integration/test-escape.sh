@@ -237,7 +237,7 @@ build() {
   RC=0
   if [ "$who" = r ]; then
     (cd "$T/r/escape" && HOME=$T/r/home OHR_ESC_NONCE=$nonce CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never \
-      OCI_HOST_RUNNER_STATE_DIR=$T/r/state OCI_HOST_RUNNER_CACHE_DIR=$T/r/cache \
+      OCI_HOST_RUNNER_STATE_DIR=$T/r-state OCI_HOST_RUNNER_CACHE_DIR=$T/r/cache \
       cargo build --offline -p "ohr-escape-$case" -Zhost-config -Ztarget-applies-to-host \
       --target-dir "$T/r/target" --config "host.runner=[$args]") >"$LOG" 2>&1 || RC=$?
   else
@@ -713,7 +713,7 @@ no_leftovers() { # state-dir
   find "$1" -mindepth 2 -maxdepth 3 | head -6 | sed 's/^/#   /' >&2
   return 1
 }
-check "no container or bundle left behind (root)" no_leftovers "$T/r/state"
+check "no container or bundle left behind (root)" no_leftovers "$T/r-state"
 check "no container or bundle left behind (rootless)" no_leftovers "$T/u/state"
 echo "# test-escape: $(($(date +%s) - started))s"
 finish

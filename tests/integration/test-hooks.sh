@@ -85,18 +85,42 @@ bundle() {
   sed -n 's/^oci-host-runner: bundle kept at //p' "$T/runner.err"
 }
 
-# run_runtime RUNTIME BUNDLE ID: run it by hand as the runner would.
+# The binds the runner makes in the runtime's mount namespace as root (the
+# rootfs and package root, for the container's unprivileged root), as
+# "mount --bind SRC DST; " commands (src/cli/run.c --keep-bundle).
+stage_binds() {
+  sed -n "s/^oci-host-runner: bundle binds \(.*\) at \(.*\)$/mount --bind '\1' '\2'; /p" "$T/runner.err" | tr -d '\n'
+}
+
+# run_runtime RUNTIME BUNDLE ID: run it by hand as the runner would.  As
+# root that includes lending OUT_DIR to the container's root (the mapped
+# id of the spec: the hooks in the container's namespaces run as it) and
+# giving it back after.
 run_runtime() {
-  local rt=$1 b=$2 id=$3 root=$T/root-$1
+  local rt=$1 b=$2 id=$3 root=$T/root-$1 binds map rc=0
+  binds=$(stage_binds)
+  map=$(python3 -c 'import json, sys; m = json.load(open(sys.argv[1]))["linux"].get("uidMappings"); print(m[0]["hostID"] if m else "")' "$b/config.json")
+  # the log exists before the hooks run, so that it is lent too: the
+  # hooks of the container's stages append to it as the mapped root
+  [ -z "$map" ] || { : >>"$LOG" && chown -R "$map:$map" "$OUT_DIR"; }
+  run_runtime_lent "$rt" "$b" "$id" "$root" "$binds" || rc=$?
+  [ -z "$map" ] || chown -R 0:0 "$OUT_DIR"
+  return $rc
+}
+run_runtime_lent() {
+  local rt=$1 b=$2 id=$3 root=$4 binds=$5
   if [ "$rt" = runc ]; then
     at_exit "runc --root '$root' delete --force '$id' >/dev/null 2>&1"
-    runc --root "$root" run --bundle "$b" --preserve-fds 2 "$id" 3>/dev/null 4>&2
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    unshare -m --propagation slave sh -c "$binds"'
+      exec runc --root "$1" run --bundle "$2" --preserve-fds 2 "$3" 3>/dev/null 4>&2' \
+      sh "$root" "$b" "$id"
   else
     # crun refuses hybrid cgroups: a private mount namespace without the
     # v2 "unified" tree, as the runner does
     at_exit "crun --root '$root' delete --force '$id' >/dev/null 2>&1"
     # shellcheck disable=SC2016 # expanded by the inner sh
-    unshare -m --propagation private sh -c '
+    unshare -m --propagation private sh -c "$binds"'
       if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
       exec crun --root "$1" run --bundle "$2" --preserve-fds 2 "$3" 3>/dev/null 4>&2' \
       sh "$root" "$b" "$id"

@@ -47,7 +47,16 @@ need(p["args"][0] == "/dev/.ohr-init" and p["args"][1].endswith("build-script-bu
 ns = {n["type"] for n in c["linux"]["namespaces"]}
 need({"pid", "ipc", "uts", "mount", "network"} <= ns, "namespaces %r" % ns)
 need("network" not in {n["type"] for n in h["linux"]["namespaces"]}, "--network host shares the host netns")
-need("user" not in ns, "no user namespace as root")
+# as root too, the container's root is an unprivileged range (idmap.h):
+# the default one unless /etc/subuid names oci-host-runner
+sub = [l.split(":") for l in open("/etc/subuid") if l.startswith("oci-host-runner:")] if os.path.exists("/etc/subuid") else []
+first = int(sub[0][1]) if sub else 1879048192
+need("user" in ns, "a user namespace as root")
+for k in ("uidMappings", "gidMappings"):
+    m = c["linux"].get(k, [])
+    need(len(m) == 1 and m[0]["containerID"] == 0 and m[0]["size"] == 65536
+         and (k == "gidMappings" or m[0]["hostID"] == first) and m[0]["hostID"] > 0,
+         "%s maps 0.. to 65536 unprivileged ids: %r" % (k, m))
 need("/proc/kcore" in c["linux"]["maskedPaths"] and "/proc/sys" in c["linux"]["readonlyPaths"], "masked/readonly paths")
 env = dict(e.split("=", 1) for e in p["env"])
 blob = json.dumps(c)
@@ -64,7 +73,10 @@ need(list(env) == sorted(env), "env sorted (spec independent of host env order)"
 m = {x["destination"]: x for x in c["mounts"]}
 need("rw" in m[out_dir]["options"] and m[out_dir]["type"] == "bind", "OUT_DIR read-write bind")
 src = m[manifest]
-need(src["type"] == "overlay" and "lowerdir=" + manifest in src["options"] and any(o.startswith("upperdir=") for o in src["options"]), "package source: overlay with a scratch upper (writes never reach it)")
+# as root the lower dir is where the runner binds the package root for the
+# mapped root (idmapped, in the runtime's mount namespace): BUNDLE/source-lower
+lower_ok = lambda opts: ("lowerdir=" + manifest in opts) == (os.geteuid() != 0) and any(o.startswith("lowerdir=") and (o == "lowerdir=" + manifest or o.endswith("/source-lower")) for o in opts)
+need(src["type"] == "overlay" and lower_ok(src["options"]) and any(o.startswith("upperdir=") for o in src["options"]), "package source: overlay with a scratch upper (writes never reach it)")
 build = os.path.dirname(os.path.dirname(out_dir))
 need(build in m and "ro" in m[build]["options"], "build dir read-only (dependencies' OUT_DIRs)")
 tc = os.path.dirname(os.path.dirname(rustc))
@@ -120,7 +132,7 @@ def need(cond, what):
     if not cond: errors.append(what)
 need(m["/cargo"]["type"] == "tmpfs", "/cargo tmpfs")
 need(m["/cargo/out"]["source"] == out_dir and "rw" in m["/cargo/out"]["options"], "OUT_DIR at /cargo/out rw")
-need(m["/cargo/src"]["type"] == "overlay" and "lowerdir=" + manifest in m["/cargo/src"]["options"], "source at /cargo/src")
+need(m["/cargo/src"]["type"] == "overlay" and any(o == "lowerdir=" + manifest or (os.geteuid() == 0 and o.startswith("lowerdir=") and o.endswith("/source-lower")) for o in m["/cargo/src"]["options"]), "source at /cargo/src")
 need(m["/cargo/build"]["source"] == os.path.dirname(os.path.dirname(out_dir)), "build dir at /cargo/build")
 need(m["/cargo/bin/build-script"]["source"].endswith("build-script-build"), "script at /cargo/bin/build-script")
 need(m["/cargo/toolchain"]["source"] == os.path.dirname(os.path.dirname(rustc)), "toolchain at /cargo/toolchain")

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "run/jobserver.h"
@@ -123,6 +124,38 @@ test_fifo (void **state)
   assert_null (js.fifo);
 }
 
+/* As root the runner opens the fifo and passes it as the fd pair. */
+static void
+test_fifo_opened (void **state)
+{
+  char dir[] = "/tmp/test-jobserver-XXXXXX", path[64], flags[128];
+  assert_non_null (mkdtemp (dir));
+  snprintf (path, sizeof path, "%s/fifo", dir);
+  assert_int_equal (mkfifo (path, 0600), 0);
+  snprintf (flags, sizeof flags, "-j2 --jobserver-auth=fifo:%s -k", path);
+  struct jobserver js;
+  parse_ok (flags, 5, &js);
+  assert_int_equal (jobserver_open_fifo (&js, 5, NULL), 0);
+  assert_null (js.fifo);
+  assert_true (js.read_fd >= 0);
+  assert_int_equal (js.read_fd, js.write_fd);
+  assert_string_equal (js.makeflags, "-j2 --jobserver-auth=5,6 -k");
+  /* a token written through the fd comes back through it */
+  char c = 0;
+  assert_int_equal (write (js.write_fd, "t", 1), 1);
+  assert_int_equal (read (js.read_fd, &c, 1), 1);
+  assert_int_equal (c, 't');
+  jobserver_clear (&js);
+  assert_int_equal (js.fifo_fd, -1);
+  /* without a fifo: nothing to do */
+  parse_ok ("-j2", 5, &js);
+  assert_int_equal (jobserver_open_fifo (&js, 5, NULL), 0);
+  assert_int_equal (js.read_fd, -1);
+  jobserver_clear (&js);
+  unlink (path);
+  rmdir (dir);
+}
+
 static void
 test_other_words_kept (void **state)
 {
@@ -155,6 +188,7 @@ main (void)
     cmocka_unit_test (test_half_open_dropped),
     cmocka_unit_test (test_malformed_dropped),
     cmocka_unit_test (test_fifo),
+    cmocka_unit_test (test_fifo_opened),
     cmocka_unit_test (test_other_words_kept),
     cmocka_unit_test (test_null),
   };
