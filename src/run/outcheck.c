@@ -277,11 +277,24 @@ overlay_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
   return add (ctx, e->path, 0, "written", err);
 }
 
+static int
+compare_findings (const void *a, const void *b)
+{
+  const struct outcheck_finding *x = a, *y = b;
+  return strcmp (x->path, y->path);
+}
+
 int
 outcheck_overlay_changes (const char *upper, struct outcheck_report *out,
                           ohr_error_t *err)
 {
-  return walk_tree (AT_FDCWD, upper, NULL, overlay_entry, out, err);
+  if (walk_tree (AT_FDCWD, upper, NULL, overlay_entry, out, err) < 0)
+    return -1;
+  /* in path order: the directory order of the upper's file system (a
+   * tmpfs lists newest first) must not decide what a message names */
+  if (out->n > 1)
+    qsort (out->v, out->n, sizeof *out->v, compare_findings);
+  return 0;
 }
 
 void

@@ -55,7 +55,7 @@ for rt in $(runtimes); do
     ok "$rt: a build script writing into its source fails the build"
   fi
   check "$rt: the error names the files and the rule that would allow it" \
-    assert_file_has "$T/cargo.out" "wrote src/generated.rs, escaped.txt; build scripts may write only to OUT_DIR \(allow with: \{\"package\":\"ohr-fixture-write-source\",\"source\":\"path\",\"source-writes\":\"overlay\"\}\)"
+    assert_file_has "$T/cargo.out" "wrote escaped.txt, src/generated.rs; build scripts may write only to OUT_DIR \(allow with: \{\"package\":\"ohr-fixture-write-source\",\"source\":\"path\",\"source-writes\":\"overlay\"\}\)"
   check "$rt: exit status 124 (refused by policy)" assert_file_has "$T/cargo.out" "exit status: 124"
   check "$rt: the source tree is unchanged" assert_eq "$before" "$(sum_tree "$CR/write-source")" "source checksum"
   rm -f "$CR/write-source/src/generated.rs" "$CR/write-source/escaped.txt"
@@ -72,7 +72,7 @@ JSON
   else
     not_ok "$rt: with source-writes overlay the build succeeds"; tail -5 "$T/cargo.out" | sed 's/^/# /'
   fi
-  check "$rt: ... the writes are reported" assert_file_has "$(ls "$tgt"-overlay/debug/build/ohr-fixture-write-source-*/stderr | head -1)" "wrote src/generated.rs, escaped.txt into its source; the writes were kept apart"
+  check "$rt: ... the writes are reported" assert_file_has "$(ls "$tgt"-overlay/debug/build/ohr-fixture-write-source-*/stderr | head -1)" "wrote escaped.txt, src/generated.rs into its source; the writes were kept apart"
   check "$rt: ... and the source is still unchanged" assert_eq "$before" "$(sum_tree "$CR/write-source")" "source checksum"
 
   : >"$T/conns.before"; cp "$T/conns" "$T/conns.before" 2>/dev/null || true
