@@ -35,7 +35,7 @@ HEADERS  := $(wildcard src/*/*.h)
 MAINS    := src/cli/main.c src/cli/store-main.c src/cli/attest-main.c
 
 .PHONY: all check check-fresh unit unit-asan integration format format-check deps \
-        demo bench clean install check-pkgs corpus man docs-check
+        demo bench clean install check-pkgs corpus corpus-wide man docs-check
 
 all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init \
      $(BUILD)/oci-host-runner-store
@@ -108,6 +108,14 @@ integration: all
 # the slow real-world corpus (also part of check)
 corpus: all
 	OHR=$(abspath $(BUILD)/oci-host-runner) tests/run-integration.sh test-corpus
+
+# the wide corpus: every Debian librust-*-dev crate with a build.rs
+# (tests/corpus-wide; hours, not in check). CORPUS_WIDE_ARGS='--every 4'
+# runs every 4th crate of the list.
+corpus-wide: all
+	tests/corpus-wide/corpus-wide install
+	OHR=$(abspath $(BUILD)/oci-host-runner) nice -n 19 \
+	  tests/corpus-wide/corpus-wide run $(CORPUS_WIDE_ARGS)
 
 # deps first, in its own make: pkg-config flags are read when make starts.
 # The builds and unit tests use every core (output kept per target), then

@@ -54,6 +54,11 @@ static const char *const exact_names[] = {
   "PKG_CONFIG_ALLOW_CROSS",
   "PKG_CONFIG_ALL_STATIC",
   "PKG_CONFIG_ALL_DYNAMIC",
+  /* the locale: compilers a script runs word their messages by it, and
+   * cargo:warning lines carry them (gcc's quotes are ‘’ under C.UTF-8) */
+  "LANG",
+  "LANGUAGE",
+  "LC_ALL",
 };
 
 /* Prefixes Cargo uses for families of variables, and the target-specific
@@ -62,7 +67,7 @@ static const char *const prefixes[] = {
   "CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "DEP_",      "RUSTC",
   "RUSTDOC_",   "HOST_",      "TARGET_",        "CC_",       "CXX_",
   "AR_",        "RANLIB_",    "CFLAGS_",        "CXXFLAGS_", "CPPFLAGS_",
-  "LDFLAGS_",   "ARFLAGS_",   "PKG_CONFIG_",
+  "LDFLAGS_",   "ARFLAGS_",   "PKG_CONFIG_",    "LC_",
 };
 
 static const char *const secret_words[] = {
