@@ -619,7 +619,12 @@ generate (struct run_state *s, ohr_error_t *err)
              "running now are masked, but it can read the command lines "
              "of processes started after it\n");
   struct mountinfo mi = { 0 };
-  if (!mounts_recursive_attrs_supported ())
+  /* crun 1.8 making the user namespace itself (as root: idmap.h) binds an
+   * "rbind" source without its submounts (test-mounts saw them missing,
+   * their directories shown empty): bind them one by one, as where
+   * mount_setattr is missing */
+  bool crun_maps = s->mapped && s->rt.backend == &runtime_backend_crun;
+  if (crun_maps || !mounts_recursive_attrs_supported ())
     {
       if (mountinfo_read_self (&mi, err) < 0)
         return ohr_error_wrap (err, "submounts of read-only binds");
@@ -628,8 +633,10 @@ generate (struct run_state *s, ohr_error_t *err)
       if (s->rt.prep == RUNTIME_PREP_OWN_USERNS)
         mountinfo_drop_below (&mi, "/sys/fs/cgroup");
       li.submounts = &mi;
-      verbose (s, "no recursive mount attributes here (mount_setattr): "
-                  "submounts bound read-only one by one");
+      verbose (s, "%s: submounts bound read-only one by one",
+               crun_maps ? "crun in a user namespace it makes"
+                         : "no recursive mount attributes here "
+                           "(mount_setattr)");
     }
   int r = view_build (&li, &s->layout, err);
   mountinfo_clear (&mi);

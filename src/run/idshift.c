@@ -27,8 +27,11 @@ lend_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
   if (st->st_uid != l->uid || (S_ISREG (st->st_mode) && st->st_nlink > 1))
     return WALK_CONTINUE;
   gid_t gid = st->st_gid == l->gid ? l->map->gid : (gid_t)-1;
+  /* EPERM as root: an immutable or append-only file, which the script
+   * could not change anyway; it stays the user's, and the after-run check
+   * still judges it (a setuid one it cannot clear fails the run) */
   if (fchownat (e->dirfd, e->name, l->map->uid, gid, AT_SYMLINK_NOFOLLOW) < 0
-      && errno != ENOENT)
+      && errno != ENOENT && errno != EPERM)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                             "cannot lend '%s' to the container's root",
                             e->path);

@@ -158,7 +158,8 @@ has() {
 mounts_checked() { # name minimum
   local n
   n=$(sed -n 's/^mounts-checked //p' "$T/$1.report" 2>/dev/null)
-  [ -n "$n" ] && [ "$n" -ge "$2" ] || { echo "# $1: $n mounts checked, want >= $2" >&2; return 1; }
+  [ -n "$n" ] && [ "$n" -ge "$2" ] ||
+    { echo "# $1: $n mounts checked, want >= $2; the report:" >&2; sed 's/^/#   /' "$T/$1.report" >&2; return 1; }
 }
 
 EROFS=30 ESRCH=3 ENOENT=2

@@ -2,12 +2,15 @@
 # test-setid-outdir: a setuid file in OUT_DIR that the after-run clean-up
 # cannot clear (immutable: chmod fails even for root) is never reported as
 # cleared: the run fails with exit 124 and one line naming it and why,
-# while the one beside it is cleared and said to be.  crun and runc.
+# while the one beside it is cleared and said to be.  crun and runc.  The
+# script sets the bits itself: as root, files that were in OUT_DIR before
+# the run are lent to the container's root first, and that chown clears
+# their bits before the script starts.
 . "$(dirname "$0")/../lib/libtest.sh"
 
 [ "$(id -u)" -eq 0 ] || fatal "runs as root (chattr +i needs CAP_LINUX_IMMUTABLE)"
 export OCI_HOST_RUNNER_STATE_DIR=$T/state OCI_HOST_RUNNER_CACHE_DIR=$T/cache
-printf '#!/bin/sh\necho cargo:rustc-cfg=ran\n' >"$T/script.sh"
+printf '#!/bin/sh\nchmod 2755 "$OUT_DIR/free"\nchmod 4755 "$OUT_DIR/stuck" 2>/dev/null\necho cargo:rustc-cfg=ran\n' >"$T/script.sh"
 fake_cargo_context "$T/ctx" "$T/script.sh"
 cd "$CARGO_MANIFEST_DIR"
 printf x >"$OUT_DIR/stuck"
