@@ -153,7 +153,7 @@ plant='cp /bin/true "$OUT_DIR/s"; chmod 4755 "$OUT_DIR/s"; mkdir -p "$OUT_DIR/d"
 printf '#!/bin/sh\n%s\nexit 3\n' "$plant" >"$T/fail.sh"
 printf '#!/bin/sh\n%s\nexec sleep 100\n' "$plant" >"$T/slow.sh"
 printf '#!/bin/sh\ncat /proc/self/uid_map /proc/self/gid_map\n%s\n' "$plant" >"$T/map.sh"
-echo '{"version":1,"packages":[{"package":"pkg","timeout":"2s"}]}' >"$T/policy.json"
+echo '{"version":1,"packages":[{"package":"pkg","source":"path","timeout":"2s"}]}' >"$T/policy.json"
 for rt in $(runtimes); do
   fake_cargo_context "$T/hand-$rt-fail" "$T/fail.sh"
   rc=0
@@ -187,7 +187,7 @@ done
 # was the host's root: refused after the run (124), or kept apart under
 # source-writes: overlay.  The source itself never changes.
 printf '#!/bin/sh\necho more >>victim.txt && touch made.txt && echo wrote\n' >"$T/write.sh"
-echo '{"version":1,"packages":[{"package":"pkg","source-writes":"overlay"}]}' >"$T/overlay.json"
+echo '{"version":1,"packages":[{"package":"pkg","source":"path","source-writes":"overlay"}]}' >"$T/overlay.json"
 for rt in $(runtimes); do
   fake_cargo_context "$T/src-$rt" "$T/write.sh"
   echo original >"$CARGO_MANIFEST_DIR/victim.txt"
