@@ -74,7 +74,7 @@ $(BUILD)/ohr-init: src/init/ohr-init.c
 
 # ---- unit tests (cmocka), plain and under ASan+UBSan
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libohr.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libohr.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
@@ -89,7 +89,7 @@ $(ASAN_BUILD)/libohr.a: $(ASAN_OBJ) $(ASAN_BUILD)/libohr.objs
 
 .PHONY: FORCE
 
-$(ASAN_BUILD)/tests/%: tests/unit/%.c $(ASAN_BUILD)/libohr.a
+$(ASAN_BUILD)/tests/%: tests/unit/%.c $(ASAN_BUILD)/libohr.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
@@ -130,11 +130,11 @@ check-fresh:
 	@tools/check-fresh
 
 format:
-	clang-format -i $(SRC) $(MAINS) src/init/ohr-init.c $(HEADERS) tests/unit/*.c
+	clang-format -i $(SRC) $(MAINS) src/init/ohr-init.c $(HEADERS) tests/unit/*.c tests/unit/*.h
 
 format-check:
 	@clang-format --dry-run --Werror $(SRC) $(MAINS) src/init/ohr-init.c \
-	  $(HEADERS) tests/unit/*.c && echo "format: ok"
+	  $(HEADERS) tests/unit/*.c tests/unit/*.h && echo "format: ok"
 
 # ---- set-up, demo, benchmark
 

@@ -29,31 +29,10 @@
 #include "util/fs.h"
 #include "util/strv.h"
 
+#include "tmpdir.h"
+
 /* make runs the tests from the top of the tree */
 #define FIXTURES "tests/fixtures/hooks"
-
-static char *tmp;
-
-static int
-setup_tmp (void **state)
-{
-  char templ[] = "/tmp/ohr-test-hooks-XXXXXX";
-  if (mkdtemp (templ) == NULL)
-    return -1;
-  tmp = strdup (templ);
-  return tmp ? 0 : -1;
-}
-
-static int
-teardown_tmp (void **state)
-{
-  ohr_error_t err = NULL;
-  int r = fs_rm_rf (tmp, &err);
-  ohr_error_free (&err);
-  free (tmp);
-  tmp = NULL;
-  return r;
-}
 
 static char *
 path_in (const char *dir, const char *name)

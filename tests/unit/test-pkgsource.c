@@ -21,28 +21,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 
-static char *tmp;
-
-static int
-setup (void **state)
-{
-  char templ[] = "/tmp/ohr-test-pkgsource-XXXXXX";
-  if (mkdtemp (templ) == NULL)
-    return -1;
-  tmp = strdup (templ);
-  return tmp ? 0 : -1;
-}
-
-static int
-teardown (void **state)
-{
-  ohr_error_t err = NULL;
-  int r = fs_rm_rf (tmp, &err);
-  ohr_error_free (&err);
-  free (tmp);
-  tmp = NULL;
-  return r;
-}
+#include "tmpdir.h"
 
 /* tmp/rel, a fresh string. */
 static char *
@@ -397,18 +376,22 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_member, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_root_package, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_vendored_is_no_member, setup,
-                                     teardown),
-    cmocka_unit_test_setup_teardown (test_path_dep_outside, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_registry_and_git, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_same_name_and_version, setup,
-                                     teardown),
-    cmocka_unit_test_setup_teardown (test_toml_oddities, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_package_workspace_key, setup,
-                                     teardown),
-    cmocka_unit_test_setup_teardown (test_too_wide, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_member, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_root_package, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_vendored_is_no_member, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_path_dep_outside, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_registry_and_git, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_same_name_and_version, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_toml_oddities, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_package_workspace_key, setup_tmp,
+                                     teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_too_wide, setup_tmp, teardown_tmp),
     cmocka_unit_test (test_target_dir),
     cmocka_unit_test (test_lexical),
   };
