@@ -125,17 +125,22 @@ check "... and stores nothing" assert_eq "$before" "$(objects)" "... and stores 
 # rootless: the same limit, the same exit, nothing stored; the store 0700
 ensure_test_user
 install -d -m 755 -o "$TEST_USER" "$T/u"
+# the binaries where the user can run them: a fresh clone (make
+# check-fresh) lives in a 0700 directory
+mkdir -p "$T/bin"
+cp "$OHR" "$(dirname "$OHR")"/oci-host-runner-* "$(dirname "$OHR")/ohr-init" "$T/bin/"
+UOHR=$T/bin/$(basename "$OHR")
 chmod 755 "$T/layout" && chmod -R a+rX "$T/layout"
 rc=0
 su "$TEST_USER" -s /bin/bash -c "OCI_HOST_RUNNER_STORE_DIR='$T/u/store' \
-  OCI_HOST_RUNNER_MAX_LAYER_SIZE=16M '$OHR' import 'oci:$T/layout:bomb'" \
+  OCI_HOST_RUNNER_MAX_LAYER_SIZE=16M '$UOHR' import 'oci:$T/layout:bomb'" \
   >"$T/out" 2>"$T/err" || rc=$?
 check "rootless: a layer beyond the limit fails with exit 123" assert_eq 123 "$rc" "exit"
 check "rootless: ... saying why" assert_file_has "$T/err" "larger than 16777216 bytes uncompressed"
 check "rootless: ... one line" assert_eq 1 "$(wc -l <"$T/err")" "lines"
 check "rootless: ... and stores no file" assert_eq 0 "$(find "$T/u/store/repo/objects" "$T/u/store/repo/tmp" -type f | wc -l)" "files"
 check "rootless: a new store directory is 0700" assert_eq 700 "$(stat -c %a "$T/u/store")" "mode"
-su "$TEST_USER" -s /bin/bash -c "OCI_HOST_RUNNER_STORE_DIR='$T/u/store' '$OHR' import 'oci:$T/layout:setid'" \
+su "$TEST_USER" -s /bin/bash -c "OCI_HOST_RUNNER_STORE_DIR='$T/u/store' '$UOHR' import 'oci:$T/layout:setid'" \
   >"$T/out" 2>"$T/err" || true
 n=$(find "$T/u/store" -perm /6000 -type f | wc -l)
 check "rootless: no setuid or setgid file in the store" assert_eq 0 "$n" "files"
