@@ -71,7 +71,7 @@ check "-Z flags and --config after --: the runner is called" \
   bash -c "[ $rc -eq 0 ] && grep -q '^ok   cargo: ' '$T/doc.out'"
 
 # Trap 1: no RUSTC_BOOTSTRAP on a stable toolchain.
-P=$T/good-$(runtimes | head -1)
+P=$T/good-$(runtimes | sed -n 1p)
 if [[ $CHANNEL == *-nightly* || $CHANNEL == *-dev* ]]; then
   skip "without RUSTC_BOOTSTRAP: $CHANNEL is not a stable toolchain"
   skip "... (the trap named)"
@@ -142,5 +142,5 @@ check "a runner that fails: called, and its error quoted" \
 
 # Nothing is left behind: the throwaway crate lives in a temporary dir.
 check "no throwaway crate left in TMPDIR" \
-  assert_eq "" "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'ohr-doctor-*' -newer "$T/good-$(runtimes | head -1)/.cargo/config.toml" 2>/dev/null)" "leftovers"
+  assert_eq "" "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'ohr-doctor-*' -newer "$T/good-$(runtimes | sed -n 1p)/.cargo/config.toml" 2>/dev/null)" "leftovers"
 finish

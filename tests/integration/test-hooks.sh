@@ -287,7 +287,7 @@ done
 mkdir -p "$T/bad-hooks"
 cp "$TOP/tests/fixtures/hooks/error-stage.json" "$T/bad-hooks/"
 chmod 644 "$T/bad-hooks/error-stage.json"
-b=$(bundle "$(runtimes | head -1)")
+b=$(bundle "$(runtimes | sed -n 1p)")
 if "$HOOKS_SPEC" --hooks-dir "$T/bad-hooks" "$b/config.json" 2>"$T/bad.err"; then
   not_ok "a bad hook file is refused"
 else

@@ -224,7 +224,7 @@ done
 exec 7>&-
 
 # --id-range: a name of /etc/subuid and /etc/subgid, a first id, errors.
-rt=$(runtimes | head -1)
+rt=$(runtimes | sed -n 1p)
 fake_cargo_context "$T/range" "$T/map.sh"
 subid=$(awk -F: -v u="$TEST_USER" '$1 == u && $3 >= 65536 { print $2; exit }' /etc/subuid)
 subgid=$(awk -F: -v u="$TEST_USER" '$1 == u && $3 >= 65536 { print $2; exit }' /etc/subgid)
