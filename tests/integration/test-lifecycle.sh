@@ -38,6 +38,11 @@ rustc --edition 2021 -O "$TOP/tests/fixtures/lifecycle/build.rs" -o "$T/build-sc
 token_procs() { # token: their pids, one a line
   grep -lzxF "LCTOK=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true
 }
+token_comms() { # token: their command names, one a line (no pipe that a
+  # match could cut short: under pipefail that SIGPIPE would read as "none")
+  local p
+  for p in $(token_procs "$1"); do cat "/proc/$p/comm" 2>/dev/null || true; done
+}
 ntoken=0
 new_token() { ntoken=$((ntoken + 1)); TOKEN=ohr-lc-${T##*.}-$ntoken; }
 
@@ -89,7 +94,7 @@ start() {
   local k
   for ((k = 0; k < HANG * 10; k++)); do
     grep -q '^ready$' "$T/out" 2>/dev/null && [ -s "$W/pid" ] &&
-      token_procs "$TOKEN" | xargs -r -n1 -I{} cat /proc/{}/comm 2>/dev/null | grep -qx sleep && break
+      [[ $'\n'$(token_comms "$TOKEN")$'\n' == *$'\nsleep\n'* ]] && break
     sleep 0.1
   done
   pid=$(cat "$W/pid" 2>/dev/null || true)

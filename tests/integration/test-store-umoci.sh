@@ -91,7 +91,8 @@ umoci raw add-layer --image "$L:t" "$T/raw.tar"
 layers_have() { # pattern: some layer of the image lists a matching entry
   local blob
   for blob in "$L"/blobs/sha256/*; do
-    if file -b "$blob" | grep -q gzip && tar tzf "$blob" | grep -qE -- "$1"; then
+    # grep reads to the end: a -q match would leave tar a SIGPIPE, a failure under pipefail
+    if file -b "$blob" | grep gzip >/dev/null && tar tzf "$blob" | grep -E -- "$1" >/dev/null; then
       return 0
     fi
   done
