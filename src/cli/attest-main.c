@@ -119,6 +119,8 @@ print_diffs (const struct attest_diffs *d)
         {
         case ATTEST_DIFF_MISSING:
           printf ("missing: %s\n", x->name);
+          if (x->note)
+            printf ("  (%s)\n", x->note);
           continue;
         case ATTEST_DIFF_EXTRA:
           printf ("extra: %s\n", x->name);
