@@ -64,6 +64,21 @@ print(r[sys.argv[2]])
 PY
 }
 
+# tamper STATEMENT COPY SUBJECT...: COPY is STATEMENT with the digests of
+# the SUBJECTs changed
+tamper() {
+  "$PY" - "$@" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for x in s["subject"]:
+    if x["name"] in sys.argv[3:]:
+        d = x["digest"]["sha256"]
+        x["digest"]["sha256"] = ("1" if d[0] == "0" else "0") + d[1:]
+json.dump(s, open(sys.argv[2], "w"), sort_keys=True, separators=(",", ":"))
+PY
+  chmod 644 "$2"
+}
+
 for rt in runc crun; do
   att=$T/att-$rt tgt=$T/target-$rt
   if cargo_build_runner "$C" "$tgt" --runtime "$rt" --paths canonical \
@@ -101,15 +116,7 @@ for rt in runc crun; do
 
   # a tampered statement: the C library's and the directives' digests
   tampered=$att/tampered-$(basename "$st")
-  "$PY" - "$st" "$tampered" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-for x in s["subject"]:
-    if x["name"] in ("directives", "out/libohrmix.a"):
-        d = x["digest"]["sha256"]
-        x["digest"]["sha256"] = ("1" if d[0] == "0" else "0") + d[1:]
-json.dump(s, open(sys.argv[2], "w"), sort_keys=True, separators=(",", ":"))
-PY
+  tamper "$st" "$tampered" directives out/libohrmix.a
   run "$OHR" verify "$tampered"
   if [ "$rc" -eq 1 ] && grep '^changed: directives$' "$T/out" >/dev/null &&
     grep '^changed: out/libohrmix.a$' "$T/out" >/dev/null &&
@@ -144,7 +151,89 @@ PY
   fi
   check "$rt: ... with the timestamp hint" \
     assert_file_has "$T/out" '^  hint: timestamp'
+
+  # a re-run that fails (its record edited: a C compiler that is not
+  # there): the exit status, and no directive stream to compare
+  "$PY" - "$att/$(record_field "$att/$new" id).run.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["env"] = [e for e in r["env"] if not e.startswith("CC=")] + ["CC=/nonexistent/cc"]
+json.dump(r, open(sys.argv[1], "w"), sort_keys=True, separators=(",", ":"))
+PY
+  run "$OHR" verify "$att/$new"
+  if [ "$rc" -eq 1 ] && grep -E '^exit status: recorded 0, now [1-9][0-9]*$' "$T/out" >/dev/null &&
+    grep -A1 '^missing: directives$' "$T/out" | grep 'no directive stream of a run that failed' >/dev/null; then
+    ok "$rt: a re-run that fails: its exit status, and no directive stream"
+  else
+    not_ok "$rt: a re-run that fails: its exit status, and no directive stream (exit $rc)"
+    show
+  fi
 done
+
+# ---- rootless: the same build and re-run by an unprivileged user (the
+# toolchain under /root bound where the user reaches it, as test-rootless)
+if [ "$(id -u)" -eq 0 ]; then
+  ensure_test_user
+  SYSROOT=$(rustc --print sysroot)
+  mkdir -p "$T/bin" "$T/toolchain" "$T/u/crate"
+  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$A" "$T/bin/"
+  cp -r "$C/." "$T/u/crate/"
+  chown -R "$TEST_USER" "$T/u"
+  for rt in runc crun; do
+    U=$T/u
+    install -d -m 700 -o "$TEST_USER" "$U/xdg-$rt" "$U/tmp-$rt"
+    # as_test_user SYSROOT SCRIPT runs SCRIPT as the user
+    user_env="export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$U/home CARGO_HOME=$U/cargo-home
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true TMPDIR=$U/tmp-$rt
+export XDG_RUNTIME_DIR=$U/xdg-$rt XDG_CACHE_HOME=$U/cache
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
+unset OCI_HOST_RUNNER_ATTEST_DIR OCI_HOST_RUNNER_ATTEST_KEY OHR_NONDET"
+    cat >"$U/build-$rt.sh" <<SH
+set -e
+$user_env
+cd $U/crate
+cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir $U/target-$rt \
+  --config 'host.runner=["$T/bin/oci-host-runner","--runtime","$rt","--paths","canonical","--attest","$U/att-$rt"]'
+SH
+    if as_test_user "$SYSROOT" "$U/build-$rt.sh"; then
+      ok "$rt rootless: cargo builds the cc crate with canonical paths and --attest"
+    else
+      not_ok "$rt rootless: cargo builds the cc crate with canonical paths and --attest"
+      tail -15 "$T/cargo.out" | sed 's/^/# /'
+      continue
+    fi
+    st=$U/att-$rt/$(statements "$U/att-$rt")
+    tampered=$U/att-$rt/tampered-$(basename "$st")
+    tamper "$st" "$tampered" out/libohrmix.a
+    # verify: reproducible (exit 0), then the tampered statement (exit 1)
+    cat >"$U/verify-$rt.sh" <<SH
+$user_env
+rc=0; $T/bin/oci-host-runner verify $st >$U/verify-$rt.out 2>&1 || rc=\$?
+echo "exit \$rc" >>$U/verify-$rt.out
+rc=0; $T/bin/oci-host-runner verify $tampered >$U/tampered-$rt.out 2>&1 || rc=\$?
+echo "exit \$rc" >>$U/tampered-$rt.out
+SH
+    as_test_user "$SYSROOT" "$U/verify-$rt.sh" || true
+    if grep '^reproducible: ' "$U/verify-$rt.out" >/dev/null && grep -x 'exit 0' "$U/verify-$rt.out" >/dev/null; then
+      ok "$rt rootless: verify says reproducible"
+    else
+      not_ok "$rt rootless: verify says reproducible"
+      sed 's/^/#   /' "$U/verify-$rt.out" "$T/cargo.out" >&2
+    fi
+    if grep -x 'changed: out/libohrmix.a' "$U/tampered-$rt.out" >/dev/null &&
+      grep '^not reproducible: 1 differences' "$U/tampered-$rt.out" >/dev/null &&
+      grep -x 'exit 1' "$U/tampered-$rt.out" >/dev/null; then
+      ok "$rt rootless: a tampered statement: not reproducible, naming the library"
+    else
+      not_ok "$rt rootless: a tampered statement: not reproducible, naming the library"
+      sed 's/^/#   /' "$U/tampered-$rt.out" >&2
+    fi
+    check "$rt rootless: verify leaves no temporary tree" \
+      bash -c "[ -z \"\$(ls -A '$U/tmp-$rt')\" ]"
+  done
+else
+  skip "rootless: needs root to create the test user"
+fi
 
 check "verify leaves no temporary tree" bash -c "[ -z \"\$(ls -A '$TMPDIR')\" ]"
 check "verify leaves no container or bundle" \
