@@ -257,6 +257,19 @@ int attest_diff_contents (const char *old, size_t old_len, const char *new,
                           const char *const *new_paths, time_t now,
                           struct attest_diff *d, ohr_error_t *err);
 
+/* Compare two directive streams the way the statement digests them: only
+ * their directive lines ("cargo:..."; the rest is the script's chatter),
+ * both in the form the script printed them (container paths when the runs
+ * had canonical paths, as the runner's --attest records them), with
+ * old_out in old and new_out in new (each run's OUT_DIR as its script saw
+ * it; NULL: none) read as one placeholder.  Returns 1 when they are the
+ * same, 0 when not (d filled as attest_diff_contents does; line numbers
+ * count the directive lines), -1 on error. */
+int attest_diff_directives (const char *old, size_t old_len, const char *new,
+                            size_t new_len, const char *old_out,
+                            const char *new_out, time_t now,
+                            struct attest_diff *d, ohr_error_t *err);
+
 /* Check a statement's subjects against the files now on disk: OUT_DIR of
  * its run record and the directives file (record_dir holds both the
  * record and the directives).  Differences go to *out (empty: all match);
@@ -296,11 +309,15 @@ struct attest_rerun
 };
 
 /* Re-run the build script of a statement (or envelope) with the inputs of
- * its run record into a fresh OUT_DIR shaped like Cargo's
- * (<tmp>/target/debug/build/<package>-verify/out), through the runner,
- * and compare the outputs and the directive stream (OUT_DIR paths in it
- * replaced by a placeholder on both sides) with the statement.  Returns 0
- * when it could compare (out->diffs empty: reproducible).
+ * its run record into a fresh OUT_DIR, the recorded path below the
+ * temporary tree (<tmp>/tree/<recorded OUT_DIR>: the container's OUT_DIR,
+ * whatever parts of the host's it is made of, is the recorded one),
+ * through the runner, and compare the outputs and the directive stream
+ * with the statement.  The runner gets --attest <tmp>/attest and keeps
+ * the re-run's stream there as the script printed it, the form the
+ * statement recorded, so the two are compared in the same form
+ * (attest_diff_directives); a re-run that fails keeps none (MISSING).
+ * Returns 0 when it could compare (out->diffs empty: reproducible).
  *
  * The runner gets: --image (a registry reference by tag pinned by the
  * recorded digest), --runtime (runc or crun, nothing else: the runner
@@ -310,7 +327,8 @@ struct attest_rerun
  * runner process itself: LD_*, OCI_HOST_RUNNER_*, ...) only for the
  * script, as --env NAME=VALUE.  Of our environment it gets PATH, HOME,
  * XDG_*, TMPDIR, RUSTUP_HOME... and OCI_HOST_RUNNER_* settings (state,
- * cache, store, policy), never the image, runtime, paths or network. */
+ * cache, store, policy), never the image, runtime, paths, network,
+ * attest directory or signing key. */
 int attest_rerun (const char *statement_path,
                   const struct attest_rerun_options *opts,
                   struct attest_rerun *out, ohr_error_t *err);

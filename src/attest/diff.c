@@ -216,6 +216,82 @@ attest_diff_contents (const char *old, size_t old_len, const char *new,
   return 0;
 }
 
+/* s with every needle replaced by with, to f. */
+static void
+put_replaced (FILE *f, const char *s, size_t len, const char *needle,
+              const char *with)
+{
+  size_t nl = needle ? strlen (needle) : 0;
+  const char *p = s, *end = s + len;
+  while (p < end)
+    {
+      const char *hit = nl ? memmem (p, (size_t)(end - p), needle, nl) : NULL;
+      if (hit == NULL)
+        {
+          fwrite (p, 1, (size_t)(end - p), f);
+          break;
+        }
+      fwrite (p, 1, (size_t)(hit - p), f);
+      fputs (with, f);
+      p = hit + nl;
+    }
+}
+
+/* The lines of a directive stream that its digest covers
+ * (attest_is_directive), out_dir replaced by a placeholder; a fresh
+ * string, NULL when out of memory.  *dropped: whether other lines were
+ * left out. */
+static char *
+directive_lines (const char *s, size_t len, const char *out_dir,
+                 size_t *out_len, bool *dropped)
+{
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream (&buf, &n);
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; i < len;)
+    {
+      const char *nl = memchr (s + i, '\n', len - i);
+      size_t end = nl ? (size_t)(nl - s) + 1 : len;
+      if (attest_is_directive (s + i, end - i))
+        put_replaced (f, s + i, end - i, out_dir, "${OUT_DIR}");
+      else
+        *dropped = true;
+      i = end;
+    }
+  if (fclose (f) != 0)
+    {
+      free (buf);
+      return NULL;
+    }
+  *out_len = n;
+  return buf;
+}
+
+int
+attest_diff_directives (const char *old, size_t old_len, const char *new,
+                        size_t new_len, const char *old_out,
+                        const char *new_out, time_t now, struct attest_diff *d,
+                        ohr_error_t *err)
+{
+  size_t a = 0, b = 0;
+  bool dropped = false;
+  cleanup_free char *na
+      = directive_lines (old, old_len, old_out, &a, &dropped);
+  cleanup_free char *nb
+      = directive_lines (new, new_len, new_out, &b, &dropped);
+  if (na == NULL || nb == NULL)
+    return ohr_error_nomem (err);
+  if (a == b && memcmp (na, nb, a) == 0)
+    return 1;
+  if (attest_diff_contents (na, a, nb, b, NULL, NULL, now, d, err) < 0)
+    return -1;
+  if (d->line > 0 && d->note == NULL && dropped)
+    d->note = "line numbers count the cargo: lines only";
+  return 0;
+}
+
 int
 attest_check_subjects (const struct attest_statement *st,
                        const struct runrecord *rr, const char *record_dir,

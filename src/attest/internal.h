@@ -62,6 +62,11 @@ int attest_first_line (char *const *argv, char **out, ohr_error_t *err);
 
 /* ---- statement.c */
 
+/* Whether a line (len bytes, with or without its '\n') is one of the
+ * directives that a directive stream's digest covers: "cargo:" after
+ * spaces and tabs. */
+bool attest_is_directive (const char *line, size_t len);
+
 /* The digest of the directives (lines starting with "cargo:") in the
  * directive stream at path. */
 int attest_digest_directives (const char *path, char *out, ohr_error_t *err);

@@ -1,6 +1,7 @@
 /* rerun.c: `verify`: re-run a statement's build script through the runner
- * with the inputs of its run record, into a fresh OUT_DIR shaped like
- * Cargo's, and compare the outputs and directives with the statement. */
+ * with the inputs of its run record, into a fresh OUT_DIR shaped like the
+ * recorded one, and compare the outputs and directives with the
+ * statement. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "util/walk.h"
 
 extern char **environ;
 
@@ -84,13 +86,11 @@ runner_setting (const char *entry)
                                        "RUSTUP_HOME",    "RUSTUP_TOOLCHAIN",
                                        "CARGO_HOME",     NULL };
   /* the command line of the re-run sets these */
-  static const char *const ours[] = { "OCI_HOST_RUNNER_IMAGE",
-                                      "OCI_HOST_RUNNER_RUNTIME",
-                                      "OCI_HOST_RUNNER_PATHS",
-                                      "OCI_HOST_RUNNER_NETWORK",
-                                      "OCI_HOST_RUNNER_ENV",
-                                      ATTEST_KEY_ENV,
-                                      NULL };
+  static const char *const ours[]
+      = { "OCI_HOST_RUNNER_IMAGE", "OCI_HOST_RUNNER_RUNTIME",
+          "OCI_HOST_RUNNER_PATHS", "OCI_HOST_RUNNER_NETWORK",
+          "OCI_HOST_RUNNER_ENV",   "OCI_HOST_RUNNER_ATTEST_DIR",
+          ATTEST_KEY_ENV,          NULL };
   for (size_t i = 0; ours[i]; i++)
     if (name_is (entry, ours[i]))
       return false;
@@ -165,9 +165,14 @@ rerun_env (const struct runrecord *rr, const char *out_dir, char ***out,
   return 0;
 }
 
+/* The runner's --attest DIR keeps the directive stream as the script
+ * printed it, as it did for the recorded run: the two are compared in that
+ * form (container paths with canonical paths), not as mapped for Cargo.
+ * It also makes the re-run's own (unsigned: no key reaches the runner)
+ * statement, kept with --keep. */
 static int
 rerun_argv (const struct runrecord *rr, const char *runner, char *const *extra,
-            char ***out, ohr_error_t *err)
+            const char *attest_dir, char ***out, ohr_error_t *err)
 {
   cleanup_free char *image = pinned_image (rr);
   cleanup_strv char **argv = NULL;
@@ -180,7 +185,9 @@ rerun_argv (const struct runrecord *rr, const char *runner, char *const *extra,
                     rr->paths == PATHS_CANONICAL ? "canonical" : "identity")
              < 0
       || strv_push (&argv, "--network") < 0
-      || strv_push (&argv, rr->network == NETWORK_HOST ? "host" : "none") < 0)
+      || strv_push (&argv, rr->network == NETWORK_HOST ? "host" : "none") < 0
+      || strv_push (&argv, "--attest") < 0
+      || strv_push (&argv, attest_dir) < 0)
     return ohr_error_nomem (err);
   for (size_t i = 0; extra && extra[i]; i++)
     if (strv_push (&argv, "--env") < 0 || strv_push (&argv, extra[i]) < 0)
@@ -292,43 +299,12 @@ input_notes (const struct attest_statement *st, const struct runrecord *rr,
   return 0;
 }
 
-static char *
-replace_all (const char *s, size_t len, const char *needle, const char *with,
-             size_t *out_len)
-{
-  char *buf = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream (&buf, &n);
-  if (f == NULL)
-    return NULL;
-  size_t nl = strlen (needle);
-  const char *p = s, *end = s + len;
-  while (p < end)
-    {
-      const char *hit = nl ? memmem (p, (size_t)(end - p), needle, nl) : NULL;
-      if (hit == NULL)
-        {
-          fwrite (p, 1, (size_t)(end - p), f);
-          break;
-        }
-      fwrite (p, 1, (size_t)(hit - p), f);
-      fputs (with, f);
-      p = hit + nl;
-    }
-  if (fclose (f) != 0)
-    {
-      free (buf);
-      return NULL;
-    }
-  *out_len = n;
-  return buf;
-}
-
 struct compare
 {
   const struct runrecord *rr;
   const char *new_out;
   const char *tmp;
+  const char *new_directives; /* the re-run's stream, NULL: none kept */
   time_t now;
   struct attest_diffs *diffs;
   ohr_error_t *err;
@@ -347,8 +323,8 @@ read_small (const char *path, size_t *len)
 }
 
 /* Details of a changed output: the first differing line and hints.
- * Returns 1 when a directive stream is the same once OUT_DIR is left out
- * (no difference, then). */
+ * Returns 1 when a directive stream is the same as the statement digests
+ * it (attest_diff_directives: no difference, then). */
 static int
 explain (struct compare *c, struct attest_diff *d, const char *old_path,
          const char *recorded, const char *new_path, bool directives)
@@ -357,7 +333,13 @@ explain (struct compare *c, struct attest_diff *d, const char *old_path,
   char dg[DIGEST_STRING_LEN + 1] = "";
   cleanup_free char *old = read_small (old_path, &old_len);
   cleanup_free char *new = read_small (new_path, &new_len);
-  if (old)
+  if (old && directives)
+    {
+      ohr_error_t e = NULL;
+      attest_digest_directives (old_path, dg, &e);
+      ohr_error_free (&e);
+    }
+  else if (old)
     digest_sha256 (old, old_len, dg);
   if (old == NULL || strcmp (dg, recorded) != 0)
     {
@@ -369,32 +351,44 @@ explain (struct compare *c, struct attest_diff *d, const char *old_path,
       d->note = "too large to compare line by line";
       return 0;
     }
-  const char *old_paths[] = { c->rr->out_dir, NULL };
-  const char *new_paths[] = { c->new_out, c->tmp, NULL };
   if (directives)
     {
-      /* OUT_DIR in directives (rustc-link-search, ...) is where the
-       * outputs are, not what they are: compare without it */
-      size_t a = 0, b = 0;
-      cleanup_free char *na
-          = replace_all (old, old_len, c->rr->out_dir, "${OUT_DIR}", &a);
-      cleanup_free char *nb
-          = replace_all (new, new_len, c->new_out, "${OUT_DIR}", &b);
-      if (na == NULL || nb == NULL)
-        return ohr_error_nomem (c->err);
-      if (a == b && memcmp (na, nb, a) == 0)
-        return 1;
-      old_paths[0] = NULL;
-      return attest_diff_contents (na, a, nb, b, old_paths, new_paths, c->now,
-                                   d, c->err);
+      /* identity paths: each stream names its own run's host OUT_DIR,
+       * where the outputs are, not what they are; canonical paths: both
+       * name the container's, the same (the re-run's OUT_DIR has the
+       * recorded one's shape) */
+      bool identity = c->rr->paths != PATHS_CANONICAL;
+      return attest_diff_directives (
+          old, old_len, new, new_len, identity ? c->rr->out_dir : NULL,
+          identity ? c->new_out : NULL, c->now, d, c->err);
     }
+  const char *old_paths[] = { c->rr->out_dir, NULL };
+  const char *new_paths[] = { c->new_out, c->tmp, NULL };
   return attest_diff_contents (old, old_len, new, new_len, old_paths,
                                new_paths, c->now, d, c->err);
 }
 
+/* The new digest of subject s: "" when the re-run has no such output. */
+static int
+new_digest (struct compare *c, const struct attest_files *now,
+            const struct attest_file *s, char out[DIGEST_STRING_LEN + 1])
+{
+  out[0] = '\0';
+  if (strcmp (s->name, "directives") != 0)
+    {
+      const struct attest_file *f = attest_files_find (now, s->name);
+      if (f)
+        snprintf (out, DIGEST_STRING_LEN + 1, "%s", f->digest);
+      return 0;
+    }
+  if (c->new_directives == NULL)
+    return 0;
+  return attest_digest_directives (c->new_directives, out, c->err);
+}
+
 static int
 compare_outputs (struct compare *c, const struct attest_statement *st,
-                 const char *record_dir, const char *new_directives)
+                 const char *record_dir)
 {
   cleanup_files struct attest_files now = { 0 };
   if (attest_tree_files (c->new_out, "out/", &now, c->err) < 0)
@@ -403,19 +397,18 @@ compare_outputs (struct compare *c, const struct attest_statement *st,
     {
       const struct attest_file *s = &st->subjects.v[i];
       bool directives = strcmp (s->name, "directives") == 0;
-      const struct attest_file *f
-          = directives ? NULL : attest_files_find (&now, s->name);
-      char dg[DIGEST_STRING_LEN + 1] = "";
-      if (directives
-          && attest_digest_directives (new_directives, dg, c->err) < 0)
+      char dg[DIGEST_STRING_LEN + 1];
+      if (new_digest (c, &now, s, dg) < 0)
         return -1;
-      if (f)
-        snprintf (dg, sizeof dg, "%s", f->digest);
       if (dg[0] == '\0')
         {
-          if (attest_diffs_add (c->diffs, ATTEST_DIFF_MISSING, s->name)
-              == NULL)
+          struct attest_diff *d
+              = attest_diffs_add (c->diffs, ATTEST_DIFF_MISSING, s->name);
+          if (d == NULL)
             return ohr_error_nomem (c->err);
+          if (directives)
+            d->note = "the runner keeps no directive stream of a run that "
+                      "failed";
           continue;
         }
       if (strcmp (dg, s->digest) == 0)
@@ -428,7 +421,7 @@ compare_outputs (struct compare *c, const struct attest_statement *st,
           = directives ? fs_path_join (record_dir, c->rr->directives)
                        : fs_path_join (c->rr->out_dir, s->name + 4);
       cleanup_free char *new_path
-          = directives ? strdup (new_directives)
+          = directives ? strdup (c->new_directives)
                        : fs_path_join (c->new_out, s->name + 4);
       if (old_path == NULL || new_path == NULL)
         return ohr_error_nomem (c->err);
@@ -449,6 +442,39 @@ compare_outputs (struct compare *c, const struct attest_statement *st,
         && attest_diffs_add (c->diffs, ATTEST_DIFF_EXTRA, now.v[i].name)
                == NULL)
       return ohr_error_nomem (c->err);
+  return 0;
+}
+
+static int
+directives_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  char ***names = ctx;
+  size_t n = strlen (e->name);
+  if (S_ISREG (e->st->st_mode) && n > 11
+      && strcmp (e->name + n - 11, ".directives") == 0
+      && strv_push (names, e->name) < 0)
+    return ohr_error_nomem (err);
+  return WALK_SKIP; /* the directory's own entries only */
+}
+
+/* The directive stream the runner kept in its --attest dir (the only one
+ * there); *out NULL when it kept none (the script failed). */
+static int
+kept_directives (const char *dir, char **out, ohr_error_t *err)
+{
+  cleanup_strv char **names = NULL;
+  *out = NULL;
+  if (!fs_is_dir (dir))
+    return 0;
+  if (walk_tree (AT_FDCWD, dir, NULL, directives_entry, &names, err) < 0)
+    return ohr_error_wrap (err, "the re-run's attestations");
+  if (names == NULL)
+    return 0;
+  if (names[1] != NULL)
+    return ohr_error_set (err, EIO, OHR_ERR_INTERNAL,
+                          "'%s' holds more than one directive stream", dir);
+  if ((*out = fs_path_join (dir, names[0])) == NULL)
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -502,23 +528,34 @@ rerun (const char *statement_path, const struct attest_rerun_options *opts,
     }
   /* the container's root (rootless: our uid) walks into it */
   chmod (r->tmp, 0755);
-  cleanup_free char *pkg = NULL;
-  if (asprintf (&pkg, "%s-verify",
-                rr.package_name ? rr.package_name : "package")
-          < 0
-      || asprintf (&r->out_dir, "%s/target/debug/build/%s/out", r->tmp, pkg)
-             < 0)
-    return ohr_error_nomem (err);
+  /* OUT_DIR: the recorded path below <tmp>/tree, so that every part of
+   * it the container's OUT_DIR can be made of (the package's directory
+   * name, the profile, ...) is the recorded one */
+  cleanup_free char *recorded_out = fs_path_normalize (rr.out_dir);
+  if (recorded_out == NULL)
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "run record '%s': out_dir '%s' is not a normalized "
+                          "absolute path",
+                          record_path, rr.out_dir);
+  if (asprintf (&r->out_dir, "%s/tree%s", r->tmp,
+                strcmp (recorded_out, "/") == 0 ? "" : recorded_out)
+      < 0)
+    {
+      r->out_dir = NULL;
+      return ohr_error_nomem (err);
+    }
   if (fs_mkdir_p (r->out_dir, 0755, err) < 0)
     return -1;
 
   cleanup_strv char **env = NULL, **extra = NULL, **argv = NULL;
-  cleanup_free char *out_path = fs_path_join (r->tmp, "directives");
+  cleanup_free char *out_path = fs_path_join (r->tmp, "stdout");
   cleanup_free char *err_path = fs_path_join (r->tmp, "stderr");
-  if (out_path == NULL || err_path == NULL)
+  cleanup_free char *attest_dir = fs_path_join (r->tmp, "attest");
+  cleanup_free char *new_directives = NULL;
+  if (out_path == NULL || err_path == NULL || attest_dir == NULL)
     return ohr_error_nomem (err);
   if (rerun_env (&rr, r->out_dir, &env, &extra, err) < 0
-      || rerun_argv (&rr, opts->runner, extra, &argv, err) < 0
+      || rerun_argv (&rr, opts->runner, extra, attest_dir, &argv, err) < 0
       || spawn_runner (argv, env, rr.cwd, out_path, err_path, &r->status, err)
              < 0)
     return -1;
@@ -529,13 +566,16 @@ rerun (const char *statement_path, const struct attest_rerun_options *opts,
                             "the re-run failed (exit status %d): %s",
                             r->status, why && why[0] ? why : "no message");
     }
+  if (kept_directives (attest_dir, &new_directives, err) < 0)
+    return -1;
   struct compare c = { .rr = &rr,
                        .new_out = r->out_dir,
                        .tmp = r->tmp,
+                       .new_directives = new_directives,
                        .now = time (NULL),
                        .diffs = &r->diffs,
                        .err = err };
-  if (compare_outputs (&c, &st, record_dir, out_path) < 0)
+  if (compare_outputs (&c, &st, record_dir) < 0)
     return -1;
   r->n_compared = st.subjects.n;
   if (r->status != rr.exit_status)

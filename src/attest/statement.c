@@ -28,6 +28,15 @@ attest_inputs_clear (struct attest_inputs *in)
  * start with "cargo:", as Cargo reads them): the rest is the script's own
  * chatter, such as the cc crate's "running: ..." lines, whose order
  * follows parallel compiles and proves nothing about the result. */
+bool
+attest_is_directive (const char *line, size_t len)
+{
+  size_t k = 0;
+  while (k < len && (line[k] == ' ' || line[k] == '\t'))
+    k++;
+  return len - k >= 6 && memcmp (line + k, "cargo:", 6) == 0;
+}
+
 int
 attest_digest_directives (const char *path, char *out, ohr_error_t *err)
 {
@@ -42,10 +51,7 @@ attest_digest_directives (const char *path, char *out, ohr_error_t *err)
     {
       const char *nl = memchr (data + i, '\n', len - i);
       size_t end = nl ? (size_t)(nl - data) + 1 : len;
-      size_t k = i;
-      while (k < end && (data[k] == ' ' || data[k] == '\t'))
-        k++;
-      if (end - k >= 6 && memcmp (data + k, "cargo:", 6) == 0)
+      if (attest_is_directive (data + i, end - i))
         digest_update (c, data + i, end - i);
       i = end;
     }

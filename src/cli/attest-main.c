@@ -119,6 +119,8 @@ print_diffs (const struct attest_diffs *d)
         {
         case ATTEST_DIFF_MISSING:
           printf ("missing: %s\n", x->name);
+          if (x->note)
+            printf ("  (%s)\n", x->note);
           continue;
         case ATTEST_DIFF_EXTRA:
           printf ("extra: %s\n", x->name);
@@ -344,6 +346,8 @@ static const struct attest_command commands[] = {
     "(default: oci-host-runner beside this program), and compare the\n"
     "outputs and the directive stream with the statement.  Exit 0 when\n"
     "they are identical, 1 with the differences and hints otherwise.\n"
+    "Directive streams are compared as the scripts printed them (the\n"
+    "re-run's is kept by the runner's --attest), their cargo: lines only.\n"
     "--keep keeps the temporary tree and prints its path.\n",
     cmd_verify, 1, 1, OPT_RUNNER | OPT_KEEP },
 };

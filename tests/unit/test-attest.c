@@ -19,7 +19,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "attest/attest.h"
+#include "attest/internal.h"
 #include "attest/record.h"
+#include "run/view.h"
 #include "util/fs.h"
 #include "util/strv.h"
 
@@ -657,6 +659,142 @@ test_hints (void **state)
   assert_non_null (d.note);
 }
 
+/* diff_directives OLD NEW OLD_OUT NEW_OUT: attest_diff_directives' answer
+ * (1 same, 0 different); *d filled. */
+static int
+diff_directives (const char *old, const char *new, const char *old_out,
+                 const char *new_out, struct attest_diff *d)
+{
+  *d = (struct attest_diff){ 0 };
+  return attest_diff_directives (old, strlen (old), new, strlen (new), old_out,
+                                 new_out, 1714564800, d, NULL);
+}
+
+/* attest_digest_directives of a stream, through a file. */
+static void
+directives_digest (const char *stream, char out[DIGEST_STRING_LEN + 1])
+{
+  char path[] = "/tmp/ohr-test-directives-XXXXXX";
+  int fd = mkstemp (path);
+  assert_true (fd >= 0);
+  assert_int_equal (write (fd, stream, strlen (stream)),
+                    (ssize_t)strlen (stream));
+  close (fd);
+  assert_int_equal (attest_digest_directives (path, out, NULL), 0);
+  unlink (path);
+}
+
+static void
+test_diff_directives (void **state)
+{
+  (void)state;
+  struct attest_diff d;
+  /* canonical paths: the recorded stream and the re-run's as the scripts
+   * printed them (the cc crate's), with the container's OUT_DIR; the
+   * chatter around the directives differs (parallel compiles) */
+  const char *recorded
+      = "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
+        "running: \"cc\" \"-c\" \"-o\" \"" LAYOUT_CARGO_OUT "/mix.o\"\n"
+        "exit status: 0\n"
+        "cargo:rerun-if-changed=csrc/mix.c\n"
+        "cargo:rustc-link-lib=static=ohrmix\n"
+        "cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT "\n";
+  const char *rerun
+      = "running: \"cc\" \"-c\" \"-o\" \"" LAYOUT_CARGO_OUT "/mix.o\"\n"
+        "exit status: 0\n"
+        "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
+        "cargo:rerun-if-changed=csrc/mix.c\n"
+        "cargo:rustc-link-lib=static=ohrmix\n"
+        "  cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT "\n";
+  assert_int_equal (diff_directives (recorded, rerun, NULL, NULL, &d), 0);
+  /* leading blanks are part of the digested line: a difference */
+  assert_int_equal (d.line, 3);
+  free (d.old_line), free (d.new_line);
+  rerun = "running: \"cc\" \"-c\" \"-o\" \"" LAYOUT_CARGO_OUT "/mix.o\"\n"
+          "exit status: 0\n"
+          "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
+          "cargo:rerun-if-changed=csrc/mix.c\n"
+          "cargo:rustc-link-lib=static=ohrmix\n"
+          "cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT "\n";
+  assert_int_equal (diff_directives (recorded, rerun, NULL, NULL, &d), 1);
+  /* what the statement digests agrees */
+  char a[DIGEST_STRING_LEN + 1], b[DIGEST_STRING_LEN + 1];
+  directives_digest (recorded, a);
+  directives_digest (rerun, b);
+  assert_string_equal (a, b);
+
+  /* the bug this guards against: the recorded container form against the
+   * re-run's line mapped to its host OUT_DIR are different forms, and a
+   * link-search that really names another directory is a difference */
+  const char *mapped = "cargo:rerun-if-changed=csrc/mix.c\n"
+                       "cargo:rustc-link-lib=static=ohrmix\n"
+                       "cargo:rustc-link-search=native=/tmp/ohr-verify-1/"
+                       "tree/w/target/debug/build/p-1/out\n";
+  assert_int_equal (diff_directives (recorded, mapped, NULL, NULL, &d), 0);
+  assert_int_equal (d.line, 3);
+  assert_string_equal (d.old_line,
+                       "cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT);
+  assert_string_equal (d.new_line, "cargo:rustc-link-search=native=/tmp/"
+                                   "ohr-verify-1/tree/w/target/debug/build/"
+                                   "p-1/out");
+  /* line numbers count the directive lines; a note says so */
+  assert_non_null (d.note);
+  free (d.old_line), free (d.new_line);
+
+  /* identity paths: each stream names its own run's host OUT_DIR */
+  const char *old_out = "/w/target/debug/build/p-1/out";
+  const char *new_out = "/tmp/ohr-verify-1/tree/w/target/debug/build/p-1/out";
+  assert_int_equal (
+      diff_directives ("cargo:rustc-link-search=native=/w/target/debug/build/"
+                       "p-1/out\ncargo:include=/w/target/debug/build/p-1/out/"
+                       "include\n",
+                       "cargo:rustc-link-search=native=/tmp/ohr-verify-1/"
+                       "tree/w/target/debug/build/p-1/out\ncargo:include=/"
+                       "tmp/ohr-verify-1/tree/w/target/debug/build/p-1/out/"
+                       "include\n",
+                       old_out, new_out, &d),
+      1);
+  /* ... and a path under it that changed is still a difference */
+  assert_int_equal (
+      diff_directives (
+          "cargo:include=/w/target/debug/build/p-1/out/include\n",
+          "cargo:include=/tmp/ohr-verify-1/tree/w/target/debug/build/p-1/"
+          "out/inc\n",
+          old_out, new_out, &d),
+      0);
+  assert_int_equal (d.line, 1);
+  assert_string_equal (d.old_line, "cargo:include=${OUT_DIR}/include");
+  assert_string_equal (d.new_line, "cargo:include=${OUT_DIR}/inc");
+  assert_null (d.note); /* no line left out */
+  free (d.old_line), free (d.new_line);
+
+  /* a directive that really changed, one that is gone, another order */
+  assert_int_equal (diff_directives ("chatter\ncargo:rustc-cfg=a\n",
+                                     "chatter\ncargo:rustc-cfg=b\n", NULL,
+                                     NULL, &d),
+                    0);
+  assert_int_equal (d.line, 1);
+  assert_string_equal (d.old_line, "cargo:rustc-cfg=a");
+  assert_string_equal (d.new_line, "cargo:rustc-cfg=b");
+  free (d.old_line), free (d.new_line);
+  assert_int_equal (diff_directives ("cargo:rustc-cfg=a\ncargo:rustc-cfg=b\n",
+                                     "cargo:rustc-cfg=a\nnot a directive\n",
+                                     NULL, NULL, &d),
+                    0);
+  assert_int_equal (d.line, 2);
+  assert_string_equal (d.old_line, "cargo:rustc-cfg=b");
+  assert_null (d.new_line);
+  free (d.old_line);
+  assert_int_equal (diff_directives ("cargo:rustc-cfg=a\ncargo:rustc-cfg=b\n",
+                                     "cargo:rustc-cfg=b\ncargo:rustc-cfg=a\n",
+                                     NULL, NULL, &d),
+                    0);
+  assert_true (d.hints & ATTEST_HINT_ORDER);
+  free (d.old_line), free (d.new_line);
+  /* nothing but chatter on both sides: the same (no directives) */
+  assert_int_equal (diff_directives ("one\n", "two\n", NULL, NULL, &d), 1);
+}
+
 int
 main (void)
 {
@@ -668,6 +806,7 @@ main (void)
     cmocka_unit_test (test_bundle),
     cmocka_unit_test (test_check_subjects),
     cmocka_unit_test (test_hints),
+    cmocka_unit_test (test_diff_directives),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
