@@ -1,13 +1,15 @@
 # mk/cache-remote.mk: the remote side of src/cache/, the result cache:
-# http.c (Bazel's HTTP remote cache protocol on libcurl), and the test
-# driver tests/integration/test-cache-http.sh runs against a loopback
-# nginx.  (mk/cache.mk adds the rest of the folder.)
+# http.c (Bazel's HTTP remote cache protocol on libcurl), sign.c (entry
+# signatures and trust), and the test driver
+# tests/integration/test-cache-http.sh runs against a loopback nginx.
+# (mk/cache.mk adds the rest of the folder.)
 #
 # The first rule here adds to `all`, so that the default goal stays `all`
 # (mk/*.mk are included before the Makefile's own `all:` rule).
 all: $(BUILD)/tests/cache-http
 
-SRC += src/cache/http.c
+SRC += src/cache/http.c src/cache/sign.c
+UNIT_TESTS += test-cache-sign
 
 $(BUILD)/tests/cache-http: tests/tools/cache-http.c $(BUILD)/libohr.a
 	@mkdir -p $(dir $@)

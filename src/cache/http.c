@@ -241,17 +241,6 @@ on_read (char *p, size_t size, size_t n, void *userdata)
 }
 
 static bool
-valid_hex (const char *hex)
-{
-  if (hex == NULL || strlen (hex) != 64)
-    return false;
-  for (const char *p = hex; *p; p++)
-    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-      return false;
-  return true;
-}
-
-static bool
 matches (const void *data, size_t len, const char *hex)
 {
   char d[DIGEST_STRING_LEN + 1];
@@ -274,7 +263,7 @@ check_args (const struct cache_http *c, int ns, const char *hex,
   if (ns != OHR_NS_AC && ns != OHR_NS_CAS)
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                           "remote cache: no namespace %d", ns);
-  if (!valid_hex (hex))
+  if (!digest_hex_valid (hex))
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                           "remote cache '%s': '%.80s' is not a sha256 in "
                           "lowercase hex",
