@@ -1,6 +1,7 @@
 # mk/cache-remote.mk: the remote side of src/cache/, the result cache:
 # http.c (Bazel's HTTP remote cache protocol on libcurl), sign.c (entry
-# signatures and trust), and the test driver
+# signatures and trust), down.c (the "down once per build" marker), and
+# the test driver
 # tests/integration/test-cache-http.sh runs against a loopback nginx.
 # (mk/cache.mk adds the rest of the folder.)
 #
@@ -8,8 +9,8 @@
 # (mk/*.mk are included before the Makefile's own `all:` rule).
 all: $(BUILD)/tests/cache-http
 
-SRC += src/cache/http.c src/cache/sign.c
-UNIT_TESTS += test-cache-sign
+SRC += src/cache/http.c src/cache/sign.c src/cache/down.c
+UNIT_TESTS += test-cache-sign test-cache-down
 
 $(BUILD)/tests/cache-http: tests/tools/cache-http.c $(BUILD)/libohr.a
 	@mkdir -p $(dir $@)

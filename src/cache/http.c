@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cache/down.h"
 #include "cache/http.h"
 #include "util/cleanup.h"
 #include "util/curl.h"
@@ -31,6 +33,8 @@ struct cache_http
   char *display; /* the same with "***@" where there was userinfo */
   char *user, *password; /* secrets */
   char *netrc;
+  char *marker, *build_id; /* down.h; marker NULL: none */
+  bool down;               /* unavailable once: skip it from now on */
   struct cache_http_options opt;
   char errbuf[CURL_ERROR_SIZE];
 };
@@ -66,7 +70,7 @@ cache_http_free (struct cache_http *c)
     curl_easy_cleanup (c->h);
   free_secret (c->user);
   free_secret (c->password);
-  free_many (c->base, c->display, c->netrc);
+  free_many (c->base, c->display, c->netrc, c->marker, c->build_id);
   free (c);
 }
 
@@ -181,6 +185,15 @@ cache_http_new (const char *url, const struct cache_http_options *opt,
   if (c->opt.netrc && (c->netrc = strdup (c->opt.netrc)) == NULL)
     return ohr_error_nomem (err);
   c->opt.netrc = c->netrc;
+  if (c->opt.state_dir)
+    {
+      c->marker = cache_down_path (c->opt.state_dir, c->display);
+      c->build_id = c->opt.build_id ? strdup (c->opt.build_id)
+                                    : cache_down_build_id ();
+      if (c->marker == NULL || c->build_id == NULL)
+        return ohr_error_nomem (err);
+    }
+  c->opt.state_dir = c->opt.build_id = NULL; /* not ours to keep */
 
   if (curl_init_once (err) < 0)
     return -1;
@@ -428,19 +441,50 @@ attempt (struct cache_http *c, struct request *r, const char *url,
   return r->m == M_PUT ? 0 : 1;
 }
 
+/* Skip a server found unavailable before, in this client or (the
+ * marker) by another run of the same build. */
+static int
+skip_if_down (struct cache_http *c, const struct request *r, ohr_error_t *err)
+{
+  char what[64];
+  if (!c->down && c->marker
+      && cache_down_is_marked (c->marker, c->build_id, time (NULL)))
+    c->down = true;
+  if (!c->down)
+    return 0;
+  what_of (r, what, sizeof what);
+  ohr_error_set (err, EHOSTDOWN, OHR_ERR_INTERNAL,
+                 "remote cache '%s' unavailable: %s: skipped, it was "
+                 "unavailable earlier in this build",
+                 c->display, what);
+  return CACHE_HTTP_UNAVAILABLE;
+}
+
 static int
 request (struct cache_http *c, struct request *r, ohr_error_t *err)
 {
   if (check_args (c, r->ns, r->hex, err) < 0)
     return -1;
+  int ret = skip_if_down (c, r, err);
+  if (ret < 0)
+    return ret;
   cleanup_free char *url = NULL;
   if (asprintf (&url, "%s/%s/%s", c->base, ns_names[r->ns], r->hex) < 0)
     return ohr_error_nomem (err);
-  int ret = attempt (c, r, url, err);
+  ret = attempt (c, r, url, err);
   for (int i = 0; ret == CACHE_HTTP_UNAVAILABLE && i < c->opt.retries; i++)
     {
       ohr_error_free (err);
       ret = attempt (c, r, url, err);
+    }
+  if (ret == CACHE_HTTP_UNAVAILABLE)
+    {
+      c->down = true;
+      /* without the marker the next run tries again: a timeout, no more */
+      ohr_error_t merr = NULL;
+      if (c->marker
+          && cache_down_mark (c->marker, c->build_id, time (NULL), &merr) < 0)
+        ohr_error_free (&merr);
     }
   return ret;
 }

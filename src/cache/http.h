@@ -6,7 +6,9 @@
  *
  * What it promises the caller:
  *   - every request is bounded: a connect timeout and a total timeout per
- *     request (struct cache_http_options), at most one retry;
+ *     request (struct cache_http_options), at most one retry; and once
+ *     the server was unavailable, the client (and, with a state
+ *     directory, every run of the same build: down.h) skips it at once;
  *   - "unavailable" (a server down, refusing, slow, or answering 5xx, 408
  *     or 429) is told apart from "not found" and from other errors, so
  *     that the build goes on uncached;
@@ -16,7 +18,7 @@
  * Redirects are not followed (a cache has no reason to send one, and a
  * redirect could carry the credentials elsewhere).
  *
- * It may call src/util/.  The result cache reaches it through
+ * It may call down.h and src/util/.  The result cache reaches it through
  * cache_http_backend (backend.h) like any other store.
  */
 #ifndef OHR_CACHE_HTTP_H
@@ -45,6 +47,12 @@ struct cache_http_options
   int retries;             /* after an unavailable answer: 0 (default) or 1 */
   size_t max_body;         /* the largest GET answer taken; default 1 GiB */
   const char *netrc;       /* a netrc file, or NULL (default: the variable) */
+  /* "Down once per build" (down.h): with a state directory, an
+   * unavailable answer leaves a marker there, and while it holds for
+   * build_id every request answers CACHE_HTTP_UNAVAILABLE at once.
+   * NULL: no marker (default); build_id NULL: cache_down_build_id (). */
+  const char *state_dir;
+  const char *build_id;
 };
 
 /* The defaults above. */

@@ -5,7 +5,8 @@
 # not found, a CAS blob whose bytes do not match its name refused on read,
 # credentials from the URL or a netrc file and never printed, and every way
 # a server fails (503, killed, slow) reported as "unavailable" (exit 2)
-# within the client's bound.
+# within the client's bound, and, with a state directory, skipped at once
+# by the later runs of the same build ("down once per build").
 . "$(dirname "$0")/../lib/libtest.sh"
 . "$TOP/tests/lib/nginx-cache.sh"
 
@@ -141,6 +142,41 @@ credentials() {
     ! grep -rF -- "$pw" "$T"/c-*.err "$T"/c-*.out
 }
 check "credentials from the URL's userinfo or the netrc variable, never printed" credentials
+
+# requests nginx logged for a path prefix
+served() { grep -c " $1" "$T/cache/access.log" || true; }
+
+down_once_per_build() {
+  local sd=$T/state n0
+  n0=$(served /fail/)
+  ch d1 --state-dir "$sd" --build-id build-1 "$U/fail" get ac "$K1" - &&
+    assert_eq 2 "$RC" "first run" && assert_file_has "$T/d1.err" "HTTP 503$" &&
+    ls "$sd"/result-cache/down-* >/dev/null &&
+    ch d2 --state-dir "$sd" --build-id build-1 "$U/fail" has cas "$B1" &&
+    assert_eq 2 "$RC" "second run, same build" &&
+    assert_file_has "$T/d2.err" "unavailable: HEAD cas/${B1:0:12}: skipped, it was unavailable earlier in this build$" &&
+    assert_eq $((n0 + 1)) "$(served /fail/)" "requests after the second run" &&
+    ch d3 --state-dir "$sd" --build-id build-2 "$U/fail" get ac "$K1" - &&
+    assert_eq 2 "$RC" "another build" && assert_file_has "$T/d3.err" "HTTP 503$" &&
+    assert_eq $((n0 + 2)) "$(served /fail/)" "requests after another build" &&
+    # the marker is per server: the healthy root serves the same build
+    ch d4 --state-dir "$sd" --build-id build-1 "$U" get ac "$K1" "$T/d4" &&
+    assert_eq 0 "$RC" "another URL, same build" &&
+    # no secret in the marker's name or bytes
+    ch d5 --state-dir "$sd" --build-id build-3 "http://cache:wrong-$NGINX_PASSWORD@127.0.0.1:$NGINX_PORT/fail" get ac "$K1" - &&
+    assert_eq 2 "$RC" "with credentials" &&
+    ! grep -rF -- "$NGINX_PASSWORD" "$sd" && ! ls "$sd"/result-cache | grep -F -- "$NGINX_PASSWORD"
+}
+check "down once per build: a later run of the same build skips the server, another build asks" down_once_per_build
+
+slow_once_per_build() {
+  local sd=$T/state-slow
+  ch s1 --state-dir "$sd" --build-id build-1 --timeout-ms 1500 "$U/slow" get ac "$K1" - &&
+    assert_eq 2 "$RC" "first run" && assert_file_has "$T/s1.err" "no answer within the bound" &&
+    ch s2 --state-dir "$sd" --build-id build-1 --timeout-ms 1500 "$U/slow" put cas "$B1" "$T/b1" &&
+    assert_eq 2 "$RC" "second run" && assert_file_has "$T/s2.err" "skipped, it was unavailable earlier in this build$"
+}
+check "a slow server costs its bound once per build, then is skipped" slow_once_per_build
 
 server_killed() {
   kill -KILL "$NGINX_PID" && { wait "$NGINX_PID" 2>/dev/null || true; } && NGINX_PID=

@@ -2,6 +2,7 @@
  * for tests/integration/test-cache-http.sh.
  *
  *   cache-http [--connect-timeout-ms N] [--timeout-ms N] [--retries N]
+ *              [--state-dir DIR] [--build-id ID]
  *              URL get ac|cas HEX OUT | has ac|cas HEX | put ac|cas HEX FILE
  *
  * Prints one line: "found N bytes" (the bytes go to OUT, "-" for none),
@@ -24,7 +25,8 @@ usage (void)
 {
   fprintf (stderr,
            "usage: cache-http [--connect-timeout-ms N] [--timeout-ms N] "
-           "[--retries N] URL get ac|cas HEX OUT | has ac|cas HEX | put "
+           "[--retries N] [--state-dir DIR] [--build-id ID] URL get ac|cas "
+           "HEX OUT | has ac|cas HEX | put "
            "ac|cas HEX FILE\n");
   exit (64);
 }
@@ -61,6 +63,10 @@ main (int argc, char **argv)
         opt.timeout_ms = v;
       else if (strcmp (argv[i], "--retries") == 0)
         opt.retries = (int)v;
+      else if (strcmp (argv[i], "--state-dir") == 0)
+        opt.state_dir = argv[i + 1];
+      else if (strcmp (argv[i], "--build-id") == 0)
+        opt.build_id = argv[i + 1];
       else
         usage ();
     }
