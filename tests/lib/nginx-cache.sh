@@ -7,6 +7,8 @@
 #                            NGINX_PID and NGINX_STORE (the directory
 #                            holding ac/ and cas/)
 #   stop_nginx_cache         stops it by pid (and waits for it)
+#   nginx_prepare, nginx_start  (below) run another configuration, such as
+#                            the one of examples/kubernetes/cache-server.yaml
 #
 # Besides the cache at the root, three prefixes for the failure paths:
 #   /fail/   every request answers 503
@@ -22,14 +24,23 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 NGINX_ECHO_MODULE=${NGINX_ECHO_MODULE:-/usr/lib/nginx/modules/ngx_http_echo_module.so}
 NGINX_PASSWORD=${NGINX_PASSWORD:-s3cret-$$-$RANDOM}
 
-start_nginx_cache() {
-  local name=$1 d="$T/$1"
+# nginx_prepare NAME: a directory $T/NAME (NGINX_DIR) and a free port
+# (NGINX_PORT, NGINX_URL) for nginx_start, which runs the http{} block the
+# caller writes to $NGINX_DIR/http.conf.
+nginx_prepare() {
   [ -x "$NGINX" ] || fatal "needs nginx (apt-get install nginx)"
   [ -e "$NGINX_ECHO_MODULE" ] || fatal "needs nginx's echo module (apt-get install libnginx-mod-http-echo)"
+  NGINX_DIR=$T/$1
   NGINX_PORT=$(free_port)
-  NGINX_STORE=$d/store
-  mkdir -p "$NGINX_STORE" "$d/tmp"
-  printf 'cache:%s\n' "$(openssl passwd -apr1 "$NGINX_PASSWORD")" >"$d/htpasswd"
+  NGINX_URL=http://127.0.0.1:$NGINX_PORT
+  mkdir -p "$NGINX_DIR/tmp"
+}
+
+# nginx_start [HEALTH_PATH]: start nginx with $NGINX_DIR/http.conf (one
+# process: see above), sets NGINX_PID, waits until HEALTH_PATH (default
+# /healthz) answers.
+nginx_start() {
+  local d=$NGINX_DIR
   # As root the worker would otherwise switch to nobody, who cannot
   # write $T; one process runs as whoever starts it.
   local user=""
@@ -50,32 +61,43 @@ http {
   uwsgi_temp_path $d/tmp/uwsgi;
   scgi_temp_path $d/tmp/scgi;
   default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    client_max_body_size 2g;
-    location = /healthz { return 200; }
-    location /fail/ { return 503; }
-    location /slow/ { echo_sleep 60; echo "late"; }
-    location /auth/ {
-      alias $NGINX_STORE/;
-      auth_basic "cache";
-      auth_basic_user_file $d/htpasswd;
-      dav_methods PUT DELETE;
-      create_full_put_path on;
-    }
-    location / {
-      root $NGINX_STORE;
-      dav_methods PUT DELETE;
-      create_full_put_path on;
-    }
-  }
+  include $d/http.conf;
 }
 CONF
   "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" >"$d/nginx.out" 2>&1 &
   NGINX_PID=$!
   at_exit "stop_nginx_cache"
-  NGINX_URL=http://127.0.0.1:$NGINX_PORT
-  wait_http "$NGINX_URL/healthz"
+  wait_http "$NGINX_URL${1:-/healthz}"
+}
+
+start_nginx_cache() {
+  nginx_prepare "$1"
+  local d=$NGINX_DIR
+  NGINX_STORE=$d/store
+  mkdir -p "$NGINX_STORE"
+  printf 'cache:%s\n' "$(openssl passwd -apr1 "$NGINX_PASSWORD")" >"$d/htpasswd"
+  cat >"$d/http.conf" <<CONF
+server {
+  listen 127.0.0.1:$NGINX_PORT;
+  client_max_body_size 2g;
+  location = /healthz { return 200; }
+  location /fail/ { return 503; }
+  location /slow/ { echo_sleep 60; echo "late"; }
+  location /auth/ {
+    alias $NGINX_STORE/;
+    auth_basic "cache";
+    auth_basic_user_file $d/htpasswd;
+    dav_methods PUT DELETE;
+    create_full_put_path on;
+  }
+  location / {
+    root $NGINX_STORE;
+    dav_methods PUT DELETE;
+    create_full_put_path on;
+  }
+}
+CONF
+  nginx_start
 }
 
 stop_nginx_cache() {
