@@ -178,13 +178,35 @@ slow_once_per_build() {
 }
 check "a slow server costs its bound once per build, then is skipped" slow_once_per_build
 
+# until the client has a connection to nginx open (a bound of 10 s)
+wait_connected() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if ss -Htn state established "( dport = :$NGINX_PORT )" | grep . >/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "# the client never connected" >&2
+  return 1
+}
+
 server_killed() {
+  # mid-request: a request nginx holds (/slow/) when the server dies; the
+  # client's own bound (30 s) is not what ends it
+  local pid rc=0
+  timeout "$GUARD" "$CH" --timeout-ms 30000 "$U/slow" get ac "$K1" - >"$T/k-mid.out" 2>"$T/k-mid.err" &
+  pid=$!
+  wait_connected || { kill "$pid"; return 1; }
   kill -KILL "$NGINX_PID" && { wait "$NGINX_PID" 2>/dev/null || true; } && NGINX_PID=
-  ch k-get "$U" get ac "$K1" - && assert_eq 2 "$RC" "get" &&
+  wait "$pid" || rc=$?
+  assert_eq 2 "$rc" "killed mid-request" &&
+    assert_file_has "$T/k-mid.err" "unavailable: GET ac/${K1:0:12}: " &&
+    assert_file_lacks "$T/k-mid.err" "no answer within the bound" &&
+    # and then: nothing listens
+    ch k-get "$U" get ac "$K1" - && assert_eq 2 "$RC" "get" &&
     assert_file_has "$T/k-get.err" "unavailable: GET ac/${K1:0:12}: cannot connect: Connection refused$" &&
     ch k-put "$U" put cas "$B1" "$T/b1" && assert_eq 2 "$RC" "put" &&
     ch k-has --retries 1 "$U" has cas "$B1" && assert_eq 2 "$RC" "has"
 }
-check "server killed -> unavailable (exit 2), not an error" server_killed
+check "server killed, mid-request and before -> unavailable (exit 2), not an error" server_killed
 
 finish
