@@ -7,8 +7,9 @@
  * (canonical.c), reading statements back (parse.c), ed25519 keys and DSSE
  * envelopes (keys.c, dsse.c), checks against the files on disk and their
  * differences (diff.c), JSON-lines bundles (bundle.c) and re-runs of a
- * build script to see whether it reproduces (rerun.c).  internal.h and
- * keys.h are shared by these files only.
+ * build script to see whether it reproduces (rerun.c).  internal.h is
+ * shared by these files only; keys.h and dsse.h (DSSE of any payload
+ * type) also by the result cache's entry signatures (src/cache/sign.c).
  *
  * It may call src/util/ (trees only through the one walker, walk.h),
  * src/image/ref.h and src/run/envfilter.h (a re-run pins the image and

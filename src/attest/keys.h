@@ -1,5 +1,6 @@
-/* keys.h: the ed25519 keys of keys.c as dsse.c uses them (internal to
- * src/attest/; the commands use attest.h). */
+/* keys.h: the ed25519 keys of keys.c as DSSE signing and checking use
+ * them: dsse.c, and the result cache's entry signatures
+ * (src/cache/sign.c); the commands use attest.h. */
 #ifndef OHR_ATTEST_KEYS_H
 #define OHR_ATTEST_KEYS_H
 

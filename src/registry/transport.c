@@ -27,6 +27,7 @@
 
 #include "registry/internal.h"
 #include "util/cleanup.h"
+#include "util/curl.h"
 #include "util/digest.h"
 #include "util/strv.h"
 #include "util/version.h"
@@ -37,15 +38,7 @@
 int
 registry_transport_init (ohr_error_t *err)
 {
-  static bool curl_ready;
-  if (!curl_ready)
-    {
-      if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return ohr_error_set (err, EIO, OHR_ERR_INTERNAL,
-                              "cannot initialize libcurl");
-      curl_ready = true;
-    }
-  return 0;
+  return curl_init_once (err);
 }
 
 /* ---- statuses and messages */
@@ -645,27 +638,6 @@ registry_retry_later (struct registry_client *c, struct job *j)
   j->not_before = registry_now_ms () + delay;
 }
 
-static bool
-curl_retryable (CURLcode rc)
-{
-  switch (rc)
-    {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-      return true;
-    default:
-      return false;
-    }
-}
-
 static int
 fail_transport (const struct job *j, CURLcode rc, ohr_error_t *err)
 {
@@ -704,7 +676,7 @@ on_transport_error (struct registry_client *c, struct job *j, CURLcode rc,
                     ohr_error_t *err)
 {
   j->failures++;
-  if (!curl_retryable (rc) || j->failures > c->max_retries)
+  if (!curl_code_transient (rc) || j->failures > c->max_retries)
     return fail_transport (j, rc, err);
   registry_retry_later (c, j);
   return 0;

@@ -5,14 +5,20 @@
 #include <string.h>
 
 bool
-digest_valid (const char *s)
+digest_hex_valid (const char *h)
 {
-  if (s == NULL || strncmp (s, "sha256:", 7) != 0)
+  if (h == NULL)
     return false;
-  const char *h = s + 7;
   size_t n = 0;
   for (; h[n]; n++)
     if (!((h[n] >= '0' && h[n] <= '9') || (h[n] >= 'a' && h[n] <= 'f')))
       return false;
   return n == 64;
+}
+
+bool
+digest_valid (const char *s)
+{
+  return s != NULL && strncmp (s, "sha256:", 7) == 0
+         && digest_hex_valid (s + 7);
 }

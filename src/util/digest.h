@@ -13,6 +13,10 @@
 /* true when s is "sha256:" followed by exactly 64 lowercase hex digits. */
 bool digest_valid (const char *s);
 
+/* true when h is exactly 64 lowercase hex digits (a sha256 without its
+ * "sha256:", as Bazel's remote cache names blobs). */
+bool digest_hex_valid (const char *h);
+
 /* out must hold DIGEST_STRING_LEN + 1 bytes. */
 void digest_sha256 (const void *data, size_t len, char *out);
 

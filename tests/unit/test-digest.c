@@ -100,6 +100,15 @@ test_valid (void **state)
     if (digest_valid (invalid[i]))
       fail_msg ("'%s' should be invalid", invalid[i]);
   assert_false (digest_valid (NULL));
+
+  /* the bare hex of Bazel's remote cache names */
+  assert_true (digest_hex_valid (hex64));
+  assert_false (digest_hex_valid (NULL));
+  assert_false (digest_hex_valid (buf));
+  for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+    if (strncmp (invalid[i], "sha256:", 7) == 0
+        && digest_hex_valid (invalid[i] + 7))
+      fail_msg ("'%s' should be invalid hex", invalid[i] + 7);
 }
 
 /* Feeding the same bytes in any chunking gives the one-shot digest. */
