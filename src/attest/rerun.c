@@ -14,6 +14,7 @@
 
 #include "attest/internal.h"
 #include "image/ref.h"
+#include "run/context.h"
 #include "run/envfilter.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -192,6 +193,25 @@ rerun_argv (const struct runrecord *rr, const char *runner, char *const *extra,
       return ohr_error_nomem (err);
   *out = steal_pointer (&argv);
   return 0;
+}
+
+/* The re-run's OUT_DIR, in a fresh target directory below tmp: at the
+ * place the recorded one had below its target directory, which canonical
+ * paths show the script (run/view.h), so that it sees the same OUT_DIR. */
+static int
+rerun_out_dir (const struct runrecord *rr, const char *tmp, char **out,
+               ohr_error_t *err)
+{
+  cleanup_free char *build = NULL, *target = NULL;
+  if (context_cargo_dirs (rr->out_dir, envfilter_get (rr->env, "TARGET"),
+                          &build, &target, err)
+      < 0)
+    return -1;
+  int r = target ? asprintf (out, "%s/target%s", tmp,
+                             rr->out_dir + strlen (target))
+                 : asprintf (out, "%s/target/debug/build/%s-verify/out", tmp,
+                             rr->package_name ? rr->package_name : "package");
+  return r < 0 ? ohr_error_nomem (err) : 0;
 }
 
 /* Run the runner in cwd, stdout and stderr to files, stdin empty. */
@@ -502,14 +522,8 @@ rerun (const char *statement_path, const struct attest_rerun_options *opts,
     }
   /* the container's root (rootless: our uid) walks into it */
   chmod (r->tmp, 0755);
-  cleanup_free char *pkg = NULL;
-  if (asprintf (&pkg, "%s-verify",
-                rr.package_name ? rr.package_name : "package")
-          < 0
-      || asprintf (&r->out_dir, "%s/target/debug/build/%s/out", r->tmp, pkg)
-             < 0)
-    return ohr_error_nomem (err);
-  if (fs_mkdir_p (r->out_dir, 0755, err) < 0)
+  if (rerun_out_dir (&rr, r->tmp, &r->out_dir, err) < 0
+      || fs_mkdir_p (r->out_dir, 0755, err) < 0)
     return -1;
 
   cleanup_strv char **env = NULL, **extra = NULL, **argv = NULL;
