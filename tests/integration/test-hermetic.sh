@@ -55,23 +55,27 @@ check "... and it runs" assert_eq "leak-path: value=42" "$("$T/leak2/debug/ohr-f
 # dir it hands on (rustc-env) reaches Cargo as natively.  The reference is
 # a build with the same -Z flags (they enter Cargo's metadata hash).
 WALK=$T/crates/walk-up
+# WALK_CARGS: more cargo arguments (--target); WALK_SUB: the profile's
+# directory below the target dir (<triple>/debug with --target)
+WALK_CARGS= WALK_SUB=debug
 walk_build() { # target_dir [runner args...]: no args: without the runner
   local tgt=$1
   shift
   if [ $# -eq 0 ]; then
     cargo_env
-    (cd "$WALK" && cargo build --offline -Zhost-config -Ztarget-applies-to-host \
+    # shellcheck disable=SC2086
+    (cd "$WALK" && cargo build --offline $WALK_CARGS -Zhost-config -Ztarget-applies-to-host \
       --target-dir "$tgt") >"$T/cargo.out" 2>&1
   else
-    cargo_build_runner "$WALK" "$tgt" "$@"
+    cargo_build_runner_args "$WALK" "$tgt" "$WALK_CARGS" "$@"
   fi
 }
 walk_out() { # target_dir: its walk-up OUT_DIR
-  local o=("$1"/debug/build/ohr-fixture-walk-up-*/out)
+  local o=("$1/$WALK_SUB"/build/ohr-fixture-walk-up-*/out)
   echo "${o[0]}"
 }
 walk_run() { # target_dir: what the program prints, the target dir as TGT
-  "$1/debug/ohr-fixture-walk-up" | sed "s|$1/|TGT/|"
+  "$1/$WALK_SUB/ohr-fixture-walk-up" | sed "s|$1/|TGT/|"
 }
 walk_build "$T/walk-native" || { tail -15 "$T/cargo.out" | sed 's/^/# /'; fatal "native build of walk-up failed"; }
 walk_run "$T/walk-native" >"$T/walk-native.txt"
@@ -94,8 +98,8 @@ for rt in $(runtimes); do
       diff -u "$T/walk-native.txt" <(walk_run "$tgt")
   done
   check "$rt canonical: walk-up saw OUT_DIR at Cargo's depth below /cargo/target" \
-    assert_file_has "$(walk_out "$T/walk-$rt-canonical")/walk.rs" \
-    '^pub const BELOW: &str = "build/ohr-fixture-walk-up-[0-9a-f]+/out";$'
+    assert_file_has "$(dirname "$(walk_out "$T/walk-$rt-canonical")")/stderr" \
+    '^walk-up: OUT_DIR=/cargo/target/debug/build/ohr-fixture-walk-up-[0-9a-f]+/out$'
 done
 # ... and byte-identical from a checkout at another path: the <pkg>-<hash>
 # directory is Cargo's metadata hash, which hashes a workspace member's
@@ -115,6 +119,30 @@ else
   not_ok "$rt canonical: walk-up builds in a second checkout"
   tail -15 "$T/cargo.out" | sed 's/^/# /'
 fi
+WALK=$T/crates/walk-up
+# A cross build (--target, the host's triple: Cargo puts the units under
+# <target>/<triple>/): the canonical OUT_DIR keeps the <triple> directory.
+TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+WALK_CARGS="--target $TRIPLE" WALK_SUB=$TRIPLE/debug
+walk_build "$T/walkx-native" || { tail -15 "$T/cargo.out" | sed 's/^/# /'; fatal "native cross build of walk-up failed"; }
+walk_run "$T/walkx-native" >"$T/walkx-native.txt"
+for rt in $(runtimes); do
+  tgt=$T/walkx-$rt
+  if ! walk_build "$tgt" --runtime "$rt" --paths canonical -v; then
+    not_ok "$rt canonical: walk-up builds with --target $TRIPLE"
+    tail -15 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  check "$rt canonical --target: OUT_DIR below /cargo/target/$TRIPLE/debug/build" \
+    assert_file_has "$(dirname "$(walk_out "$tgt")")/stderr" \
+    "^walk-up: OUT_DIR=/cargo/target/$TRIPLE/debug/build/ohr-fixture-walk-up-[0-9a-f]+/out\$"
+  check "$rt canonical --target: ... its OUT_DIR/walk.rs is byte for byte the native one" \
+    cmp "$(walk_out "$T/walkx-native")/walk.rs" "$(walk_out "$tgt")/walk.rs"
+  walk_run "$tgt" >"$T/walkx-$rt.txt"
+  check "$rt canonical --target: ... the program prints what the native one prints" \
+    diff -u "$T/walkx-native.txt" "$T/walkx-$rt.txt"
+done
+WALK_CARGS= WALK_SUB=debug
 
 # A directive naming a host path outside every mount: a warning; an error
 # under a strict policy.
