@@ -167,15 +167,19 @@ static int
 build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
   const struct run_context *ctx = in->ctx;
+  /* the build dir has a canonical place only below the target dir (the
+   * context finds both or neither) */
+  bool build_dir
+      = ctx->build_dir && (in->paths != PATHS_CANONICAL || ctx->target_dir);
   if (add_source_pairs (in, l, err) < 0
       || add_target_pair (in, l, ctx->out_dir, err) < 0
-      || (ctx->build_dir && add_target_pair (in, l, ctx->build_dir, err) < 0))
+      || (build_dir && add_target_pair (in, l, ctx->build_dir, err) < 0))
     return -1;
   if (in->paths == PATHS_CANONICAL && ctx->target_dir
       && ((l->target.host = strdup (ctx->target_dir)) == NULL
           || (l->target.container = strdup (LAYOUT_CARGO_TARGET)) == NULL))
     return ohr_error_nomem (err);
-  if ((ctx->build_dir == NULL || in->paths == PATHS_CANONICAL
+  if ((!build_dir || in->paths == PATHS_CANONICAL
        || !fs_path_is_under (ctx->script, ctx->build_dir))
       && add_pair (l, ctx->script,
                    place (in, ctx->script, LAYOUT_CARGO_SCRIPT), err)

@@ -581,10 +581,23 @@ static void
 test_canonical_unshaped (void **state)
 {
   struct fixture *f = *state;
-  free (f->ctx.build_dir);
-  free (f->ctx.target_dir);
-  f->ctx.build_dir = f->ctx.target_dir = NULL;
   f->in.paths = PATHS_CANONICAL;
+  /* a build dir without a target dir (the context gives both or
+   * neither) has no place: not mounted, nothing twice at OUT_DIR's */
+  free (f->ctx.target_dir);
+  f->ctx.target_dir = NULL;
+  build (f);
+  assert_invariants (f);
+  size_t at_out = 0;
+  for (size_t i = 0; i < f->view.mounts.n; i++)
+    at_out
+        += strcmp (f->view.mounts.v[i].destination, LAYOUT_CARGO_OUT_UNSHAPED)
+           == 0;
+  assert_int_equal (at_out, 1);
+  assert_null (mounts_find (&f->view.mounts, C_BUILD));
+
+  free (f->ctx.build_dir);
+  f->ctx.build_dir = NULL;
   build (f);
   assert_invariants (f);
   assert_env (&f->view, "OUT_DIR", LAYOUT_CARGO_OUT_UNSHAPED);
