@@ -36,12 +36,15 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 static char image_root[64];
 static struct mount_table mounts;
 
+/* run mode's maps (view_directive_maps): the pairs, then the target dir */
 static const struct directive_map maps[] = {
-  { "/cargo/out", "/home/u/proj/target/debug/build/x-1/out" },
+  { "/cargo/target/debug/build/x-1/out",
+    "/home/u/proj/target/debug/build/x-1/out" },
   { "/cargo/src", "/home/u/.cargo/registry/src/x-1.0.0" },
-  { "/cargo/build", "/home/u/proj/target/debug/build" },
+  { "/cargo/target/debug/build", "/home/u/proj/target/debug/build" },
   { "/cargo/bin/build-script", "/home/u/proj/target/debug/build/x-2/bs" },
   { "/cargo/toolchain", "/home/u/.rustup/toolchains/stable" },
+  { "/cargo/target", "/home/u/proj/target" },
 };
 
 static const char *const allowed[]
@@ -64,7 +67,7 @@ make_image (void)
     { "usr/include/a", "b" },
     { "usr/include/b", "a" },
     { "usr/include/tmp", "/tmp/x" },
-    { "usr/include/out", "/cargo/out/gen.h" },
+    { "usr/include/out", "/cargo/target/debug/build/x-1/out/gen.h" },
     { "usr/include/proc", "/proc/self/root" },
     { "opt/sdk/current", "." },
     { "opt/sdk/home", "/usr/local/share" },

@@ -907,15 +907,10 @@ static const char *const image_paths[]
 static int
 make_directive_filter (struct run_state *s, ohr_error_t *err)
 {
-  size_t n = s->layout.n_pairs;
-  cleanup_free struct directive_map *maps = calloc (n + 1, sizeof *maps);
-  if (maps == NULL)
-    return ohr_error_nomem (err);
-  for (size_t i = 0; i < n; i++)
-    {
-      maps[i].container_prefix = s->layout.pairs[i].container;
-      maps[i].host_prefix = s->layout.pairs[i].host;
-    }
+  size_t n = 0;
+  cleanup_free struct directive_map *maps = NULL;
+  if (view_directive_maps (&s->layout, &maps, &n, err) < 0)
+    return -1;
   s->directives = directive_filter_new (
       maps, n, image_paths, sizeof image_paths / sizeof *image_paths,
       write_stdout, s, err);
@@ -953,14 +948,13 @@ report_directive_notes (const struct run_state *s)
 
 /* The policy mount that shows a path the script named but could not see:
  * the path itself, at the place the script looked for it.  NULL when that
- * place is a directory of the view itself (/cargo, /). */
+ * place is a directory of the view itself (/cargo, /, view_is_own_dir). */
 static char *
 mount_rule_for (struct run_state *s, const struct wsview_finding *f)
 {
   cleanup_free char *dir = view_map_value (&s->layout, s->ctx.manifest_dir);
   cleanup_free char *inside = dir ? fs_path_lexical (dir, f->printed) : NULL;
-  if (inside == NULL || strcmp (inside, "/") == 0
-      || strcmp (inside, LAYOUT_CARGO_ROOT) == 0)
+  if (inside == NULL || view_is_own_dir (&s->layout, inside))
     return NULL;
   return policy_mount_suggestion (package_name (), policy_source_of (&s->src),
                                   f->path, inside);
@@ -1073,25 +1067,6 @@ execute (struct run_state *s, ohr_error_t *err)
   return r;
 }
 
-/* The container paths that must not appear in generated text files: only
- * the trees rustc may be sent into (sources, outputs); a generated file
- * that merely records the toolchain's path is harmless. */
-static int
-container_prefixes (struct run_state *s, char ***out, ohr_error_t *err)
-{
-  for (size_t i = 0; i < s->layout.n_pairs; i++)
-    {
-      const char *c = s->layout.pairs[i].container;
-      if (strncmp (c, LAYOUT_CARGO_TOOLCHAIN, strlen (LAYOUT_CARGO_TOOLCHAIN))
-              == 0
-          || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0)
-        continue;
-      if (strv_push (out, c) < 0)
-        return ohr_error_nomem (err);
-    }
-  return 0;
-}
-
 /* Canonical paths written into generated text files cannot be opened by
  * the host's rustc: name the first and the policy rule that avoids it. */
 static int
@@ -1168,7 +1143,7 @@ neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
 {
   cleanup_strv char **prefixes = NULL;
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
-      && container_prefixes (s, &prefixes, err) < 0)
+      && view_generated_prefixes (&s->layout, &prefixes, err) < 0)
     return -1;
   if (outcheck_out_dir_give_back (s->ctx.out_dir, prefixes,
                                   s->lent ? &s->out_owner : NULL, found, err)

@@ -3,10 +3,12 @@
 #include "run/context.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "run/envfilter.h"
@@ -94,28 +96,56 @@ load_script (const char *arg, const char *cwd, char **out, ohr_error_t *err)
   return check_path ("build script", *out, err);
 }
 
-/* OUT_DIR is <build>/<pkg>-<hash>/out: the build directory is two up. */
-static char *
-derive_build_dir (const char *out_dir)
+/* The component of path that ends at byte end (a slash or the end):
+ * where it starts, or -1 when end is the root (no component left). */
+static ssize_t
+component_start (const char *path, size_t end)
 {
-  size_t n = strlen (out_dir);
-  if (n < 5 || strcmp (out_dir + n - 4, "/out") != 0)
-    return NULL;
-  char *b = strndup (out_dir, n - 4);
-  char *slash = b ? strrchr (b, '/') : NULL;
-  if (slash == NULL || slash == b)
+  const char *slash = end ? memrchr (path, '/', end) : NULL;
+  return slash ? slash - path + 1 : -1;
+}
+
+static bool
+component_is (const char *path, ssize_t start, size_t end, const char *name)
+{
+  return start >= 0 && end - (size_t)start == strlen (name)
+         && memcmp (path + start, name, end - (size_t)start) == 0;
+}
+
+int
+context_cargo_dirs (const char *out_dir, const char *target,
+                    char **out_build_dir, char **out_target_dir,
+                    ohr_error_t *err)
+{
+  /* end[k]: where the path ends with its last k components dropped (the
+   * slash before them); start[k]: where component k from the end starts */
+  size_t end[6] = { strlen (out_dir) };
+  ssize_t start[5];
+  size_t n = 0;
+  while (n < 5 && (start[n] = component_start (out_dir, end[n])) > 1)
     {
-      free (b);
-      return NULL;
+      end[n + 1] = (size_t)start[n] - 1;
+      n++;
     }
-  *slash = '\0';
-  const char *base = strrchr (b, '/');
-  if (base == NULL || strcmp (base, "/build") != 0)
+  *out_build_dir = *out_target_dir = NULL;
+  /* out, <pkg>-<hash>, build, <profile>, and a target dir that is not / */
+  if (n < 4 || !component_is (out_dir, start[0], end[0], "out")
+      || !component_is (out_dir, start[2], end[2], "build"))
+    return 0;
+  size_t target_end = end[4];
+  if (n == 5 && target && *target
+      && component_is (out_dir, start[4], end[4], target))
+    target_end = end[5];
+  char *b = strndup (out_dir, end[2]);
+  char *t = strndup (out_dir, target_end);
+  if (b == NULL || t == NULL)
     {
-      free (b);
-      return NULL;
+      free_many (b, t);
+      return ohr_error_nomem (err);
     }
-  return b;
+  *out_build_dir = b;
+  *out_target_dir = t;
+  return 0;
 }
 
 static int
@@ -181,7 +211,10 @@ context_load (char *const *command, char *const *envp, struct run_context *out,
         ohr_error_nomem (err);
         goto fail;
       }
-  ctx.build_dir = derive_build_dir (ctx.out_dir);
+  if (context_cargo_dirs (ctx.out_dir, envfilter_get (envp, "TARGET"),
+                          &ctx.build_dir, &ctx.target_dir, err)
+      < 0)
+    goto fail;
   *out = ctx;
   return 0;
 fail:
@@ -193,7 +226,7 @@ void
 context_clear (struct run_context *ctx)
 {
   free_many (ctx->script, ctx->out_dir, ctx->manifest_dir, ctx->build_dir,
-             ctx->cwd, ctx->package);
+             ctx->target_dir, ctx->cwd, ctx->package);
   strv_free (ctx->args);
   memset (ctx, 0, sizeof *ctx);
 }

@@ -5,7 +5,8 @@
  * (so a runner called by hand fails with one clear line) and derives the
  * paths the container needs: the build directory holding every build
  * script's output (a dependent reads its dependency's OUT_DIR through
- * DEP_* variables), the package root, OUT_DIR.
+ * DEP_* variables), Cargo's target directory above it (canonical paths
+ * keep OUT_DIR's place below it), the package root, OUT_DIR.
  */
 #ifndef OHR_CONTEXT_H
 #define OHR_CONTEXT_H
@@ -18,11 +19,27 @@ struct run_context
   char **args;   /* script arguments (without the script) */
   char *out_dir; /* absolute, normalized, existing directory */
   char *manifest_dir;
-  char *build_dir; /* <target>/<profile>/build when OUT_DIR has that shape,
-                      else NULL */
+  char *build_dir;  /* <target>/[<triple>/]<profile>/build when OUT_DIR has
+                       Cargo's shape (context_cargo_dirs), else NULL */
+  char *target_dir; /* <target> of that shape, else NULL */
   char *cwd;
   char *package; /* "name version" for messages */
 };
+
+/* Cargo's directories around an OUT_DIR of its shape (absolute,
+ * normalized):
+ *
+ *   <target>/[<triple>/]<profile>/build/<pkg>-<hash>/out
+ *
+ * <triple> is there when the component above <profile> is the TARGET
+ * Cargo gives the script (a cross build: Cargo puts its units under
+ * <target>/<triple>/); target NULL or "" for none.  A target directory
+ * named like the triple counts as the triple's directory: one more
+ * component, the same on every checkout.  The target directory is never
+ * "/".  Fresh strings, or both NULL when out_dir has another shape. */
+int context_cargo_dirs (const char *out_dir, const char *target,
+                        char **out_build_dir, char **out_target_dir,
+                        ohr_error_t *err);
 
 int context_load (char *const *command, char *const *envp,
                   struct run_context *out, ohr_error_t *err);

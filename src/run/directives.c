@@ -172,8 +172,8 @@ directive_pathmap_free (struct directive_pathmap *pm)
   free (pm);
 }
 
-/* Normalized so that matching is a byte comparison: "/cargo/out/" and
- * "/cargo//out" must match what the script prints as "/cargo/out/x". */
+/* Normalized so that matching is a byte comparison: "/cargo/src/" and
+ * "/cargo//src" must match what the script prints as "/cargo/src/x". */
 static int
 prefix_init (struct prefix *p, const char *path, const char *what,
              bool root_ok, ohr_error_t *err)
@@ -577,7 +577,7 @@ map_kind_path (struct mapper *m, const char *s, size_t n)
 }
 
 /* May a path begin at s[i] in free text?  Not inside a word, so that the
- * relative "x/cargo/out" stays, but after a separator, after '@' (a
+ * relative "x/cargo/src" stays, but after a separator, after '@' (a
  * linker response file) or glued to a one-letter option ("-L/x"). */
 static bool
 text_path_start (const char *s, size_t i)

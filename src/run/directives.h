@@ -2,7 +2,8 @@
  * back to host paths.
  *
  * With canonical paths the script sees its package at /cargo/src, OUT_DIR
- * at /cargo/out, and so on, and prints those paths in its directives.
+ * below /cargo/target, and so on (run/view.h), and prints those paths in
+ * its directives.
  * Cargo reads the script's stdout on the host, so every path it will use
  * must name the host directory instead.  This module rewrites the values
  * Cargo treats as paths or hands on, and passes every other byte through
@@ -31,22 +32,22 @@
  *    -cdylib, the old rustc-cdylib-link-arg, and the ARG of
  *    rustc-link-arg-bin=BIN=ARG), the VALUE of rustc-env=VAR=VALUE,
  *    metadata values, and warning and error messages (a message that names
- *    /cargo/out/x is useless on the host; the host path helps the user);
+ *    /cargo/src/x is useless on the host; the host path helps the user);
  *  - untouched: rustc-link-lib (names, not paths), rustc-cfg and
  *    rustc-check-cfg (cfg values are the crate's own identifiers and
  *    strings: rewriting them would change what the crate compiles),
  *    rerun-if-env-changed, unknown new-syntax keys, and every line that is
- *    not a directive, even one that mentions /cargo/out: Cargo never reads
+ *    not a directive, even one that mentions /cargo/src: Cargo never reads
  *    it, and the script's own output must stay its own.
  *
  * A container prefix matches only at a path-component boundary:
- * "/cargo/out" matches "/cargo/out" and "/cargo/out/x", not "/cargo/outer";
+ * "/cargo/src" matches "/cargo/src" and "/cargo/src/x", not "/cargo/source";
  * the longest matching prefix wins.  In free text a path must also begin
  * at a word boundary: at the start, after whitespace or one of :;,="'`()[]
  * {}<>|& or '@' (a linker response file), or glued to a one-letter option
- * ("-L/cargo/out", "-I/cargo/out/include"); it ends at '/', the end, or
- * one of those separators.  So "x/cargo/out" (a relative path) and
- * "file:///cargo/out" are not mapped.
+ * ("-L/cargo/src", "-I/cargo/src/include"); it ends at '/', the end, or
+ * one of those separators.  So "x/cargo/src" (a relative path) and
+ * "file:///cargo/src" are not mapped.
  *
  * Paths in the image itself (set with directive_pathmap_set_image):
  *  - rerun-if-changed of an absolute path under no pair and no mount
@@ -108,7 +109,7 @@
 /* A container directory and the host directory it shows. */
 struct directive_map
 {
-  const char *container_prefix; /* absolute, e.g. "/cargo/out" */
+  const char *container_prefix; /* absolute, e.g. "/cargo/src" */
   const char *host_prefix;      /* absolute host path */
 };
 

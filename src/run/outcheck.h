@@ -1,7 +1,8 @@
 /* outcheck.h: what a build script left behind, checked after the run.
  *
  *  - generated text files in OUT_DIR that embed container paths
- *    (/cargo/out/x.rs in an include!): the host's rustc cannot open them;
+ *    (OUT_DIR's container path in an include!): the host's rustc cannot
+ *    open them;
  *  - symlinks in OUT_DIR that point outside it (absolute, escaping with
  *    "..", or resolving outside through a chain of links): a later step
  *    (rustc, a dependent's build script) would follow them into the host;

@@ -5,9 +5,9 @@
  * same boundaries:
  *
  *   before: the start of the text, or a byte that is neither a name byte
- *           nor '/' ("x/cargo/out" and "//cargo/out" hold no /cargo/out);
+ *           nor '/' ("x/cargo/src" and "//cargo/src" hold no /cargo/src);
  *   after:  anything but a name byte: the end, a separator, or '/'
- *           (/cargo/out/x.rs is below /cargo/out, /cargo/outer is not).
+ *           (/cargo/src/x.rs is below /cargo/src, /cargo/source is not).
  *
  * Name bytes are those of the paths Cargo makes: clip_name_char's,
  * [A-Za-z0-9._-]. */

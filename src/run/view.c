@@ -99,6 +99,36 @@ place (const struct view_input *in, const char *host, const char *canonical)
   return in->paths == PATHS_CANONICAL ? canonical : host;
 }
 
+/* Canonical paths: where a host path under Cargo's target directory (OUT_DIR,
+ * the build directory) appears, the same components below
+ * LAYOUT_CARGO_TARGET; an OUT_DIR of another shape at
+ * LAYOUT_CARGO_OUT_UNSHAPED.  A fresh string. */
+static char *
+in_target (const struct run_context *ctx, const char *host)
+{
+  if (ctx->target_dir == NULL)
+    return strdup (LAYOUT_CARGO_OUT_UNSHAPED);
+  char *s = NULL;
+  return asprintf (&s, "%s%s", LAYOUT_CARGO_TARGET,
+                   host + strlen (ctx->target_dir))
+                 < 0
+             ? NULL
+             : s;
+}
+
+/* A pair under Cargo's target directory: OUT_DIR or the build directory. */
+static int
+add_target_pair (const struct view_input *in, struct view *l, const char *host,
+                 ohr_error_t *err)
+{
+  if (in->paths != PATHS_CANONICAL)
+    return add_pair (l, host, host, err);
+  cleanup_free char *inside = in_target (in->ctx, host);
+  if (inside == NULL)
+    return ohr_error_nomem (err);
+  return add_pair (l, host, inside, err);
+}
+
 /* The workspace root, when the package is below it rather than it. */
 static const char *
 workspace_root (const struct view_input *in)
@@ -137,17 +167,19 @@ static int
 build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
   const struct run_context *ctx = in->ctx;
+  /* the build dir has a canonical place only below the target dir (the
+   * context finds both or neither) */
+  bool build_dir
+      = ctx->build_dir && (in->paths != PATHS_CANONICAL || ctx->target_dir);
   if (add_source_pairs (in, l, err) < 0
-      || add_pair (l, ctx->out_dir, place (in, ctx->out_dir, LAYOUT_CARGO_OUT),
-                   err)
-             < 0)
+      || add_target_pair (in, l, ctx->out_dir, err) < 0
+      || (build_dir && add_target_pair (in, l, ctx->build_dir, err) < 0))
     return -1;
-  if (ctx->build_dir
-      && add_pair (l, ctx->build_dir,
-                   place (in, ctx->build_dir, LAYOUT_CARGO_BUILD), err)
-             < 0)
-    return -1;
-  if ((ctx->build_dir == NULL || in->paths == PATHS_CANONICAL
+  if (in->paths == PATHS_CANONICAL && ctx->target_dir
+      && ((l->target.host = strdup (ctx->target_dir)) == NULL
+          || (l->target.container = strdup (LAYOUT_CARGO_TARGET)) == NULL))
+    return ohr_error_nomem (err);
+  if ((!build_dir || in->paths == PATHS_CANONICAL
        || !fs_path_is_under (ctx->script, ctx->build_dir))
       && add_pair (l, ctx->script,
                    place (in, ctx->script, LAYOUT_CARGO_SCRIPT), err)
@@ -284,6 +316,63 @@ add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
              < 0)
     return -1;
   return add_masks (in, l, err);
+}
+
+int
+view_directive_maps (const struct view *l, struct directive_map **out_maps,
+                     size_t *out_n, ohr_error_t *err)
+{
+  size_t n = 0;
+  struct directive_map *maps = calloc (l->n_pairs + 1, sizeof *maps);
+  if (maps == NULL)
+    return ohr_error_nomem (err);
+  for (size_t i = 0; i < l->n_pairs; i++, n++)
+    maps[n]
+        = (struct directive_map){ .container_prefix = l->pairs[i].container,
+                                  .host_prefix = l->pairs[i].host };
+  if (l->target.host)
+    maps[n++]
+        = (struct directive_map){ .container_prefix = l->target.container,
+                                  .host_prefix = l->target.host };
+  *out_maps = maps;
+  *out_n = n;
+  return 0;
+}
+
+int
+view_generated_prefixes (const struct view *l, char ***out, ohr_error_t *err)
+{
+  for (size_t i = 0; i < l->n_pairs; i++)
+    {
+      const char *c = l->pairs[i].container;
+      if (strncmp (c, LAYOUT_CARGO_TOOLCHAIN, strlen (LAYOUT_CARGO_TOOLCHAIN))
+              == 0
+          || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0)
+        continue;
+      if (strv_push (out, c) < 0)
+        return ohr_error_nomem (err);
+    }
+  /* after the pairs: a path under OUT_DIR is reported as OUT_DIR's */
+  if (l->target.container && strv_push (out, l->target.container) < 0)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+bool
+view_is_own_dir (const struct view *l, const char *path)
+{
+  if (strcmp (path, "/") == 0 || strcmp (path, LAYOUT_CARGO_ROOT) == 0)
+    return true;
+  /* canonical: the directories between /cargo and a mount below them
+   * (/cargo/target/debug, /cargo/bin), not the workspace's at /cargo/src */
+  if (!fs_path_is_under (path, LAYOUT_CARGO_ROOT)
+      || fs_path_is_under (path, LAYOUT_CARGO_SRC))
+    return false;
+  for (size_t i = 0; i < l->n_pairs; i++)
+    if (fs_path_is_under (l->pairs[i].container, path)
+        && strcmp (l->pairs[i].container, path) != 0)
+      return true;
+  return false;
 }
 
 /* The pair whose host path starts at s (on a component boundary). */
@@ -470,6 +559,6 @@ view_clear (struct view *l)
   free (l->cwd);
   for (size_t i = 0; i < l->n_pairs; i++)
     free_many (l->pairs[i].host, l->pairs[i].container);
-  free (l->pairs);
+  free_many (l->pairs, l->target.host, l->target.container);
   memset (l, 0, sizeof *l);
 }

@@ -1,4 +1,4 @@
-/* layout.h: what a build script sees inside its container.
+/* view.h: what a build script sees inside its container.
  *
  * Owns the mount table (system mounts, image binds, the toolchain, the
  * build directory and package source read-only, OUT_DIR read-write, the
@@ -6,8 +6,8 @@
  * are the paths outside, so everything Cargo and the script print stays
  * valid on the host.
  */
-#ifndef OHR_LAYOUT_H
-#define OHR_LAYOUT_H
+#ifndef OHR_VIEW_H
+#define OHR_VIEW_H
 
 #include <stdbool.h>
 
@@ -15,6 +15,7 @@
 #include "image/image.h"
 #include "policy/policy.h"
 #include "run/context.h"
+#include "run/directives.h"
 #include "run/jobserver.h"
 #include "run/mounts.h"
 #include "run/toolchain.h"
@@ -26,11 +27,29 @@
 #define LAYOUT_HOME "/tmp/home"
 
 /* Canonical paths: a small tmpfs at /cargo holds the mount points, so no
- * image ever needs them (only /cargo itself). */
+ * image ever needs them (only /cargo itself).
+ *
+ * Cargo's target directory is LAYOUT_CARGO_TARGET, and OUT_DIR keeps its
+ * place below it, with the depth and names Cargo gave it
+ * (context_cargo_dirs):
+ *
+ *   /cargo/target/[<triple>/]<profile>/build/<pkg>-<hash>/out
+ *
+ * Scripts walk up from OUT_DIR (cbindgen takes OUT_DIR/../../.. for the
+ * directory its binary lands in).  The build directory (.../build) is
+ * shown read-only, as with identity paths: dependencies' OUT_DIRs, named
+ * by DEP_* variables, are there.  Above it, <profile>, <triple> and
+ * /cargo/target are empty directories of the tmpfs: nothing else of the
+ * host's target directory is shown.  <pkg>-<hash> is Cargo's metadata
+ * hash: for registry and git packages and for path packages inside the
+ * workspace it does not depend on the checkout's path; for a path
+ * dependency outside the workspace it does (Cargo hashes its absolute
+ * path).  An OUT_DIR of another shape (a runner called by hand) is at
+ * LAYOUT_CARGO_OUT_UNSHAPED. */
 #define LAYOUT_CARGO_ROOT "/cargo"
 #define LAYOUT_CARGO_SRC "/cargo/src"
-#define LAYOUT_CARGO_OUT "/cargo/out"
-#define LAYOUT_CARGO_BUILD "/cargo/build"
+#define LAYOUT_CARGO_TARGET "/cargo/target"
+#define LAYOUT_CARGO_OUT_UNSHAPED "/cargo/target/out"
 #define LAYOUT_CARGO_SCRIPT "/cargo/bin/build-script"
 #define LAYOUT_CARGO_TOOLCHAIN "/cargo/toolchain"
 
@@ -91,6 +110,13 @@ struct view
   char **masked;
   struct path_pair *pairs; /* host <-> container, longest host first */
   size_t n_pairs;
+  /* Canonical paths, OUT_DIR of Cargo's shape: Cargo's target directory
+   * and LAYOUT_CARGO_TARGET.  Not a pair: only what is mounted below it
+   * is shown, and values are not mapped into it; but a path the script
+   * names below it (OUT_DIR/../../../x) is a host path of the target
+   * directory to Cargo, and a container path in a generated file.
+   * Both NULL otherwise. */
+  struct path_pair target;
 };
 
 /* Replace host prefixes in value with their container paths (at path
@@ -99,6 +125,24 @@ char *view_map_value (const struct view *l, const char *value);
 
 int view_build (const struct view_input *in, struct view *out,
                 ohr_error_t *err);
+
+/* The mapping of the script's directives back to host paths: the pairs,
+ * then the target directory's.  *out_maps points into l. */
+int view_directive_maps (const struct view *l, struct directive_map **out_maps,
+                         size_t *out_n, ohr_error_t *err);
+
+/* Canonical paths: the container paths that must not appear in generated
+ * text files, the trees rustc may be sent into (the package's, OUT_DIR,
+ * the target directory); a generated file that merely records the
+ * toolchain's or the script's path is harmless.  Appended to *out. */
+int view_generated_prefixes (const struct view *l, char ***out,
+                             ohr_error_t *err);
+
+/* Is path a directory on the way to the view's own mounts, where a policy
+ * mount makes no sense (/, /cargo, /cargo/target and the directories
+ * below it down to OUT_DIR, /cargo/bin)?  Not the workspace's, at
+ * /cargo/src. */
+bool view_is_own_dir (const struct view *l, const char *path);
 
 void view_clear (struct view *l);
 

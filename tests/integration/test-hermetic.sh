@@ -32,12 +32,12 @@ done
 # A script that writes its container OUT_DIR into generated Rust.
 cp -r "$TOP/tests/fixtures/crates" "$T/crates"
 if cargo_build_runner "$T/crates/leak-path" "$T/leak" --paths canonical; then
-  not_ok "canonical: a generated include! of /cargo/out fails the build"
+  not_ok "canonical: a generated include! of the container OUT_DIR fails the build"
 else
-  ok "canonical: a generated include! of /cargo/out fails the build"
+  ok "canonical: a generated include! of the container OUT_DIR fails the build"
 fi
-check "canonical: the error names file:line and the identity-paths rule" \
-  assert_file_has "$T/cargo.out" "wrote the container path '/cargo/out' into OUT_DIR/generated.rs:2, .*\\{\"package\":\"ohr-fixture-leak-path\",\"source\":\"path\",\"paths\":\"identity\"\\}"
+check "canonical: the error names the OUT_DIR, file:line and the identity-paths rule" \
+  assert_file_has "$T/cargo.out" "wrote the container path '/cargo/target/debug/build/ohr-fixture-leak-path-[0-9a-f]+/out' into OUT_DIR/generated.rs:2, .*\\{\"package\":\"ohr-fixture-leak-path\",\"source\":\"path\",\"paths\":\"identity\"\\}"
 cat >"$T/policy.json" <<'JSON'
 { "version": 1, "defaults": { "paths": "canonical" },
   "packages": [ { "package": "ohr-fixture-leak-path", "source": "path", "paths": "identity" } ] }
@@ -46,6 +46,103 @@ chmod 644 "$T/policy.json"
 cargo_build_runner "$T/crates/leak-path" "$T/leak2" --policy "$T/policy.json" \
   && ok "the suggested policy rule makes it build" || not_ok "the suggested policy rule makes it build"
 check "... and it runs" assert_eq "leak-path: value=42" "$("$T/leak2/debug/ohr-fixture-leak-path" 2>&1)" "output"
+
+# A script that walks up from OUT_DIR as cbindgen 0.24.3's does
+# (OUT_DIR/../../.., three parent().unwrap()): the canonical OUT_DIR has
+# Cargo's depth, /cargo/target/debug/build/<pkg>-<hash>/out, so it runs,
+# finds at each level what natively it finds (the next level down), and
+# writes the same OUT_DIR/walk.rs as natively; the host path of the target
+# dir it hands on (rustc-env) reaches Cargo as natively.  The reference is
+# a build with the same -Z flags (they enter Cargo's metadata hash).
+WALK=$T/crates/walk-up
+# WALK_CARGS: more cargo arguments (--target); WALK_SUB: the profile's
+# directory below the target dir (<triple>/debug with --target)
+WALK_CARGS= WALK_SUB=debug
+walk_build() { # target_dir [runner args...]: no args: without the runner
+  local tgt=$1
+  shift
+  if [ $# -eq 0 ]; then
+    cargo_env
+    # shellcheck disable=SC2086
+    (cd "$WALK" && cargo build --offline $WALK_CARGS -Zhost-config -Ztarget-applies-to-host \
+      --target-dir "$tgt") >"$T/cargo.out" 2>&1
+  else
+    cargo_build_runner_args "$WALK" "$tgt" "$WALK_CARGS" "$@"
+  fi
+}
+walk_out() { # target_dir: its walk-up OUT_DIR
+  local o=("$1/$WALK_SUB"/build/ohr-fixture-walk-up-*/out)
+  echo "${o[0]}"
+}
+walk_run() { # target_dir: what the program prints, the target dir as TGT
+  "$1/$WALK_SUB/ohr-fixture-walk-up" | sed "s|$1/|TGT/|"
+}
+walk_build "$T/walk-native" || { tail -15 "$T/cargo.out" | sed 's/^/# /'; fatal "native build of walk-up failed"; }
+walk_run "$T/walk-native" >"$T/walk-native.txt"
+grep -qx 'bin=TGT/debug/ohr-fixture-walk-up' "$T/walk-native.txt" \
+  || fatal "walk-up's native build is not what the test expects: $(cat "$T/walk-native.txt")"
+for rt in $(runtimes); do
+  for mode in canonical identity; do
+    tgt=$T/walk-$rt-$mode
+    if walk_build "$tgt" --runtime "$rt" --paths "$mode" -v; then
+      ok "$rt $mode: a script walking up OUT_DIR/../../.. builds"
+    else
+      not_ok "$rt $mode: a script walking up OUT_DIR/../../.. builds"
+      tail -15 "$T/cargo.out" | sed 's/^/# /'
+      continue
+    fi
+    check "$rt $mode: ... in a container" ran_in_container "$tgt" ohr-fixture-walk-up "$rt"
+    check "$rt $mode: ... its OUT_DIR/walk.rs is byte for byte the native one" \
+      cmp "$(walk_out "$T/walk-native")/walk.rs" "$(walk_out "$tgt")/walk.rs"
+    check "$rt $mode: ... the program prints what the native one prints (the host's target dir)" \
+      diff -u "$T/walk-native.txt" <(walk_run "$tgt")
+  done
+  check "$rt canonical: walk-up saw OUT_DIR at Cargo's depth below /cargo/target" \
+    assert_file_has "$(dirname "$(walk_out "$T/walk-$rt-canonical")")/stderr" \
+    '^walk-up: OUT_DIR=/cargo/target/debug/build/ohr-fixture-walk-up-[0-9a-f]+/out$'
+done
+# ... and byte-identical from a checkout at another path: the <pkg>-<hash>
+# directory is Cargo's metadata hash, which hashes a workspace member's
+# path relative to the workspace root
+WALK_B=$T/walk-b/somewhere/much/deeper
+mkdir -p "$WALK_B"
+cp -r "$TOP/tests/fixtures/crates" "$WALK_B/crates"
+rt=$(runtimes | sed -n 1p)
+WALK=$WALK_B/crates/walk-up
+if walk_build "$T/walk-b-$rt" --runtime "$rt" --paths canonical; then
+  check "$rt canonical: walk-up's OUT_DIR is byte-identical across checkouts" \
+    diff -r "$(walk_out "$T/walk-$rt-canonical")" "$(walk_out "$T/walk-b-$rt")"
+  check "$rt canonical: ... in the same <pkg>-<hash> directory" assert_eq \
+    "$(basename "$(dirname "$(walk_out "$T/walk-$rt-canonical")")")" \
+    "$(basename "$(dirname "$(walk_out "$T/walk-b-$rt")")")" "directory"
+else
+  not_ok "$rt canonical: walk-up builds in a second checkout"
+  tail -15 "$T/cargo.out" | sed 's/^/# /'
+fi
+WALK=$T/crates/walk-up
+# A cross build (--target, the host's triple: Cargo puts the units under
+# <target>/<triple>/): the canonical OUT_DIR keeps the <triple> directory.
+TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+WALK_CARGS="--target $TRIPLE" WALK_SUB=$TRIPLE/debug
+walk_build "$T/walkx-native" || { tail -15 "$T/cargo.out" | sed 's/^/# /'; fatal "native cross build of walk-up failed"; }
+walk_run "$T/walkx-native" >"$T/walkx-native.txt"
+for rt in $(runtimes); do
+  tgt=$T/walkx-$rt
+  if ! walk_build "$tgt" --runtime "$rt" --paths canonical -v; then
+    not_ok "$rt canonical: walk-up builds with --target $TRIPLE"
+    tail -15 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  check "$rt canonical --target: OUT_DIR below /cargo/target/$TRIPLE/debug/build" \
+    assert_file_has "$(dirname "$(walk_out "$tgt")")/stderr" \
+    "^walk-up: OUT_DIR=/cargo/target/$TRIPLE/debug/build/ohr-fixture-walk-up-[0-9a-f]+/out\$"
+  check "$rt canonical --target: ... its OUT_DIR/walk.rs is byte for byte the native one" \
+    cmp "$(walk_out "$T/walkx-native")/walk.rs" "$(walk_out "$tgt")/walk.rs"
+  walk_run "$tgt" >"$T/walkx-$rt.txt"
+  check "$rt canonical --target: ... the program prints what the native one prints" \
+    diff -u "$T/walkx-native.txt" "$T/walkx-$rt.txt"
+done
+WALK_CARGS= WALK_SUB=debug
 
 # A directive naming a host path outside every mount: a warning; an error
 # under a strict policy.

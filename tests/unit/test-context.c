@@ -183,6 +183,10 @@ test_load (void **state)
   assert_string_equal (ctx.cwd, f->pkg);
   assert_non_null (ctx.build_dir);
   assert_string_equal (ctx.build_dir, f->build);
+  assert_non_null (ctx.target_dir);
+  assert_true (strlen (ctx.target_dir) < strlen (f->build));
+  assert_memory_equal (ctx.target_dir, f->build, strlen (ctx.target_dir));
+  assert_string_equal (f->build + strlen (ctx.target_dir), "/debug/build");
   assert_string_equal (ctx.package, "pkg 0.1.0");
   context_clear (&ctx);
   assert_null (ctx.script);
@@ -249,6 +253,7 @@ test_build_dir_only_for_cargo_shape (void **state)
   load_ok (f, command, &ctx);
   assert_string_equal (ctx.out_dir, plain);
   assert_null (ctx.build_dir);
+  assert_null (ctx.target_dir);
   context_clear (&ctx);
 
   /* ".../out" whose grandparent is not "build" */
@@ -260,6 +265,64 @@ test_build_dir_only_for_cargo_shape (void **state)
   context_clear (&ctx);
   free (other);
   free (plain);
+}
+
+/* Cargo's directories around OUT_DIR: the build dir, and the target dir
+ * above <profile> (and above <triple> when it is the TARGET given). */
+static void
+test_cargo_dirs (void **state)
+{
+  static const struct
+  {
+    const char *out, *target, *build_dir, *target_dir;
+  } cases[] = {
+    { "/t/debug/build/p-1/out", NULL, "/t/debug/build", "/t" },
+    { "/h/u/w/target/release/build/p-1/out", "x86_64-unknown-linux-gnu",
+      "/h/u/w/target/release/build", "/h/u/w/target" },
+    /* a cross build: <target>/<triple>/<profile>/build */
+    { "/w/target/aarch64-unknown-linux-gnu/debug/build/p-1/out",
+      "aarch64-unknown-linux-gnu",
+      "/w/target/aarch64-unknown-linux-gnu/debug/build", "/w/target" },
+    /* the same without TARGET (or another one): the profile's parent */
+    { "/w/target/aarch64-unknown-linux-gnu/debug/build/p-1/out", NULL,
+      "/w/target/aarch64-unknown-linux-gnu/debug/build",
+      "/w/target/aarch64-unknown-linux-gnu" },
+    { "/w/target/aarch64-unknown-linux-gnu/debug/build/p-1/out", "aarch64",
+      "/w/target/aarch64-unknown-linux-gnu/debug/build",
+      "/w/target/aarch64-unknown-linux-gnu" },
+    /* a target dir named like the triple, just under /: not "/" */
+    { "/x86_64-unknown-linux-gnu/debug/build/p-1/out",
+      "x86_64-unknown-linux-gnu", "/x86_64-unknown-linux-gnu/debug/build",
+      "/x86_64-unknown-linux-gnu" },
+    /* other shapes */
+    { "/debug/build/p-1/out", NULL, NULL, NULL }, /* target dir "/" */
+    { "/build/p-1/out", NULL, NULL, NULL },
+    { "/t/debug/notbuild/p-1/out", NULL, NULL, NULL },
+    { "/t/debug/build/p-1/outx", NULL, NULL, NULL },
+    { "/t/debug/build/out", NULL, NULL, NULL },
+    { "/out", NULL, NULL, NULL },
+    { "/", NULL, NULL, NULL },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      char *b = (char *)"unset", *t = (char *)"unset";
+      ohr_error_t err = NULL;
+      assert_int_equal (
+          context_cargo_dirs (cases[i].out, cases[i].target, &b, &t, &err), 0);
+      if (cases[i].build_dir == NULL)
+        {
+          if (b || t)
+            fail_msg ("'%s': no Cargo shape, got '%s' and '%s'", cases[i].out,
+                      b ? b : "(null)", t ? t : "(null)");
+          continue;
+        }
+      if (b == NULL || t == NULL)
+        fail_msg ("'%s': no directories", cases[i].out);
+      assert_string_equal (b, cases[i].build_dir);
+      assert_string_equal (t, cases[i].target_dir);
+      free (b);
+      free (t);
+    }
 }
 
 static void
@@ -392,6 +455,7 @@ main (void)
     cmocka_unit_test_setup_teardown (
         test_relative_script_and_unnormalized_dirs, setup, teardown),
     cmocka_unit_test_setup_teardown (test_package_name, setup, teardown),
+    cmocka_unit_test (test_cargo_dirs),
     cmocka_unit_test_setup_teardown (test_build_dir_only_for_cargo_shape,
                                      setup, teardown),
     cmocka_unit_test_setup_teardown (test_cwd_below_manifest_or_symlinked,

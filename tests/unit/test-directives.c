@@ -30,6 +30,9 @@
 #define BUILD "/home/u/t/debug/build"
 #define TC "/opt/rust/stable"
 
+/* Container prefixes of this test's own, short for the boundary cases:
+ * directives.c knows no layout.  Run mode's maps (run/view.h, /cargo/target
+ * and OUT_DIR at Cargo's depth below it) are tested in test-view.c. */
 static const struct directive_map maps[] = {
   { "/cargo/src", SRC },
   { "/cargo/out", OUT },

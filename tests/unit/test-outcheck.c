@@ -56,10 +56,11 @@ test_prefixes (void **state)
 {
   (void)state;
   char *dir = make_tree ();
-  static const char gen[] = "// generated\nconst A: u8 = 1;\n"
-                            "include!(\"/cargo/out/x.rs\");\n";
+  static const char gen[]
+      = "// generated\nconst A: u8 = 1;\n"
+        "include!(\"/cargo/target/debug/build/p-1/out/x.rs\");\n";
   put (dir, "gen.rs", gen, sizeof gen - 1);
-  static const char outer[] = "path = /cargo/outer/y\n";
+  static const char outer[] = "path = /cargo/targets/y\n";
   put (dir, "outer.txt", outer, sizeof outer - 1);
   static const char deep[] = "a\nb\nc\nsrc=/cargo/src\n";
   put (dir, "sub/dir/deep.txt", deep, sizeof deep - 1);
@@ -67,10 +68,16 @@ test_prefixes (void **state)
   static const char obj[] = "\x7f"
                             "ELF\0\0\0/cargo/src/x.c\0";
   put (dir, "x.o", obj, sizeof obj - 1);
-  static const char embedded[] = "see a/cargo/out here\n";
+  static const char embedded[]
+      = "see a/cargo/target/debug/build/p-1/out here\n";
   put (dir, "embedded.txt", embedded, sizeof embedded - 1);
 
-  char *prefixes[] = { "/cargo/out", "/cargo/src", NULL };
+  /* the target dir after OUT_DIR, as run mode lists them: a path under
+   * OUT_DIR is named as OUT_DIR's */
+  static const char walked[] = "bin = /cargo/target/debug/cbindgen\n";
+  put (dir, "walked.txt", walked, sizeof walked - 1);
+  char *prefixes[] = { "/cargo/target/debug/build/p-1/out", "/cargo/src",
+                       "/cargo/target", NULL };
   struct outcheck_out_dir found = { 0 };
   assert_int_equal (outcheck_out_dir (dir, prefixes, &found, NULL), 0);
   const struct outcheck_report rep = found.prefixes;
@@ -79,7 +86,7 @@ test_prefixes (void **state)
   const struct outcheck_finding *f = find (&rep, "gen.rs");
   assert_non_null (f);
   assert_int_equal (f->line, 3);
-  assert_string_equal (f->what, "/cargo/out");
+  assert_string_equal (f->what, "/cargo/target/debug/build/p-1/out");
   f = find (&rep, "sub/dir/deep.txt");
   assert_non_null (f);
   assert_int_equal (f->line, 4);
@@ -87,9 +94,12 @@ test_prefixes (void **state)
   assert_null (find (&rep, "outer.txt"));
   assert_null (find (&rep, "x.o"));
   assert_null (find (&rep, "embedded.txt"));
-  assert_int_equal (rep.n, 2);
+  f = find (&rep, "walked.txt");
+  assert_non_null (f);
+  assert_string_equal (f->what, "/cargo/target");
+  assert_int_equal (rep.n, 3);
   char *sum = outcheck_summary (&rep, 1);
-  assert_non_null (strstr (sum, " and 1 more"));
+  assert_non_null (strstr (sum, " and 2 more"));
   free (sum);
   outcheck_out_dir_clear (&found);
 
@@ -263,7 +273,8 @@ test_one_pass (void **state)
   (void)state;
   char *dir = make_tree ();
   char *outside = make_tree ();
-  static const char gen[] = "include!(\"/cargo/out/x.rs\");\n";
+  static const char gen[]
+      = "include!(\"/cargo/target/debug/build/p-1/out/x.rs\");\n";
   put (dir, "sub/gen.rs", gen, sizeof gen - 1);
   put (outside, "elsewhere.rs", gen, sizeof gen - 1);
   char *p = fs_path_join (dir, "sub/gen.rs");
@@ -275,7 +286,7 @@ test_one_pass (void **state)
   assert_int_equal (symlink (outside, p), 0);
   free (p);
 
-  char *prefixes[] = { "/cargo/out", NULL };
+  char *prefixes[] = { "/cargo/target/debug/build/p-1/out", NULL };
   struct outcheck_out_dir found = { 0 };
   assert_int_equal (outcheck_out_dir (dir, prefixes, &found, NULL), 0);
   assert_int_equal (found.setid.n, 1);

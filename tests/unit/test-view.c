@@ -34,7 +34,8 @@
 #include "util/strv.h"
 
 #define PKG "/home/u/proj"
-#define BUILD PKG "/target/debug/build"
+#define TARGET_DIR PKG "/target"
+#define BUILD TARGET_DIR "/debug/build"
 #define OUT BUILD "/proj-abc/out"
 #define SCRIPT BUILD "/proj-def/build-script-build"
 #define DEP_OUT BUILD "/foo-123/out"
@@ -42,6 +43,9 @@
 #define TC2 "/home/u/.rustup/toolchains/nightly"
 #define INIT "/usr/libexec/oci-host-runner/ohr-init"
 #define IMAGE_PATH "/usr/local/bin:/usr/bin:/bin"
+/* canonical: Cargo's target dir at /cargo/target, OUT_DIR as deep below */
+#define C_BUILD LAYOUT_CARGO_TARGET "/debug/build"
+#define C_OUT C_BUILD "/proj-abc/out"
 
 struct fixture
 {
@@ -78,6 +82,7 @@ setup (void **state)
   f->ctx.out_dir = dup (OUT);
   f->ctx.manifest_dir = dup (PKG);
   f->ctx.build_dir = dup (BUILD);
+  f->ctx.target_dir = dup (TARGET_DIR);
   f->ctx.cwd = dup (PKG);
   f->ctx.package = dup ("proj 0.1.0");
   push (&f->ctx.args, "--arg");
@@ -371,17 +376,27 @@ test_canonical_mounts (void **state)
       = mount_at (v, LAYOUT_CARGO_ROOT, "tmpfs", "tmpfs");
   assert_opt (root, "nosuid", true);
   assert_ro_bind (v, LAYOUT_CARGO_SRC, PKG);
-  assert_ro_bind (v, LAYOUT_CARGO_BUILD, BUILD);
+  assert_ro_bind (v, C_BUILD, BUILD);
   assert_ro_bind (v, LAYOUT_CARGO_SCRIPT, SCRIPT);
   assert_ro_bind (v, LAYOUT_CARGO_TOOLCHAIN, TC);
-  const struct ohr_mount *out = mount_at (v, LAYOUT_CARGO_OUT, "bind", OUT);
+  const struct ohr_mount *out = mount_at (v, C_OUT, "bind", OUT);
   assert_opt (out, "rw", true);
   assert_ro_bind (v, LAYOUT_INIT_PATH, INIT);
+  /* OUT_DIR in the build dir, as with Cargo: mounted after it */
+  assert_true (index_of (v, C_BUILD) < index_of (v, C_OUT));
 
-  /* no host path appears inside */
-  const char *host[] = { PKG, BUILD, OUT, SCRIPT, TC };
+  /* no host path appears inside, and nothing of the target dir above the
+   * build dir is mounted */
+  const char *host[] = { PKG, BUILD, OUT, SCRIPT, TC, TARGET_DIR };
   for (size_t i = 0; i < sizeof host / sizeof *host; i++)
     assert_null (mounts_find (&v->mounts, host[i]));
+  assert_null (mounts_find (&v->mounts, LAYOUT_CARGO_TARGET));
+  assert_null (mounts_find (&v->mounts, LAYOUT_CARGO_TARGET "/debug"));
+  for (size_t i = 0; i < v->mounts.n; i++)
+    if (strcmp (v->mounts.v[i].source, TARGET_DIR) == 0
+        || strcmp (v->mounts.v[i].source, TARGET_DIR "/debug") == 0)
+      fail_msg ("the target dir is mounted at '%s'",
+                v->mounts.v[i].destination);
   assert_true (index_of (v, LAYOUT_CARGO_ROOT)
                < index_of (v, LAYOUT_CARGO_SRC));
   assert_true (index_of (v, LAYOUT_CARGO_ROOT)
@@ -400,10 +415,10 @@ test_canonical_process (void **state)
   assert_string_equal (v->args[2], "--arg");
   assert_string_equal (v->cwd, LAYOUT_CARGO_SRC);
 
-  assert_env (v, "OUT_DIR", LAYOUT_CARGO_OUT);
+  assert_env (v, "OUT_DIR", C_OUT);
   assert_env (v, "CARGO_MANIFEST_DIR", LAYOUT_CARGO_SRC);
   /* a dependency's OUT_DIR is below the build dir, not ours */
-  assert_env (v, "DEP_FOO_INCLUDE", LAYOUT_CARGO_BUILD "/foo-123/out/include");
+  assert_env (v, "DEP_FOO_INCLUDE", C_BUILD "/foo-123/out/include");
   assert_env (v, "RUSTC", LAYOUT_CARGO_TOOLCHAIN "/bin/rustc");
   assert_env (v, "PATH", LAYOUT_CARGO_TOOLCHAIN "/bin:" IMAGE_PATH);
   assert_env (v, "HOME", LAYOUT_HOME);
@@ -426,8 +441,12 @@ test_canonical_map_value (void **state)
   assert_map (v, PKG "/", LAYOUT_CARGO_SRC "/");
   assert_map (v, PKG "/src/lib.rs", LAYOUT_CARGO_SRC "/src/lib.rs");
   /* the deepest pair wins: OUT_DIR lies in the build dir in the package */
-  assert_map (v, OUT "/gen.rs", LAYOUT_CARGO_OUT "/gen.rs");
-  assert_map (v, DEP_OUT, LAYOUT_CARGO_BUILD "/foo-123/out");
+  assert_map (v, OUT "/gen.rs", C_OUT "/gen.rs");
+  assert_map (v, DEP_OUT, C_BUILD "/foo-123/out");
+  /* the target dir above the build dir is not shown: values naming it
+   * stay host paths (under the package's pair here) */
+  assert_map (v, TARGET_DIR "/debug/deps",
+              LAYOUT_CARGO_SRC "/target/debug/deps");
   assert_map (v, PKG "/target/debug/other",
               LAYOUT_CARGO_SRC "/target/debug/other");
   assert_map (v, SCRIPT, LAYOUT_CARGO_SCRIPT);
@@ -440,9 +459,9 @@ test_canonical_map_value (void **state)
   assert_map (v, "/home/u", "/home/u");
   /* every path in a list or after an option's '=' */
   assert_map (v, PKG "/a:" OUT ":/usr/lib",
-              LAYOUT_CARGO_SRC "/a:" LAYOUT_CARGO_OUT ":/usr/lib");
+              LAYOUT_CARGO_SRC "/a:" C_OUT ":/usr/lib");
   assert_map (v, "--sysroot=" TC " -x " OUT,
-              "--sysroot=" LAYOUT_CARGO_TOOLCHAIN " -x " LAYOUT_CARGO_OUT);
+              "--sysroot=" LAYOUT_CARGO_TOOLCHAIN " -x " C_OUT);
   assert_map (v, "", "");
   assert_map (v, "no paths here", "no paths here");
 }
@@ -458,18 +477,15 @@ test_map_both_ways (void **state)
   push (&f->tc.roots, TC2);
   build (f);
   const struct view *v = &f->view;
-  struct directive_map *maps = calloc (v->n_pairs, sizeof *maps);
-  assert_non_null (maps);
-  for (size_t i = 0; i < v->n_pairs; i++)
-    {
-      maps[i].container_prefix = v->pairs[i].container;
-      maps[i].host_prefix = v->pairs[i].host;
-    }
+  struct directive_map *maps = NULL;
+  size_t n_maps = 0;
   ohr_error_t err = NULL;
+  assert_int_equal (view_directive_maps (v, &maps, &n_maps, &err), 0);
+  assert_int_equal (n_maps, v->n_pairs + 1); /* and the target dir */
   struct directive_pathmap *pm = NULL;
   static const char *const allowed[] = { "/usr" };
   assert_int_equal (
-      directive_pathmap_new (maps, v->n_pairs, allowed, 1, &pm, &err), 0);
+      directive_pathmap_new (maps, n_maps, allowed, 1, &pm, &err), 0);
 
   static const char *const host[] = {
     PKG,          PKG "/build.rs", OUT,           OUT "/gen/x.rs",
@@ -498,11 +514,150 @@ test_map_both_ways (void **state)
       free (back);
       free (inside);
     }
+  /* a path the script names above OUT_DIR's mounts (cbindgen's
+   * OUT_DIR/../../../cbindgen) is the target dir's on the host, as Cargo
+   * would have seen it natively; no note: it is no path outside */
+  static const char *const target_line[][2] = {
+    { "cargo::rerun-if-changed=" LAYOUT_CARGO_TARGET "/debug/cbindgen",
+      "cargo::rerun-if-changed=" TARGET_DIR "/debug/cbindgen" },
+    { "cargo::rustc-link-search=" LAYOUT_CARGO_TARGET "/debug/deps",
+      "cargo::rustc-link-search=" TARGET_DIR "/debug/deps" },
+    { "cargo::rerun-if-changed=" C_OUT "/x", /* OUT_DIR's own pair */
+      "cargo::rerun-if-changed=" OUT "/x" },
+  };
+  for (size_t i = 0; i < sizeof target_line / sizeof *target_line; i++)
+    {
+      char *back = NULL;
+      size_t back_len = 0;
+      struct directive_notes notes = { 0 };
+      assert_int_equal (directive_map_line (pm, target_line[i][0],
+                                            strlen (target_line[i][0]), &back,
+                                            &back_len, &notes, &err),
+                        1);
+      assert_string_equal (back, target_line[i][1]);
+      assert_int_equal (notes.n, 0);
+      free (back);
+    }
   /* the second toolchain has its own place */
   assert_map (v, TC2, LAYOUT_CARGO_TOOLCHAIN "-2");
   assert_ro_bind (v, LAYOUT_CARGO_TOOLCHAIN "-2", TC2);
   directive_pathmap_free (pm);
   free (maps);
+}
+
+/* Cargo's depth below the target dir, whatever the target dir's path:
+ * a cross build keeps its <triple> directory. */
+static void
+test_canonical_cross (void **state)
+{
+  struct fixture *f = *state;
+#define XBUILD TARGET_DIR "/aarch64-unknown-linux-gnu/release/build"
+#define C_XBUILD LAYOUT_CARGO_TARGET "/aarch64-unknown-linux-gnu/release/build"
+  free (f->ctx.build_dir);
+  free (f->ctx.out_dir);
+  f->ctx.build_dir = dup (XBUILD);
+  f->ctx.out_dir = dup (XBUILD "/proj-abc/out");
+  strv_free (f->envp);
+  f->envp = NULL;
+  push (&f->envp, "OUT_DIR=" XBUILD "/proj-abc/out");
+  push (&f->envp, "DEP_FOO_INCLUDE=" XBUILD "/foo-1/out/include");
+  f->in.envp = f->envp;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  assert_invariants (f);
+  assert_env (&f->view, "OUT_DIR", C_XBUILD "/proj-abc/out");
+  assert_env (&f->view, "DEP_FOO_INCLUDE", C_XBUILD "/foo-1/out/include");
+  assert_ro_bind (&f->view, C_XBUILD, XBUILD);
+  assert_opt (mount_at (&f->view, C_XBUILD "/proj-abc/out", "bind",
+                        XBUILD "/proj-abc/out"),
+              "rw", true);
+#undef XBUILD
+#undef C_XBUILD
+}
+
+/* An OUT_DIR without Cargo's shape (a runner called by hand): one place
+ * for it, no build dir, no target dir. */
+static void
+test_canonical_unshaped (void **state)
+{
+  struct fixture *f = *state;
+  f->in.paths = PATHS_CANONICAL;
+  /* a build dir without a target dir (the context gives both or
+   * neither) has no place: not mounted, nothing twice at OUT_DIR's */
+  free (f->ctx.target_dir);
+  f->ctx.target_dir = NULL;
+  build (f);
+  assert_invariants (f);
+  size_t at_out = 0;
+  for (size_t i = 0; i < f->view.mounts.n; i++)
+    at_out
+        += strcmp (f->view.mounts.v[i].destination, LAYOUT_CARGO_OUT_UNSHAPED)
+           == 0;
+  assert_int_equal (at_out, 1);
+  assert_null (mounts_find (&f->view.mounts, C_BUILD));
+
+  free (f->ctx.build_dir);
+  f->ctx.build_dir = NULL;
+  build (f);
+  assert_invariants (f);
+  assert_env (&f->view, "OUT_DIR", LAYOUT_CARGO_OUT_UNSHAPED);
+  assert_opt (mount_at (&f->view, LAYOUT_CARGO_OUT_UNSHAPED, "bind", OUT),
+              "rw", true);
+  assert_ro_bind (&f->view, LAYOUT_CARGO_SCRIPT, SCRIPT);
+  assert_null (mounts_find (&f->view.mounts, C_BUILD));
+  assert_null (f->view.target.host);
+  struct directive_map *maps = NULL;
+  size_t n = 0;
+  ohr_error_t err = NULL;
+  assert_int_equal (view_directive_maps (&f->view, &maps, &n, &err), 0);
+  assert_int_equal (n, f->view.n_pairs);
+  free (maps);
+}
+
+/* What generated files must not name, and which directories of the view
+ * are its own (no policy mount is suggested there). */
+static void
+test_generated_prefixes_and_own_dirs (void **state)
+{
+  struct fixture *f = *state;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  char **p = NULL;
+  ohr_error_t err = NULL;
+  assert_int_equal (view_generated_prefixes (&f->view, &p, &err), 0);
+  assert_true (strv_contains (p, LAYOUT_CARGO_SRC));
+  assert_true (strv_contains (p, C_OUT));
+  assert_true (strv_contains (p, C_BUILD));
+  assert_false (strv_contains (p, LAYOUT_CARGO_SCRIPT));
+  assert_false (strv_contains (p, LAYOUT_CARGO_TOOLCHAIN));
+  /* the target dir last: a path under OUT_DIR is named as OUT_DIR's */
+  size_t n = strv_len (p);
+  assert_string_equal (p[n - 1], LAYOUT_CARGO_TARGET);
+  for (size_t i = 0; i + 1 < n; i++)
+    if (strcmp (p[i], C_OUT) == 0)
+      break;
+    else
+      assert_string_not_equal (p[i], C_BUILD);
+  strv_free (p);
+
+  static const char *const own[] = { "/",
+                                     LAYOUT_CARGO_ROOT,
+                                     LAYOUT_CARGO_TARGET,
+                                     LAYOUT_CARGO_TARGET "/debug",
+                                     C_BUILD,
+                                     "/cargo/bin" };
+  for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+    if (!view_is_own_dir (&f->view, own[i]))
+      fail_msg ("'%s' is a directory of the view", own[i]);
+  static const char *const not_own[] = { C_OUT,
+                                         LAYOUT_CARGO_SRC,
+                                         LAYOUT_CARGO_SRC "/x",
+                                         "/cargo/proto",
+                                         LAYOUT_CARGO_TARGET "/release",
+                                         "/home/u" };
+  for (size_t i = 0; i < sizeof not_own / sizeof *not_own; i++)
+    if (view_is_own_dir (&f->view, not_own[i]))
+      fail_msg ("'%s' is not a directory of the view", not_own[i]);
 }
 
 /* ---- inputs that change the view */
@@ -611,9 +766,8 @@ test_source_overlay (void **state)
       assert_opt (m, "nosuid", true);
       assert_opt (m, "nodev", true);
       /* OUT_DIR stays a plain writable bind */
-      assert_opt (
-          mount_at (&f->view, canonical ? LAYOUT_CARGO_OUT : OUT, "bind", OUT),
-          "rw", true);
+      assert_opt (mount_at (&f->view, canonical ? C_OUT : OUT, "bind", OUT),
+                  "rw", true);
     }
 }
 
@@ -691,6 +845,7 @@ test_clear (void **state)
   assert_null (f->view.cwd);
   assert_null (f->view.pairs);
   assert_int_equal (f->view.n_pairs, 0);
+  assert_null (f->view.target.host);
 }
 
 int
@@ -705,6 +860,9 @@ main (void)
     T (test_canonical_process),
     T (test_canonical_map_value),
     T (test_map_both_ways),
+    T (test_canonical_cross),
+    T (test_canonical_unshaped),
+    T (test_generated_prefixes_and_own_dirs),
     T (test_toolchain_rewrites_and_path),
     T (test_tool_files),
     T (test_source_overlay),

@@ -51,15 +51,15 @@ fn undo(target: &Path) {
     unsafe { umount2(t.as_ptr(), MNT_DETACH) };
 }
 
-/// <target>/debug/build, read-only in the container: the parent of the
-/// package's build directory (identity paths) or /cargo/build (canonical
-/// paths).  Never `/` or anything outside the test's tree.
+/// <target>/debug/build, read-only in the container: OUT_DIR/../.. with
+/// identity and canonical paths alike (/cargo/target/debug/build).  Never
+/// `/` or anything outside the test's tree.
 fn ro_build_dir() -> std::path::PathBuf {
     let out = esc::out_dir();
     let up = out.parent().and_then(Path::parent).map(Path::to_path_buf);
     match up {
         Some(b) if b.file_name().is_some_and(|n| n == "build") => b,
-        _ => std::path::PathBuf::from("/cargo/build"),
+        _ => std::path::PathBuf::from("/cargo/target/debug/build"),
     }
 }
 
