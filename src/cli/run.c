@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -649,12 +650,15 @@ generate (struct run_state *s, ohr_error_t *err)
     return -1;
   if (select_hooks (s, err) < 0)
     return -1;
+  struct utsname uts;
+  if (uname (&uts) < 0)
+    uts.nodename[0] = '\0';
   struct spec_input si = {
     .rootfs = s->rootfs,
     .args = s->layout.args,
     .env = s->layout.env,
     .cwd = s->layout.cwd,
-    .hostname = "build",
+    .hostname = spec_hostname (s->opts.paths == PATHS_IDENTITY, uts.nodename),
     /* root inside: the invoking user outside (rootless: through the user
      * namespace mapping), without any capability */
     .uid = 0,
