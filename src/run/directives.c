@@ -457,6 +457,8 @@ struct mapper
   size_t key_len;
   bool changed;
   struct directive_exports *exports; /* NULL: this key hands nothing on */
+  const char *xkey;                  /* the key exports are kept under */
+  size_t xkey_len;
 };
 
 /* A container path (s, n bytes) this directive hands on. */
@@ -464,7 +466,7 @@ static int export(struct mapper *m, const char *s, size_t n)
 {
   if (m->exports == NULL)
     return 0;
-  return export_add (m->exports, m->key, m->key_len, s, n);
+  return export_add (m->exports, m->xkey, m->xkey_len, s, n);
 }
 
 typedef int (*value_fn) (struct mapper *m, const char *s, size_t n);
@@ -818,7 +820,9 @@ struct directive
   const char *value;
   size_t value_len;
   value_fn map;
-  bool hands_on; /* a later step uses the value (see exports) */
+  bool hands_on;    /* a later step uses the value (see exports) */
+  const char *xkey; /* for exports: metadata's own KEY in the new syntax */
+  size_t xkey_len;
 };
 
 /* s: a trimmed line. */
@@ -844,6 +848,15 @@ directive_parse (const char *s, size_t n, struct directive *d)
                 && !(d->key_len == 7 && memcmp (d->key, "warning", 7) == 0)
                 && !(new_syntax && d->key_len == 5
                      && memcmp (d->key, "error", 5) == 0);
+  d->xkey = d->key;
+  d->xkey_len = d->key_len;
+  const char *eq2 = memchr (d->value, '=', d->value_len);
+  if (new_syntax && d->key_len == 8 && memcmp (d->key, "metadata", 8) == 0
+      && eq2)
+    {
+      d->xkey = d->value;
+      d->xkey_len = (size_t)(eq2 - d->value);
+    }
   return true;
 }
 
@@ -862,9 +875,14 @@ map_line_into (const struct directive_pathmap *pm, const char *line,
   if (!directive_parse (line + b, e - b, &d))
     return 0;
   out->len = 0;
-  struct mapper m = {
-    pm, out, notes, d.key, d.key_len, false, d.hands_on ? exports : NULL
-  };
+  struct mapper m = { .pm = pm,
+                      .out = out,
+                      .notes = notes,
+                      .key = d.key,
+                      .key_len = d.key_len,
+                      .exports = d.hands_on ? exports : NULL,
+                      .xkey = d.xkey,
+                      .xkey_len = d.xkey_len };
   size_t head = (size_t)(d.value - line);
   if (emit (&m, line, head) < 0 || d.map (&m, d.value, d.value_len) < 0
       || emit (&m, line + e, len - e) < 0)

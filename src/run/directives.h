@@ -152,7 +152,8 @@ void directive_notes_clear (struct directive_notes *notes);
 
 struct directive_export
 {
-  char *key;  /* "rustc-link-search", "include" (metadata), ... */
+  char *key;  /* "rustc-link-search", "include" (metadata, in both
+                 syntaxes), ... */
   char *path; /* the container path as printed, cut at a separator */
 };
 

@@ -1203,8 +1203,8 @@ test_filter_exports (void **state)
   static const char *const want[][2] = {
     { "rustc-link-search", "/cargo/out/build/lib" },
     { "root", "/cargo/out" },
-    { "metadata", "/cargo/out/inc" },
-    { "metadata", "/cargo/src/inc" },
+    { "include", "/cargo/out/inc" },
+    { "include", "/cargo/src/inc" },
     { "rustc-env", "/cargo/out/data.txt" },
     { "rustc-link-arg", "/cargo/out/link.x" },
     { "rustc-flags", "/cargo/out/l2" },
