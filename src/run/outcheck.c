@@ -66,6 +66,25 @@ find_prefix (const char *data, size_t len, char *const *prefixes, int *line)
   return NULL;
 }
 
+int
+outcheck_read_text_at (int dirfd, const char *name, const char *what,
+                       char **out, size_t *out_len)
+{
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  ohr_error_t ignored = NULL;
+  if (fs_read_file_at (dirfd, name, what, TEXT_CAP, &data, &len, &ignored) < 0)
+    {
+      ohr_error_free (&ignored);
+      return 0; /* unreadable: the script's problem, not a leak */
+    }
+  if (len == 0 || memchr (data, '\0', len < SNIFF_BYTES ? len : SNIFF_BYTES))
+    return 0; /* binary */
+  *out = steal_pointer (&data);
+  *out_len = len;
+  return 1;
+}
+
 static int
 scan_file (const struct walk_entry *e, char *const *prefixes,
            struct outcheck_report *out, ohr_error_t *err)
@@ -74,16 +93,8 @@ scan_file (const struct walk_entry *e, char *const *prefixes,
     return 0;
   cleanup_free char *data = NULL;
   size_t len = 0;
-  ohr_error_t ignored = NULL;
-  if (fs_read_file_at (e->dirfd, e->name, e->path, TEXT_CAP, &data, &len,
-                       &ignored)
-      < 0)
-    {
-      ohr_error_free (&ignored);
-      return 0; /* unreadable: the script's problem, not a leak */
-    }
-  if (memchr (data, '\0', len < SNIFF_BYTES ? len : SNIFF_BYTES))
-    return 0; /* binary */
+  if (!outcheck_read_text_at (e->dirfd, e->name, e->path, &data, &len))
+    return 0;
   int line = 0;
   const char *hit = find_prefix (data, len, prefixes, &line);
   return hit ? outcheck_report_add (out, e->path, line, hit, err) : 0;

@@ -80,6 +80,12 @@ int outcheck_overlay_changes (const char *upper, struct outcheck_report *out,
 
 void outcheck_report_clear (struct outcheck_report *r);
 
+/* Read a text file met in a walk (name relative to dirfd, not through a
+ * symlink) as the scan does: 1 and a fresh *out when it is text (not
+ * empty, no NUL in its first 8 KiB, at most 16 MiB), else 0. */
+int outcheck_read_text_at (int dirfd, const char *name, const char *what,
+                           char **out, size_t *out_len);
+
 /* Append a finding (copies path and what). */
 int outcheck_report_add (struct outcheck_report *r, const char *path, int line,
                          const char *what, ohr_error_t *err);

@@ -15,9 +15,6 @@
 #include "util/strv.h"
 #include "util/walk.h"
 
-/* As outcheck.c: text files up to this size, binary by a NUL early on. */
-#define TEXT_CAP (16 << 20)
-#define SNIFF_BYTES 8192
 /* a file name (NAME_MAX), the most a literal's last component can name */
 #define NAME_LEN_MAX 255
 
@@ -180,12 +177,14 @@ mark_named (struct reach *r, const struct names *ns, ohr_error_t *err)
       if (r->why[i])
         continue;
       const char *origin = names_find (ns, r->files->v[i].path);
+      if (origin == NULL)
+        continue;
       char *why = NULL;
-      if (origin
-          && (asprintf (&why, "named in %s", origin) < 0
-              || mark (r, i, why, err) < 0))
+      if (asprintf (&why, "named in %s", origin) < 0)
+        why = NULL;
+      if (mark (r, i, why, err) < 0)
         return -1;
-      any |= origin != NULL;
+      any = 1;
     }
   return any;
 }
@@ -359,14 +358,8 @@ source_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
     return WALK_CONTINUE;
   cleanup_free char *data = NULL;
   size_t len = 0;
-  ohr_error_t ignored = NULL;
-  if (fs_read_file_at (e->dirfd, e->name, e->path, TEXT_CAP, &data, &len,
-                       &ignored)
-      < 0)
-    {
-      ohr_error_free (&ignored);
-      return WALK_CONTINUE;
-    }
+  if (!outcheck_read_text_at (e->dirfd, e->name, e->path, &data, &len))
+    return WALK_CONTINUE;
   if (memmem (data, len, "OUT_DIR", 7))
     s->says_out_dir = true;
   cleanup_free char *origin = NULL;
@@ -415,20 +408,19 @@ scan_read_file (struct reach *r, int rootfd, size_t i, ohr_error_t *err)
 {
   const char *path = r->files->v[i].path;
   r->scanned[i] = true;
-  cleanup_close int fd = walk_open_beneath (rootfd, path, O_RDONLY);
+  const char *slash = strrchr (path, '/');
+  cleanup_free char *parent
+      = slash ? strndup (path, (size_t)(slash - path)) : strdup (".");
+  if (parent == NULL)
+    return ohr_error_nomem (err);
+  cleanup_close int dirfd
+      = walk_open_beneath (rootfd, parent, O_PATH | O_DIRECTORY);
   cleanup_free char *data = NULL;
   size_t len = 0;
-  ohr_error_t ignored = NULL;
-  if (fd < 0
-      || fs_read_fd (fd, path, TEXT_CAP, OHR_ERR_INTERNAL, &data, &len,
-                     &ignored)
-             < 0)
-    {
-      ohr_error_free (&ignored);
-      return 0; /* gone or too big: not text rustc includes */
-    }
-  if (memchr (data, '\0', len < SNIFF_BYTES ? len : SNIFF_BYTES))
-    return 0;
+  if (dirfd < 0
+      || !outcheck_read_text_at (dirfd, slash ? slash + 1 : path, path, &data,
+                                 &len))
+    return 0; /* gone, binary or too big: nothing rustc includes as text */
   struct names ns = { 0 };
   cleanup_free char *origin = NULL;
   int ret = -1;
