@@ -133,7 +133,7 @@ escapes (const char *rel, const char *target)
  * link is judged in the tree as the script left it. */
 static int
 check_link (const struct walk_entry *e, struct outcheck_report *out,
-            ohr_error_t *err)
+            struct outcheck_report *inside, ohr_error_t *err)
 {
   char target[4096];
   ssize_t n = readlinkat (e->dirfd, e->name, target, sizeof target - 1);
@@ -142,7 +142,8 @@ check_link (const struct walk_entry *e, struct outcheck_report *out,
   target[n] = '\0';
   if (escapes (e->path, target) || walk_escapes (e->rootfd, e->path))
     return outcheck_report_add (out, e->path, 0, target, err);
-  return 0;
+  /* kept: what names the link reads its target (outreach.h) */
+  return inside ? outcheck_report_add (inside, e->path, 0, target, err) : 0;
 }
 
 /* A later step (rustc, a dependent's build script) would follow the link
@@ -225,7 +226,10 @@ out_dir_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
 {
   struct out_dir_scan *s = ctx;
   mode_t mode = e->st->st_mode;
-  if (S_ISLNK (mode) && check_link (e, &s->out->links, err) < 0)
+  if (S_ISLNK (mode)
+      && check_link (e, &s->out->links, s->prefixes ? &s->out->files : NULL,
+                     err)
+             < 0)
     return -1;
   if (!S_ISDIR (mode) && !S_ISLNK (mode)
       && strip_setid (e, s->root, &s->out->setid, err) < 0)

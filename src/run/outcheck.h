@@ -45,8 +45,9 @@ struct outcheck_out_dir
                                       finding's error says why not */
   struct outcheck_report links;    /* the link target: removed */
   struct outcheck_report prefixes; /* the prefix, its line */
-  struct outcheck_report files;    /* with prefixes: every regular file,
-                                      for outreach.h */
+  struct outcheck_report files;    /* with prefixes: every regular file
+                                      ("" in what) and every symlink kept
+                                      (its target), for outreach.h */
 };
 
 /* One walk over OUT_DIR after a run, whatever became of the script:
@@ -57,7 +58,7 @@ struct outcheck_out_dir
  *    that resolve outside it through a chain of links;
  *  - with prefixes (NULL: not looked for), finds text files whose content
  *    names one of them at a path boundary (pathmatch.h), the first
- *    occurrence per file, and lists every regular file.
+ *    occurrence per file, and lists every regular file and kept link.
  * Everything is done relative to the walker's directory fds (walk.h). */
 int outcheck_out_dir (const char *dir, char *const *prefixes,
                       struct outcheck_out_dir *out, ohr_error_t *err);

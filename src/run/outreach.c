@@ -32,6 +32,13 @@ base_name (const char *path)
   return slash ? slash + 1 : path;
 }
 
+/* files lists symlinks kept in OUT_DIR with their target in what */
+static bool
+is_link (const struct outcheck_finding *f)
+{
+  return f->what[0] != '\0';
+}
+
 /* ---- names at the end of string literals */
 
 struct name
@@ -272,13 +279,16 @@ linker_key (const char *key)
          || strcmp (key, "rustc-cdylib-link-arg") == 0;
 }
 
-/* Why the directive (key, rel: relative to OUT_DIR) makes the file at
- * path read later, or NULL (*why untouched). */
+/* Whether the directive (key, rel: relative to OUT_DIR) makes the file
+ * (or link) at path read later: 1 and *why, 0, or -1 out of memory. */
 static int
-export_reaches (const char *key, const char *rel, const char *path, char **why)
+export_reaches (const char *key, const char *rel, const char *path, bool link,
+                char **why)
 {
-  size_t n = strlen (rel);
-  if (strcmp (path, rel) == 0)
+  size_t n = strlen (rel), k = strlen (path);
+  /* a link on the way counts as named: what it leads to is */
+  if (strcmp (path, rel) == 0
+      || (link && strncmp (rel, path, k) == 0 && rel[k] == '/'))
     return asprintf (why, "named by cargo:%s", key) < 0 ? -1 : 1;
   if (n > 0 && (strncmp (path, rel, n) != 0 || path[n] != '/'))
     return 0;
@@ -315,9 +325,10 @@ mark_exported (struct reach *r, ohr_error_t *err)
       for (size_t i = 0; i < r->files->n; i++)
         {
           char *why = NULL;
-          int e = r->why[i] ? 0
-                            : export_reaches (x->v[k].key, rel,
-                                              r->files->v[i].path, &why);
+          int e = r->why[i]
+                      ? 0
+                      : export_reaches (x->v[k].key, rel, r->files->v[i].path,
+                                        is_link (&r->files->v[i]), &why);
           if (e < 0 || (e > 0 && mark (r, i, why, err) < 0))
             return ohr_error_nomem (err);
         }
@@ -401,6 +412,50 @@ mark_from_sources (struct reach *r, ohr_error_t *err)
   return ret;
 }
 
+/* ---- symlinks kept in OUT_DIR */
+
+/* A link read later makes its target read: the file, or everything under
+ * the directory, it leads to (resolved lexically from the link's
+ * directory; links out of OUT_DIR were removed).  1 if any was marked. */
+static int
+mark_through_links (struct reach *r, ohr_error_t *err)
+{
+  int any = 0;
+  for (size_t l = 0; l < r->files->n && r->pending; l++)
+    {
+      const struct outcheck_finding *link = &r->files->v[l];
+      if (!is_link (link) || !r->why[l] || r->scanned[l])
+        continue;
+      r->scanned[l] = true;
+      const char *slash = strrchr (link->path, '/');
+      cleanup_free char *joined = NULL;
+      if (asprintf (&joined, "/%.*s/%s", slash ? (int)(slash - link->path) : 0,
+                    link->path, link->what)
+          < 0)
+        return ohr_error_nomem (err);
+      cleanup_free char *t = relative_to (joined, "/");
+      if (t == NULL)
+        return ohr_error_nomem (err);
+      size_t n = strlen (t);
+      for (size_t i = 0; i < r->files->n; i++)
+        {
+          const char *p = r->files->v[i].path;
+          if (r->why[i]
+              || !(n == 0
+                   || (strncmp (p, t, n) == 0
+                       && (p[n] == '\0' || p[n] == '/'))))
+            continue;
+          char *why = NULL;
+          if (asprintf (&why, "through the link %s", link->path) < 0)
+            why = NULL;
+          if (mark (r, i, why, err) < 0)
+            return -1;
+          any = 1;
+        }
+    }
+  return any;
+}
+
 /* ---- files read later that name more files */
 
 static int
@@ -446,10 +501,13 @@ mark_transitively (struct reach *r, ohr_error_t *err)
                             "cannot open directory '%s'", r->in->out_dir);
   for (bool more = true; more && r->pending;)
     {
-      more = false;
+      int l = mark_through_links (r, err);
+      if (l < 0)
+        return -1;
+      more = l > 0;
       for (size_t i = 0; i < r->files->n && r->pending; i++)
         {
-          if (!r->why[i] || r->scanned[i])
+          if (!r->why[i] || r->scanned[i] || is_link (&r->files->v[i]))
             continue;
           int m = scan_read_file (r, rootfd, i, err);
           if (m < 0)
@@ -462,12 +520,18 @@ mark_transitively (struct reach *r, ohr_error_t *err)
 
 /* ---- the split */
 
+/* The findings and the files come from one walk, in its order: the file
+ * of each finding is found by going on through the files. */
 static ssize_t
-file_index (const struct outcheck_report *files, const char *path)
+file_index (const struct outcheck_report *files, size_t *from,
+            const char *path)
 {
-  for (size_t i = 0; i < files->n; i++)
+  for (size_t i = *from; i < files->n; i++)
     if (strcmp (files->v[i].path, path) == 0)
-      return (ssize_t)i;
+      {
+        *from = i;
+        return (ssize_t)i;
+      }
   return -1;
 }
 
@@ -508,9 +572,10 @@ outreach_split (const struct outreach_input *in,
   if (why == NULL || scanned == NULL || hit == NULL || index == NULL)
     return ohr_error_nomem (err);
   struct reach r = { in, files, why, scanned, hit, 0 };
+  size_t from = 0;
   for (size_t h = 0; h < hits->n; h++)
     {
-      index[h] = file_index (files, hits->v[h].path);
+      index[h] = file_index (files, &from, hits->v[h].path);
       if (index[h] >= 0 && !hit[index[h]])
         hit[index[h]] = true, r.pending++;
     }

@@ -36,6 +36,10 @@
  *    already.  Nested packages, target/ and hidden directories are
  *    skipped.
  *
+ * A symlink kept in OUT_DIR (one that stays inside) that is read by any
+ * of these rules, or lies on the way to a path a directive names, makes
+ * its target read: the file, or everything under the directory.
+ *
  * When the exports are incomplete (over DIRECTIVE_EXPORTS_MAX, a line too
  * long to read, no directive filter), every file counts as read. */
 #ifndef OHR_OUTREACH_H

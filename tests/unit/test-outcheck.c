@@ -545,6 +545,41 @@ test_reach_exported (void **state)
   free (out);
 }
 
+/* Kept symlinks inside OUT_DIR: what names the link reads its target. */
+static void
+test_reach_through_links (void **state)
+{
+  (void)state;
+  char *out = make_tree ();
+  puts0 (out, "gen.rs", "const T: &str = include_str!(\"alias.txt\");\n");
+  puts0 (out, "data/real.txt", "at " OUT_C "/data\n");
+  puts0 (out, "real_inc/foo.h", "#include \"" OUT_C "/real_inc/x.h\"\n");
+  puts0 (out, "build/config.status", "ac_pwd='" OUT_C "/build'\n");
+  char *p = fs_path_join (out, "alias.txt");
+  assert_int_equal (symlink ("data/real.txt", p), 0);
+  free (p);
+  p = fs_path_join (out, "inc");
+  assert_int_equal (symlink ("real_inc", p), 0);
+  free (p);
+  static const char *const ex[] = { "include", OUT_C "/inc/foo.h", NULL };
+  struct outcheck_out_dir found = { 0 };
+  struct outcheck_report left = { 0 };
+  split (out, NULL, ex, false, &found, &left);
+  assert_int_equal (found.links.n, 0);
+  const struct outcheck_finding *f = find (&found.prefixes, "data/real.txt");
+  assert_non_null (f);
+  assert_string_equal (f->why, "through the link alias.txt");
+  f = find (&found.prefixes, "real_inc/foo.h");
+  assert_non_null (f);
+  assert_string_equal (f->why, "through the link inc");
+  assert_int_equal (found.prefixes.n, 2);
+  assert_int_equal (left.n, 1);
+  outcheck_report_clear (&left);
+  outcheck_out_dir_clear (&found);
+  fs_rm_rf (out, NULL);
+  free (out);
+}
+
 int
 main (void)
 {
@@ -560,6 +595,7 @@ main (void)
     cmocka_unit_test (test_reach_generated_rust),
     cmocka_unit_test (test_reach_included_by_name),
     cmocka_unit_test (test_reach_exported),
+    cmocka_unit_test (test_reach_through_links),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
