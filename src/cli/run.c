@@ -1141,8 +1141,7 @@ check_container_paths (struct run_state *s, struct outcheck_out_dir *found,
       err, EINVAL, OHR_ERR_POLICY,
       "wrote the container path '%s' into OUT_DIR/%s:%d, which a later step "
       "reads on the host (%s)%s, where it names nothing or another file; "
-      "run this "
-      "package with identity paths (policy: %s)",
+      "run this package with identity paths (policy: %s)",
       rep->v[0].what, rep->v[0].path, rep->v[0].line, rep->v[0].why,
       rep->n > 1 ? " (and more files)" : "", rule ? rule : "a rule");
 }
