@@ -1218,6 +1218,33 @@ test_filter_exports (void **state)
   assert_false (x->incomplete);
   directive_filter_free (f);
   free (s.p);
+
+  /* more than DIRECTIVE_EXPORTS_MAX: the rest unknown, said so */
+  f = filter (&s);
+  static const char one[] = "cargo:rustc-link-search=/cargo/out/l\n";
+  for (size_t i = 0; i <= DIRECTIVE_EXPORTS_MAX; i++)
+    feed_ok (f, one, sizeof one - 1);
+  x = directive_filter_exports (f);
+  assert_int_equal (x->n, DIRECTIVE_EXPORTS_MAX);
+  assert_true (x->incomplete);
+  directive_filter_free (f);
+  free (s.p);
+
+  /* a directive too long to read: its paths are unknown */
+  f = filter (&s);
+  size_t n = DIRECTIVE_LINE_MAX + 64;
+  char *big = malloc (n + 1);
+  assert_non_null (big);
+  memset (big, 'a', n);
+  memcpy (big, "cargo:include=/cargo/out/", 25);
+  big[n - 1] = '\n';
+  feed_ok (f, big, n);
+  x = directive_filter_exports (f);
+  assert_int_equal (x->n, 0);
+  assert_true (x->incomplete);
+  directive_filter_free (f);
+  free (big);
+  free (s.p);
 }
 
 int
