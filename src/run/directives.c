@@ -462,7 +462,8 @@ struct mapper
 };
 
 /* A container path (s, n bytes) this directive hands on. */
-static int export(struct mapper *m, const char *s, size_t n)
+static int
+hand_on (struct mapper *m, const char *s, size_t n)
 {
   if (m->exports == NULL)
     return 0;
@@ -552,7 +553,7 @@ map_path (struct mapper *m, const char *s, size_t n)
     return -1;
   const struct map_pair *via
       = n > 0 && s[0] == '/' ? locate (m->pm, s, n).via : NULL;
-  if (via && via == find_map (m->pm, s, n, false) && export(m, s, n) < 0)
+  if (via && via == find_map (m->pm, s, n, false) && hand_on (m, s, n) < 0)
     return -1;
   return via ? emit_via (m, via, s, n) : emit (m, s, n);
 }
@@ -657,7 +658,7 @@ map_text (struct mapper *m, const char *s, size_t n)
       size_t end = i + mp->container.len;
       while (end < n && !text_separator ((unsigned char)s[end]))
         end++;
-      if (export(m, s + i, end - i) < 0 || emit (m, s + done, i - done) < 0
+      if (hand_on (m, s + i, end - i) < 0 || emit (m, s + done, i - done) < 0
           || emit_host (m, mp) < 0)
         return -1;
       i += mp->container.len - 1;
