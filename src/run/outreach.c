@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/fs.h"
 #include "util/strv.h"
 #include "util/walk.h"
 
