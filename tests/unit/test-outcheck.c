@@ -359,6 +359,19 @@ split (const char *out_dir, const char *src, const char *const *exports,
       0);
 }
 
+/* The end of a split test: its results and trees go. */
+static void
+split_done (struct outcheck_out_dir *found, struct outcheck_report *left,
+            char *out, char *src)
+{
+  outcheck_report_clear (left);
+  outcheck_out_dir_clear (found);
+  fs_rm_rf (out, NULL);
+  if (src)
+    fs_rm_rf (src, NULL);
+  free_many (out, src);
+}
+
 /* autoconf in OUT_DIR/build, as jemalloc-sys runs it: config.status, the
  * Makefiles, config.log, the uninstalled .pc and foo-config all hold
  * OUT_DIR's container path, and nothing reads them after the run, though
@@ -390,11 +403,7 @@ test_reach_leftovers_pass (void **state)
   assert_int_equal (left.n, 5);
   assert_non_null (find (&left, "build/config.status"));
   assert_non_null (find (&left, "build/jemalloc.pc"));
-  outcheck_report_clear (&left);
-  outcheck_out_dir_clear (&found);
-  fs_rm_rf (out, NULL);
-  fs_rm_rf (src, NULL);
-  free_many (out, src);
+  split_done (&found, &left, out, src);
 }
 
 /* Generated Rust with a container path is refused, wherever it is. */
@@ -413,10 +422,7 @@ test_reach_generated_rust (void **state)
   assert_string_equal (found.prefixes.v[0].why, "generated Rust");
   assert_int_equal (found.prefixes.v[0].line, 1);
   assert_int_equal (left.n, 1);
-  outcheck_report_clear (&left);
-  outcheck_out_dir_clear (&found);
-  fs_rm_rf (out, NULL);
-  free (out);
+  split_done (&found, &left, out, NULL);
 }
 
 /* A file included by name: from generated code (relative to it), from
@@ -470,11 +476,7 @@ test_reach_included_by_name (void **state)
   split (out, src, none, false, &found, &left);
   assert_null (find (&found.prefixes, "blob.json"));
   assert_non_null (find (&left, "blob.json"));
-  outcheck_report_clear (&left);
-  outcheck_out_dir_clear (&found);
-  fs_rm_rf (out, NULL);
-  fs_rm_rf (src, NULL);
-  free_many (out, src);
+  split_done (&found, &left, out, src);
 }
 
 /* What directives hand on: a header under an exported include dir, the
@@ -539,10 +541,7 @@ test_reach_exported (void **state)
   assert_int_equal (left.n, 0);
   assert_string_equal (found.prefixes.v[0].why,
                        "its directives could not all be read");
-  outcheck_report_clear (&left);
-  outcheck_out_dir_clear (&found);
-  fs_rm_rf (out, NULL);
-  free (out);
+  split_done (&found, &left, out, NULL);
 }
 
 /* Kept symlinks inside OUT_DIR: what names the link reads its target. */
@@ -574,10 +573,7 @@ test_reach_through_links (void **state)
   assert_string_equal (f->why, "through the link inc");
   assert_int_equal (found.prefixes.n, 2);
   assert_int_equal (left.n, 1);
-  outcheck_report_clear (&left);
-  outcheck_out_dir_clear (&found);
-  fs_rm_rf (out, NULL);
-  free (out);
+  split_done (&found, &left, out, NULL);
 }
 
 int
