@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "run/jobserver.h"
 #include "run/limits.h"
 #include "run/outcheck.h"
+#include "run/outreach.h"
 #include "run/pkgsource.h"
 #include "run/seccomp.h"
 #include "run/spec.h"
@@ -648,12 +650,15 @@ generate (struct run_state *s, ohr_error_t *err)
     return -1;
   if (select_hooks (s, err) < 0)
     return -1;
+  struct utsname uts;
+  if (uname (&uts) < 0)
+    uts.nodename[0] = '\0';
   struct spec_input si = {
     .rootfs = s->rootfs,
     .args = s->layout.args,
     .env = s->layout.env,
     .cwd = s->layout.cwd,
-    .hostname = "build",
+    .hostname = spec_hostname (s->opts.paths == PATHS_IDENTITY, uts.nodename),
     /* root inside: the invoking user outside (rootless: through the user
      * namespace mapping), without any capability */
     .uid = 0,
@@ -1067,20 +1072,52 @@ execute (struct run_state *s, ohr_error_t *err)
   return r;
 }
 
-/* Canonical paths written into generated text files cannot be opened by
- * the host's rustc: name the first and the policy rule that avoids it. */
+/* Canonical paths written into generated files that a later step reads
+ * (outreach.h: rustc, the linker, a dependent) name nothing on the host,
+ * or another file: name the first and the policy rule that avoids it.
+ * Files nobody reads again (autoconf's config.status and config.log) keep
+ * them: one line with -v. */
 static int
-check_container_paths (struct run_state *s, const struct outcheck_report *rep,
+check_container_paths (struct run_state *s, struct outcheck_out_dir *found,
                        ohr_error_t *err)
 {
+  struct outcheck_report *rep = &found->prefixes;
+  if (rep->n == 0)
+    return 0;
+  cleanup_free char *out_container
+      = view_map_value (&s->layout, s->ctx.out_dir);
+  if (out_container == NULL)
+    return ohr_error_nomem (err);
+  struct outreach_input in = {
+    .out_dir = s->ctx.out_dir,
+    .out_container = out_container,
+    .source_dir = s->ctx.manifest_dir,
+    .exports = s->directives ? directive_filter_exports (s->directives) : NULL,
+  };
+  struct outcheck_report leftovers = { 0 };
+  if (outreach_split (&in, &found->files, rep, &leftovers, err) < 0)
+    {
+      outcheck_report_clear (&leftovers);
+      return -1;
+    }
+  if (leftovers.n)
+    {
+      cleanup_free char *files = outcheck_summary (&leftovers, 3);
+      verbose (s,
+               "container paths left in OUT_DIR/%s, which no later step "
+               "reads: kept",
+               files ? files : leftovers.v[0].path);
+    }
+  outcheck_report_clear (&leftovers);
   if (rep->n == 0)
     return 0;
   cleanup_free char *rule = suggest (s, "paths", "identity");
   return ohr_error_set (
       err, EINVAL, OHR_ERR_POLICY,
-      "wrote the container path '%s' into OUT_DIR/%s:%d%s, which the host's "
-      "rustc cannot open; run this package with identity paths (policy: %s)",
-      rep->v[0].what, rep->v[0].path, rep->v[0].line,
+      "wrote the container path '%s' into OUT_DIR/%s:%d, which a later step "
+      "reads on the host (%s)%s, where it names nothing or another file; "
+      "run this package with identity paths (policy: %s)",
+      rep->v[0].what, rep->v[0].path, rep->v[0].line, rep->v[0].why,
       rep->n > 1 ? " (and more files)" : "", rule ? rule : "a rule");
 }
 
@@ -1176,13 +1213,13 @@ neutralise (struct run_state *s, int code, struct outcheck_out_dir *found,
 }
 
 static int
-after_run (struct run_state *s, int code, const struct outcheck_out_dir *found,
+after_run (struct run_state *s, int code, struct outcheck_out_dir *found,
            ohr_error_t *err)
 {
   if (check_source_writes (s, err) < 0 || check_strict_directives (s, err) < 0)
     return -1;
   if (code == 0 && s->opts.paths == PATHS_CANONICAL
-      && check_container_paths (s, &found->prefixes, err) < 0)
+      && check_container_paths (s, found, err) < 0)
     return -1;
   return code;
 }

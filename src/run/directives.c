@@ -407,6 +407,43 @@ note_add (struct directive_notes *notes, enum directive_note_kind kind,
   return 0;
 }
 
+/* ---- exports: container paths handed on to a later step */
+
+void
+directive_exports_clear (struct directive_exports *x)
+{
+  for (size_t i = 0; i < x->n; i++)
+    free_many (x->v[i].key, x->v[i].path);
+  free (x->v);
+  *x = (struct directive_exports){ 0 };
+}
+
+static int
+export_add (struct directive_exports *x, const char *key, size_t key_len,
+            const char *path, size_t path_len)
+{
+  if (x->n >= DIRECTIVE_EXPORTS_MAX)
+    {
+      x->incomplete = true;
+      return 0;
+    }
+  if (x->n % 16 == 0)
+    {
+      struct directive_export *v = realloc (x->v, (x->n + 16) * sizeof *v);
+      if (v == NULL)
+        return -1;
+      x->v = v;
+    }
+  char *k = strndup (key, key_len), *p = strndup (path, path_len);
+  if (k == NULL || p == NULL)
+    {
+      free_many (k, p);
+      return -1;
+    }
+  x->v[x->n++] = (struct directive_export){ k, p };
+  return 0;
+}
+
 /* ---- mapping one directive's value */
 
 /* The state of one line being mapped: the output so far, and whether any
@@ -419,7 +456,19 @@ struct mapper
   const char *key;
   size_t key_len;
   bool changed;
+  struct directive_exports *exports; /* NULL: this key hands nothing on */
+  const char *xkey;                  /* the key exports are kept under */
+  size_t xkey_len;
 };
+
+/* A container path (s, n bytes) this directive hands on. */
+static int
+hand_on (struct mapper *m, const char *s, size_t n)
+{
+  if (m->exports == NULL)
+    return 0;
+  return export_add (m->exports, m->xkey, m->xkey_len, s, n);
+}
 
 typedef int (*value_fn) (struct mapper *m, const char *s, size_t n);
 
@@ -504,6 +553,8 @@ map_path (struct mapper *m, const char *s, size_t n)
     return -1;
   const struct map_pair *via
       = n > 0 && s[0] == '/' ? locate (m->pm, s, n).via : NULL;
+  if (via && via == find_map (m->pm, s, n, false) && hand_on (m, s, n) < 0)
+    return -1;
   return via ? emit_via (m, via, s, n) : emit (m, s, n);
 }
 
@@ -604,7 +655,11 @@ map_text (struct mapper *m, const char *s, size_t n)
       const struct map_pair *mp = find_map (m->pm, s + i, n - i, true);
       if (mp == NULL)
         continue;
-      if (emit (m, s + done, i - done) < 0 || emit_host (m, mp) < 0)
+      size_t end = i + mp->container.len;
+      while (end < n && !text_separator ((unsigned char)s[end]))
+        end++;
+      if (hand_on (m, s + i, end - i) < 0 || emit (m, s + done, i - done) < 0
+          || emit_host (m, mp) < 0)
         return -1;
       i += mp->container.len - 1;
       done = i + 1;
@@ -766,6 +821,9 @@ struct directive
   const char *value;
   size_t value_len;
   value_fn map;
+  bool hands_on;    /* a later step uses the value (see exports) */
+  const char *xkey; /* for exports: metadata's own KEY in the new syntax */
+  size_t xkey_len;
 };
 
 /* s: a trimmed line. */
@@ -785,6 +843,21 @@ directive_parse (const char *s, size_t n, struct directive *d)
   d->value = eq + 1;
   d->value_len = n - d->key_len - 1;
   d->map = value_mapper (d->key, d->key_len, new_syntax);
+  /* Cargo only stats rerun-if-changed paths and prints messages; old
+   * "cargo:error=" is metadata, handed on like any other */
+  d->hands_on = d->map != map_rerun_path && d->map != pass
+                && !(d->key_len == 7 && memcmp (d->key, "warning", 7) == 0)
+                && !(new_syntax && d->key_len == 5
+                     && memcmp (d->key, "error", 5) == 0);
+  d->xkey = d->key;
+  d->xkey_len = d->key_len;
+  const char *eq2 = memchr (d->value, '=', d->value_len);
+  if (new_syntax && d->key_len == 8 && memcmp (d->key, "metadata", 8) == 0
+      && eq2)
+    {
+      d->xkey = d->value;
+      d->xkey_len = (size_t)(eq2 - d->value);
+    }
   return true;
 }
 
@@ -792,7 +865,8 @@ directive_parse (const char *s, size_t n, struct directive *d)
  * of memory. */
 static int
 map_line_into (const struct directive_pathmap *pm, const char *line,
-               size_t len, struct buf *out, struct directive_notes *notes)
+               size_t len, struct buf *out, struct directive_notes *notes,
+               struct directive_exports *exports)
 {
   if (!utf8_valid (line, len)) /* Cargo skips it */
     return 0;
@@ -802,7 +876,14 @@ map_line_into (const struct directive_pathmap *pm, const char *line,
   if (!directive_parse (line + b, e - b, &d))
     return 0;
   out->len = 0;
-  struct mapper m = { pm, out, notes, d.key, d.key_len, false };
+  struct mapper m = { .pm = pm,
+                      .out = out,
+                      .notes = notes,
+                      .key = d.key,
+                      .key_len = d.key_len,
+                      .exports = d.hands_on ? exports : NULL,
+                      .xkey = d.xkey,
+                      .xkey_len = d.xkey_len };
   size_t head = (size_t)(d.value - line);
   if (emit (&m, line, head) < 0 || d.map (&m, d.value, d.value_len) < 0
       || emit (&m, line + e, len - e) < 0)
@@ -816,7 +897,7 @@ directive_map_line (const struct directive_pathmap *pm, const char *line,
                     struct directive_notes *notes, ohr_error_t *err)
 {
   struct buf b = { 0 };
-  int r = map_line_into (pm, line, len, &b, notes);
+  int r = map_line_into (pm, line, len, &b, notes, NULL);
   if (r <= 0 || buf_add (&b, "", 0) < 0)
     {
       buf_clear (&b);
@@ -837,6 +918,7 @@ struct directive_filter
   struct buf pending; /* the start of a line whose '\n' has not come */
   struct buf mapped;  /* scratch: one mapped line */
   struct directive_notes notes;
+  struct directive_exports exports;
   bool overlong; /* inside a line over DIRECTIVE_LINE_MAX: passing it on */
   bool finished;
   bool failed;
@@ -880,6 +962,7 @@ directive_filter_free (struct directive_filter *f)
   buf_clear (&f->pending);
   buf_clear (&f->mapped);
   directive_notes_clear (&f->notes);
+  directive_exports_clear (&f->exports);
   free (f);
 }
 
@@ -887,6 +970,12 @@ const struct directive_notes *
 directive_filter_notes (const struct directive_filter *f)
 {
   return &f->notes;
+}
+
+const struct directive_exports *
+directive_filter_exports (const struct directive_filter *f)
+{
+  return &f->exports;
 }
 
 static int
@@ -922,6 +1011,8 @@ note_overlong (struct directive_filter *f, const char *s, size_t n,
   size_t key_len = eq ? (size_t)(eq - s) - skip : 0;
   if (key_len > 64) /* not a key Cargo knows */
     key_len = 0;
+  /* its paths are not known: any could be one handed on */
+  f->exports.incomplete = true;
   if (note_add (&f->notes, DIRECTIVE_NOTE_TOO_LONG, s + skip, key_len, "", 0)
       < 0)
     return ohr_error_nomem (err);
@@ -933,7 +1024,7 @@ static int
 filter_map (struct directive_filter *f, const char *line, size_t len,
             ohr_error_t *err)
 {
-  int r = map_line_into (f->pm, line, len, &f->mapped, &f->notes);
+  int r = map_line_into (f->pm, line, len, &f->mapped, &f->notes, &f->exports);
   return r < 0 ? ohr_error_nomem (err) : r;
 }
 

@@ -82,6 +82,14 @@
  * policy.  Relative paths are the package's own business (Cargo resolves
  * rerun-if-changed against the package root) and pass without a note.
  * Free text (env values, metadata, messages) is mapped but not judged.
+ *
+ * Exports: the streaming filter also keeps every container path (under a
+ * path pair) that a directive hands on to a later step, with its key:
+ * rustc-link-search and rustc-flags -L (the linker searches there), the
+ * link-arg family (the linker reads it), rustc-env values (the crate reads
+ * them with env!) and metadata (dependents get DEP_<LINKS>_<KEY>).  Not
+ * rerun-if-changed (Cargo only looks at its time), warnings and errors.
+ * The after-run check of OUT_DIR (outreach.h) asks which files they name.
  */
 #ifndef OHR_DIRECTIVES_H
 #define OHR_DIRECTIVES_H
@@ -137,6 +145,27 @@ struct directive_notes
 };
 
 void directive_notes_clear (struct directive_notes *notes);
+
+/* At most this many exports are kept; beyond, or when a possible
+ * directive was too long to read, incomplete is set: whoever asks must
+ * then assume any path was named. */
+#define DIRECTIVE_EXPORTS_MAX 4096
+
+struct directive_export
+{
+  char *key;  /* "rustc-link-search", "include" (metadata, in both
+                 syntaxes), ... */
+  char *path; /* the container path as printed, cut at a separator */
+};
+
+struct directive_exports
+{
+  struct directive_export *v;
+  size_t n;
+  bool incomplete;
+};
+
+void directive_exports_clear (struct directive_exports *x);
 
 /* Why a note was made, for the runner's warning: "lies outside ...". */
 const char *directive_note_reason (enum directive_note_kind kind);
@@ -208,6 +237,10 @@ int directive_filter_finish (struct directive_filter *f, ohr_error_t *err);
 /* Notes so far; valid until the next feed, finish or free. */
 const struct directive_notes *
 directive_filter_notes (const struct directive_filter *f);
+
+/* Exports so far (see above); valid until the next feed, finish or free. */
+const struct directive_exports *
+directive_filter_exports (const struct directive_filter *f);
 
 void directive_filter_free (struct directive_filter *f);
 

@@ -24,9 +24,9 @@
 #define SNIFF_BYTES 8192
 #define TEXT_CAP (16 << 20)
 
-static int
-add (struct outcheck_report *r, const char *path, int line, const char *what,
-     ohr_error_t *err)
+int
+outcheck_report_add (struct outcheck_report *r, const char *path, int line,
+                     const char *what, ohr_error_t *err)
 {
   struct outcheck_finding *nv = realloc (r->v, (r->n + 1) * sizeof *nv);
   if (nv == NULL)
@@ -66,6 +66,25 @@ find_prefix (const char *data, size_t len, char *const *prefixes, int *line)
   return NULL;
 }
 
+int
+outcheck_read_text_at (int dirfd, const char *name, const char *what,
+                       char **out, size_t *out_len)
+{
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  ohr_error_t ignored = NULL;
+  if (fs_read_file_at (dirfd, name, what, TEXT_CAP, &data, &len, &ignored) < 0)
+    {
+      ohr_error_free (&ignored);
+      return 0; /* unreadable: the script's problem, not a leak */
+    }
+  if (len == 0 || memchr (data, '\0', len < SNIFF_BYTES ? len : SNIFF_BYTES))
+    return 0; /* binary */
+  *out = steal_pointer (&data);
+  *out_len = len;
+  return 1;
+}
+
 static int
 scan_file (const struct walk_entry *e, char *const *prefixes,
            struct outcheck_report *out, ohr_error_t *err)
@@ -74,19 +93,11 @@ scan_file (const struct walk_entry *e, char *const *prefixes,
     return 0;
   cleanup_free char *data = NULL;
   size_t len = 0;
-  ohr_error_t ignored = NULL;
-  if (fs_read_file_at (e->dirfd, e->name, e->path, TEXT_CAP, &data, &len,
-                       &ignored)
-      < 0)
-    {
-      ohr_error_free (&ignored);
-      return 0; /* unreadable: the script's problem, not a leak */
-    }
-  if (memchr (data, '\0', len < SNIFF_BYTES ? len : SNIFF_BYTES))
-    return 0; /* binary */
+  if (!outcheck_read_text_at (e->dirfd, e->name, e->path, &data, &len))
+    return 0;
   int line = 0;
   const char *hit = find_prefix (data, len, prefixes, &line);
-  return hit ? add (out, e->path, line, hit, err) : 0;
+  return hit ? outcheck_report_add (out, e->path, line, hit, err) : 0;
 }
 
 /* ---- symlinks out of OUT_DIR */
@@ -122,7 +133,7 @@ escapes (const char *rel, const char *target)
  * link is judged in the tree as the script left it. */
 static int
 check_link (const struct walk_entry *e, struct outcheck_report *out,
-            ohr_error_t *err)
+            struct outcheck_report *inside, ohr_error_t *err)
 {
   char target[4096];
   ssize_t n = readlinkat (e->dirfd, e->name, target, sizeof target - 1);
@@ -130,8 +141,9 @@ check_link (const struct walk_entry *e, struct outcheck_report *out,
     return 0;
   target[n] = '\0';
   if (escapes (e->path, target) || walk_escapes (e->rootfd, e->path))
-    return add (out, e->path, 0, target, err);
-  return 0;
+    return outcheck_report_add (out, e->path, 0, target, err);
+  /* kept: what names the link reads its target (outreach.h) */
+  return inside ? outcheck_report_add (inside, e->path, 0, target, err) : 0;
 }
 
 /* A later step (rustc, a dependent's build script) would follow the link
@@ -189,9 +201,10 @@ strip_setid (const struct walk_entry *e, const char *root,
     failed = errno;
   if (caps && lremovexattr (path, "security.capability") < 0 && !failed)
     failed = errno;
-  if (add (out, e->path, 0,
-           mode & (S_ISUID | S_ISGID) ? "setuid/setgid" : "file capabilities",
-           err)
+  if (outcheck_report_add (out, e->path, 0,
+                           mode & (S_ISUID | S_ISGID) ? "setuid/setgid"
+                                                      : "file capabilities",
+                           err)
       < 0)
     return -1;
   out->v[out->n - 1].error = failed;
@@ -213,7 +226,10 @@ out_dir_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
 {
   struct out_dir_scan *s = ctx;
   mode_t mode = e->st->st_mode;
-  if (S_ISLNK (mode) && check_link (e, &s->out->links, err) < 0)
+  if (S_ISLNK (mode)
+      && check_link (e, &s->out->links, s->prefixes ? &s->out->files : NULL,
+                     err)
+             < 0)
     return -1;
   if (!S_ISDIR (mode) && !S_ISLNK (mode)
       && strip_setid (e, s->root, &s->out->setid, err) < 0)
@@ -222,7 +238,8 @@ out_dir_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
   if (s->owner && idshift_give_back_entry (e, s->owner, err) < 0)
     return -1;
   if (S_ISREG (mode) && s->prefixes
-      && scan_file (e, s->prefixes, &s->out->prefixes, err) < 0)
+      && (scan_file (e, s->prefixes, &s->out->prefixes, err) < 0
+          || outcheck_report_add (&s->out->files, e->path, 0, "", err) < 0))
     return -1;
   return WALK_CONTINUE;
 }
@@ -260,6 +277,7 @@ outcheck_out_dir_clear (struct outcheck_out_dir *r)
   outcheck_report_clear (&r->setid);
   outcheck_report_clear (&r->links);
   outcheck_report_clear (&r->prefixes);
+  outcheck_report_clear (&r->files);
 }
 
 /* ---- writes into the source overlay */
@@ -271,10 +289,10 @@ overlay_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
   /* overlayfs records a deletion as a 0/0 character device */
   if (S_ISCHR (st->st_mode) && major (st->st_rdev) == 0
       && minor (st->st_rdev) == 0)
-    return add (ctx, e->path, 0, "deleted", err);
+    return outcheck_report_add (ctx, e->path, 0, "deleted", err);
   if (S_ISDIR (st->st_mode))
     return WALK_CONTINUE;
-  return add (ctx, e->path, 0, "written", err);
+  return outcheck_report_add (ctx, e->path, 0, "written", err);
 }
 
 static int
@@ -301,7 +319,7 @@ void
 outcheck_report_clear (struct outcheck_report *r)
 {
   for (size_t i = 0; i < r->n; i++)
-    free_many (r->v[i].path, r->v[i].what);
+    free_many (r->v[i].path, r->v[i].what, r->v[i].why);
   free (r->v);
   r->v = NULL;
   r->n = 0;

@@ -2,7 +2,7 @@
  *
  *  - generated text files in OUT_DIR that embed container paths
  *    (OUT_DIR's container path in an include!): the host's rustc cannot
- *    open them;
+ *    open them; which of them a later step reads is outreach.h's question;
  *  - symlinks in OUT_DIR that point outside it (absolute, escaping with
  *    "..", or resolving outside through a chain of links): a later step
  *    (rustc, a dependent's build script) would follow them into the host;
@@ -28,6 +28,7 @@ struct outcheck_finding
   int line;   /* 1-based, 0 when not about a line */
   char *what; /* the prefix found, the link target, or "written"/"deleted" */
   int error;  /* setid: the errno that kept it from being cleared, else 0 */
+  char *why;  /* prefixes: who reads the file (outreach.h), or NULL */
 };
 
 struct outcheck_report
@@ -44,6 +45,9 @@ struct outcheck_out_dir
                                       finding's error says why not */
   struct outcheck_report links;    /* the link target: removed */
   struct outcheck_report prefixes; /* the prefix, its line */
+  struct outcheck_report files;    /* with prefixes: every regular file
+                                      ("" in what) and every symlink kept
+                                      (its target), for outreach.h */
 };
 
 /* One walk over OUT_DIR after a run, whatever became of the script:
@@ -54,7 +58,7 @@ struct outcheck_out_dir
  *    that resolve outside it through a chain of links;
  *  - with prefixes (NULL: not looked for), finds text files whose content
  *    names one of them at a path boundary (pathmatch.h), the first
- *    occurrence per file.
+ *    occurrence per file, and lists every regular file and kept link.
  * Everything is done relative to the walker's directory fds (walk.h). */
 int outcheck_out_dir (const char *dir, char *const *prefixes,
                       struct outcheck_out_dir *out, ohr_error_t *err);
@@ -76,6 +80,16 @@ int outcheck_overlay_changes (const char *upper, struct outcheck_report *out,
                               ohr_error_t *err);
 
 void outcheck_report_clear (struct outcheck_report *r);
+
+/* Read a text file met in a walk (name relative to dirfd, not through a
+ * symlink) as the scan does: 1 and a fresh *out when it is text (not
+ * empty, no NUL in its first 8 KiB, at most 16 MiB), else 0. */
+int outcheck_read_text_at (int dirfd, const char *name, const char *what,
+                           char **out, size_t *out_len);
+
+/* Append a finding (copies path and what). */
+int outcheck_report_add (struct outcheck_report *r, const char *path, int line,
+                         const char *what, ohr_error_t *err);
 
 /* "a, b, c and N more" for messages; a fresh string. */
 char *outcheck_summary (const struct outcheck_report *r, size_t max);

@@ -303,7 +303,8 @@ gen_spec (yajl_gen g, const struct spec_input *in)
   G (gen_kv (g, "path", in->rootfs));
   G (gen_kbool (g, "readonly", true));
   G (yajl_gen_map_close (g));
-  G (gen_kv (g, "hostname", in->hostname ? in->hostname : "build"));
+  G (gen_kv (g, "hostname",
+             in->hostname ? in->hostname : SPEC_HOSTNAME_FIXED));
   G (gen_mounts (g, in->mounts));
   G (gen_linux (g, in));
   G (gen_hooks (g, in->hooks));
@@ -337,6 +338,13 @@ check_hooks_annotations (const struct spec_input *in, ohr_error_t *err)
                                 h->path ? h->path : "(null)");
       }
   return 0;
+}
+
+const char *
+spec_hostname (bool identity, const char *host_name)
+{
+  size_t n = host_name ? strlen (host_name) : 0;
+  return identity && n > 0 && n <= 64 ? host_name : SPEC_HOSTNAME_FIXED;
 }
 
 int

@@ -27,8 +27,8 @@ struct spec_input
   char *const *args;
   char *const *env;
   const char *cwd;
-  const char *hostname;
-  uid_t uid; /* process user inside the container */
+  const char *hostname; /* NULL: SPEC_HOSTNAME_FIXED; see spec_hostname */
+  uid_t uid;            /* process user inside the container */
   gid_t gid;
   bool new_netns;  /* network none: own namespace with only lo */
   bool new_userns; /* user namespace mapping 0.. -> host_uid.. */
@@ -56,6 +56,16 @@ struct spec_input
   bool seccomp_unconfined;
   char *const *syscalls_allowed;
 };
+
+/* The host name (uname -n) of a container that must not show the host's. */
+#define SPEC_HOSTNAME_FIXED "build"
+
+/* The container's host name.  With identity paths the promise is "the same
+ * as a native build", and natively a script (autoconf's config.log, a
+ * build-info crate) sees the machine's name: host_name, when it is one
+ * the kernel takes (1 to 64 bytes).  With canonical paths the promise is
+ * the same bytes on every machine and checkout: SPEC_HOSTNAME_FIXED. */
+const char *spec_hostname (bool identity, const char *host_name);
 
 /* Generate config.json; *out is NUL-terminated and owned by the caller. */
 int spec_generate (const struct spec_input *in, char **out, size_t *out_len,

@@ -25,6 +25,9 @@
 #include "util/fs.h"
 #include "util/strv.h"
 
+/* a canonical OUT_DIR as the container sees it (run/view.h) */
+#define CANON_OUT "/cargo/target/debug/build/mix-0123456789abcdef/out"
+
 static char *
 make_dir (void)
 {
@@ -694,28 +697,27 @@ test_diff_directives (void **state)
    * chatter around the directives differs (parallel compiles) */
   const char *recorded
       = "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
-        "running: \"cc\" \"-c\" \"-o\" \"" LAYOUT_CARGO_OUT "/mix.o\"\n"
+        "running: \"cc\" \"-c\" \"-o\" \"" CANON_OUT "/mix.o\"\n"
         "exit status: 0\n"
         "cargo:rerun-if-changed=csrc/mix.c\n"
         "cargo:rustc-link-lib=static=ohrmix\n"
-        "cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT "\n";
-  const char *rerun
-      = "running: \"cc\" \"-c\" \"-o\" \"" LAYOUT_CARGO_OUT "/mix.o\"\n"
-        "exit status: 0\n"
-        "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
-        "cargo:rerun-if-changed=csrc/mix.c\n"
-        "cargo:rustc-link-lib=static=ohrmix\n"
-        "  cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT "\n";
+        "cargo:rustc-link-search=native=" CANON_OUT "\n";
+  const char *rerun = "running: \"cc\" \"-c\" \"-o\" \"" CANON_OUT "/mix.o\"\n"
+                      "exit status: 0\n"
+                      "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
+                      "cargo:rerun-if-changed=csrc/mix.c\n"
+                      "cargo:rustc-link-lib=static=ohrmix\n"
+                      "  cargo:rustc-link-search=native=" CANON_OUT "\n";
   assert_int_equal (diff_directives (recorded, rerun, NULL, NULL, &d), 0);
   /* leading blanks are part of the digested line: a difference */
   assert_int_equal (d.line, 3);
   free (d.old_line), free (d.new_line);
-  rerun = "running: \"cc\" \"-c\" \"-o\" \"" LAYOUT_CARGO_OUT "/mix.o\"\n"
+  rerun = "running: \"cc\" \"-c\" \"-o\" \"" CANON_OUT "/mix.o\"\n"
           "exit status: 0\n"
           "TARGET = Some(\"x86_64-unknown-linux-gnu\")\n"
           "cargo:rerun-if-changed=csrc/mix.c\n"
           "cargo:rustc-link-lib=static=ohrmix\n"
-          "cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT "\n";
+          "cargo:rustc-link-search=native=" CANON_OUT "\n";
   assert_int_equal (diff_directives (recorded, rerun, NULL, NULL, &d), 1);
   /* what the statement digests agrees */
   char a[DIGEST_STRING_LEN + 1], b[DIGEST_STRING_LEN + 1];
@@ -733,7 +735,7 @@ test_diff_directives (void **state)
   assert_int_equal (diff_directives (recorded, mapped, NULL, NULL, &d), 0);
   assert_int_equal (d.line, 3);
   assert_string_equal (d.old_line,
-                       "cargo:rustc-link-search=native=" LAYOUT_CARGO_OUT);
+                       "cargo:rustc-link-search=native=" CANON_OUT);
   assert_string_equal (d.new_line, "cargo:rustc-link-search=native=/tmp/"
                                    "ohr-verify-1/tree/w/target/debug/build/"
                                    "p-1/out");

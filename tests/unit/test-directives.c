@@ -1181,6 +1181,75 @@ test_filter_image (void **state)
   free (root);
 }
 
+/* The paths handed on to a later step are kept as the script printed
+ * them, with their key; stats, messages and other trees' paths are not. */
+static void
+test_filter_exports (void **state)
+{
+  (void)state;
+  struct sink s;
+  struct directive_filter *f = filter (&s);
+  static const char in[]
+      = "cargo:rustc-link-search=native=/cargo/out/build/lib\n"
+        "cargo:root=/cargo/out\n"
+        "cargo::metadata=include=/cargo/out/inc:/cargo/src/inc\n"
+        "cargo:rustc-env=DATA=/cargo/out/data.txt\n"
+        "cargo:rustc-link-arg=-Wl,-T,/cargo/out/link.x\n"
+        "cargo:rustc-flags=-L /cargo/out/l2 -lz\n"
+        "cargo:rerun-if-changed=/cargo/out/stamp\n"
+        "cargo:warning=see /cargo/out/config.log\n"
+        "cargo::error=see /cargo/out/err.log\n"
+        "cargo:rustc-link-search=/usr/lib\n"
+        "not a directive /cargo/out/x\n";
+  feed_ok (f, in, sizeof in - 1);
+  const struct directive_exports *x = directive_filter_exports (f);
+  static const char *const want[][2] = {
+    { "rustc-link-search", "/cargo/out/build/lib" },
+    { "root", "/cargo/out" },
+    { "include", "/cargo/out/inc" },
+    { "include", "/cargo/src/inc" },
+    { "rustc-env", "/cargo/out/data.txt" },
+    { "rustc-link-arg", "/cargo/out/link.x" },
+    { "rustc-flags", "/cargo/out/l2" },
+  };
+  assert_int_equal (x->n, sizeof want / sizeof *want);
+  for (size_t i = 0; i < x->n; i++)
+    {
+      assert_string_equal (x->v[i].key, want[i][0]);
+      assert_string_equal (x->v[i].path, want[i][1]);
+    }
+  assert_false (x->incomplete);
+  directive_filter_free (f);
+  free (s.p);
+
+  /* more than DIRECTIVE_EXPORTS_MAX: the rest unknown, said so */
+  f = filter (&s);
+  static const char one[] = "cargo:rustc-link-search=/cargo/out/l\n";
+  for (size_t i = 0; i <= DIRECTIVE_EXPORTS_MAX; i++)
+    feed_ok (f, one, sizeof one - 1);
+  x = directive_filter_exports (f);
+  assert_int_equal (x->n, DIRECTIVE_EXPORTS_MAX);
+  assert_true (x->incomplete);
+  directive_filter_free (f);
+  free (s.p);
+
+  /* a directive too long to read: its paths are unknown */
+  f = filter (&s);
+  size_t n = DIRECTIVE_LINE_MAX + 64;
+  char *big = malloc (n + 1);
+  assert_non_null (big);
+  memset (big, 'a', n);
+  memcpy (big, "cargo:include=/cargo/out/", 25);
+  big[n - 1] = '\n';
+  feed_ok (f, big, n);
+  x = directive_filter_exports (f);
+  assert_int_equal (x->n, 0);
+  assert_true (x->incomplete);
+  directive_filter_free (f);
+  free (big);
+  free (s.p);
+}
+
 int
 main (void)
 {
@@ -1202,6 +1271,7 @@ main (void)
     cmocka_unit_test (test_notes),
     cmocka_unit_test (test_allowed_root),
     cmocka_unit_test (test_filter_chunking_gives_same_output),
+    cmocka_unit_test (test_filter_exports),
     cmocka_unit_test (test_filter_every_byte_passes),
     cmocka_unit_test (test_filter_streams_complete_lines),
     cmocka_unit_test (test_filter_batches_unchanged_lines),

@@ -17,7 +17,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "run/directives.h"
 #include "run/outcheck.h"
+#include "run/outreach.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -333,6 +335,258 @@ test_overlay_changes (void **state)
   free (dir);
 }
 
+/* ---- which files a later step reads (outreach.h) */
+
+/* Not the runner's layout: the split must take OUT_DIR's container path
+ * from its input, whatever the layout is. */
+#define OUT_C "/ctr/out"
+
+static void
+puts0 (const char *dir, const char *rel, const char *text)
+{
+  char *p = fs_path_join (dir, rel);
+  unlink (p);
+  free (p);
+  put (dir, rel, text, strlen (text));
+}
+
+/* Walk out_dir as a canonical run does, then split with the exports given
+ * as KEY, PATH pairs (NULL-terminated; exports NULL: unknown). */
+static void
+split (const char *out_dir, const char *src, const char *const *exports,
+       bool unknown, struct outcheck_out_dir *found,
+       struct outcheck_report *leftovers)
+{
+  char *prefixes[] = { OUT_C, "/ctr/src", NULL };
+  assert_int_equal (outcheck_out_dir (out_dir, prefixes, found, NULL), 0);
+  struct directive_export v[16];
+  struct directive_exports x = { v, 0, false };
+  for (size_t i = 0; exports && exports[i]; i += 2)
+    v[x.n++] = (struct directive_export){ (char *)exports[i],
+                                          (char *)exports[i + 1] };
+  struct outreach_input in = { out_dir, OUT_C, src, unknown ? NULL : &x };
+  assert_int_equal (
+      outreach_split (&in, &found->files, &found->prefixes, leftovers, NULL),
+      0);
+}
+
+/* The end of a split test: its results and trees go. */
+static void
+split_done (struct outcheck_out_dir *found, struct outcheck_report *left,
+            char *out, char *src)
+{
+  outcheck_report_clear (left);
+  outcheck_out_dir_clear (found);
+  fs_rm_rf (out, NULL);
+  if (src)
+    fs_rm_rf (src, NULL);
+  free_many (out, src);
+}
+
+/* autoconf in OUT_DIR/build, as jemalloc-sys runs it: config.status, the
+ * Makefiles, config.log, the uninstalled .pc and foo-config all hold
+ * OUT_DIR's container path, and nothing reads them after the run, though
+ * the script exports OUT_DIR as its root and links from build/lib. */
+static void
+test_reach_leftovers_pass (void **state)
+{
+  (void)state;
+  char *out = make_tree (), *src = make_tree ();
+  puts0 (out, "build/config.status",
+         "ac_pwd='" OUT_C "/build'\nprefix='" OUT_C "'\n");
+  puts0 (out, "build/Makefile", "prefix := " OUT_C "\n");
+  puts0 (out, "build/config.log", "  $ ../configure --prefix=" OUT_C "\n");
+  puts0 (out, "build/jemalloc.pc", "prefix=" OUT_C "\n");
+  puts0 (out, "build/bin/jemalloc-config", "prefix=\"" OUT_C "\"\n");
+  static const char ar[] = "!<arch>\n\0\0" OUT_C "/build/x.o";
+  put (out, "build/lib/libjemalloc_pic.a", ar, sizeof ar - 1);
+  puts0 (out, "include/jemalloc/jemalloc.h", "#define JEMALLOC 1\n");
+  /* the build script's own source names the build directory; the
+   * library's sources do not read OUT_DIR */
+  puts0 (src, "build.rs", "let b = out.join(\"build\"); \"config.status\"");
+  puts0 (src, "src/lib.rs", "pub fn f() -> &'static str { \"build\" }\n");
+  static const char *const ex[]
+      = { "root", OUT_C, "rustc-link-search", OUT_C "/build/lib", NULL };
+  struct outcheck_out_dir found = { 0 };
+  struct outcheck_report left = { 0 };
+  split (out, src, ex, false, &found, &left);
+  assert_int_equal (found.prefixes.n, 0);
+  assert_int_equal (left.n, 5);
+  assert_non_null (find (&left, "build/config.status"));
+  assert_non_null (find (&left, "build/jemalloc.pc"));
+  split_done (&found, &left, out, src);
+}
+
+/* Generated Rust with a container path is refused, wherever it is. */
+static void
+test_reach_generated_rust (void **state)
+{
+  (void)state;
+  char *out = make_tree ();
+  puts0 (out, "sub/gen.rs", "include!(\"" OUT_C "/x.rs\");\n");
+  puts0 (out, "build/config.status", "ac_pwd='" OUT_C "/build'\n");
+  struct outcheck_out_dir found = { 0 };
+  struct outcheck_report left = { 0 };
+  split (out, NULL, NULL, false, &found, &left);
+  assert_int_equal (found.prefixes.n, 1);
+  assert_string_equal (found.prefixes.v[0].path, "sub/gen.rs");
+  assert_string_equal (found.prefixes.v[0].why, "generated Rust");
+  assert_int_equal (found.prefixes.v[0].line, 1);
+  assert_int_equal (left.n, 1);
+  split_done (&found, &left, out, NULL);
+}
+
+/* A file included by name: from generated code (relative to it), from
+ * what that included (transitively), from the package's sources through
+ * OUT_DIR, and a directory named for include_dir!. */
+static void
+test_reach_included_by_name (void **state)
+{
+  (void)state;
+  char *out = make_tree (), *src = make_tree ();
+  puts0 (out, "gen.rs",
+         "pub static T: &str = include_str!(\"table.txt\");\n"
+         "include!(\"more.in\");\n");
+  puts0 (out, "table.txt", "/ctr/src/data/table\n");
+  puts0 (out, "more.in", "const B: &[u8] = include_bytes!(\"deep/b.bin\");\n");
+  puts0 (out, "deep/b.bin", "at " OUT_C "/deep\n");
+  puts0 (out, "blob.json", "{\"at\": \"" OUT_C "/blob.json\"}\n");
+  puts0 (out, "assets/css/site.css", "/* " OUT_C " */\n");
+  puts0 (out, "unread.txt", OUT_C "\n");
+  puts0 (src, "src/lib.rs",
+         "const J: &str = include_str!(concat!(env!(\"OUT_DIR\"), "
+         "\"/blob.json\"));\n");
+  puts0 (src, "src/web.rs",
+         "static A: Dir = include_dir!(\"$OUT_DIR/assets\");\n");
+  /* once one source says OUT_DIR, all count (a macro may hide it) */
+  puts0 (src, "examples/e.rs", "fn main() { open(\"other.txt\"); }\n");
+  struct outcheck_out_dir found = { 0 };
+  struct outcheck_report left = { 0 };
+  static const char *const none[] = { NULL };
+  split (out, src, none, false, &found, &left);
+  const struct outcheck_finding *f = find (&found.prefixes, "table.txt");
+  assert_non_null (f);
+  assert_string_equal (f->why, "named in OUT_DIR/gen.rs");
+  f = find (&found.prefixes, "deep/b.bin");
+  assert_non_null (f);
+  assert_string_equal (f->why, "named in OUT_DIR/more.in");
+  f = find (&found.prefixes, "blob.json");
+  assert_non_null (f);
+  assert_string_equal (f->why, "named in the package's src/lib.rs");
+  f = find (&found.prefixes, "assets/css/site.css");
+  assert_non_null (f);
+  assert_string_equal (f->why, "named in the package's src/web.rs");
+  assert_int_equal (found.prefixes.n, 4);
+  assert_int_equal (left.n, 1);
+  assert_string_equal (left.v[0].path, "unread.txt");
+  outcheck_report_clear (&left);
+  outcheck_out_dir_clear (&found);
+  /* without the mention of OUT_DIR the sources name nothing */
+  puts0 (src, "src/lib.rs", "const J: &str = \"/blob.json\";\n");
+  puts0 (src, "src/web.rs", "\n");
+  split (out, src, none, false, &found, &left);
+  assert_null (find (&found.prefixes, "blob.json"));
+  assert_non_null (find (&left, "blob.json"));
+  split_done (&found, &left, out, src);
+}
+
+/* What directives hand on: a header under an exported include dir, the
+ * installed prefix of a root, a file named by rustc-env, a linker script
+ * in a search directory, a response file in a link arg. */
+static void
+test_reach_exported (void **state)
+{
+  (void)state;
+  char *out = make_tree ();
+  puts0 (out, "inc/foo.h", "#include \"" OUT_C "/inc/bar.h\"\n");
+  puts0 (out, "inc/c++/vector", "#include <" OUT_C "/inc/x>\n");
+  puts0 (out, "prefix/lib/pkgconfig/z.pc", "prefix=" OUT_C "/prefix\n");
+  puts0 (out, "prefix/src/z-build/CMakeCache.txt", "X:PATH=" OUT_C "\n");
+  puts0 (out, "version.txt", "built in " OUT_C "\n");
+  puts0 (out, "lib/libz.so", "GROUP ( " OUT_C "/lib/libz.so.1 )\n");
+  puts0 (out, "lib/sub/notes.txt", OUT_C "\n");
+  puts0 (out, "args.rsp", "-L " OUT_C "/lib\n");
+  static const char *const ex[] = { "include",
+                                    OUT_C "/inc/",
+                                    "root",
+                                    OUT_C "/./prefix",
+                                    "rustc-env",
+                                    OUT_C "/version.txt",
+                                    "rustc-link-search",
+                                    OUT_C "/lib",
+                                    "rustc-link-arg",
+                                    OUT_C "/args.rsp",
+                                    "root",
+                                    "/ctr/src/../out/../elsewhere",
+                                    NULL };
+  struct outcheck_out_dir found = { 0 };
+  struct outcheck_report left = { 0 };
+  split (out, NULL, ex, false, &found, &left);
+  const struct outcheck_finding *f = find (&found.prefixes, "inc/foo.h");
+  assert_non_null (f);
+  assert_string_equal (f->why,
+                       "in OUT_DIR/inc, which it hands on (cargo:include)");
+  assert_non_null (find (&found.prefixes, "inc/c++/vector"));
+  f = find (&found.prefixes, "prefix/lib/pkgconfig/z.pc");
+  assert_non_null (f);
+  assert_string_equal (f->why,
+                       "in OUT_DIR/prefix, which it hands on (cargo:root)");
+  f = find (&found.prefixes, "version.txt");
+  assert_non_null (f);
+  assert_string_equal (f->why, "named by cargo:rustc-env");
+  f = find (&found.prefixes, "lib/libz.so");
+  assert_non_null (f);
+  assert_string_equal (
+      f->why,
+      "in OUT_DIR/lib, which the linker searches (cargo:rustc-link-search)");
+  assert_non_null (find (&found.prefixes, "args.rsp"));
+  assert_int_equal (found.prefixes.n, 6);
+  assert_int_equal (left.n, 2);
+  assert_non_null (find (&left, "prefix/src/z-build/CMakeCache.txt"));
+  assert_non_null (find (&left, "lib/sub/notes.txt"));
+  outcheck_report_clear (&left);
+  outcheck_out_dir_clear (&found);
+  /* exports unknown (too many, a line too long): every file counts */
+  split (out, NULL, NULL, true, &found, &left);
+  assert_int_equal (found.prefixes.n, 8);
+  assert_int_equal (left.n, 0);
+  assert_string_equal (found.prefixes.v[0].why,
+                       "its directives could not all be read");
+  split_done (&found, &left, out, NULL);
+}
+
+/* Kept symlinks inside OUT_DIR: what names the link reads its target. */
+static void
+test_reach_through_links (void **state)
+{
+  (void)state;
+  char *out = make_tree ();
+  puts0 (out, "gen.rs", "const T: &str = include_str!(\"alias.txt\");\n");
+  puts0 (out, "data/real.txt", "at " OUT_C "/data\n");
+  puts0 (out, "real_inc/foo.h", "#include \"" OUT_C "/real_inc/x.h\"\n");
+  puts0 (out, "build/config.status", "ac_pwd='" OUT_C "/build'\n");
+  char *p = fs_path_join (out, "alias.txt");
+  assert_int_equal (symlink ("data/real.txt", p), 0);
+  free (p);
+  p = fs_path_join (out, "inc");
+  assert_int_equal (symlink ("real_inc", p), 0);
+  free (p);
+  static const char *const ex[] = { "include", OUT_C "/inc/foo.h", NULL };
+  struct outcheck_out_dir found = { 0 };
+  struct outcheck_report left = { 0 };
+  split (out, NULL, ex, false, &found, &left);
+  assert_int_equal (found.links.n, 0);
+  const struct outcheck_finding *f = find (&found.prefixes, "data/real.txt");
+  assert_non_null (f);
+  assert_string_equal (f->why, "through the link alias.txt");
+  f = find (&found.prefixes, "real_inc/foo.h");
+  assert_non_null (f);
+  assert_string_equal (f->why, "through the link inc");
+  assert_int_equal (found.prefixes.n, 2);
+  assert_int_equal (left.n, 1);
+  split_done (&found, &left, out, NULL);
+}
+
 int
 main (void)
 {
@@ -344,6 +598,11 @@ main (void)
     cmocka_unit_test (test_strip_setid_failure),
     cmocka_unit_test (test_one_pass),
     cmocka_unit_test (test_overlay_changes),
+    cmocka_unit_test (test_reach_leftovers_pass),
+    cmocka_unit_test (test_reach_generated_rust),
+    cmocka_unit_test (test_reach_included_by_name),
+    cmocka_unit_test (test_reach_exported),
+    cmocka_unit_test (test_reach_through_links),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -225,6 +225,31 @@ test_default_hostname (void **state)
   yajl_tree_free (tree);
 }
 
+/* Identity paths: the host's name, as natively; canonical: a fixed one,
+ * whatever the machine; a name the kernel would refuse: the fixed one. */
+static void
+test_hostname_by_paths (void **state)
+{
+  struct fixture *f = *state;
+  f->in.hostname = spec_hostname (true, "ci-runner-7");
+  yajl_val tree = generate (&f->in);
+  assert_string_equal (get_str (tree, "hostname", NULL, NULL), "ci-runner-7");
+  yajl_tree_free (tree);
+  f->in.hostname = spec_hostname (false, "ci-runner-7");
+  tree = generate (&f->in);
+  assert_string_equal (get_str (tree, "hostname", NULL, NULL),
+                       SPEC_HOSTNAME_FIXED);
+  yajl_tree_free (tree);
+  char long_name[66];
+  memset (long_name, 'a', 65);
+  long_name[65] = '\0';
+  assert_string_equal (spec_hostname (true, long_name), SPEC_HOSTNAME_FIXED);
+  long_name[64] = '\0';
+  assert_string_equal (spec_hostname (true, long_name), long_name);
+  assert_string_equal (spec_hostname (true, ""), SPEC_HOSTNAME_FIXED);
+  assert_string_equal (spec_hostname (true, NULL), SPEC_HOSTNAME_FIXED);
+}
+
 static void
 test_process_user (void **state)
 {
@@ -444,6 +469,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_baseline, setup, teardown),
     cmocka_unit_test_setup_teardown (test_default_hostname, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_hostname_by_paths, setup, teardown),
     cmocka_unit_test_setup_teardown (test_process_user, setup, teardown),
     cmocka_unit_test_setup_teardown (test_network_namespace, setup, teardown),
     cmocka_unit_test_setup_teardown (test_user_namespace, setup, teardown),
