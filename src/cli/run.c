@@ -35,6 +35,7 @@
 #include "run/limits.h"
 #include "run/outcheck.h"
 #include "run/pkgsource.h"
+#include "run/seccomp-bpf.h"
 #include "run/seccomp.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
@@ -332,6 +333,34 @@ load_hooks (struct run_state *s, ohr_error_t *err)
     return -1;
   for (size_t i = 0; s->hooks.notes && s->hooks.notes[i]; i++)
     fprintf (stderr, "oci-host-runner: %s\n", s->hooks.notes[i]);
+  return 0;
+}
+
+/* Under crun, the seccomp program compiled once and cached
+ * (seccomp-bpf.h) rather than by crun on every run: an annotation of the
+ * runner's own, after the user's (it wins, as the profile is the policy's
+ * to decide).  Where it cannot be made, crun compiles the section. */
+static int
+add_seccomp_program (struct run_state *s, ohr_error_t *err)
+{
+  if (s->rt.backend != &runtime_backend_crun
+      || s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED)
+    return 0;
+  cleanup_free char *profile = seccomp_profile_json (s->eff.settings.syscalls);
+  if (profile == NULL)
+    return ohr_error_nomem (err);
+  cleanup_free char *b64 = NULL;
+  const char *why = NULL;
+  int r = seccomp_bpf_get (s->opts.cache_dir, profile, &b64, &why, err);
+  if (r < 0)
+    return -1;
+  if (r == 0)
+    {
+      verbose (s, "seccomp: crun compiles the profile (%s)", why);
+      return 0;
+    }
+  if (strv_pushf (&s->annotations, SECCOMP_BPF_ANNOTATION "=%s", b64) < 0)
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -646,7 +675,7 @@ generate (struct run_state *s, ohr_error_t *err)
       && idshift_make_mount_points (s->image->rootfs, &s->layout.mounts, err)
              < 0)
     return -1;
-  if (select_hooks (s, err) < 0)
+  if (select_hooks (s, err) < 0 || add_seccomp_program (s, err) < 0)
     return -1;
   struct spec_input si = {
     .rootfs = s->rootfs,
