@@ -101,6 +101,7 @@ struct run_state
   char *rootfs;       /* the spec's: the image's, or where it is bound */
   char *lower;        /* the source overlay's lower dir, where it is bound */
   int idmap_fd;       /* user namespace the lower is idmapped through */
+  char *seccomp_json; /* the profile's "seccomp" object (seccomp-bpf.h) */
 };
 
 static void
@@ -129,6 +130,7 @@ state_clear (struct run_state *s)
   strv_free (s->stage_binds);
   free (s->rootfs);
   free (s->lower);
+  free (s->seccomp_json);
   if (s->idmap_fd >= 0)
     close (s->idmap_fd);
   policy_clear (&s->policy);
@@ -336,22 +338,25 @@ load_hooks (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
-/* Under crun, the seccomp program compiled once and cached
- * (seccomp-bpf.h) rather than by crun on every run: an annotation of the
- * runner's own, after the user's (it wins, as the profile is the policy's
- * to decide).  Where it cannot be made, crun compiles the section. */
+/* The seccomp profile's text, made once for config.json and, under crun,
+ * the program compiled once and cached (seccomp-bpf.h) rather than by
+ * crun on every run: an annotation of the runner's own, after the user's
+ * (it wins, as the profile is the policy's to decide).  Where it cannot
+ * be made, crun compiles the section. */
 static int
 add_seccomp_program (struct run_state *s, ohr_error_t *err)
 {
-  if (s->rt.backend != &runtime_backend_crun
-      || s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED)
+  if (s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED)
     return 0;
-  cleanup_free char *profile = seccomp_profile_json (s->eff.settings.syscalls);
-  if (profile == NULL)
+  s->seccomp_json = seccomp_profile_json (s->eff.settings.syscalls);
+  if (s->seccomp_json == NULL)
     return ohr_error_nomem (err);
+  if (s->rt.backend != &runtime_backend_crun)
+    return 0;
   cleanup_free char *b64 = NULL;
   const char *why = NULL;
-  int r = seccomp_bpf_get (s->opts.cache_dir, profile, &b64, &why, err);
+  int r
+      = seccomp_bpf_get (s->opts.cache_dir, s->seccomp_json, &b64, &why, err);
   if (r < 0)
     return -1;
   if (r == 0)
@@ -703,6 +708,7 @@ generate (struct run_state *s, ohr_error_t *err)
     .n_rlimits = s->limits.n_rlimits,
     .seccomp_unconfined = s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED,
     .syscalls_allowed = s->eff.settings.syscalls,
+    .seccomp_json = s->seccomp_json,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;

@@ -92,8 +92,8 @@ add_entry (const struct scmp *l, scmp_filter_ctx ctx, yajl_val e)
   yajl_val names = obj_get (e, "names", yajl_t_array);
   yajl_val errno_ret = obj_get (e, "errnoRet", yajl_t_number);
   yajl_val args = obj_get (e, "args", yajl_t_array);
-  if (action == NULL || strcmp (action, "SCMP_ACT_ERRNO") != 0
-      || names == NULL || (errno_ret && !YAJL_IS_INTEGER (errno_ret)))
+  if (action == NULL || strcmp (action, "SCMP_ACT_ERRNO") != 0 || names == NULL
+      || (errno_ret && !YAJL_IS_INTEGER (errno_ret)))
     return "a rule other than SCMP_ACT_ERRNO on named calls";
   uint32_t act = SCMP_ACT_ERRNO (
       errno_ret ? (uint16_t)YAJL_GET_INTEGER (errno_ret) : EPERM);
@@ -109,10 +109,9 @@ add_entry (const struct scmp *l, scmp_filter_ctx ctx, yajl_val e)
       yajl_val two = obj_get (a, "valueTwo", yajl_t_number);
       const char *op = obj_str (a, "op");
       if (index == NULL || value == NULL || two == NULL || op == NULL
-          || strcmp (op, "SCMP_CMP_MASKED_EQ") != 0
-          || !YAJL_IS_INTEGER (index) || !YAJL_IS_INTEGER (value)
-          || !YAJL_IS_INTEGER (two) || YAJL_GET_INTEGER (index) < 0
-          || YAJL_GET_INTEGER (index) >= 6)
+          || strcmp (op, "SCMP_CMP_MASKED_EQ") != 0 || !YAJL_IS_INTEGER (index)
+          || !YAJL_IS_INTEGER (value) || !YAJL_IS_INTEGER (two)
+          || YAJL_GET_INTEGER (index) < 0 || YAJL_GET_INTEGER (index) >= 6)
         return "an argument comparison other than SCMP_CMP_MASKED_EQ";
       unsigned idx = (unsigned)YAJL_GET_INTEGER (index);
       if (++count[idx] > 1)
@@ -189,9 +188,9 @@ compile (const struct scmp *l, yajl_val s, size_t *out_len, const char **why)
     if ((*why = add_entry (l, ctx, calls->u.array.values[i])) != NULL)
       goto out;
   struct stat st;
-  if ((fd = memfd_create ("seccomp-bpf", MFD_CLOEXEC)) < 0 || l->export_bpf (ctx, fd) < 0 || fstat (fd, &st) < 0
-      || st.st_size <= 0 || st.st_size % 8 != 0
-      || (bpf = malloc ((size_t)st.st_size)) == NULL
+  if ((fd = memfd_create ("seccomp-bpf", MFD_CLOEXEC)) < 0
+      || l->export_bpf (ctx, fd) < 0 || fstat (fd, &st) < 0 || st.st_size <= 0
+      || st.st_size % 8 != 0 || (bpf = malloc ((size_t)st.st_size)) == NULL
       || pread (fd, bpf, (size_t)st.st_size, 0) != st.st_size)
     {
       free (bpf);
@@ -262,16 +261,14 @@ cached (const char *path, const char *profile_json, ohr_error_t *err)
     return NULL;
   lib += strlen ("\nlibseccomp ");
   cleanup_free char *libpath = strndup (lib, strcspn (lib, " \n"));
-  cleanup_free char *key
-      = libpath ? entry_key (libpath, profile_json) : NULL;
+  cleanup_free char *key = libpath ? entry_key (libpath, profile_json) : NULL;
   if (key == NULL)
     {
       ohr_error_nomem (err);
       return NULL;
     }
   size_t blen = len - klen - 1;
-  if (strcmp (key, data) != 0 || blen == 0 || blen % 8 != 0
-      || blen / 8 > 4096)
+  if (strcmp (key, data) != 0 || blen == 0 || blen % 8 != 0 || blen / 8 > 4096)
     return NULL;
   return base64_encode (data + klen + 1, blen);
 }
@@ -305,12 +302,15 @@ seccomp_bpf_get (const char *cache_dir, const char *profile_json,
     }
   int ret = 0;
   char errbuf[128];
-  cleanup_yajl_val yajl_val tree
+  cleanup_yajl_val yajl_val s
       = yajl_tree_parse (profile_json, errbuf, sizeof errbuf);
-  yajl_val s = tree ? obj_get (tree, "seccomp", yajl_t_object) : NULL;
+  if (s && !YAJL_IS_OBJECT (s))
+    {
+      yajl_tree_free (s);
+      s = NULL;
+    }
   size_t blen = 0;
-  cleanup_free unsigned char *bpf
-      = s ? compile (&l, s, &blen, out_why) : NULL;
+  cleanup_free unsigned char *bpf = s ? compile (&l, s, &blen, out_why) : NULL;
   cleanup_free char *key = bpf ? entry_key (l.path, profile_json) : NULL;
   if (s == NULL)
     *out_why = "the profile is not a JSON object";
@@ -345,14 +345,7 @@ char *
 seccomp_profile_json (char *const *allowed)
 {
   cleanup_yajl_gen yajl_gen g = gen_new ();
-  yajl_gen_status st;
-  if (g == NULL)
+  if (g == NULL || seccomp_gen_object (g, allowed) != yajl_gen_status_ok)
     return NULL;
-  G (yajl_gen_map_open (g));
-  G (seccomp_gen (g, allowed));
-  G (yajl_gen_map_close (g));
-  size_t len;
-  return gen_text (g, &len);
-fail:
-  return NULL;
+  return gen_text (g, NULL);
 }

@@ -27,7 +27,7 @@
 /* The annotation crun reads the program from. */
 #define SECCOMP_BPF_ANNOTATION "run.oci.seccomp_bpf_data"
 
-/* profile_json: {"seccomp": {...}} as seccomp_gen writes it.  1 and
+/* profile_json: the "seccomp" object as seccomp_profile_json writes it.  1 and
  * *out_b64 (the program, base64) when it is in cache_dir or could be made
  * and stored there (cache_dir NULL: made, not stored); 0 and *out_why (a
  * static string) when it cannot be made here (no libseccomp, a profile
@@ -36,8 +36,11 @@
 int seccomp_bpf_get (const char *cache_dir, const char *profile_json,
                      char **out_b64, const char **out_why, ohr_error_t *err);
 
-/* {"seccomp": {...}} for the profile without the restrictions on the calls
- * in allowed (seccomp_gen's argument); NULL when memory runs out. */
+/* The "seccomp" object's text, {...}, for the profile without the
+ * restrictions on the calls in allowed (seccomp_gen's argument): the key
+ * of the program, and what spec_generate puts in config.json as it is
+ * (struct spec_input's seccomp_json), so that the runtime's section and
+ * the program come from the same text; NULL when memory runs out. */
 char *seccomp_profile_json (char *const *allowed);
 
 #endif
