@@ -9,4 +9,4 @@ SRC += src/run/limits.c src/run/wsview.c src/run/seccomp.c src/run/seccomp-bpf.c
 UNIT_TESTS += test-context test-envfilter test-spec test-jobserver test-mounts
 UNIT_TESTS += test-outcheck test-directives test-hooks
 UNIT_TESTS += test-toolchain test-view test-bundle test-limits test-pkgsource test-wsview
-UNIT_TESTS += test-seccomp test-idshift test-idmap
+UNIT_TESTS += test-seccomp test-seccomp-bpf test-idshift test-idmap
