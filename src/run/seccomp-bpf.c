@@ -322,10 +322,12 @@ seccomp_bpf_get (const char *cache_dir, const char *profile_json,
        * compile again */
       size_t klen = strlen (key) + 1;
       cleanup_free char *entry = malloc (klen + blen);
-      if (entry == NULL || (*out_b64 = base64_encode (bpf, blen)) == NULL)
+      char *b64 = entry ? base64_encode (bpf, blen) : NULL;
+      if (b64 == NULL)
         ret = ohr_error_nomem (err);
       else
         {
+          *out_b64 = b64;
           memcpy (entry, key, klen);
           memcpy (entry + klen, bpf, blen);
           cleanup_free char *dir
