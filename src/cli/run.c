@@ -37,6 +37,7 @@
 #include "run/outcheck.h"
 #include "run/outreach.h"
 #include "run/pkgsource.h"
+#include "run/seccomp-bpf.h"
 #include "run/seccomp.h"
 #include "run/spec.h"
 #include "run/toolchain.h"
@@ -102,6 +103,7 @@ struct run_state
   char *rootfs;       /* the spec's: the image's, or where it is bound */
   char *lower;        /* the source overlay's lower dir, where it is bound */
   int idmap_fd;       /* user namespace the lower is idmapped through */
+  char *seccomp_json; /* the profile's "seccomp" object (seccomp-bpf.h) */
 };
 
 static void
@@ -130,6 +132,7 @@ state_clear (struct run_state *s)
   strv_free (s->stage_binds);
   free (s->rootfs);
   free (s->lower);
+  free (s->seccomp_json);
   if (s->idmap_fd >= 0)
     close (s->idmap_fd);
   policy_clear (&s->policy);
@@ -334,6 +337,37 @@ load_hooks (struct run_state *s, ohr_error_t *err)
     return -1;
   for (size_t i = 0; s->hooks.notes && s->hooks.notes[i]; i++)
     fprintf (stderr, "oci-host-runner: %s\n", s->hooks.notes[i]);
+  return 0;
+}
+
+/* The seccomp profile's text, made once for config.json and, under crun,
+ * the program compiled once and cached (seccomp-bpf.h) rather than by
+ * crun on every run: an annotation of the runner's own, after the user's
+ * (it wins, as the profile is the policy's to decide).  Where it cannot
+ * be made, crun compiles the section. */
+static int
+add_seccomp_program (struct run_state *s, ohr_error_t *err)
+{
+  if (s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED)
+    return 0;
+  s->seccomp_json = seccomp_profile_json (s->eff.settings.syscalls);
+  if (s->seccomp_json == NULL)
+    return ohr_error_nomem (err);
+  if (s->rt.backend != &runtime_backend_crun)
+    return 0;
+  cleanup_free char *b64 = NULL;
+  const char *why = NULL;
+  int r
+      = seccomp_bpf_get (s->opts.cache_dir, s->seccomp_json, &b64, &why, err);
+  if (r < 0)
+    return -1;
+  if (r == 0)
+    {
+      verbose (s, "seccomp: crun compiles the profile (%s)", why);
+      return 0;
+    }
+  if (strv_pushf (&s->annotations, SECCOMP_BPF_ANNOTATION "=%s", b64) < 0)
+    return ohr_error_nomem (err);
   return 0;
 }
 
@@ -648,7 +682,7 @@ generate (struct run_state *s, ohr_error_t *err)
       && idshift_make_mount_points (s->image->rootfs, &s->layout.mounts, err)
              < 0)
     return -1;
-  if (select_hooks (s, err) < 0)
+  if (select_hooks (s, err) < 0 || add_seccomp_program (s, err) < 0)
     return -1;
   struct utsname uts;
   if (uname (&uts) < 0)
@@ -679,6 +713,7 @@ generate (struct run_state *s, ohr_error_t *err)
     .n_rlimits = s->limits.n_rlimits,
     .seccomp_unconfined = s->eff.settings.seccomp == POLICY_SECCOMP_UNCONFINED,
     .syscalls_allowed = s->eff.settings.syscalls,
+    .seccomp_json = s->seccomp_json,
   };
   if (spec_generate (&si, &s->config, &s->config_len, err) < 0)
     return -1;

@@ -285,8 +285,14 @@ static const char *const architectures[] = {
 yajl_gen_status
 seccomp_gen (yajl_gen g, char *const *allowed)
 {
+  yajl_gen_status st = gen_str (g, "seccomp");
+  return st != yajl_gen_status_ok ? st : seccomp_gen_object (g, allowed);
+}
+
+yajl_gen_status
+seccomp_gen_object (yajl_gen g, char *const *allowed)
+{
   yajl_gen_status st;
-  G (gen_str (g, "seccomp"));
   G (yajl_gen_map_open (g));
   G (gen_kv (g, "defaultAction", "SCMP_ACT_ALLOW"));
   G (gen_strv (g, "architectures", (char *const *)architectures));

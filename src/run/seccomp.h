@@ -36,6 +36,9 @@ bool seccomp_restricts (const char *name);
  * the calls in allowed (NULL-terminated; NULL: none). */
 yajl_gen_status seccomp_gen (yajl_gen g, char *const *allowed);
 
+/* The object alone, {...}, the value of "seccomp". */
+yajl_gen_status seccomp_gen_object (yajl_gen g, char *const *allowed);
+
 /* Check every "syscalls" list of a loaded policy (defaults and rules):
  * each name must be one seccomp_restricts knows, else EINVAL naming the
  * file, the JSON path and the names it knows. */

@@ -209,7 +209,12 @@ gen_linux (yajl_gen g, const struct spec_input *in)
     G (gen_str (g, in->extra_masked[i]));
   G (yajl_gen_array_close (g));
   G (gen_strv (g, "readonlyPaths", (char *const *)readonly_paths));
-  if (!in->seccomp_unconfined)
+  if (!in->seccomp_unconfined && in->seccomp_json)
+    {
+      G (gen_str (g, "seccomp"));
+      G (gen_raw_value (g, in->seccomp_json));
+    }
+  else if (!in->seccomp_unconfined)
     G (seccomp_gen (g, in->syscalls_allowed));
   G (yajl_gen_map_close (g));
 fail:

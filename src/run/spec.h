@@ -55,6 +55,9 @@ struct spec_input
    * syscalls_allowed (NULL: all of them apply) */
   bool seccomp_unconfined;
   char *const *syscalls_allowed;
+  /* when set, the "linux.seccomp" object's text as seccomp_profile_json
+   * made it (for syscalls_allowed), put in as it is */
+  const char *seccomp_json;
 };
 
 /* The host name (uname -n) of a container that must not show the host's. */

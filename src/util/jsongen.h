@@ -123,6 +123,16 @@ gen_check (yajl_gen_status st, const char *what, ohr_error_t *err)
                         "cannot generate JSON (status %d)", (int)st);
 }
 
+/* A value given as JSON text, written as it is: for text another
+ * generator made (yajl writes a "number" verbatim, with the separators
+ * and state of any value).  Only for text known to be one valid JSON
+ * value. */
+static inline yajl_gen_status
+gen_raw_value (yajl_gen g, const char *json)
+{
+  return yajl_gen_number (g, json, strlen (json));
+}
+
 /* A NUL-terminated copy of what g has generated, and its length
  * (out_len may be NULL); NULL when out of memory. */
 static inline char *
