@@ -1,0 +1,5 @@
+# mk/cache.mk: src/cache/, the build-script result cache: the protobuf
+# wire format and the REAPI messages, the action key, the local store of
+# results and what run mode asks of it.
+SRC += src/cache/proto.c src/cache/reapi.c
+UNIT_TESTS += test-proto test-reapi
