@@ -1,5 +1,6 @@
 # mk/cache.mk: src/cache/, the build-script result cache: the protobuf
 # wire format and the REAPI messages, the action key, the local store of
 # results and what run mode asks of it.
-SRC += src/cache/proto.c src/cache/reapi.c
-UNIT_TESTS += test-proto test-reapi
+SRC += src/cache/proto.c src/cache/reapi.c src/cache/memo.c src/cache/merkle.c
+SRC += src/cache/request.c src/cache/key.c
+UNIT_TESTS += test-proto test-reapi test-key
