@@ -265,42 +265,34 @@ cache_key_clear (struct cache_key *k)
 int
 cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
 {
-  static const char *const files[]
-      = { "/var/lib/dpkg/status", "/var/lib/rpm/rpmdb.sqlite",
-          "/var/lib/rpm/Packages", "/etc/ld.so.cache", "/etc/os-release" };
-  static const char *const trees[]
-      = { "/usr/local/bin",     "/usr/local/sbin",
-          "/usr/local/lib",     "/usr/local/lib64",
-          "/usr/local/include", "/usr/local/share/pkgconfig" };
+  /* files and trees alike through merkle_path: the memo spares reading
+   * the package database again on every run */
+  static const char *const paths[]
+      = { "/var/lib/dpkg/status",      "/var/lib/rpm/rpmdb.sqlite",
+          "/var/lib/rpm/Packages",     "/etc/ld.so.cache",
+          "/etc/os-release",           "/usr/local/bin",
+          "/usr/local/sbin",           "/usr/local/lib",
+          "/usr/local/lib64",          "/usr/local/include",
+          "/usr/local/share/pkgconfig" };
   struct digest_ctx *ctx = digest_new ();
   if (ctx == NULL)
     return ohr_error_nomem (err);
   int rc = 0;
-  for (size_t i = 0; rc == 0 && i < sizeof files / sizeof *files; i++)
-    {
-      char d[DIGEST_STRING_LEN + 1] = "missing";
-      ohr_error_t ignored = NULL;
-      if (fs_exists (files[i]) && digest_file (files[i], d, &ignored) < 0)
-        rc = -1, *err = steal_pointer (&ignored);
-      ohr_error_free (&ignored);
-      digest_update (ctx, files[i], strlen (files[i]) + 1);
-      digest_update (ctx, d, strlen (d) + 1);
-    }
-  for (size_t i = 0; rc == 0 && i < sizeof trees / sizeof *trees; i++)
+  for (size_t i = 0; rc == 0 && i < sizeof paths / sizeof *paths; i++)
     {
       struct merkle_node n = { 0 };
       struct merkle_options o = { .memo = memo };
       const char *h = "missing";
-      if (fs_exists (trees[i]))
+      if (fs_exists (paths[i]))
         {
-          if (merkle_path (trees[i], &o, &n, err) < 0)
+          if (merkle_path (paths[i], &o, &n, err) < 0)
             {
               rc = -1;
               break;
             }
           h = n.kind == MERKLE_SYMLINK ? n.target : n.digest.hash;
         }
-      digest_update (ctx, trees[i], strlen (trees[i]) + 1);
+      digest_update (ctx, paths[i], strlen (paths[i]) + 1);
       digest_update (ctx, h, strlen (h) + 1);
       merkle_node_clear (&n);
     }

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
+#include "cli/run-cache.h"
 #include "cli/sweep.h"
 #include "image/elfcheck.h"
 #include "image/image.h"
@@ -100,6 +101,7 @@ struct run_state
   char *rootfs;       /* the spec's: the image's, or where it is bound */
   char *lower;        /* the source overlay's lower dir, where it is bound */
   int idmap_fd;       /* user namespace the lower is idmapped through */
+  struct run_cache cache; /* the result cache (run-cache.h) */
 };
 
 static void
@@ -132,6 +134,7 @@ state_clear (struct run_state *s)
     close (s->idmap_fd);
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
+  run_cache_clear (&s->cache);
 }
 
 static void verbose (const struct run_state *s, const char *fmt, ...)
@@ -883,6 +886,8 @@ static void
 stdout_pump (void *ctx, const char *buf, size_t len)
 {
   struct run_state *s = ctx;
+  /* cached in container form: mapped at replay, for the checkout then */
+  run_cache_capture (&s->cache, buf, len);
   /* attested: the stream as the script printed it (with canonical paths
    * it does not depend on where the checkout lives) */
   if (s->attest_fd >= 0 && len)
@@ -1024,7 +1029,8 @@ execute (struct run_state *s, ohr_error_t *err)
   if (rt_stderr < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
                             s->bundle.stderr_log);
-  int pass[4] = { status_w, STDERR_FILENO, s->js.read_fd, s->js.write_fd };
+  int pass[4] = { status_w, run_cache_stderr_fd (&s->cache), s->js.read_fd,
+                  s->js.write_fd };
   struct runtime_io io = {
     .pass_fds = pass,
     .n_pass = s->js.read_fd >= 0 ? 4 : 2,
@@ -1038,7 +1044,8 @@ execute (struct run_state *s, ohr_error_t *err)
     .idmap_target = s->lower,
   };
   cleanup_close int out_r = -1;
-  if (maps_directives (s) || s->attest_fd >= 0 || watches (s))
+  if (maps_directives (s) || s->attest_fd >= 0 || watches (s)
+      || s->cache.active)
     {
       /* the script's stdout comes through us: directives name container
        * paths that Cargo must see as host paths */
@@ -1059,6 +1066,7 @@ execute (struct run_state *s, ohr_error_t *err)
   int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log, &io,
                        &rr, err);
   close (steal_fd (&status_w));
+  run_cache_stderr_done (&s->cache);
   if (r < 0)
     return -1;
   report_directive_notes (s);
@@ -1327,6 +1335,57 @@ attest (struct run_state *s, ohr_error_t *err)
   return r;
 }
 
+/* ---- the result cache (src/cli/run-cache.h): kept apart here */
+
+/* Ask for this run's result: 1 on a hit (OUT_DIR restored). */
+static int
+cache_lookup (struct run_state *s)
+{
+  struct cache_facts f = {
+    .mode = s->opts.result_cache,
+    .network_none = s->opts.network == NETWORK_NONE,
+    .canonical_paths = s->opts.paths == PATHS_CANONICAL,
+    .source_overlay
+    = s->eff.settings.source_writes == POLICY_SOURCE_WRITES_OVERLAY,
+    .out_dir_empty = cache_dir_is_empty (s->ctx.out_dir),
+    .pinned_image = s->image->digest != NULL,
+    .hooks = !spec_hooks_empty (&s->selected_hooks),
+    .degraded_proc = s->opts.degraded_proc,
+    .attest = s->opts.attest_dir != NULL,
+    .build_dir = s->ctx.build_dir != NULL,
+  };
+  struct cache_plan_input plan = { .ctx = &s->ctx,
+                                   .view = &s->layout,
+                                   .image = s->image,
+                                   .ws = &s->ws,
+                                   .eff = &s->eff,
+                                   .envp = environ };
+  int hit = run_cache_lookup (&s->cache, &f, &plan,
+                              s->opts.store_dir ? s->opts.store_dir
+                                                : s->opts.cache_dir,
+                              s->bundle.dir);
+  if (s->cache.line)
+    verbose (s, "%s", s->cache.line);
+  return hit;
+}
+
+/* A hit: the script's stdout as a run's (mapped to this checkout's
+ * paths), then its stderr. */
+static int
+cache_replay (struct run_state *s, ohr_error_t *err)
+{
+  if (maps_directives (s) && make_directive_filter (s, err) < 0)
+    return -1;
+  stdout_pump (s, s->cache.hit_out.data ? s->cache.hit_out.data : "",
+               s->cache.hit_out.len);
+  stdout_pump (s, "", 0);
+  report_directive_notes (s);
+  write_all_fd (STDERR_FILENO,
+                s->cache.hit_err.data ? s->cache.hit_err.data : "",
+                s->cache.hit_err.len);
+  return 0;
+}
+
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
@@ -1335,6 +1394,8 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
           .idmap_fd = -1,
           .js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 } };
   int r;
+  bool hit = false;
+  run_cache_init (&s.cache);
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;
   if (s.opts.help)
@@ -1351,6 +1412,8 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;
+  else if ((hit = cache_lookup (&s) > 0))
+    r = cache_replay (&s, err);
   else
     {
       clock_gettime (CLOCK_REALTIME, &s.started);
@@ -1376,6 +1439,9 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
           if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
             r = -1;
         }
+      run_cache_finish (&s.cache, r, &s.started, &s.finished);
+      if (s.cache.line && s.cache.key[0])
+        verbose (&s, "%s", s.cache.line);
     }
   /* no record for this run: its directive stream alone means nothing */
   if (r != 0 && s.attest_path)

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "cli/cache-cmd.h"
 #include "cli/dispatch.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
@@ -328,6 +329,18 @@ cmd_gc (struct store_cli *cli, ohr_error_t *err)
   return 0;
 }
 
+static int
+cmd_result_get (struct store_cli *cli, ohr_error_t *err)
+{
+  return cache_cmd_get (cli->store_dir, cli->args, err);
+}
+
+static int
+cmd_result_put (struct store_cli *cli, ohr_error_t *err)
+{
+  return cache_cmd_put (cli->store_dir, cli->args, err);
+}
+
 static const struct store_command commands[] = {
   { "pull", "pull REF: fetch REGISTRY/REPO[:TAG|@DIGEST] into the store",
     cmd_pull, 1, 1 },
@@ -344,6 +357,14 @@ static const struct store_command commands[] = {
     cmd_ensure, 1, 1 },
   { "resolve", "resolve REF: print the digest a tag points to", cmd_resolve, 1,
     1 },
+  { "result-get",
+    "result-get REQUEST OUT_DIR DIR: look up a build-script "
+    "result (run mode)",
+    cmd_result_get, 3, 3 },
+  { "result-put",
+    "result-put KEY OUT_DIR DIR START_NS END_NS: store one "
+    "(run mode)",
+    cmd_result_put, 5, 5 },
 };
 
 static int
