@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,7 +230,14 @@ run_cache_stderr_fd (struct run_cache *c)
   c->err_r = p[0];
   c->err_w = p[1];
   c->err.max = c->out.max = 256u << 20;
-  if (pthread_create (&c->tee, NULL, tee_stderr, c) != 0)
+  /* the tee must not take signals: run mode waits for SIGCHLD on a
+   * signalfd, which sees only signals blocked in every thread */
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  int r = pthread_create (&c->tee, NULL, tee_stderr, c);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (r != 0)
     {
       close (steal_fd (&c->err_r));
       close (steal_fd (&c->err_w));

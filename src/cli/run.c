@@ -1364,7 +1364,8 @@ cache_lookup (struct run_state *s)
                               s->opts.store_dir ? s->opts.store_dir
                                                 : s->opts.cache_dir,
                               s->bundle.dir);
-  if (s->cache.line)
+  /* one line per run: a miss says after the run whether it was stored */
+  if (s->cache.line && !s->cache.active)
     verbose (s, "%s", s->cache.line);
   return hit;
 }
