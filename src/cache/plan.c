@@ -102,36 +102,55 @@ add_pairs (const struct cache_plan_input *in, struct cache_request *r,
   return 0;
 }
 
-/* The dependencies' OUT_DIRs the DEP_* variables name, as the container
- * sees them. */
-static int
-add_dependencies (const struct cache_plan_input *in, struct cache_request *r,
-                  ohr_error_t *err)
+int
+cache_plan_dependencies (const char *build_dir, char *const *envp, char ***out,
+                         ohr_error_t *err)
 {
-  const char *build = in->ctx->build_dir;
-  cleanup_strv char **seen = NULL;
-  for (size_t i = 0; build && in->envp && in->envp[i]; i++)
+  cleanup_strv char **found = NULL;
+  for (size_t i = 0; build_dir && envp && envp[i]; i++)
     {
-      const char *e = in->envp[i], *eq = strchr (e, '=');
+      const char *e = envp[i], *eq = strchr (e, '=');
       if (strncmp (e, "DEP_", 4) != 0 || eq == NULL || eq[1] != '/')
         continue;
       cleanup_free char *value = fs_path_normalize (eq + 1);
-      if (value == NULL || !fs_path_is_under (value, build)
-          || strcmp (value, build) == 0)
+      if (value == NULL || !fs_path_is_under (value, build_dir)
+          || strcmp (value, build_dir) == 0)
         continue;
-      const char *rel = value + strlen (build) + 1;
+      /* <pkg>-<hash>/out: the first two components below the build dir */
+      const char *rel = value + strlen (build_dir) + 1;
       size_t n = strcspn (rel, "/");
       if (rel[n] == '/')
         n += 1 + strcspn (rel + n + 1, "/");
       cleanup_free char *host = NULL;
-      if (asprintf (&host, "%s/%.*s", build, (int)n, rel) < 0)
+      if (asprintf (&host, "%s/%.*s", build_dir, (int)n, rel) < 0)
         return ohr_error_nomem (err);
-      if (strv_contains (seen, host) || !fs_exists (host))
+      if (strv_contains (found, host) || !fs_is_dir (host))
         continue;
-      cleanup_free char *container = view_map_value (in->view, host);
-      if (container == NULL || strv_push (&seen, host) < 0
-          || cache_request_add_input (r, container, host, NULL, err) < 0)
+      if (strv_push (&found, host) < 0)
         return ohr_error_nomem (err);
+    }
+  /* an empty list, not NULL: nothing of the build directory is seen */
+  if (found == NULL && (found = calloc (1, sizeof *found)) == NULL)
+    return ohr_error_nomem (err);
+  *out = steal_pointer (&found);
+  return 0;
+}
+
+/* The dependencies' OUT_DIRs, as the container sees them. */
+static int
+add_dependencies (const struct cache_plan_input *in, struct cache_request *r,
+                  ohr_error_t *err)
+{
+  cleanup_strv char **deps = NULL;
+  if (cache_plan_dependencies (in->ctx->build_dir, in->envp, &deps, err) < 0)
+    return -1;
+  for (size_t i = 0; deps[i]; i++)
+    {
+      cleanup_free char *container = view_map_value (in->view, deps[i]);
+      if (container == NULL)
+        return ohr_error_nomem (err);
+      if (cache_request_add_input (r, container, deps[i], NULL, err) < 0)
+        return -1;
     }
   return 0;
 }

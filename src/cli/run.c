@@ -102,6 +102,7 @@ struct run_state
   char *lower;        /* the source overlay's lower dir, where it is bound */
   int idmap_fd;       /* user namespace the lower is idmapped through */
   struct run_cache cache; /* the result cache (run-cache.h) */
+  char **cache_subtrees;  /* what the view mounts of the build dir */
 };
 
 static void
@@ -135,6 +136,7 @@ state_clear (struct run_state *s)
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
   run_cache_clear (&s->cache);
+  strv_free (s->cache_subtrees);
 }
 
 static void verbose (const struct run_state *s, const char *fmt, ...)
@@ -573,6 +575,8 @@ prepare_mapped_bundle (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
+static int cache_narrow_view (struct run_state *s, ohr_error_t *err);
+
 static int
 generate (struct run_state *s, ohr_error_t *err)
 {
@@ -594,6 +598,9 @@ generate (struct run_state *s, ohr_error_t *err)
     .source_work = s->bundle.work,
     .workspace = &s->ws,
   };
+  if (cache_narrow_view (s, err) < 0)
+    return -1;
+  li.build_subtrees = s->cache_subtrees;
   if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   /* a kept bundle keeps its scratch layer: on the state directory then */
@@ -1337,9 +1344,8 @@ attest (struct run_state *s, ohr_error_t *err)
 
 /* ---- the result cache (src/cli/run-cache.h): kept apart here */
 
-/* Ask for this run's result: 1 on a hit (OUT_DIR restored). */
-static int
-cache_lookup (struct run_state *s)
+static void
+cache_facts_of (struct run_state *s, struct cache_facts *out)
 {
   struct cache_facts f = {
     .mode = s->opts.result_cache,
@@ -1354,6 +1360,29 @@ cache_lookup (struct run_state *s)
     .attest = s->opts.attest_dir != NULL,
     .build_dir = s->ctx.build_dir != NULL,
   };
+  *out = f;
+}
+
+/* A run that may be cached sees of the build directory only what its key
+ * covers: the OUT_DIRs its DEP_* variables name (hooks are chosen later:
+ * a run they make uncacheable still sees only these). */
+static int
+cache_narrow_view (struct run_state *s, ohr_error_t *err)
+{
+  struct cache_facts f;
+  cache_facts_of (s, &f);
+  if (cache_refusal (&f))
+    return 0;
+  return cache_plan_dependencies (s->ctx.build_dir, environ,
+                                  &s->cache_subtrees, err);
+}
+
+/* Ask for this run's result: 1 on a hit (OUT_DIR restored). */
+static int
+cache_lookup (struct run_state *s)
+{
+  struct cache_facts f;
+  cache_facts_of (s, &f);
   struct cache_plan_input plan = { .ctx = &s->ctx,
                                    .view = &s->layout,
                                    .image = s->image,

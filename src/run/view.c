@@ -237,6 +237,24 @@ add_masks (const struct view_input *in, struct view *l, ohr_error_t *err)
   return 0;
 }
 
+/* Of the build directory, only the subtrees the result cache keys on. */
+static int
+add_build_subtrees (const struct view_input *in, struct view *l,
+                    ohr_error_t *err)
+{
+  for (size_t i = 0; in->build_subtrees[i]; i++)
+    {
+      cleanup_free char *dest = view_map_value (l, in->build_subtrees[i]);
+      if (dest == NULL)
+        return ohr_error_nomem (err);
+      if (mounts_add_bind (&l->mounts, in->build_subtrees[i], dest, false,
+                           false, err)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
@@ -271,6 +289,9 @@ add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
       int r;
       if (strcmp (p->host, ctx->out_dir) == 0)
         r = mounts_add_bind (t, p->host, p->container, true, false, err);
+      else if (in->build_subtrees && ctx->build_dir
+               && strcmp (p->host, ctx->build_dir) == 0)
+        r = add_build_subtrees (in, l, err);
       else if (strcmp (p->host, ctx->manifest_dir) == 0)
         r = add_source_mount (in, p->host, p->container, t, err);
       else

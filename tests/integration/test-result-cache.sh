@@ -10,6 +10,8 @@
 # By hand (the runner called as Cargo would): a failing script and a
 # script whose OUT_DIR is not empty at start are never cached; network
 # host and identity paths are not either; --result-cache off does not ask.
+# A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
+# variables name: what its key covers.
 . "$(dirname "$0")/../lib/libtest.sh"
 
 FIX=$TOP/tests/fixtures/cache
@@ -195,6 +197,27 @@ rm -f "$OUT_DIR"/*
 run --result-cache off "$SCRIPT"
 check "--result-cache off: the script runs" assert_file_has "$T/err" '^ran$'
 check "... and -v says so" assert_file_has "$T/err" 'result-cache: off \(--result-cache off\)$'
+# the view is what the key covers: of the build directory, a cacheable
+# run sees only the OUT_DIRs its DEP_* variables name
+cat >"$T/look.sh" <<'SH'
+#!/bin/sh
+find /cargo/build -mindepth 1 | sort | sed 's/^/sees /' >&2
+SH
+fake_cargo_context "$T/look" "$T/look.sh"
+B=$T/look/target/debug/build
+mkdir -p "$B/dep-3333/out/include" "$B/other-2222/out"
+echo x >"$B/dep-3333/out/include/dep.h"
+echo y >"$B/other-2222/out/unrelated"
+export DEP_DEP_INCLUDE=$B/dep-3333/out/include
+run "$SCRIPT"
+check "a cacheable run sees the OUT_DIR a DEP_* variable names" \
+  assert_file_has "$T/err" '^sees /cargo/build/dep-3333/out/include/dep.h$'
+check "... and nothing else of the build directory" assert_file_lacks "$T/err" 'other-2222|pkg-1111'
+rm -f "$OUT_DIR"/*
+run --result-cache off "$SCRIPT"
+check "an uncached run sees the whole build directory, as before" \
+  assert_file_has "$T/err" '^sees /cargo/build/other-2222/out/unrelated$'
+unset DEP_DEP_INCLUDE
 check "no bundle or container left behind" assert_eq 0 "$(leftovers "$OCI_HOST_RUNNER_STATE_DIR")" "leftovers"
 
 finish
