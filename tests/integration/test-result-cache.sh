@@ -10,6 +10,7 @@
 # By hand (the runner called as Cargo would): a failing script and a
 # script whose OUT_DIR is not empty at start are never cached; network
 # host and identity paths are not either; --result-cache off does not ask.
+# Rootless too: A then B by an unprivileged user, on both runtimes.
 # A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
 # variables name: what its key covers.
 . "$(dirname "$0")/../lib/libtest.sh"
@@ -219,5 +220,58 @@ check "an uncached run sees the whole build directory, as before" \
   assert_file_has "$T/err" '^sees /cargo/build/other-2222/out/unrelated$'
 unset DEP_DEP_INCLUDE
 check "no bundle or container left behind" assert_eq 0 "$(leftovers "$OCI_HOST_RUNNER_STATE_DIR")" "leftovers"
+
+# ---- rootless: the same A/B builds by an unprivileged user (a bare-user
+# ostree repo in the user's cache; the toolchain under /root bound where
+# the user can reach it, as test-rootless does)
+if [ "$(id -u)" -ne 0 ]; then
+  skip "rootless: needs root to create the test user"
+  finish
+  exit
+fi
+ensure_test_user
+SYSROOT=$(rustc --print sysroot)
+mkdir -p "$T/bin" "$T/toolchain" "$T/u"
+cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
+declare -f out_snapshot >"$T/u/snap.sh"
+for rt in $(runtimes); do
+  checkout "$T/u/$rt-a"
+  checkout "$T/u/$rt-checkout-b"
+  XDG=$T/u/xdg-$rt
+  install -d -m 700 -o "$TEST_USER" "$XDG"
+  chown -R "$TEST_USER" "$T/u"
+  cat >"$T/u/build-$rt.sh" <<SH
+set -e
+. $T/u/snap.sh
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
+export XDG_RUNTIME_DIR=$XDG XDG_CACHE_HOME=$T/u/cache-$rt
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
+for c in a checkout-b; do
+  cd $T/u/$rt-\$c
+  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \
+    --config "host.runner=[\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--result-cache\",\"local\",\"-v\"]"
+  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
+  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
+  out_snapshot target >$T/u/$rt-\$c.snap
+done
+SH
+  if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
+    ok "$rt rootless: checkouts A and B build with the cache"
+  else
+    not_ok "$rt rootless: checkouts A and B build with the cache"
+    tail -15 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  check "$rt rootless: A's scripts ran in a rootless container" \
+    assert_file_has "$T/u/$rt-a.runtime" "runtime $rt .*rootless"
+  check "$rt rootless: A's two scripts were stored" \
+    assert_eq 2 "$(grep -c '^miss [0-9a-f]* (stored)$' "$T/u/$rt-a.cache")" "stored results"
+  check "$rt rootless: B's two scripts were hits" \
+    assert_eq 2 "$(grep -c '^hit ' "$T/u/$rt-checkout-b.cache")" "hits"
+  check "$rt rootless: B's OUT_DIRs are A's, byte for byte" \
+    diff -u "$T/u/$rt-a.snap" "$T/u/$rt-checkout-b.snap"
+  check "$rt rootless: ... and not empty" assert_file_has "$T/u/$rt-checkout-b.snap" '^gen lib/tool.sh f 750 '
+done
 
 finish
