@@ -281,8 +281,8 @@ cache_local_log (struct store *st, const char *event, const char *hex,
 {
   cleanup_free char *path = fs_path_join (store_dir (st), "results.log");
   char line[160];
-  int n = snprintf (line, sizeof line, "%s %s %lld\n", event, hex,
-                    (long long)ns);
+  int n = snprintf (line, sizeof line, "%s %s %lld %lld\n", event, hex,
+                    (long long)ns, (long long)time (NULL));
   cleanup_close int fd
       = path ? open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
              : -1;

@@ -14,7 +14,8 @@
  * is never visible.  A restore copies (never hard links: a later run
  * could write through a link into the store).
  *
- * Events (hit, stored) are appended to DIR/results.log for `cache stats`.
+ * Events (hit, miss, stored) are appended to DIR/results.log for `cache
+ * stats`.
  */
 #ifndef OHR_CACHE_LOCAL_H
 #define OHR_CACHE_LOCAL_H
@@ -47,7 +48,8 @@ int cache_local_put (struct store *st, const char *hex, const char *out_dir,
 
 void cache_hit_clear (struct cache_hit *h);
 
-/* Append "EVENT KEY NS\n" to the results log (best effort). */
+/* Append "EVENT KEY NS TIME\n" to the results log (best effort): hit
+ * (NS: the original run's wall time), miss, stored (NS: the run's). */
 void cache_local_log (struct store *st, const char *event, const char *hex,
                       int64_t ns);
 

@@ -108,7 +108,10 @@ cache_cmd_get (const char *store_dir, char *const *args, ohr_error_t *err)
       cache_hit_clear (&hit);
     }
   else if (r == 0)
-    printf ("miss %s\n", key.hex);
+    {
+      cache_local_log (st, "miss", key.hex, 0);
+      printf ("miss %s\n", key.hex);
+    }
   cache_key_clear (&key);
   return r < 0 ? -1 : 0;
 }

@@ -132,6 +132,8 @@ const char options_usage[]
       "  pull REF | import oci:PATH|oci-archive:FILE | images | inspect "
       "REF\n"
       "  rm REF | gc      the image store (each with --help)\n"
+      "  cache stats | cache gc --max-size SIZE | cache rm KEY\n"
+      "                   the build-script result cache (docs/cache.md)\n"
       "  doctor [--json] [--cargo] [-- CARGO ARGS]\n"
       "                   check that build scripts can run here (--cargo:\n"
       "                   and that `cargo build` here calls the runner)\n"

@@ -10,6 +10,7 @@
 # By hand (the runner called as Cargo would): a failing script and a
 # script whose OUT_DIR is not empty at start are never cached; network
 # host and identity paths are not either; --result-cache off does not ask.
+# `cache stats`, `cache rm KEY` and `cache gc --max-size`.
 # Rootless too: A then B by an unprivileged user, on both runtimes.
 # A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
 # variables name: what its key covers.
@@ -184,6 +185,24 @@ run "$SCRIPT"
 check "... and then a hit, which restores OUT_DIR" \
   bash -c "grep -q 'result-cache: hit ' '$T/err' && [ \"\$(cat '$OUT_DIR/new')\" = new ]"
 check "... and replays stdout" assert_file_has "$T/out" '^cargo:rustc-env=X=1$'
+"$OHR" cache stats >"$T/stats" 2>&1 || true
+check "cache stats counts the result, the hit and the time saved" \
+  bash -c "grep -qx 'entries: 1' '$T/stats' && grep -qx 'hits: 1' '$T/stats' && grep -q '^time saved: ' '$T/stats'"
+KEY=$(sed -n 's/.*result-cache: hit \([0-9a-f]*\) .*/\1/p' "$T/err")
+rc=0
+"$OHR" cache rm "$KEY" >"$T/rm" 2>&1 || rc=$?
+check "cache rm KEY12 removes it" bash -c "[ $rc -eq 0 ] && grep -q '^removed $KEY' '$T/rm'"
+rm -f "$OUT_DIR"/*
+run "$SCRIPT"
+check "... so the next run misses, and is stored again" assert_file_has "$T/err" "result-cache: miss $KEY \\(stored\\)$"
+rc=0
+"$OHR" cache gc --max-size 0 >"$T/gc" 2>&1 || rc=$?
+check "cache gc --max-size 0 removes every result" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^removed 1 results' '$T/gc' && '$OHR' cache stats | grep -qx 'entries: 0'"
+rc=0
+"$OHR" cache rm 0123456789ab >"$T/rm" 2>&1 || rc=$?
+check "cache rm of an unknown key: usage error 121, one line" \
+  bash -c "[ $rc -eq 121 ] && grep -q \"no result '0123456789ab'\" '$T/rm'"
 rm -f "$OUT_DIR"/*
 run --network host "$SCRIPT"
 check "network host is not cached" assert_file_has "$T/err" 'result-cache: off \(network host\)$'
