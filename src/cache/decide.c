@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 const char *
 cache_refusal (const struct cache_facts *f)
@@ -44,4 +45,18 @@ cache_dir_is_empty (const char *path)
     if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
       return false;
   return true;
+}
+
+void
+cache_dir_empty_out (const char *path)
+{
+  cleanup_dir DIR *d = opendir (path);
+  struct dirent *e;
+  while (d && (e = readdir (d)))
+    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      {
+        ohr_error_t ignored = NULL;
+        fs_rm_rf_at (dirfd (d), e->d_name, &ignored);
+        ohr_error_free (&ignored);
+      }
 }

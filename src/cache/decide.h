@@ -39,4 +39,8 @@ const char *cache_refusal (const struct cache_facts *f);
  * read). */
 bool cache_dir_is_empty (const char *path);
 
+/* Remove what the directory path holds (a restore that went wrong), never
+ * following a link out of it; best effort. */
+void cache_dir_empty_out (const char *path);
+
 #endif

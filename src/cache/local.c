@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/decide.h"
 #include "cache/merkle.h"
 #include "cache/proto.h"
 #include "util/cleanup.h"
@@ -48,21 +49,6 @@ read_child (GFile *root, const char *name, struct buf *out, ohr_error_t *err)
   if (len > RESULT_MAX_BLOB || buf_add (out, data, len) < 0)
     return ohr_error_nomem (err);
   return 0;
-}
-
-/* Empty dir again (what a failed restore left), without following links. */
-static void
-empty_dir (const char *dir)
-{
-  cleanup_dir DIR *d = opendir (dir);
-  struct dirent *e;
-  while (d && (e = readdir (d)))
-    if (strcmp (e->d_name, ".") && strcmp (e->d_name, ".."))
-      {
-        ohr_error_t ignored = NULL;
-        fs_rm_rf_at (dirfd (d), e->d_name, &ignored);
-        ohr_error_free (&ignored);
-      }
 }
 
 static int
@@ -139,7 +125,7 @@ cache_local_get (struct store *st, const char *hex, const char *out_dir,
     r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                        "result %s records a failed run", hex);
   if (r == 0 && (r = restore (repo, commit, out_dir, err)) < 0)
-    empty_dir (out_dir);
+    cache_dir_empty_out (out_dir);
   if (r < 0)
     {
       cache_hit_clear (hit);

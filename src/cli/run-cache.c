@@ -173,12 +173,14 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
     }
   if (strcmp (what, "hit") == 0)
     {
-      /* restored, but its output is lost: run again over an empty
-       * OUT_DIR is not possible now; say so and run uncached */
+      /* restored, but its output is lost: the script runs, uncached,
+       * over the empty OUT_DIR it would have had */
       fprintf (stderr,
                "oci-host-runner: notice: result cache: the output "
                "of result %.12s could not be read back\n",
                c->key);
+      cache_dir_empty_out (plan->ctx->out_dir);
+      set_line (c, "result-cache: off (its result could not be read back)");
       return 0;
     }
   c->active = true;

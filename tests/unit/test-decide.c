@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cache/decide.h"
 #include "util/cleanup.h"
@@ -104,6 +105,16 @@ test_dir_is_empty (void **state)
   assert_false (cache_dir_is_empty (d));
   cleanup_free char *missing = fs_path_join (tmp, "missing");
   assert_false (cache_dir_is_empty (missing));
+  /* emptied again: files, directories, and a link whose target stays */
+  cleanup_free char *sub = fs_path_join (d, "sub/deeper");
+  assert_int_equal (fs_mkdir_p (sub, 0755, &err), 0);
+  cleanup_free char *outside = fs_path_join (tmp, "outside");
+  assert_int_equal (fs_write_new (outside, "keep", 4, 0644, &err), 0);
+  cleanup_free char *link = fs_path_join (d, "link");
+  assert_int_equal (symlink (outside, link), 0);
+  cache_dir_empty_out (d);
+  assert_true (cache_dir_is_empty (d));
+  assert_true (fs_exists (outside));
 }
 
 int
