@@ -222,6 +222,7 @@ check "... and -v says so" assert_file_has "$T/err" 'result-cache: off \(--resul
 cat >"$T/look.sh" <<'SH'
 #!/bin/sh
 find /cargo/build -mindepth 1 | sort | sed 's/^/sees /' >&2
+echo "library path: $LD_LIBRARY_PATH" >&2
 SH
 fake_cargo_context "$T/look" "$T/look.sh"
 B=$T/look/target/debug/build
@@ -229,7 +230,11 @@ mkdir -p "$B/dep-3333/out/include" "$B/other-2222/out"
 echo x >"$B/dep-3333/out/include/dep.h"
 echo y >"$B/other-2222/out/unrelated"
 export DEP_DEP_INCLUDE=$B/dep-3333/out/include
+# as Cargo sets it: the profile directory and its deps/, then the toolchain
+export LD_LIBRARY_PATH=$T/look/target/debug:$T/look/target/debug/deps:/usr/lib/extra
 run "$SCRIPT"
+check "... and no host path of the checkout in LD_LIBRARY_PATH (not mounted)" \
+  assert_file_has "$T/err" '^library path: /usr/lib/extra$'
 check "a cacheable run sees the OUT_DIR a DEP_* variable names" \
   assert_file_has "$T/err" '^sees /cargo/build/dep-3333/out/include/dep.h$'
 check "... and nothing else of the build directory" assert_file_lacks "$T/err" 'other-2222|pkg-1111'
@@ -237,7 +242,9 @@ rm -f "$OUT_DIR"/*
 run --result-cache off "$SCRIPT"
 check "an uncached run sees the whole build directory, as before" \
   assert_file_has "$T/err" '^sees /cargo/build/other-2222/out/unrelated$'
-unset DEP_DEP_INCLUDE
+check "... which keeps Cargo's LD_LIBRARY_PATH as it was" \
+  assert_file_has "$T/err" "^library path: $T/look/target/debug:"
+unset DEP_DEP_INCLUDE LD_LIBRARY_PATH
 check "no bundle or container left behind" assert_eq 0 "$(leftovers "$OCI_HOST_RUNNER_STATE_DIR")" "leftovers"
 
 # ---- rootless: the same A/B builds by an unprivileged user (a bare-user
