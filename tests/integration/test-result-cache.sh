@@ -10,7 +10,8 @@
 # By hand (the runner called as Cargo would): a failing script and a
 # script whose OUT_DIR is not empty at start are never cached; network
 # host and identity paths are not either; --result-cache off does not ask.
-# `cache stats`, `cache rm KEY` and `cache gc --max-size`.
+# `cache stats`, `cache rm KEY` and `cache gc --max-size`.  Eight runs of
+# one script at once on one store; a store on a full file system.
 # Rootless too: A then B by an unprivileged user, on both runtimes.
 # A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
 # variables name: what its key covers.
@@ -246,6 +247,50 @@ check "... which keeps Cargo's LD_LIBRARY_PATH as it was" \
   assert_file_has "$T/err" "^library path: $T/look/target/debug:"
 unset DEP_DEP_INCLUDE LD_LIBRARY_PATH
 check "no bundle or container left behind" assert_eq 0 "$(leftovers "$OCI_HOST_RUNNER_STATE_DIR")" "leftovers"
+
+# ---- faults: eight runs of one script at once on one store; a store on a
+# full file system
+cat >"$T/par.sh" <<'SH'
+#!/bin/sh
+echo "cargo:rustc-env=P=1"
+head -c 65536 /dev/zero >"$OUT_DIR/blob"
+echo done >"$OUT_DIR/mark"
+SH
+export OCI_HOST_RUNNER_CACHE_DIR=$T/par-cache
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  d=$T/par$i
+  mkdir -p "$d/pkg" "$d/target/debug/build/pkg-0000/out" "$d/target/debug/build/pkg-1111"
+  install -m 755 "$T/par.sh" "$d/target/debug/build/pkg-1111/build-script-build"
+  (cd "$d/pkg" && OUT_DIR=$d/target/debug/build/pkg-0000/out CARGO_MANIFEST_DIR=$d/pkg \
+    "$OHR" --runtime "$RT" --result-cache local -v "$d/target/debug/build/pkg-1111/build-script-build" \
+    >"$d/out" 2>"$d/err") &
+  pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+check "eight runs at once on one store all succeed" assert_eq 0 "$failed" "failed runs"
+check "... each OUT_DIR complete, each stdout replayed or printed" \
+  bash -c "for i in 1 2 3 4 5 6 7 8; do [ \"\$(cat $T/par\$i/target/debug/build/pkg-0000/out/mark)\" = done ] && [ \$(stat -c %s $T/par\$i/target/debug/build/pkg-0000/out/blob) = 65536 ] && grep -qx 'cargo:rustc-env=P=1' $T/par\$i/out || exit 1; done"
+check "... and no notice of a store failure" bash -c "! grep -h 'notice: result cache' $T/par*/err"
+rc=0
+"$OHR" cache stats >"$T/stats" 2>&1 || rc=$?
+check "... one result in the store" bash -c "[ $rc -eq 0 ] && grep -qx 'entries: 1' '$T/stats'"
+
+if mkdir -p "$T/full" && mount -t tmpfs -o size=256k tmpfs "$T/full" 2>/dev/null; then
+  at_exit "umount '$T/full'"
+  # the result store (the image store) there, the prepared images not
+  export OCI_HOST_RUNNER_STORE_DIR=$T/full OCI_HOST_RUNNER_CACHE_DIR=$T/par-cache
+  head -c 200000 /dev/zero >"$T/full/filler" || true
+  fake_cargo_context "$T/fullrun" "$T/par.sh"
+  run "$SCRIPT"
+  check "a store on a full file system: the build script still succeeds" assert_eq 0 "$rc" "exit code"
+  check "... with its OUT_DIR" bash -c "[ \"\$(cat '$OUT_DIR/mark')\" = done ]"
+  check "... and a notice, not an error" assert_file_has "$T/err" 'notice: result cache: '
+  unset OCI_HOST_RUNNER_STORE_DIR
+else
+  skip "a store on a full file system: cannot mount a tmpfs here"
+fi
 
 # ---- rootless: the same A/B builds by an unprivileged user (a bare-user
 # ostree repo in the user's cache; the toolchain under /root bound where
