@@ -1424,7 +1424,6 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
           .idmap_fd = -1,
           .js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 } };
   int r;
-  bool hit = false;
   run_cache_init (&s.cache);
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;
@@ -1442,7 +1441,7 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;
-  else if ((hit = cache_lookup (&s) > 0))
+  else if (cache_lookup (&s) > 0)
     r = cache_replay (&s, err);
   else
     {
