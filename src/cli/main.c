@@ -102,6 +102,7 @@ static const struct command commands[] = {
   { "inspect", cmd_store, "show a stored image" },
   { "rm", cmd_store, "remove a stored image" },
   { "gc", cmd_store, "drop unreferenced objects" },
+  { "cache", cmd_store, "the build-script result cache: stats, gc, rm" },
   { "help", cmd_help, "show help" },
   { "version", cmd_version, "show the version" },
 };

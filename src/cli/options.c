@@ -101,6 +101,11 @@ const char options_usage[]
       "OCI_HOST_RUNNER_ATTEST_KEY)\n"
       "                       and its run record "
       "[OCI_HOST_RUNNER_ATTEST_DIR]\n"
+      "  --result-cache MODE  off, auto (default: cache the results of build\n"
+      "                       scripts run on pinned images) or local (also\n"
+      "                       on the host image, keyed by the host's\n"
+      "                       software); a hit restores OUT_DIR and replays\n"
+      "                       the output [OCI_HOST_RUNNER_RESULT_CACHE]\n"
       "  --keep-bundle, --no-keep-bundle\n"
       "                       keep the generated bundle and print its path\n"
       "                       [OCI_HOST_RUNNER_KEEP_BUNDLE]\n"
@@ -127,6 +132,8 @@ const char options_usage[]
       "  pull REF | import oci:PATH|oci-archive:FILE | images | inspect "
       "REF\n"
       "  rm REF | gc      the image store (each with --help)\n"
+      "  cache stats | cache gc --max-size SIZE | cache rm KEY\n"
+      "                   the build-script result cache (docs/cache.md)\n"
       "  doctor [--json] [--cargo] [-- CARGO ARGS]\n"
       "                   check that build scripts can run here (--cargo:\n"
       "                   and that `cargo build` here calls the runner)\n"
@@ -161,6 +168,7 @@ enum
   OPT_ALLOW_UNPINNED,
   OPT_NO_ALLOW_UNPINNED,
   OPT_NO_VERBOSE,
+  OPT_RESULT_CACHE,
 };
 
 static const struct option long_options[] = {
@@ -183,6 +191,7 @@ static const struct option long_options[] = {
   { "insecure-registry", required_argument, NULL, OPT_INSECURE },
   { "allow-unpinned", no_argument, NULL, OPT_ALLOW_UNPINNED },
   { "no-allow-unpinned", no_argument, NULL, OPT_NO_ALLOW_UNPINNED },
+  { "result-cache", required_argument, NULL, OPT_RESULT_CACHE },
   { "verbose", no_argument, NULL, 'v' },
   { "no-verbose", no_argument, NULL, OPT_NO_VERBOSE },
   { "help", no_argument, NULL, 'h' },
@@ -260,6 +269,24 @@ set_mode (struct run_options *o, bool paths, const char *v, const char *where,
       o->network_set = true;
     }
   return 0;
+}
+
+static int
+set_result_cache (struct run_options *o, const char *v, const char *where,
+                  ohr_error_t *err)
+{
+  static const char *const names[] = { "auto", "off", "local" };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp (v, names[i]) == 0)
+      {
+        o->result_cache = (enum result_cache_mode)i;
+        o->result_cache_set = true;
+        return 0;
+      }
+  return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                        "%s: unknown result cache mode '%s' (use off, auto "
+                        "or local)",
+                        where, v);
 }
 
 static int
@@ -345,6 +372,9 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_PATHS")) && *v
       && set_mode (o, true, v, "OCI_HOST_RUNNER_PATHS", err) < 0)
+    return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_RESULT_CACHE")) && *v
+      && set_result_cache (o, v, "OCI_HOST_RUNNER_RESULT_CACHE", err) < 0)
     return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_DEGRADED")) && *v
       && parse_degraded (v, "OCI_HOST_RUNNER_DEGRADED", o, err) < 0)
@@ -489,6 +519,8 @@ apply_option (int c, const char *arg, struct run_options *o,
       return options_set_string (&o->policy, arg, err);
     case OPT_PATHS:
       return set_mode (o, true, arg, "--paths", err);
+    case OPT_RESULT_CACHE:
+      return set_result_cache (o, arg, "--result-cache", err);
     case OPT_ENV:
       return push_option (&o->env, &given->env, arg, err);
     case OPT_CACHE_DIR:

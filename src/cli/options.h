@@ -27,6 +27,15 @@ enum paths_mode
   PATHS_CANONICAL, /* fixed /cargo/... paths, mapped back in directives */
 };
 
+/* --result-cache (src/cache/): auto caches runs on pinned images, local
+ * also runs on the host image (keyed by the host's software) */
+enum result_cache_mode
+{
+  RESULT_CACHE_AUTO,
+  RESULT_CACHE_OFF,
+  RESULT_CACHE_LOCAL,
+};
+
 struct run_options
 {
   char *image;   /* default "host" */
@@ -49,6 +58,8 @@ struct run_options
   char **annotations; /* --annotation KEY=VALUE */
   char *attest_dir;   /* --attest DIR: a run record and statement per run */
   bool keep_bundle;
+  enum result_cache_mode result_cache;
+  bool result_cache_set; /* given by flag or variable, not the default */
   bool verbose;
   bool help;
   bool version;

@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
+#include "cli/run-cache.h"
 #include "cli/sweep.h"
 #include "image/elfcheck.h"
 #include "image/image.h"
@@ -104,6 +105,8 @@ struct run_state
   char *lower;        /* the source overlay's lower dir, where it is bound */
   int idmap_fd;       /* user namespace the lower is idmapped through */
   char *seccomp_json; /* the profile's "seccomp" object (seccomp-bpf.h) */
+  struct run_cache cache; /* the result cache (run-cache.h) */
+  char **cache_subtrees;  /* what the view mounts of the build dir */
 };
 
 static void
@@ -137,6 +140,8 @@ state_clear (struct run_state *s)
     close (s->idmap_fd);
   policy_clear (&s->policy);
   ohr_error_free (&s->pump_error);
+  run_cache_clear (&s->cache);
+  strv_free (s->cache_subtrees);
 }
 
 static void verbose (const struct run_state *s, const char *fmt, ...)
@@ -606,6 +611,8 @@ prepare_mapped_bundle (struct run_state *s, ohr_error_t *err)
   return 0;
 }
 
+static int cache_narrow_view (struct run_state *s, ohr_error_t *err);
+
 static int
 generate (struct run_state *s, ohr_error_t *err)
 {
@@ -627,6 +634,9 @@ generate (struct run_state *s, ohr_error_t *err)
     .source_work = s->bundle.work,
     .workspace = &s->ws,
   };
+  if (cache_narrow_view (s, err) < 0)
+    return -1;
+  li.build_subtrees = s->cache_subtrees;
   if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   /* a kept bundle keeps its scratch layer: on the state directory then */
@@ -923,6 +933,8 @@ static void
 stdout_pump (void *ctx, const char *buf, size_t len)
 {
   struct run_state *s = ctx;
+  /* cached in container form: mapped at replay, for the checkout then */
+  run_cache_capture (&s->cache, buf, len);
   /* attested: the stream as the script printed it (with canonical paths
    * it does not depend on where the checkout lives) */
   if (s->attest_fd >= 0 && len)
@@ -1058,7 +1070,8 @@ execute (struct run_state *s, ohr_error_t *err)
   if (rt_stderr < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
                             s->bundle.stderr_log);
-  int pass[4] = { status_w, STDERR_FILENO, s->js.read_fd, s->js.write_fd };
+  int pass[4] = { status_w, run_cache_stderr_fd (&s->cache), s->js.read_fd,
+                  s->js.write_fd };
   struct runtime_io io = {
     .pass_fds = pass,
     .n_pass = s->js.read_fd >= 0 ? 4 : 2,
@@ -1072,7 +1085,8 @@ execute (struct run_state *s, ohr_error_t *err)
     .idmap_target = s->lower,
   };
   cleanup_close int out_r = -1;
-  if (maps_directives (s) || s->attest_fd >= 0 || watches (s))
+  if (maps_directives (s) || s->attest_fd >= 0 || watches (s)
+      || s->cache.active)
     {
       /* the script's stdout comes through us: directives name container
        * paths that Cargo must see as host paths */
@@ -1093,6 +1107,7 @@ execute (struct run_state *s, ohr_error_t *err)
   int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log, &io,
                        &rr, err);
   close (steal_fd (&status_w));
+  run_cache_stderr_done (&s->cache);
   if (r < 0)
     return -1;
   report_directive_notes (s);
@@ -1374,6 +1389,80 @@ attest (struct run_state *s, ohr_error_t *err)
   return r;
 }
 
+/* ---- the result cache (src/cli/run-cache.h): kept apart here */
+
+static void
+cache_facts_of (struct run_state *s, struct cache_facts *out)
+{
+  struct cache_facts f = {
+    .mode = s->opts.result_cache,
+    .network_none = s->opts.network == NETWORK_NONE,
+    .canonical_paths = s->opts.paths == PATHS_CANONICAL,
+    .source_overlay
+    = s->eff.settings.source_writes == POLICY_SOURCE_WRITES_OVERLAY,
+    .out_dir_empty = cache_dir_is_empty (s->ctx.out_dir),
+    .pinned_image = s->image->digest != NULL,
+    .hooks = !spec_hooks_empty (&s->selected_hooks),
+    .degraded_proc = s->opts.degraded_proc,
+    .attest = s->opts.attest_dir != NULL,
+    .build_dir = s->ctx.build_dir != NULL,
+  };
+  *out = f;
+}
+
+/* A run that may be cached sees of the build directory only what its key
+ * covers: the OUT_DIRs its DEP_* variables name (hooks are chosen later:
+ * a run they make uncacheable still sees only these). */
+static int
+cache_narrow_view (struct run_state *s, ohr_error_t *err)
+{
+  struct cache_facts f;
+  cache_facts_of (s, &f);
+  if (cache_refusal (&f))
+    return 0;
+  return cache_plan_dependencies (s->ctx.build_dir, environ,
+                                  &s->cache_subtrees, err);
+}
+
+/* Ask for this run's result: 1 on a hit (OUT_DIR restored). */
+static int
+cache_lookup (struct run_state *s)
+{
+  struct cache_facts f;
+  cache_facts_of (s, &f);
+  struct cache_plan_input plan = { .ctx = &s->ctx,
+                                   .view = &s->layout,
+                                   .image = s->image,
+                                   .ws = &s->ws,
+                                   .eff = &s->eff,
+                                   .envp = environ };
+  int hit = run_cache_lookup (&s->cache, &f, &plan,
+                              s->opts.store_dir ? s->opts.store_dir
+                                                : s->opts.cache_dir,
+                              s->bundle.dir);
+  /* one line per run: a miss says after the run whether it was stored */
+  if (s->cache.line && !s->cache.active)
+    verbose (s, "%s", s->cache.line);
+  return hit;
+}
+
+/* A hit: the script's stdout as a run's (mapped to this checkout's
+ * paths), then its stderr. */
+static int
+cache_replay (struct run_state *s, ohr_error_t *err)
+{
+  if (maps_directives (s) && make_directive_filter (s, err) < 0)
+    return -1;
+  stdout_pump (s, s->cache.hit_out.data ? s->cache.hit_out.data : "",
+               s->cache.hit_out.len);
+  stdout_pump (s, "", 0);
+  report_directive_notes (s);
+  write_all_fd (STDERR_FILENO,
+                s->cache.hit_err.data ? s->cache.hit_err.data : "",
+                s->cache.hit_err.len);
+  return 0;
+}
+
 int
 cmd_run (int argc, char **argv, ohr_error_t *err)
 {
@@ -1382,6 +1471,7 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
           .idmap_fd = -1,
           .js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 } };
   int r;
+  run_cache_init (&s.cache);
   if (options_parse (argc, argv, environ, &s.opts, err) < 0)
     return -1;
   if (s.opts.help)
@@ -1398,6 +1488,8 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;
+  else if (cache_lookup (&s) > 0)
+    r = cache_replay (&s, err);
   else
     {
       clock_gettime (CLOCK_REALTIME, &s.started);
@@ -1423,6 +1515,9 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
           if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
             r = -1;
         }
+      run_cache_finish (&s.cache, r, &s.started, &s.finished);
+      if (s.cache.line && s.cache.key[0])
+        verbose (&s, "%s", s.cache.line);
     }
   /* no record for this run: its directive stream alone means nothing */
   if (r != 0 && s.attest_path)

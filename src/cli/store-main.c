@@ -18,6 +18,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "cache/maint.h"
+#include "cli/cache-cmd.h"
 #include "cli/dispatch.h"
 #include "cli/exitcodes.h"
 #include "cli/options.h"
@@ -37,6 +39,7 @@ struct store_cli
   char *store_dir;
   char **insecure;
   uint64_t max_layer_size; /* 0: the store's default */
+  char *max_size;          /* cache gc --max-size */
   bool help;
   char **args;
 };
@@ -72,6 +75,8 @@ store_option (int c, const char *arg, void *ctx, ohr_error_t *err)
       return options_set_string (&cli->store_dir, arg, err);
     case 'k':
       return strv_push (&cli->insecure, arg) < 0 ? ohr_error_nomem (err) : 0;
+    case 'm':
+      return options_set_string (&cli->max_size, arg, err);
     default:
       cli->help = true;
       return 0;
@@ -105,6 +110,7 @@ parse_cli (int argc, char **argv, struct store_cli *cli, ohr_error_t *err)
   static const struct option opts[]
       = { { "store", required_argument, NULL, 's' },
           { "insecure-registry", required_argument, NULL, 'k' },
+          { "max-size", required_argument, NULL, 'm' },
           { "help", no_argument, NULL, 'h' },
           { NULL, 0, NULL, 0 } };
   if (cli_parse_options (argc, argv, "+h", opts, store_option, cli, &cli->args,
@@ -328,6 +334,85 @@ cmd_gc (struct store_cli *cli, ohr_error_t *err)
   return 0;
 }
 
+static int
+cmd_result_get (struct store_cli *cli, ohr_error_t *err)
+{
+  return cache_cmd_get (cli->store_dir, cli->args, err);
+}
+
+static int
+cmd_result_put (struct store_cli *cli, ohr_error_t *err)
+{
+  return cache_cmd_put (cli->store_dir, cli->args, err);
+}
+
+/* cache stats | cache gc --max-size SIZE | cache rm KEY: the result
+ * cache's local store (src/cache/maint.h). */
+static int
+cmd_cache (struct store_cli *cli, ohr_error_t *err)
+{
+  const char *what = cli->args[0];
+  cleanup_store struct store *st = NULL;
+  if (strcmp (what, "stats") == 0 && cli->args[1] == NULL)
+    {
+      struct cache_stats cs;
+      if (open_store (cli, &st, err) < 0
+          || cache_maint_stats (st, &cs, err) < 0)
+        return -1;
+      cleanup_free char *size = human_size (cs.bytes);
+      printf ("entries: %zu\nsize: %s\nhits: %" PRIu64 "\nmisses: %" PRIu64
+              " (%" PRIu64 " stored)\ntime saved: %.1f s\n",
+              cs.entries, size ? size : "?", cs.hits, cs.misses, cs.stored,
+              (double)cs.saved_ns / 1e9);
+      return 0;
+    }
+  /* gc's option may follow it: the helper's options stop at the first
+   * operand */
+  if (strcmp (what, "gc") == 0 && cli->args[1]
+      && strncmp (cli->args[1], "--max-size", 10) == 0)
+    {
+      const char *v = cli->args[1][10] == '='    ? cli->args[1] + 11
+                      : cli->args[1][10] == '\0' ? cli->args[2]
+                                                 : NULL;
+      if (v
+          && (cli->args[1][10] == '=' ? cli->args[2] == NULL
+                                      : cli->args[3] == NULL)
+          && options_set_string (&cli->max_size, v, err) < 0)
+        return -1;
+      for (size_t i = 1; cli->args[i]; i++)
+        free (cli->args[i]);
+      cli->args[1] = NULL;
+    }
+  if (strcmp (what, "gc") == 0 && cli->args[1] == NULL)
+    {
+      uint64_t max = 0, freed = 0;
+      size_t removed = 0;
+      if (cli->max_size == NULL || policy_parse_size (cli->max_size, &max) < 0
+          || max == UINT64_MAX)
+        return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                              "cache gc: give --max-size SIZE (bytes, or "
+                              "with K, M, G or T)");
+      if (open_store (cli, &st, err) < 0
+          || cache_maint_gc (st, max, &removed, &freed, err) < 0)
+        return -1;
+      cleanup_free char *f = human_size (freed);
+      printf ("removed %zu results (%s)\n", removed, f ? f : "?");
+      return 0;
+    }
+  if (strcmp (what, "rm") == 0 && cli->args[1] && cli->args[2] == NULL)
+    {
+      char hex[65];
+      if (open_store (cli, &st, err) < 0
+          || cache_maint_rm (st, cli->args[1], hex, err) < 0)
+        return -1;
+      printf ("removed %s (its objects go with the next gc)\n", hex);
+      return 0;
+    }
+  return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                        "usage: oci-host-runner cache stats | gc --max-size "
+                        "SIZE | rm KEY");
+}
+
 static const struct store_command commands[] = {
   { "pull", "pull REF: fetch REGISTRY/REPO[:TAG|@DIGEST] into the store",
     cmd_pull, 1, 1 },
@@ -344,6 +429,18 @@ static const struct store_command commands[] = {
     cmd_ensure, 1, 1 },
   { "resolve", "resolve REF: print the digest a tag points to", cmd_resolve, 1,
     1 },
+  { "cache",
+    "cache stats | gc --max-size SIZE | rm KEY: the build-script result "
+    "cache",
+    cmd_cache, 1, 3 },
+  { "result-get",
+    "result-get REQUEST OUT_DIR DIR: look up a build-script "
+    "result (run mode)",
+    cmd_result_get, 3, 3 },
+  { "result-put",
+    "result-put KEY OUT_DIR DIR START_NS END_NS: store one "
+    "(run mode)",
+    cmd_result_put, 5, 5 },
 };
 
 static int
@@ -389,6 +486,7 @@ run_command (const void *command, int argc, char **argv, ohr_error_t *err)
                   == 0)
     r = cmd->fn (&cli, err);
   free (cli.store_dir);
+  free (cli.max_size);
   strv_free (cli.insecure);
   strv_free (cli.args);
   return r;

@@ -269,6 +269,24 @@ add_masks (const struct view_input *in, struct view *l, ohr_error_t *err)
   return 0;
 }
 
+/* Of the build directory, only the subtrees the result cache keys on. */
+static int
+add_build_subtrees (const struct view_input *in, struct view *l,
+                    ohr_error_t *err)
+{
+  for (size_t i = 0; in->build_subtrees[i]; i++)
+    {
+      cleanup_free char *dest = view_map_value (l, in->build_subtrees[i]);
+      if (dest == NULL)
+        return ohr_error_nomem (err);
+      if (mounts_add_bind (&l->mounts, in->build_subtrees[i], dest, false,
+                           false, err)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
@@ -303,6 +321,9 @@ add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
       int r;
       if (strcmp (p->host, ctx->out_dir) == 0)
         r = mounts_add_bind (t, p->host, p->container, true, false, err);
+      else if (in->build_subtrees && ctx->build_dir
+               && strcmp (p->host, ctx->build_dir) == 0)
+        r = add_build_subtrees (in, l, err);
       else if (strcmp (p->host, ctx->manifest_dir) == 0)
         r = add_source_mount (in, p->host, p->container, t, err);
       else
@@ -462,6 +483,45 @@ map_env (const struct view *l, char **env, ohr_error_t *err)
   return 0;
 }
 
+/* A run the result cache may keep (build_subtrees set) sees no host path
+ * the container does not mount: Cargo's LD_LIBRARY_PATH names
+ * <target>/<profile> and its deps/, which canonical paths leave unmapped
+ * (only the build directory is mounted): drop those entries, so that the
+ * environment, and the key over it, do not depend on the checkout. */
+static int
+drop_unmounted_library_paths (const struct view_input *in, char ***env,
+                              ohr_error_t *err)
+{
+  const char *v = envfilter_get (*env, "LD_LIBRARY_PATH");
+  if (in->build_subtrees == NULL || in->ctx->build_dir == NULL || v == NULL)
+    return 0;
+  cleanup_free char *profile = strdup (in->ctx->build_dir);
+  cleanup_free char *kept = strdup ("");
+  if (profile == NULL || kept == NULL)
+    return ohr_error_nomem (err);
+  char *slash = strrchr (profile, '/');
+  if (slash == NULL || slash == profile)
+    return 0;
+  *slash = '\0';
+  for (const char *p = v; *p;)
+    {
+      size_t n = strcspn (p, ":");
+      cleanup_free char *entry = strndup (p, n);
+      if (entry == NULL)
+        return ohr_error_nomem (err);
+      if (!fs_path_is_under (entry, profile))
+        {
+          char *more = NULL;
+          if (asprintf (&more, "%s%s%s", kept, *kept ? ":" : "", entry) < 0)
+            return ohr_error_nomem (err);
+          free (kept);
+          kept = more;
+        }
+      p += n + (p[n] == ':');
+    }
+  return envfilter_set (env, "LD_LIBRARY_PATH", kept, err);
+}
+
 static int
 build_env (const struct view_input *in, const struct view *l, char ***out,
            ohr_error_t *err)
@@ -495,6 +555,7 @@ build_env (const struct view_input *in, const struct view *l, char ***out,
              < 0)
     return -1;
   if ((in->paths == PATHS_CANONICAL && map_env (l, env, err) < 0)
+      || drop_unmounted_library_paths (in, &env, err) < 0
       || set_path (in, &env, err) < 0
       || envfilter_set (&env, "HOME", LAYOUT_HOME, err) < 0)
     return -1;

@@ -97,6 +97,11 @@ struct view_input
   /* the overlay's lower dir when the package root must be reached through
    * another path (idshift.h); NULL: the package root itself */
   const char *source_lower;
+  /* When set (canonical paths; the result cache, src/cache/plan.h): of
+   * the build directory only these host directories are mounted, each at
+   * its canonical place below it, so that the script sees exactly what
+   * its key covers.  NULL: the whole build directory. */
+  char *const *build_subtrees;
 };
 
 struct view

@@ -319,6 +319,12 @@ store_dir (const struct store *s)
   return s->dir;
 }
 
+struct OstreeRepo *
+store_repo (struct store *s)
+{
+  return s->repo;
+}
+
 void
 store_set_max_layer_size (struct store *s, uint64_t bytes)
 {

@@ -44,6 +44,11 @@ cleanup_storep (struct store **s)
 
 const char *store_dir (const struct store *s);
 
+/* The libostree repository itself, for the result cache's commits
+ * (src/cache/local.c): refs under ohr/result/, apart from the images'. */
+struct OstreeRepo;
+struct OstreeRepo *store_repo (struct store *s);
+
 /* The largest uncompressed layer (its tar stream, and the sizes its
  * entries declare) an import accepts: 16 GiB unless set.  The biggest
  * layers of common build images (CUDA, full toolchains) are a few GiB;

@@ -394,6 +394,36 @@ test_value_options_replace_variables (void **state)
   parse_fails (plain, bad, "OCI_HOST_RUNNER_DEGRADED", "'pid'");
 }
 
+/* --result-cache and OCI_HOST_RUNNER_RESULT_CACHE: auto by default, the
+ * option over the variable, an unknown mode refused. */
+static void
+test_result_cache (void **state)
+{
+  struct run_options o;
+  char *plain[] = { "oci-host-runner", "script", NULL };
+  char *home[] = { "HOME=/home/u", NULL };
+  parse_ok (plain, home, &o);
+  assert_int_equal (o.result_cache, RESULT_CACHE_AUTO);
+  assert_false (o.result_cache_set);
+  options_clear (&o);
+  char *envp[]
+      = { "HOME=/home/u", "OCI_HOST_RUNNER_RESULT_CACHE=local", NULL };
+  parse_ok (plain, envp, &o);
+  assert_int_equal (o.result_cache, RESULT_CACHE_LOCAL);
+  assert_true (o.result_cache_set);
+  options_clear (&o);
+  char *argv[]
+      = { "oci-host-runner", "--result-cache", "off", "script", NULL };
+  parse_ok (argv, envp, &o);
+  assert_int_equal (o.result_cache, RESULT_CACHE_OFF);
+  options_clear (&o);
+  char *bad[]
+      = { "oci-host-runner", "--result-cache", "remote", "script", NULL };
+  parse_fails (bad, home, "--result-cache", "'remote'");
+  char *badenv[] = { "HOME=/home/u", "OCI_HOST_RUNNER_RESULT_CACHE=on", NULL };
+  parse_fails (plain, badenv, "OCI_HOST_RUNNER_RESULT_CACHE", "'on'");
+}
+
 /* The list variables as the store helper reads them. */
 static void
 test_env_list (void **state)
@@ -709,6 +739,7 @@ main (void)
     cmocka_unit_test (test_list_options_replace_variables),
     cmocka_unit_test (test_switches),
     cmocka_unit_test (test_value_options_replace_variables),
+    cmocka_unit_test (test_result_cache),
     cmocka_unit_test (test_env_list),
     cmocka_unit_test (test_stops_at_first_non_option),
     cmocka_unit_test (test_double_dash),

@@ -1,0 +1,279 @@
+/* local.c: see local.h */
+#define _GNU_SOURCE
+#include "cache/local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ostree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/decide.h"
+#include "cache/merkle.h"
+#include "cache/proto.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/gerror.h"
+#include "util/walk.h"
+
+#define REF_RESULT "ohr/result/"
+#define RESULT_MAX_BLOB (256u << 20)
+
+static char *
+result_ref (const char *hex)
+{
+  char *r = NULL;
+  return asprintf (&r, REF_RESULT "%s", hex) < 0 ? NULL : r;
+}
+
+void
+cache_hit_clear (struct cache_hit *h)
+{
+  buf_clear (&h->out);
+  buf_clear (&h->err);
+  reapi_action_result_clear (&h->result);
+}
+
+static int
+read_child (GFile *root, const char *name, struct buf *out, ohr_error_t *err)
+{
+  g_autoptr (GFile) f = g_file_get_child (root, name);
+  g_autoptr (GError) gerr = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!g_file_load_contents (f, NULL, &data, &len, NULL, &gerr))
+    return ohr_error_gerror (err, gerr, "cannot read the result's %s", name);
+  if (len > RESULT_MAX_BLOB || buf_add (out, data, len) < 0)
+    return ohr_error_nomem (err);
+  return 0;
+}
+
+static int
+give_to (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  const struct stat *owner = ctx;
+  if (fchownat (e->dirfd, e->name, owner->st_uid, owner->st_gid,
+                AT_SYMLINK_NOFOLLOW)
+      < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot give '%s' to OUT_DIR's owner", e->path);
+  return WALK_CONTINUE;
+}
+
+/* Copies made by the helper belong to its user: as root they go to
+ * OUT_DIR's owner, as the files a script writes there do. */
+static int
+restore_owner (const char *out_dir, ohr_error_t *err)
+{
+  struct stat st;
+  if (stat (out_dir, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot stat '%s'",
+                            out_dir);
+  if (st.st_uid == geteuid () && st.st_gid == getegid ())
+    return 0;
+  return walk_tree (AT_FDCWD, out_dir, NULL, give_to, &st, err);
+}
+
+static int
+restore (OstreeRepo *repo, const char *commit, const char *out_dir,
+         ohr_error_t *err)
+{
+  OstreeRepoCheckoutAtOptions opts = { 0 };
+  opts.mode = OSTREE_REPO_CHECKOUT_MODE_USER;
+  /* OUT_DIR exists (empty): union lets the checkout fill it */
+  opts.overwrite_mode = OSTREE_REPO_CHECKOUT_OVERWRITE_UNION_FILES;
+  opts.subpath = "/out";
+  /* copies, never hard links into the store */
+  opts.force_copy = TRUE;
+  g_autoptr (GError) gerr = NULL;
+  if (!ostree_repo_checkout_at (repo, &opts, AT_FDCWD, out_dir, commit, NULL,
+                                &gerr))
+    return ohr_error_gerror (err, gerr, "cannot restore OUT_DIR");
+  return restore_owner (out_dir, err);
+}
+
+int
+cache_local_get (struct store *st, const char *hex, const char *out_dir,
+                 struct cache_hit *hit, ohr_error_t *err)
+{
+  memset (hit, 0, sizeof *hit);
+  OstreeRepo *repo = (OstreeRepo *)store_repo (st);
+  cleanup_free char *ref = result_ref (hex);
+  g_autofree char *commit = NULL;
+  g_autoptr (GError) gerr = NULL;
+  if (ref == NULL)
+    return ohr_error_nomem (err);
+  if (!ostree_repo_resolve_rev (repo, ref, TRUE, &commit, &gerr))
+    return ohr_error_gerror (err, gerr, "cannot look up result %s", hex);
+  if (commit == NULL)
+    return 0;
+  g_autoptr (GFile) root = NULL;
+  if (!ostree_repo_read_commit (repo, commit, &root, NULL, NULL, &gerr))
+    return ohr_error_gerror (err, gerr, "cannot read result %s", hex);
+  struct buf result = { 0 };
+  int r = read_child (root, "stdout", &hit->out, err);
+  r = r < 0 ? r : read_child (root, "stderr", &hit->err, err);
+  r = r < 0 ? r : read_child (root, "result", &result, err);
+  r = r < 0 ? r
+            : reapi_decode_action_result (result.data ? result.data : "",
+                                          result.len, &hit->result, err);
+  buf_clear (&result);
+  if (r == 0 && hit->result.exit_code != 0)
+    r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                       "result %s records a failed run", hex);
+  if (r == 0 && (r = restore (repo, commit, out_dir, err)) < 0)
+    cache_dir_empty_out (out_dir);
+  if (r < 0)
+    {
+      cache_hit_clear (hit);
+      return -1;
+    }
+  return 1;
+}
+
+/* Owners are not part of a result; setid bits never are. */
+static OstreeRepoCommitFilterResult
+normalise (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer data)
+{
+  guint32 mode = g_file_info_get_attribute_uint32 (info, "unix::mode");
+  g_file_info_set_attribute_uint32 (info, "unix::mode", mode & ~06000u);
+  g_file_info_set_attribute_uint32 (info, "unix::uid", 0);
+  g_file_info_set_attribute_uint32 (info, "unix::gid", 0);
+  return OSTREE_REPO_COMMIT_FILTER_ALLOW;
+}
+
+/* The ActionResult of a run: Tree of OUT_DIR, stdout and stderr. */
+static int
+action_result (const char *out_dir, const struct buf *out,
+               const struct buf *errb, const struct timespec *start,
+               const struct timespec *end, struct buf *res, ohr_error_t *err)
+{
+  struct buf root = { 0 }, tree = { 0 };
+  struct merkle_options o = { .tree_children = &tree, .root_bytes = &root };
+  struct merkle_node n = { 0 };
+  int r = merkle_path (out_dir, &o, &n, err);
+  merkle_node_clear (&n);
+  struct buf whole = { 0 };
+  if (r == 0
+      && (proto_put_message (&whole, 1, &root) < 0
+          || buf_add (&whole, tree.data ? tree.data : "", tree.len) < 0))
+    r = ohr_error_nomem (err);
+  buf_clear (&root);
+  buf_clear (&tree);
+  if (r < 0)
+    {
+      buf_clear (&whole);
+      return -1;
+    }
+  struct reapi_output_directory od = { .path = "out" };
+  merkle_digest (whole.data, whole.len, &od.tree_digest);
+  buf_clear (&whole);
+  struct reapi_action_result ar = { .dirs = &od,
+                                    .n_dirs = 1,
+                                    .has_stdout = true,
+                                    .has_stderr = true,
+                                    .has_times = true,
+                                    .exec_start = *start,
+                                    .exec_end = *end };
+  merkle_digest (out->data ? out->data : "", out->len, &ar.stdout_digest);
+  merkle_digest (errb->data ? errb->data : "", errb->len, &ar.stderr_digest);
+  return reapi_encode_action_result (res, &ar, err);
+}
+
+static int
+write_staging (const char *dir, const char *name, const struct buf *b,
+               ohr_error_t *err)
+{
+  cleanup_free char *p = fs_path_join (dir, name);
+  if (p == NULL)
+    return ohr_error_nomem (err);
+  return fs_write_new (p, b->data ? b->data : "", b->len, 0644, err);
+}
+
+static int
+commit_result (OstreeRepo *repo, const char *hex, const char *staging,
+               const char *out_dir, ohr_error_t *err)
+{
+  g_autoptr (GError) gerr = NULL;
+  g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
+  g_autoptr (OstreeMutableTree) sub = NULL;
+  g_autoptr (GFile) root = NULL;
+  g_autofree char *commit = NULL;
+  cleanup_free char *ref = result_ref (hex);
+  OstreeRepoCommitModifier *mod = ostree_repo_commit_modifier_new (
+      OSTREE_REPO_COMMIT_MODIFIER_FLAGS_SKIP_XATTRS, normalise, NULL, NULL);
+  gboolean ok = ref
+                && ostree_repo_prepare_transaction (repo, NULL, NULL, &gerr)
+                && ostree_repo_write_dfd_to_mtree (repo, AT_FDCWD, staging,
+                                                   mtree, mod, NULL, &gerr)
+                && ostree_mutable_tree_ensure_dir (mtree, "out", &sub, &gerr)
+                && ostree_repo_write_dfd_to_mtree (repo, AT_FDCWD, out_dir,
+                                                   sub, mod, NULL, &gerr)
+                && ostree_repo_write_mtree (repo, mtree, &root, NULL, &gerr)
+                && ostree_repo_write_commit (repo, NULL, hex, NULL, NULL,
+                                             OSTREE_REPO_FILE (root), &commit,
+                                             NULL, &gerr);
+  if (ok)
+    {
+      ostree_repo_transaction_set_ref (repo, NULL, ref, commit);
+      ok = ostree_repo_commit_transaction (repo, NULL, NULL, &gerr);
+    }
+  ostree_repo_commit_modifier_unref (mod);
+  if (!ok)
+    {
+      ostree_repo_abort_transaction (repo, NULL, NULL);
+      if (ref == NULL)
+        return ohr_error_nomem (err);
+      return ohr_error_gerror (err, gerr, "cannot store result %s", hex);
+    }
+  return 0;
+}
+
+int
+cache_local_put (struct store *st, const char *hex, const char *out_dir,
+                 const struct buf *out, const struct buf *errb,
+                 const struct timespec *start, const struct timespec *end,
+                 ohr_error_t *err)
+{
+  cleanup_free char *tmpl = NULL;
+  if (asprintf (&tmpl, "%s/results-tmp.XXXXXX", store_dir (st)) < 0)
+    return ohr_error_nomem (err);
+  if (mkdtemp (tmpl) == NULL)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            tmpl);
+  struct buf res = { 0 };
+  int r = action_result (out_dir, out, errb, start, end, &res, err);
+  if (r == 0)
+    r = write_staging (tmpl, "stdout", out, err) < 0
+                || write_staging (tmpl, "stderr", errb, err) < 0
+                || write_staging (tmpl, "result", &res, err) < 0
+            ? -1
+            : 0;
+  buf_clear (&res);
+  if (r == 0)
+    r = commit_result ((OstreeRepo *)store_repo (st), hex, tmpl, out_dir, err);
+  ohr_error_t ignored = NULL;
+  fs_rm_rf (tmpl, &ignored);
+  ohr_error_free (&ignored);
+  return r;
+}
+
+void
+cache_local_log (struct store *st, const char *event, const char *hex,
+                 int64_t ns)
+{
+  cleanup_free char *path = fs_path_join (store_dir (st), "results.log");
+  char line[160];
+  int n = snprintf (line, sizeof line, "%s %s %lld %lld\n", event, hex,
+                    (long long)ns, (long long)time (NULL));
+  cleanup_close int fd
+      = path ? open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
+             : -1;
+  /* one write under PIPE_BUF: whole lines however many runs append */
+  if (fd >= 0 && n > 0 && (size_t)n < sizeof line
+      && write (fd, line, (size_t)n) < 0)
+    return;
+}

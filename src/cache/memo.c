@@ -1,0 +1,204 @@
+/* memo.c: see memo.h.  File format: one entry a line,
+ *   DEV INO SIZE MTIME_NS CTIME_NS HEX PATH\n
+ * (paths with a newline are never remembered). */
+#define _GNU_SOURCE
+#include "cache/memo.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define MEMO_MAX_FILE (64u << 20)
+
+static long long
+ns_of (const struct timespec *ts)
+{
+  return (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static size_t
+hash_path (const char *s)
+{
+  /* FNV-1a */
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return (size_t)h;
+}
+
+static struct memo_entry *
+slot (const struct memo *m, const char *path)
+{
+  size_t i = hash_path (path) & (m->cap - 1);
+  while (m->v[i].path && strcmp (m->v[i].path, path) != 0)
+    i = (i + 1) & (m->cap - 1);
+  return &m->v[i];
+}
+
+static int
+grow (struct memo *m)
+{
+  size_t cap = m->cap ? m->cap * 2 : 1024;
+  struct memo_entry *old = m->v;
+  size_t old_cap = m->cap;
+  m->v = calloc (cap, sizeof *m->v);
+  if (m->v == NULL)
+    {
+      m->v = old;
+      return -1;
+    }
+  m->cap = cap;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i].path)
+      *slot (m, old[i].path) = old[i];
+  free (old);
+  return 0;
+}
+
+/* Takes e->path. */
+static int
+insert (struct memo *m, struct memo_entry *e)
+{
+  if ((m->n + 1) * 2 > m->cap && grow (m) < 0)
+    {
+      free (e->path);
+      return -1;
+    }
+  struct memo_entry *s = slot (m, e->path);
+  if (s->path)
+    {
+      free (s->path);
+      m->n--;
+    }
+  *s = *e;
+  m->n++;
+  return 0;
+}
+
+int
+memo_load (const char *path, struct memo *out, ohr_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  out->now_ns = ns_of (&now);
+  if (grow (out) < 0)
+    return ohr_error_nomem (err);
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  ohr_error_t ignored = NULL;
+  if (fs_read_file (path, MEMO_MAX_FILE, &data, &len, &ignored) < 0)
+    {
+      ohr_error_free (&ignored);
+      return 0;
+    }
+  for (char *line = data, *nl; line < data + len; line = nl + 1)
+    {
+      nl = memchr (line, '\n', (size_t)(data + len - line));
+      if (nl == NULL)
+        break; /* a last line cut short */
+      *nl = '\0';
+      unsigned long long dev, ino;
+      long long size, mt, ct;
+      char hex[65];
+      int off = 0;
+      if (sscanf (line, "%llu %llu %lld %lld %lld %64[0-9a-f] %n", &dev, &ino,
+                  &size, &mt, &ct, hex, &off)
+              != 6
+          || off == 0 || strlen (hex) != 64 || line[off] != '/')
+        continue;
+      struct memo_entry e = { .dev = (dev_t)dev,
+                              .ino = (ino_t)ino,
+                              .size = (off_t)size,
+                              .mtime_ns = mt,
+                              .ctime_ns = ct };
+      memcpy (e.hex, hex, 65);
+      if ((e.path = strdup (line + off)) == NULL || insert (out, &e) < 0)
+        {
+          memo_clear (out);
+          return ohr_error_nomem (err);
+        }
+    }
+  return 0;
+}
+
+const char *
+memo_get (const struct memo *m, const char *path, const struct stat *st)
+{
+  if (m->cap == 0)
+    return NULL;
+  const struct memo_entry *e = slot (m, path);
+  if (e->path == NULL || e->dev != st->st_dev || e->ino != st->st_ino
+      || e->size != st->st_size || e->mtime_ns != ns_of (&st->st_mtim)
+      || e->ctime_ns != ns_of (&st->st_ctim))
+    return NULL;
+  return e->hex;
+}
+
+int
+memo_put (struct memo *m, const char *path, const struct stat *st,
+          const char *hex, ohr_error_t *err)
+{
+  long long mt = ns_of (&st->st_mtim), ct = ns_of (&st->st_ctim);
+  if (strchr (path, '\n') || path[0] != '/' || m->now_ns - mt < MEMO_RACY_NS
+      || m->now_ns - ct < MEMO_RACY_NS)
+    return 0;
+  struct memo_entry e = { .dev = st->st_dev,
+                          .ino = st->st_ino,
+                          .size = st->st_size,
+                          .mtime_ns = mt,
+                          .ctime_ns = ct };
+  snprintf (e.hex, sizeof e.hex, "%s", hex);
+  if ((e.path = strdup (path)) == NULL || insert (m, &e) < 0)
+    return ohr_error_nomem (err);
+  m->dirty = true;
+  return 0;
+}
+
+int
+memo_save (struct memo *m, const char *path, ohr_error_t *err)
+{
+  if (!m->dirty)
+    return 0;
+  struct buf b = { 0 };
+  for (size_t i = 0; i < m->cap; i++)
+    {
+      const struct memo_entry *e = &m->v[i];
+      char *line = NULL;
+      if (e->path == NULL)
+        continue;
+      int n = asprintf (&line, "%llu %llu %lld %lld %lld %s %s\n",
+                        (unsigned long long)e->dev, (unsigned long long)e->ino,
+                        (long long)e->size, e->mtime_ns, e->ctime_ns, e->hex,
+                        e->path);
+      if (n < 0 || buf_add (&b, line, (size_t)n) < 0)
+        {
+          free (line);
+          buf_clear (&b);
+          return ohr_error_nomem (err);
+        }
+      free (line);
+    }
+  int r
+      = fs_write_atomic (path, b.data ? b.data : "", b.len, 0600, false, err);
+  buf_clear (&b);
+  if (r == 0)
+    m->dirty = false;
+  return r;
+}
+
+void
+memo_clear (struct memo *m)
+{
+  for (size_t i = 0; i < m->cap; i++)
+    free (m->v[i].path);
+  free (m->v);
+  memset (m, 0, sizeof *m);
+}

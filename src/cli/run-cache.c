@@ -1,0 +1,342 @@
+/* run-cache.c: see run-cache.h */
+#define _GNU_SOURCE
+#include "cli/run-cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/helper-exe.h"
+#include "util/proc.h"
+
+#define REQUEST_NAME "cache-request"
+
+void
+run_cache_init (struct run_cache *c)
+{
+  memset (c, 0, sizeof *c);
+  c->err_r = c->err_w = -1;
+}
+
+static void set_line (struct run_cache *c, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+set_line (struct run_cache *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  free (c->line);
+  if (vasprintf (&c->line, fmt, ap) < 0)
+    c->line = NULL;
+  va_end (ap);
+}
+
+/* The store helper's last line of stderr, for a notice. */
+static const char *
+last_line (char *s)
+{
+  size_t n = strlen (s);
+  while (n > 0 && s[n - 1] == '\n')
+    s[--n] = '\0';
+  const char *l = strrchr (s, '\n');
+  return l ? l + 1 : s;
+}
+
+static int
+helper (struct run_cache *c, char **argv, struct proc_result *pr)
+{
+  ohr_error_t err = NULL;
+  if (c->helper == NULL
+      && helper_exe_find ("oci-host-runner-store", "OCI_HOST_RUNNER_STORE",
+                          &c->helper, &err)
+             < 0)
+    {
+      fprintf (stderr, "oci-host-runner: notice: result cache: %s\n",
+               err->msg);
+      ohr_error_free (&err);
+      return -1;
+    }
+  argv[0] = c->helper;
+  if (proc_run (argv, pr, &err) < 0)
+    {
+      fprintf (stderr, "oci-host-runner: notice: result cache: %s\n",
+               err->msg);
+      ohr_error_free (&err);
+      return -1;
+    }
+  if (pr->status != 0)
+    {
+      fprintf (stderr, "oci-host-runner: notice: result cache: %s\n",
+               last_line (pr->err));
+      proc_result_clear (pr);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+write_request (struct run_cache *c, const struct cache_plan_input *plan,
+               char **out_path)
+{
+  struct cache_request req;
+  struct buf b = { 0 };
+  ohr_error_t err = NULL;
+  cleanup_free char *path = fs_path_join (c->dir, REQUEST_NAME);
+  int r = path ? cache_plan_request (plan, &req, &err) : -1;
+  if (r == 0)
+    {
+      r = cache_request_encode (&req, &b, &err);
+      cache_request_clear (&req);
+    }
+  if (r == 0)
+    r = fs_write_atomic (path, b.data ? b.data : "", b.len, 0600, false, &err);
+  buf_clear (&b);
+  if (r < 0)
+    {
+      set_line (c, "result-cache: off (%s)", err ? err->msg : "out of memory");
+      ohr_error_free (&err);
+      return -1;
+    }
+  *out_path = steal_pointer (&path);
+  return 0;
+}
+
+static int
+read_back (const char *dir, const char *name, struct buf *out)
+{
+  cleanup_free char *p = fs_path_join (dir, name);
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  ohr_error_t err = NULL;
+  if (p == NULL || fs_read_file (p, 256u << 20, &data, &len, &err) < 0
+      || buf_add (out, data, len) < 0)
+    {
+      ohr_error_free (&err);
+      return -1;
+    }
+  return 0;
+}
+
+int
+run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
+                  const struct cache_plan_input *plan, const char *store_dir,
+                  const char *bundle_dir)
+{
+  const char *why = cache_refusal (facts);
+  if (why)
+    {
+      set_line (c, "result-cache: off (%s)", why);
+      return 0;
+    }
+  if ((c->dir = strdup (bundle_dir)) == NULL
+      || (c->store = strdup (store_dir)) == NULL
+      || (c->out_dir = strdup (plan->ctx->out_dir)) == NULL)
+    return 0;
+  cleanup_free char *request = NULL;
+  if (write_request (c, plan, &request) < 0)
+    return 0;
+  char *argv[] = { NULL,    "result-get",       "--store", c->store,
+                   request, plan->ctx->out_dir, c->dir,    NULL };
+  struct proc_result pr = { 0 };
+  if (helper (c, argv, &pr) < 0)
+    {
+      set_line (c, "result-cache: off (the store could not be asked)");
+      return 0;
+    }
+  char what[8] = "", key[65] = "";
+  long long ns = 0;
+  int n = sscanf (pr.out, "%7s %64s %lld", what, key, &ns);
+  proc_result_clear (&pr);
+  if (n < 2 || strlen (key) != 64)
+    {
+      set_line (c, "result-cache: off (the store helper said nothing "
+                   "usable)");
+      return 0;
+    }
+  memcpy (c->key, key, 65);
+  if (strcmp (what, "hit") == 0 && n == 3
+      && read_back (c->dir, "hit-stdout", &c->hit_out) == 0
+      && read_back (c->dir, "hit-stderr", &c->hit_err) == 0)
+    {
+      c->saved_ns = ns;
+      set_line (c, "result-cache: hit %.12s (saved %.1f s)", c->key,
+                (double)ns / 1e9);
+      return 1;
+    }
+  if (strcmp (what, "hit") == 0)
+    {
+      /* restored, but its output is lost: the script runs, uncached,
+       * over the empty OUT_DIR it would have had */
+      fprintf (stderr,
+               "oci-host-runner: notice: result cache: the output "
+               "of result %.12s could not be read back\n",
+               c->key);
+      cache_dir_empty_out (plan->ctx->out_dir);
+      set_line (c, "result-cache: off (its result could not be read back)");
+      return 0;
+    }
+  c->active = true;
+  set_line (c, "result-cache: miss %.12s", c->key);
+  return 0;
+}
+
+static void *
+tee_stderr (void *arg)
+{
+  struct run_cache *c = arg;
+  char b[65536];
+  for (;;)
+    {
+      ssize_t n = read (c->err_r, b, sizeof b);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      for (ssize_t off = 0; off < n;)
+        {
+          ssize_t w = write (STDERR_FILENO, b + off, (size_t)(n - off));
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w <= 0)
+            break;
+          off += w;
+        }
+      /* past the buffer's bound the result is not stored (below) */
+      if (buf_add (&c->err, b, (size_t)n) < 0)
+        c->active = false;
+    }
+  return NULL;
+}
+
+int
+run_cache_stderr_fd (struct run_cache *c)
+{
+  if (!c->active)
+    return STDERR_FILENO;
+  if (c->err_w >= 0)
+    return c->err_w;
+  int p[2];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    {
+      c->active = false;
+      return STDERR_FILENO;
+    }
+  c->err_r = p[0];
+  c->err_w = p[1];
+  c->err.max = c->out.max = 256u << 20;
+  /* the tee must not take signals: run mode waits for SIGCHLD on a
+   * signalfd, which sees only signals blocked in every thread */
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  int r = pthread_create (&c->tee, NULL, tee_stderr, c);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (r != 0)
+    {
+      close (steal_fd (&c->err_r));
+      close (steal_fd (&c->err_w));
+      c->active = false;
+      return STDERR_FILENO;
+    }
+  c->teeing = true;
+  return c->err_w;
+}
+
+void
+run_cache_stderr_done (struct run_cache *c)
+{
+  if (c->err_w >= 0)
+    close (steal_fd (&c->err_w));
+  if (c->teeing)
+    pthread_join (c->tee, NULL);
+  c->teeing = false;
+  if (c->err_r >= 0)
+    close (steal_fd (&c->err_r));
+}
+
+void
+run_cache_capture (struct run_cache *c, const void *buf, size_t len)
+{
+  if (c->active && len && buf_add (&c->out, buf, len) < 0)
+    c->active = false;
+}
+
+static int
+write_output (struct run_cache *c, const char *name, const struct buf *b)
+{
+  cleanup_free char *p = fs_path_join (c->dir, name);
+  ohr_error_t err = NULL;
+  int r = p ? fs_write_atomic (p, b->data ? b->data : "", b->len, 0600, false,
+                               &err)
+            : -1;
+  ohr_error_free (&err);
+  return r;
+}
+
+static char *
+ns_string (const struct timespec *t)
+{
+  char *s = NULL;
+  return asprintf (&s, "%lld",
+                   (long long)t->tv_sec * 1000000000LL + t->tv_nsec)
+                 < 0
+             ? NULL
+             : s;
+}
+
+void
+run_cache_finish (struct run_cache *c, int code,
+                  const struct timespec *started,
+                  const struct timespec *finished)
+{
+  run_cache_stderr_done (c);
+  if (!c->active)
+    return;
+  c->active = false;
+  if (code != 0)
+    {
+      set_line (c, "result-cache: miss %.12s (not stored: %s %d)", c->key,
+                code < 0 ? "runner error" : "exit status", code);
+      return;
+    }
+  cleanup_free char *start = ns_string (started);
+  cleanup_free char *end = ns_string (finished);
+  if (start == NULL || end == NULL || write_output (c, "run-stdout", &c->out)
+      || write_output (c, "run-stderr", &c->err))
+    {
+      set_line (c, "result-cache: miss %.12s (not stored: out of memory)",
+                c->key);
+      return;
+    }
+  char *argv[] = { NULL,       "result-put", "--store", c->store, c->key,
+                   c->out_dir, c->dir,       start,     end,      NULL };
+  struct proc_result pr = { 0 };
+  if (helper (c, argv, &pr) < 0)
+    {
+      set_line (c, "result-cache: miss %.12s (not stored)", c->key);
+      return;
+    }
+  proc_result_clear (&pr);
+  set_line (c, "result-cache: miss %.12s (stored)", c->key);
+}
+
+void
+run_cache_clear (struct run_cache *c)
+{
+  run_cache_stderr_done (c);
+  buf_clear (&c->out);
+  buf_clear (&c->err);
+  buf_clear (&c->hit_out);
+  buf_clear (&c->hit_err);
+  free_many (c->dir, c->store, c->out_dir, c->helper, c->line);
+  memset (c, 0, sizeof *c);
+  c->err_r = c->err_w = -1;
+}

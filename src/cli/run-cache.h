@@ -1,0 +1,67 @@
+/* run-cache.h: run mode's side of the result cache (src/cache/): decide
+ * whether this run may be cached, ask the store helper for its result
+ * (which restores OUT_DIR on a hit), and after a miss keep what the
+ * script printed (stdout in container form, as it reaches the directive
+ * mapping; stderr through a tee that still streams it) to store it when
+ * the run succeeded.  Run mode loads no libcrypto or libostree: keys and
+ * the store are the helper's (src/cli/cache-cmd.c).
+ *
+ * The cache never fails a build: a store that cannot be read or written
+ * is a notice, and the run goes on uncached. */
+#ifndef OHR_CLI_RUN_CACHE_H
+#define OHR_CLI_RUN_CACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache/decide.h"
+#include "cache/plan.h"
+#include "util/buf.h"
+
+struct run_cache
+{
+  bool active; /* a miss was looked up: capture, then store a success */
+  char key[65];
+  char *dir;   /* the bundle: the request and the outputs go there */
+  char *store; /* the store directory */
+  char *out_dir;
+  char *helper;
+  struct buf out, err; /* what the script printed */
+  struct buf hit_out, hit_err;
+  int64_t saved_ns; /* a hit: the original run's wall time */
+  int err_r, err_w; /* the stderr tee's pipe, -1 when none */
+  pthread_t tee;
+  bool teeing;
+  char *line; /* for -v: "result-cache: ..." */
+};
+
+void run_cache_init (struct run_cache *c);
+
+/* 1: a hit (OUT_DIR restored; replay hit_out and hit_err), 0: run the
+ * script.  Never fails: c->line says why nothing was cached, a notice on
+ * stderr why the store could not be asked. */
+int run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
+                      const struct cache_plan_input *plan,
+                      const char *store_dir, const char *bundle_dir);
+
+/* The fd to give the script as stderr: a tee's pipe while active, else
+ * STDERR_FILENO. */
+int run_cache_stderr_fd (struct run_cache *c);
+
+/* The runtime has returned: the tee drains what is left. */
+void run_cache_stderr_done (struct run_cache *c);
+
+/* Bytes of the script's stdout as it printed them. */
+void run_cache_capture (struct run_cache *c, const void *buf, size_t len);
+
+/* After the run: store its result when code is 0 (c->line says what was
+ * done). */
+void run_cache_finish (struct run_cache *c, int code,
+                       const struct timespec *started,
+                       const struct timespec *finished);
+
+void run_cache_clear (struct run_cache *c);
+
+#endif

@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# The build-script result cache (issue 13; docs/cache.md) with real cargo,
+# runc and crun, as root: tests/fixtures/cache built clean in checkout A
+# (every cacheable script missed and stored), then clean in checkout B at
+# another path (every script a hit: OUT_DIRs and the program byte-identical
+# to A's, the replayed directives mapped to B's paths, stderr replayed);
+# a changed source file, a variable given with --env and a changed
+# dependency's OUT_DIR each make the scripts that see them run again (a
+# path package sees its whole workspace, so all of it is in its key).
+# By hand (the runner called as Cargo would): a failing script and a
+# script whose OUT_DIR is not empty at start are never cached; network
+# host and identity paths are not either; --result-cache off does not ask.
+# `cache stats`, `cache rm KEY` and `cache gc --max-size`.  Eight runs of
+# one script at once on one store; a store on a full file system.
+# Rootless too: A then B by an unprivileged user, on both runtimes.
+# A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
+# variables name: what its key covers.
+. "$(dirname "$0")/../lib/libtest.sh"
+
+FIX=$TOP/tests/fixtures/cache
+export XDG_RUNTIME_DIR=$T/run OCI_HOST_RUNNER_STATE_DIR=$T/state
+mkdir -p "$XDG_RUNTIME_DIR"
+
+# A checkout of the fixture at DIR.
+checkout() {
+  mkdir -p "$1"
+  cp -r "$FIX/." "$1/"
+}
+
+# cargo build in checkout DIR (its own target/), runner options after it;
+# the paths of the checkout are remapped so that the program's bytes do
+# not depend on where the checkout lives.
+build() { # dir runner-args...
+  local dir=$1
+  shift
+  RUSTFLAGS="--remap-path-prefix=$dir=/ws" cargo_build_runner "$dir" "$dir/target" "$@"
+}
+
+# What the script of package PKG got from the cache in checkout DIR: hit,
+# miss or off (its -v line).
+cache_line() { # dir pkg
+  cat "$1"/target/debug/build/"$2"-*/stderr 2>/dev/null | sed -n 's/^oci-host-runner: result-cache: //p'
+}
+
+expect_cache() { # dir pkg regex
+  local line
+  line=$(cache_line "$1" "$2")
+  if [[ "$line" =~ $3 ]]; then return 0; fi
+  echo "# $2 in $1: expected /$3/, got '$line'" >&2
+  return 1
+}
+
+# Every OUT_DIR entry by package: type, mode, link target, sha256.
+out_snapshot() { # target_dir
+  local d n
+  for d in "$1"/debug/build/*/out; do
+    n=$(basename "$(dirname "$d")")
+    (cd "$d" && find . -mindepth 1 -printf '%P %y %m %l\n' | sort | while read -r p y m l; do
+      h=-
+      [ "$y" = f ] && h=$(sha256sum <"$p" | cut -d' ' -f1)
+      echo "${n%-*} $p $y $m $l $h"
+    done)
+  done | sort
+}
+
+for rt in $(runtimes); do
+  export OCI_HOST_RUNNER_CACHE_DIR=$T/$rt-cache
+  A=$T/$rt-a
+  B=$T/$rt-checkout-b-elsewhere
+  checkout "$A"
+  checkout "$B"
+  if build "$A" --runtime "$rt" --result-cache local -v; then
+    ok "$rt: checkout A builds through the runner with the cache"
+  else
+    not_ok "$rt: checkout A builds through the runner with the cache"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  check "$rt: A's scripts ran in a container" ran_in_container "$A/target" gen "$rt"
+  for p in gen depsys; do
+    check "$rt: A: $p missed and was stored" expect_cache "$A" "$p" '^miss [0-9a-f]{12} \(stored\)$'
+  done
+  check "$rt: A: gen's script printed to stderr" assert_file_has "$(ls "$A"/target/debug/build/gen-*/stderr)" '^gen build script ran$'
+
+  if build "$B" --runtime "$rt" --result-cache local -v; then
+    ok "$rt: checkout B (another path) builds"
+  else
+    not_ok "$rt: checkout B (another path) builds"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  for p in gen depsys; do
+    check "$rt: B: $p is a hit of A's key" expect_cache "$B" "$p" "^hit $(cache_line "$A" "$p" | cut -d' ' -f2) \\(saved [0-9.]+ s\\)$"
+  done
+  out_snapshot "$A/target" >"$T/a.snap"
+  out_snapshot "$B/target" >"$T/b.snap"
+  check "$rt: B's OUT_DIRs are A's, byte for byte (files, modes, symlinks)" diff -u "$T/a.snap" "$T/b.snap"
+  check "$rt: ... and not empty" assert_file_has "$T/b.snap" '^gen lib/link l 777 sub/blob.bin -$'
+  check "$rt: ... the executable kept its mode" assert_file_has "$T/b.snap" '^gen lib/tool.sh f 750 '
+  check "$rt: the program is A's, byte for byte" cmp "$A/target/debug/app" "$B/target/debug/app"
+  check "$rt: ... and prints what the build scripts generated" \
+    bash -c "'$B/target/debug/app' | grep -qx 'data one | #define DEPSYS 1 |  | from-build-script'"
+  gen_out=$(ls "$B"/target/debug/build/gen-*/output)
+  check "$rt: the replayed directive names B's OUT_DIR" \
+    assert_file_has "$gen_out" "^cargo:rustc-link-search=native=$B/target/debug/build/gen-[0-9a-f]+/out/lib\$"
+  check "$rt: ... never A's" assert_file_lacks "$gen_out" "$A"
+  check "$rt: the hit replayed the script's stderr" \
+    assert_file_has "$(ls "$B"/target/debug/build/gen-*/stderr)" '^gen build script ran$'
+  check "$rt: a restored file is a copy, not a link into the store" \
+    bash -c "[ \$(stat -c %h '$B'/target/debug/build/gen-*/out/lib/sub/blob.bin) = 1 ]"
+
+  # invalidation: each in a fresh checkout, built clean
+  C=$T/$rt-c-source
+  checkout "$C"
+  echo "data two" >"$C/gen/data.txt"
+  if build "$C" --runtime "$rt" --result-cache local -v; then
+    check "$rt: a changed source file: gen runs again" expect_cache "$C" gen '^miss .* \(stored\)$'
+    # depsys sees the whole workspace, read-only (its view): that is
+    # what its key covers, so it runs again too
+    check "$rt: ... and depsys, which sees the workspace, too" expect_cache "$C" depsys '^miss .* \(stored\)$'
+    check "$rt: ... and the program has the new data" \
+      bash -c "'$C/target/debug/app' | grep -q '^data two |'"
+  else
+    not_ok "$rt: a changed source file: the build"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+  fi
+  C=$T/$rt-c-env
+  checkout "$C"
+  if build "$C" --runtime "$rt" --result-cache local -v --env CACHE_TEST_EXTRA=extra; then
+    check "$rt: a variable given with --env: gen runs again" expect_cache "$C" gen '^miss .* \(stored\)$'
+    check "$rt: ... and sees it" bash -c "'$C/target/debug/app' | grep -q '| extra |'"
+  else
+    not_ok "$rt: --env: the build"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+  fi
+  C=$T/$rt-c-dep
+  checkout "$C"
+  echo '#define DEPSYS 2' >"$C/depsys/depsys.h"
+  if build "$C" --runtime "$rt" --result-cache local -v; then
+    check "$rt: a changed dependency: depsys runs again" expect_cache "$C" depsys '^miss .* \(stored\)$'
+    check "$rt: ... and gen, which reads its OUT_DIR, too" expect_cache "$C" gen '^miss .* \(stored\)$'
+    check "$rt: ... and the program has the new header" \
+      bash -c "'$C/target/debug/app' | grep -q '| #define DEPSYS 2 |'"
+  else
+    not_ok "$rt: a changed dependency: the build"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+  fi
+done
+
+# ---- by hand: what is never cached
+export OCI_HOST_RUNNER_CACHE_DIR=$T/hand-cache
+RT=$(runtimes | sed -n 1p)
+cat >"$T/fail.sh" <<'SH'
+#!/bin/sh
+echo "failing run" >&2
+echo "partial" >"$OUT_DIR/partial"
+exit 3
+SH
+fake_cargo_context "$T/fail" "$T/fail.sh"
+run() { rc=0; (cd "$CARGO_MANIFEST_DIR" && "$OHR" --runtime "$RT" --result-cache local -v "$@") >"$T/out" 2>"$T/err" || rc=$?; }
+run "$SCRIPT"
+check "a failing script exits with its status" assert_eq 3 "$rc" "exit code"
+check "... and is not stored" assert_file_has "$T/err" 'result-cache: miss [0-9a-f]{12} \(not stored: exit status 3\)$'
+rm -f "$OUT_DIR/partial"
+run "$SCRIPT"
+check "... so the same run misses again" assert_file_has "$T/err" 'result-cache: miss [0-9a-f]{12} \(not stored: exit status 3\)$'
+check "... and ran again" assert_file_has "$T/err" '^failing run$'
+
+cat >"$T/ok.sh" <<'SH'
+#!/bin/sh
+echo "ran" >&2
+echo "cargo:rustc-env=X=1"
+ls "$OUT_DIR" | sed 's/^/saw /' >&2
+echo new >"$OUT_DIR/new"
+SH
+fake_cargo_context "$T/ok" "$T/ok.sh"
+echo earlier >"$OUT_DIR/earlier"
+run "$SCRIPT"
+check "OUT_DIR not empty at start: the script runs" assert_file_has "$T/err" '^saw earlier$'
+check "... uncached, and -v says why" assert_file_has "$T/err" 'result-cache: off \(OUT_DIR was not empty at start\)$'
+rm -f "$OUT_DIR"/*
+run "$SCRIPT"
+check "the same script over an empty OUT_DIR is stored" assert_file_has "$T/err" 'result-cache: miss [0-9a-f]{12} \(stored\)$'
+rm -f "$OUT_DIR"/*
+run "$SCRIPT"
+check "... and then a hit, which restores OUT_DIR" \
+  bash -c "grep -q 'result-cache: hit ' '$T/err' && [ \"\$(cat '$OUT_DIR/new')\" = new ]"
+check "... and replays stdout" assert_file_has "$T/out" '^cargo:rustc-env=X=1$'
+"$OHR" cache stats >"$T/stats" 2>&1 || true
+check "cache stats counts the result, the hit and the time saved" \
+  bash -c "grep -qx 'entries: 1' '$T/stats' && grep -qx 'hits: 1' '$T/stats' && grep -q '^time saved: ' '$T/stats'"
+KEY=$(sed -n 's/.*result-cache: hit \([0-9a-f]*\) .*/\1/p' "$T/err")
+rc=0
+"$OHR" cache rm "$KEY" >"$T/rm" 2>&1 || rc=$?
+check "cache rm KEY12 removes it" bash -c "[ $rc -eq 0 ] && grep -q '^removed $KEY' '$T/rm'"
+rm -f "$OUT_DIR"/*
+run "$SCRIPT"
+check "... so the next run misses, and is stored again" assert_file_has "$T/err" "result-cache: miss $KEY \\(stored\\)$"
+rc=0
+"$OHR" cache gc --max-size 0 >"$T/gc" 2>&1 || rc=$?
+check "cache gc --max-size 0 removes every result" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^removed 1 results' '$T/gc' && '$OHR' cache stats | grep -qx 'entries: 0'"
+rc=0
+"$OHR" cache rm 0123456789ab >"$T/rm" 2>&1 || rc=$?
+check "cache rm of an unknown key: usage error 121, one line" \
+  bash -c "[ $rc -eq 121 ] && grep -q \"no result '0123456789ab'\" '$T/rm'"
+rm -f "$OUT_DIR"/*
+run --network host "$SCRIPT"
+check "network host is not cached" assert_file_has "$T/err" 'result-cache: off \(network host\)$'
+rm -f "$OUT_DIR"/*
+run --paths identity "$SCRIPT"
+check "identity paths are not cached" assert_file_has "$T/err" 'result-cache: off \(identity paths\)$'
+rm -f "$OUT_DIR"/*
+run --result-cache auto "$SCRIPT"
+check "auto: the host image is not cached" \
+  assert_file_has "$T/err" 'result-cache: off \(the host image is cached only with --result-cache local\)$'
+rm -f "$OUT_DIR"/*
+run --result-cache off "$SCRIPT"
+check "--result-cache off: the script runs" assert_file_has "$T/err" '^ran$'
+check "... and -v says so" assert_file_has "$T/err" 'result-cache: off \(--result-cache off\)$'
+# the view is what the key covers: of the build directory, a cacheable
+# run sees only the OUT_DIRs its DEP_* variables name
+cat >"$T/look.sh" <<'SH'
+#!/bin/sh
+find /cargo/build -mindepth 1 | sort | sed 's/^/sees /' >&2
+echo "library path: $LD_LIBRARY_PATH" >&2
+SH
+fake_cargo_context "$T/look" "$T/look.sh"
+B=$T/look/target/debug/build
+mkdir -p "$B/dep-3333/out/include" "$B/other-2222/out"
+echo x >"$B/dep-3333/out/include/dep.h"
+echo y >"$B/other-2222/out/unrelated"
+export DEP_DEP_INCLUDE=$B/dep-3333/out/include
+# as Cargo sets it: the profile directory and its deps/, then the toolchain
+export LD_LIBRARY_PATH=$T/look/target/debug:$T/look/target/debug/deps:/usr/lib/extra
+run "$SCRIPT"
+check "... and no host path of the checkout in LD_LIBRARY_PATH (not mounted)" \
+  assert_file_has "$T/err" '^library path: /usr/lib/extra$'
+check "a cacheable run sees the OUT_DIR a DEP_* variable names" \
+  assert_file_has "$T/err" '^sees /cargo/build/dep-3333/out/include/dep.h$'
+check "... and nothing else of the build directory" assert_file_lacks "$T/err" 'other-2222|pkg-1111'
+rm -f "$OUT_DIR"/*
+run --result-cache off "$SCRIPT"
+check "an uncached run sees the whole build directory, as before" \
+  assert_file_has "$T/err" '^sees /cargo/build/other-2222/out/unrelated$'
+check "... which keeps Cargo's LD_LIBRARY_PATH as it was" \
+  assert_file_has "$T/err" "^library path: $T/look/target/debug:"
+unset DEP_DEP_INCLUDE LD_LIBRARY_PATH
+check "no bundle or container left behind" assert_eq 0 "$(leftovers "$OCI_HOST_RUNNER_STATE_DIR")" "leftovers"
+
+# ---- faults: eight runs of one script at once on one store; a store on a
+# full file system
+cat >"$T/par.sh" <<'SH'
+#!/bin/sh
+echo "cargo:rustc-env=P=1"
+head -c 65536 /dev/zero >"$OUT_DIR/blob"
+echo done >"$OUT_DIR/mark"
+SH
+export OCI_HOST_RUNNER_CACHE_DIR=$T/par-cache
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  d=$T/par$i
+  mkdir -p "$d/pkg" "$d/target/debug/build/pkg-0000/out" "$d/target/debug/build/pkg-1111"
+  install -m 755 "$T/par.sh" "$d/target/debug/build/pkg-1111/build-script-build"
+  (cd "$d/pkg" && OUT_DIR=$d/target/debug/build/pkg-0000/out CARGO_MANIFEST_DIR=$d/pkg \
+    "$OHR" --runtime "$RT" --result-cache local -v "$d/target/debug/build/pkg-1111/build-script-build" \
+    >"$d/out" 2>"$d/err") &
+  pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+check "eight runs at once on one store all succeed" assert_eq 0 "$failed" "failed runs"
+check "... each OUT_DIR complete, each stdout replayed or printed" \
+  bash -c "for i in 1 2 3 4 5 6 7 8; do [ \"\$(cat $T/par\$i/target/debug/build/pkg-0000/out/mark)\" = done ] && [ \$(stat -c %s $T/par\$i/target/debug/build/pkg-0000/out/blob) = 65536 ] && grep -qx 'cargo:rustc-env=P=1' $T/par\$i/out || exit 1; done"
+check "... and no notice of a store failure" bash -c "! grep -h 'notice: result cache' $T/par*/err"
+rc=0
+"$OHR" cache stats >"$T/stats" 2>&1 || rc=$?
+check "... one result in the store" bash -c "[ $rc -eq 0 ] && grep -qx 'entries: 1' '$T/stats'"
+
+if mkdir -p "$T/full" && mount -t tmpfs -o size=256k tmpfs "$T/full" 2>/dev/null; then
+  at_exit "umount '$T/full'"
+  # the result store (the image store) there, the prepared images not
+  export OCI_HOST_RUNNER_STORE_DIR=$T/full OCI_HOST_RUNNER_CACHE_DIR=$T/par-cache
+  head -c 200000 /dev/zero >"$T/full/filler" || true
+  fake_cargo_context "$T/fullrun" "$T/par.sh"
+  run "$SCRIPT"
+  check "a store on a full file system: the build script still succeeds" assert_eq 0 "$rc" "exit code"
+  check "... with its OUT_DIR" bash -c "[ \"\$(cat '$OUT_DIR/mark')\" = done ]"
+  check "... and a notice, not an error" assert_file_has "$T/err" 'notice: result cache: '
+  unset OCI_HOST_RUNNER_STORE_DIR
+else
+  skip "a store on a full file system: cannot mount a tmpfs here"
+fi
+
+# ---- rootless: the same A/B builds by an unprivileged user (a bare-user
+# ostree repo in the user's cache; the toolchain under /root bound where
+# the user can reach it, as test-rootless does)
+if [ "$(id -u)" -ne 0 ]; then
+  skip "rootless: needs root to create the test user"
+  finish
+  exit
+fi
+ensure_test_user
+SYSROOT=$(rustc --print sysroot)
+mkdir -p "$T/bin" "$T/toolchain" "$T/u"
+cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
+declare -f out_snapshot >"$T/u/snap.sh"
+for rt in $(runtimes); do
+  checkout "$T/u/$rt-a"
+  checkout "$T/u/$rt-checkout-b"
+  XDG=$T/u/xdg-$rt
+  install -d -m 700 -o "$TEST_USER" "$XDG"
+  chown -R "$TEST_USER" "$T/u"
+  cat >"$T/u/build-$rt.sh" <<SH
+set -e
+. $T/u/snap.sh
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
+export XDG_RUNTIME_DIR=$XDG XDG_CACHE_HOME=$T/u/cache-$rt
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
+for c in a checkout-b; do
+  cd $T/u/$rt-\$c
+  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \
+    --config "host.runner=[\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--result-cache\",\"local\",\"-v\"]"
+  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
+  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
+  out_snapshot target >$T/u/$rt-\$c.snap
+done
+SH
+  if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
+    ok "$rt rootless: checkouts A and B build with the cache"
+  else
+    not_ok "$rt rootless: checkouts A and B build with the cache"
+    tail -15 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  check "$rt rootless: A's scripts ran in a rootless container" \
+    assert_file_has "$T/u/$rt-a.runtime" "runtime $rt .*rootless"
+  check "$rt rootless: A's two scripts were stored" \
+    assert_eq 2 "$(grep -c '^miss [0-9a-f]* (stored)$' "$T/u/$rt-a.cache")" "stored results"
+  check "$rt rootless: B's two scripts were hits" \
+    assert_eq 2 "$(grep -c '^hit ' "$T/u/$rt-checkout-b.cache")" "hits"
+  check "$rt rootless: B's OUT_DIRs are A's, byte for byte" \
+    diff -u "$T/u/$rt-a.snap" "$T/u/$rt-checkout-b.snap"
+  check "$rt rootless: ... and not empty" assert_file_has "$T/u/$rt-checkout-b.snap" '^gen lib/tool.sh f 750 '
+done
+
+finish
