@@ -222,7 +222,7 @@ check "... and -v says so" assert_file_has "$T/err" 'result-cache: off \(--resul
 # run sees only the OUT_DIRs its DEP_* variables name
 cat >"$T/look.sh" <<'SH'
 #!/bin/sh
-find /cargo/build -mindepth 1 | sort | sed 's/^/sees /' >&2
+find /cargo/target -mindepth 1 | sort | sed 's/^/sees /' >&2
 echo "library path: $LD_LIBRARY_PATH" >&2
 SH
 fake_cargo_context "$T/look" "$T/look.sh"
@@ -237,12 +237,12 @@ run "$SCRIPT"
 check "... and no host path of the checkout in LD_LIBRARY_PATH (not mounted)" \
   assert_file_has "$T/err" '^library path: /usr/lib/extra$'
 check "a cacheable run sees the OUT_DIR a DEP_* variable names" \
-  assert_file_has "$T/err" '^sees /cargo/build/dep-3333/out/include/dep.h$'
+  assert_file_has "$T/err" '^sees /cargo/target/debug/build/dep-3333/out/include/dep.h$'
 check "... and nothing else of the build directory" assert_file_lacks "$T/err" 'other-2222|pkg-1111'
 rm -f "$OUT_DIR"/*
 run --result-cache off "$SCRIPT"
 check "an uncached run sees the whole build directory, as before" \
-  assert_file_has "$T/err" '^sees /cargo/build/other-2222/out/unrelated$'
+  assert_file_has "$T/err" '^sees /cargo/target/debug/build/other-2222/out/unrelated$'
 check "... which keeps Cargo's LD_LIBRARY_PATH as it was" \
   assert_file_has "$T/err" "^library path: $T/look/target/debug:"
 unset DEP_DEP_INCLUDE LD_LIBRARY_PATH
