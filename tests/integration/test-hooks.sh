@@ -33,7 +33,7 @@ BUILD_DIR=$(dirname "$(dirname "$OUT_DIR")")
 PACKAGE="pkg 0.1.0"
 
 # One hook program for every stage: it saves the state it gets on stdin
-# and logs "<stage> <ns> <hostname> <mount ns>".  It lives in the build
+# and logs "<stage> <ns> <hostname> <mount ns> <uts ns>".  It lives in the build
 # directory, which the container sees read-only at the same path (identity
 # paths), because a startContainer hook runs inside the container; it logs
 # into OUT_DIR, the one place the container may write.
@@ -42,7 +42,7 @@ mkdir -p "$(dirname "$STAGE_HOOK")"
 cat >"$STAGE_HOOK" <<'EOF'
 #!/bin/sh
 cat >"$2.$1.json"
-echo "$1 $(date +%s%N) $(cat /proc/sys/kernel/hostname) $(readlink /proc/self/ns/mnt)" >>"$2"
+echo "$1 $(date +%s%N) $(cat /proc/sys/kernel/hostname) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/uts)" >>"$2"
 EOF
 chmod 755 "$STAGE_HOOK"
 LOG=$OUT_DIR/stages.log
@@ -157,9 +157,13 @@ check_order() { # log: every stage once, in order, in the right place
   lt script poststop
   lt createContainer poststart
   lt poststart poststop
-  # where: startContainer inside the container (its hostname, its mount
-  # namespace, shared with createContainer); the others in the runtime's
-  [ "$(field startContainer 3)" = build ] || { echo "# startContainer ran outside the container" >&2; errors=1; }
+  # where: startContainer inside the container (its UTS namespace, and
+  # the host name the spec gives it; with identity paths that is the
+  # host's own name, so the namespace tells, not the name), its mount
+  # namespace shared with createContainer; the others in the runtime's
+  [ "$(field startContainer 5)" != "$(field createRuntime 5)" ] &&
+    [ "$(field startContainer 3)" = "$(cat /proc/sys/kernel/hostname)" ] ||
+    { echo "# startContainer ran outside the container (or under another host name)" >&2; errors=1; }
   [ "$(field createContainer 4)" = "$(field startContainer 4)" ] ||
     { echo "# createContainer ran outside the container's mount namespace" >&2; errors=1; }
   local s2
