@@ -7,7 +7,9 @@
 # Poisoning: a flipped byte in an action entry, in a CAS blob, and entries
 # signed by a key not trusted: each a miss with one warning naming it, and
 # correct output; trust any: hits, each with a warning.
-# --result-cache-mode read never PUTs (nginx's access log).  nginx killed: the build succeeds, one warning for the build.
+# --result-cache-mode read never PUTs (nginx's access log).  nginx killed
+# mid-build, or down for a whole build: the build succeeds, with at most
+# one warning.  Rootless too: A uploads, B gets remote hits.
 . "$(dirname "$0")/../lib/libtest.sh"
 . "$(dirname "$0")/../lib/nginx-cache.sh"
 . "$(dirname "$0")/../lib/result-cache.sh"
@@ -140,7 +142,7 @@ PY
   fi
   rm -rf "${NGINX_STORE:?}" && cp -a "$T/store.bak" "$NGINX_STORE"
 
-  blob=$(ls -S "$NGINX_STORE"/team-a/cas/* | head -n1)
+  blob=$(ls -S "$NGINX_STORE"/team-a/cas/* | sed -n 1p)
   python3 - "$blob" <<'PY'
 import sys
 p = sys.argv[1]
@@ -185,9 +187,86 @@ PY
   fi
 done
 
-# nginx killed: the build goes on uncached, one warning for the whole build
+# ---- rootless: A uploads, B (another user cache: an empty local store)
+# gets remote hits, by an unprivileged user (as test-result-cache does)
+if [ "$(id -u)" -ne 0 ]; then
+  skip "rootless: needs root to create the test user"
+else
+  ensure_test_user
+  SYSROOT=$(rustc --print sysroot)
+  mkdir -p "$T/bin" "$T/toolchain" "$T/u/keys"
+  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
+  cp "$T/keys/good.key" "$T/keys/good.pub" "$T/u/keys/"
+  declare -f out_snapshot >"$T/u/snap.sh"
+  for rt in $(runtimes); do
+    checkout "$T/u/$rt-a"
+    checkout "$T/u/$rt-checkout-b"
+    XDG=$T/u/xdg-$rt
+    install -d -m 700 -o "$TEST_USER" "$XDG"
+    chown -R "$TEST_USER" "$T/u"
+    cat >"$T/u/build-$rt.sh" <<SH
+set -e
+. $T/u/snap.sh
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
+export XDG_RUNTIME_DIR=$XDG
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
+for c in a checkout-b; do
+  export XDG_CACHE_HOME=$T/u/cache-$rt-\$c
+  cd $T/u/$rt-\$c
+  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \
+    --config "host.runner=[\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--result-cache\",\"$NGINX_URL/rootless-$rt\",\"--result-cache-sign\",\"$T/u/keys/good.key\",\"--result-cache-trust\",\"$T/u/keys/good.pub\",\"-v\"]"
+  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
+  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
+  out_snapshot target >$T/u/$rt-\$c.snap
+done
+SH
+    if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
+      ok "$rt rootless: checkouts A and B build with the remote cache"
+    else
+      not_ok "$rt rootless: checkouts A and B build with the remote cache"
+      tail -15 "$T/cargo.out" | sed 's/^/# /'
+      continue
+    fi
+    check "$rt rootless: A's scripts ran in a rootless container" \
+      assert_file_has "$T/u/$rt-a.runtime" "runtime $rt .*rootless"
+    check "$rt rootless: A's two scripts were stored and uploaded" \
+      assert_eq 2 "$(grep -c '^miss [0-9a-f]* (stored; remote: uploaded)$' "$T/u/$rt-a.cache")" "uploaded results"
+    check "$rt rootless: B's two scripts were remote hits" \
+      assert_eq 2 "$(grep -c '^hit [0-9a-f]* (remote, saved ' "$T/u/$rt-checkout-b.cache")" "remote hits"
+    check "$rt rootless: B's OUT_DIRs are A's, byte for byte" \
+      diff -u "$T/u/$rt-a.snap" "$T/u/$rt-checkout-b.snap"
+    check "$rt rootless: ... and not empty" assert_file_has "$T/u/$rt-checkout-b.snap" '^gen lib/tool.sh f 750 '
+  done
+fi
+
+# nginx killed in the middle of a build (at its first PUT, one job at a
+# time): the build succeeds, with correct output and at most one warning
+rt=$(runtimes | sed -n 1p)
+C=$T/killed-mid
+checkout "$C"
+: >"$NGINX_DIR/access.log"
+(
+  while ! grep '"PUT ' "$NGINX_DIR/access.log" >/dev/null 2>&1; do sleep 0.02; done
+  kill -9 "$NGINX_PID"
+) &
+watcher=$!
+if CARGO_BUILD_JOBS=1 build "$C" --runtime "$rt" --result-cache "$NGINX_URL/mid" --result-cache-sign "$T/keys/good.key" "${TRUST[@]}" -v; then
+  ok "nginx killed mid-build: the build succeeds"
+  check "... and the output is right" app_ok "$C"
+  n=$(warnings "$C" | grep -c 'unavailable' || true)
+  check "... at most one warning for the build" bash -c "[ $n -le 1 ]"
+else
+  failed "nginx killed mid-build: the build succeeds"
+fi
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+check "... nginx was killed by then" bash -c "! kill -0 $NGINX_PID 2>/dev/null"
 stop_nginx_cache
-rt=$(runtimes | head -n1)
+
+# nginx down for a whole build: one warning for the whole build
+stop_nginx_cache
+rt=$(runtimes | sed -n 1p)
 C=$T/killed
 checkout "$C"
 # one job: scripts that start together before the first failure would
