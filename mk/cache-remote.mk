@@ -10,7 +10,7 @@
 all: $(BUILD)/tests/cache-http
 
 SRC += src/cache/http.c src/cache/sign.c src/cache/down.c src/cache/remote.c
-UNIT_TESTS += test-cache-sign test-cache-down
+UNIT_TESTS += test-cache-sign test-cache-down test-cache-remote
 
 $(BUILD)/tests/cache-http: tests/tools/cache-http.c $(BUILD)/libohr.a
 	@mkdir -p $(dir $@)

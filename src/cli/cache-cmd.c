@@ -92,8 +92,8 @@ static char **remote_lines;
 static void
 remote_line (const char *kind, const char *text)
 {
-  if (strv_pushf (&remote_lines, "%s %s", kind, text) < 0)
-    return;
+  /* out of memory: the line is lost, the answer is not */
+  (void)strv_pushf (&remote_lines, "%s %s", kind, text);
 }
 
 static void
