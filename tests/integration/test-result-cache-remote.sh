@@ -192,35 +192,13 @@ done
 if [ "$(id -u)" -ne 0 ]; then
   skip "rootless: needs root to create the test user"
 else
-  ensure_test_user
-  SYSROOT=$(rustc --print sysroot)
-  mkdir -p "$T/bin" "$T/toolchain" "$T/u/keys"
-  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
+  rootless_prepare
+  mkdir -p "$T/u/keys"
   cp "$T/keys/good.key" "$T/keys/good.pub" "$T/u/keys/"
-  declare -f out_snapshot >"$T/u/snap.sh"
   for rt in $(runtimes); do
-    checkout "$T/u/$rt-a"
-    checkout "$T/u/$rt-checkout-b"
-    XDG=$T/u/xdg-$rt
-    install -d -m 700 -o "$TEST_USER" "$XDG"
-    chown -R "$TEST_USER" "$T/u"
-    cat >"$T/u/build-$rt.sh" <<SH
-set -e
-. $T/u/snap.sh
-export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
-export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
-export XDG_RUNTIME_DIR=$XDG
-unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
-for c in a checkout-b; do
-  export XDG_CACHE_HOME=$T/u/cache-$rt-\$c
-  cd $T/u/$rt-\$c
-  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \
-    --config "host.runner=[\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--result-cache\",\"$NGINX_URL/rootless-$rt\",\"--result-cache-sign\",\"$T/u/keys/good.key\",\"--result-cache-trust\",\"$T/u/keys/good.pub\",\"-v\"]"
-  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
-  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
-  out_snapshot target >$T/u/$rt-\$c.snap
-done
-SH
+    # \$c: each checkout its own (empty) local store
+    rootless_script "$rt" "$T/u/cache-$rt-\$c" --runtime "$rt" --result-cache "$NGINX_URL/rootless-$rt" \
+      --result-cache-sign "$T/u/keys/good.key" --result-cache-trust "$T/u/keys/good.pub" -v
     if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
       ok "$rt rootless: checkouts A and B build with the remote cache"
     else

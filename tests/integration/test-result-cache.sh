@@ -267,33 +267,9 @@ if [ "$(id -u)" -ne 0 ]; then
   finish
   exit
 fi
-ensure_test_user
-SYSROOT=$(rustc --print sysroot)
-mkdir -p "$T/bin" "$T/toolchain" "$T/u"
-cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
-declare -f out_snapshot >"$T/u/snap.sh"
+rootless_prepare
 for rt in $(runtimes); do
-  checkout "$T/u/$rt-a"
-  checkout "$T/u/$rt-checkout-b"
-  XDG=$T/u/xdg-$rt
-  install -d -m 700 -o "$TEST_USER" "$XDG"
-  chown -R "$TEST_USER" "$T/u"
-  cat >"$T/u/build-$rt.sh" <<SH
-set -e
-. $T/u/snap.sh
-export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
-export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
-export XDG_RUNTIME_DIR=$XDG XDG_CACHE_HOME=$T/u/cache-$rt
-unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
-for c in a checkout-b; do
-  cd $T/u/$rt-\$c
-  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \
-    --config "host.runner=[\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--result-cache\",\"local\",\"-v\"]"
-  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
-  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
-  out_snapshot target >$T/u/$rt-\$c.snap
-done
-SH
+  rootless_script "$rt" "$T/u/cache-$rt" --runtime "$rt" --result-cache local -v
   if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
     ok "$rt rootless: checkouts A and B build with the cache"
   else

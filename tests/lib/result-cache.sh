@@ -36,3 +36,48 @@ out_snapshot() { # target_dir
     done)
   done | sort
 }
+
+# ---- rootless: builds of checkouts A and B by an unprivileged user
+
+# rootless_prepare: the user, the toolchain's sysroot (SYSROOT, bound for
+# the user by as_test_user), the binaries copied under $T/bin (the clone
+# may be 0700) and out_snapshot for the user's scripts.
+rootless_prepare() {
+  ensure_test_user
+  SYSROOT=$(rustc --print sysroot)
+  mkdir -p "$T/bin" "$T/toolchain" "$T/u"
+  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
+  declare -f out_snapshot >"$T/u/snap.sh"
+}
+
+# rootless_script RT CACHE_HOME RUNNER_ARGS...: write $T/u/build-RT.sh,
+# which builds $T/u/RT-a then $T/u/RT-checkout-b (made here) with the
+# runner and RUNNER_ARGS, XDG_CACHE_HOME=CACHE_HOME (\$c in it names the
+# checkout), and leaves for each checkout C: $T/u/RT-C.cache (the -v
+# lines), .runtime (gen's runtime line) and .snap (out_snapshot).
+rootless_script() {
+  local rt=$1 home=$2 a args="\\\"$T/bin/oci-host-runner\\\""
+  shift 2
+  for a in "$@"; do args+=",\\\"$a\\\""; done
+  checkout "$T/u/$rt-a"
+  checkout "$T/u/$rt-checkout-b"
+  install -d -m 700 -o "$TEST_USER" "$T/u/xdg-$rt"
+  cat >"$T/u/build-$rt.sh" <<SH
+set -e
+. $T/u/snap.sh
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
+export XDG_RUNTIME_DIR=$T/u/xdg-$rt
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
+for c in a checkout-b; do
+  export XDG_CACHE_HOME=$home
+  cd $T/u/$rt-\$c
+  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \\
+    --config "host.runner=[$args]"
+  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
+  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
+  out_snapshot target >$T/u/$rt-\$c.snap
+done
+SH
+  chown -R "$TEST_USER" "$T/u"
+}
