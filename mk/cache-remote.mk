@@ -9,8 +9,8 @@
 # (mk/*.mk are included before the Makefile's own `all:` rule).
 all: $(BUILD)/tests/cache-http
 
-SRC += src/cache/http.c src/cache/sign.c src/cache/down.c
-UNIT_TESTS += test-cache-sign test-cache-down
+SRC += src/cache/http.c src/cache/sign.c src/cache/down.c src/cache/remote.c
+UNIT_TESTS += test-cache-sign test-cache-down test-cache-remote
 
 $(BUILD)/tests/cache-http: tests/tools/cache-http.c $(BUILD)/libohr.a
 	@mkdir -p $(dir $@)

@@ -17,7 +17,12 @@
 char *
 cache_down_build_id (void)
 {
-  pid_t ppid = getppid ();
+  return cache_down_build_id_of (getppid ());
+}
+
+char *
+cache_down_build_id_of (pid_t ppid)
+{
   unsigned long long start = ppid > 1 ? procfs_start_time (ppid) : 0;
   char *id = NULL;
   if (start == 0)

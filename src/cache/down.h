@@ -23,6 +23,7 @@
 #define OHR_CACHE_DOWN_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "util/error.h"
@@ -32,6 +33,10 @@
 /* This run's build id: "PPID-STARTTIME" of the parent process, or "" when
  * it cannot be read; NULL when out of memory. */
 char *cache_down_build_id (void);
+
+/* The same for a build whose process is pid (the store helper, whose
+ * parent is the runner, is given the runner's parent). */
+char *cache_down_build_id_of (pid_t pid);
 
 /* The marker's path for the cache at url in state_dir; NULL when out of
  * memory. */

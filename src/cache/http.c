@@ -453,7 +453,7 @@ skip_if_down (struct cache_http *c, const struct request *r, ohr_error_t *err)
   if (!c->down)
     return 0;
   what_of (r, what, sizeof what);
-  ohr_error_set (err, EHOSTDOWN, OHR_ERR_INTERNAL,
+  ohr_error_set (err, CACHE_HTTP_SKIPPED, OHR_ERR_INTERNAL,
                  "remote cache '%s' unavailable: %s: skipped, it was "
                  "unavailable earlier in this build",
                  c->display, what);

@@ -24,6 +24,7 @@
 #ifndef OHR_CACHE_HTTP_H
 #define OHR_CACHE_HTTP_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,6 +36,11 @@
  * set): connection refused or reset, a timeout, a 5xx, 408 or 429.  Other
  * failures return -1. */
 #define CACHE_HTTP_UNAVAILABLE (-2)
+
+/* The error status of an unavailable answer given without a request,
+ * because the server was found unavailable earlier in this build (the
+ * caller warns once, at the first one, whose status is EHOSTDOWN). */
+#define CACHE_HTTP_SKIPPED EALREADY
 
 /* The variable naming a netrc file for the cache's credentials (read by
  * cache_http_options_init; the URL's own userinfo wins over it). */

@@ -145,11 +145,11 @@ normalise (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer data)
   return OSTREE_REPO_COMMIT_FILTER_ALLOW;
 }
 
-/* The ActionResult of a run: Tree of OUT_DIR, stdout and stderr. */
-static int
-action_result (const char *out_dir, const struct buf *out,
-               const struct buf *errb, const struct timespec *start,
-               const struct timespec *end, struct buf *res, ohr_error_t *err)
+int
+cache_local_result (const char *out_dir, const struct buf *out,
+                    const struct buf *errb, const struct timespec *start,
+                    const struct timespec *end, struct buf *res,
+                    struct buf *tree_out, ohr_error_t *err)
 {
   struct buf root = { 0 }, tree = { 0 };
   struct merkle_options o = { .tree_children = &tree, .root_bytes = &root };
@@ -170,7 +170,13 @@ action_result (const char *out_dir, const struct buf *out,
     }
   struct reapi_output_directory od = { .path = "out" };
   merkle_digest (whole.data, whole.len, &od.tree_digest);
-  buf_clear (&whole);
+  if (tree_out)
+    {
+      buf_clear (tree_out);
+      *tree_out = whole;
+    }
+  else
+    buf_clear (&whole);
   struct reapi_action_result ar = { .dirs = &od,
                                     .n_dirs = 1,
                                     .has_stdout = true,
@@ -245,7 +251,7 @@ cache_local_put (struct store *st, const char *hex, const char *out_dir,
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
                             tmpl);
   struct buf res = { 0 };
-  int r = action_result (out_dir, out, errb, start, end, &res, err);
+  int r = cache_local_result (out_dir, out, errb, start, end, &res, NULL, err);
   if (r == 0)
     r = write_staging (tmpl, "stdout", out, err) < 0
                 || write_staging (tmpl, "stderr", errb, err) < 0

@@ -46,6 +46,14 @@ int cache_local_put (struct store *st, const char *hex, const char *out_dir,
                      const struct timespec *start, const struct timespec *end,
                      ohr_error_t *err);
 
+/* The ActionResult of a run (Tree of OUT_DIR as it is now, stdout and
+ * stderr, its start and end) as cache_local_put stores it, into *res;
+ * with tree_out, the Tree's bytes too (for the remote cache). */
+int cache_local_result (const char *out_dir, const struct buf *out,
+                        const struct buf *errb, const struct timespec *start,
+                        const struct timespec *end, struct buf *res,
+                        struct buf *tree_out, ohr_error_t *err);
+
 void cache_hit_clear (struct cache_hit *h);
 
 /* Append "EVENT KEY NS TIME\n" to the results log (best effort): hit

@@ -10,12 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/decide.h"
 #include "cache/key.h"
 #include "cache/local.h"
 #include "cache/memo.h"
+#include "cache/remote.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define REQUEST_MAX (64u << 20)
 #define OUTPUT_MAX (256u << 20)
@@ -80,6 +83,128 @@ key_of (const char *store, const char *path, struct cache_key *out,
   return r;
 }
 
+/* ---- the remote cache (src/cache/remote.h), behind the local store.
+ * Its troubles are never the run's: they become lines after the answer,
+ * "warning TEXT" (run mode prints them) or "note TEXT" (for -v). */
+
+static char **remote_lines;
+
+static void
+remote_line (const char *kind, const char *text)
+{
+  /* out of memory: the line is lost, the answer is not */
+  (void)strv_pushf (&remote_lines, "%s %s", kind, text);
+}
+
+static void
+remote_notes (void)
+{
+  for (char **l = remote_lines; l && *l; l++)
+    printf ("%s\n", *l);
+  strv_free (remote_lines);
+  remote_lines = NULL;
+}
+
+/* A failure of the remote: a warning, but only the first time in this
+ * build (down.h: later runs skip the server, CACHE_HTTP_SKIPPED, and say
+ * so only to -v). */
+static void
+remote_trouble (ohr_error_t *e)
+{
+  if (*e)
+    remote_line ((*e)->status == CACHE_HTTP_SKIPPED ? "note" : "warning",
+                 (*e)->msg);
+  ohr_error_free (e);
+}
+
+/* A local miss: ask the remote, import a hit into the local store and
+ * restore it from there as a local hit is.  1 (the answer printed), 0 (a
+ * miss), -1 only when the local store fails after the import. */
+static int
+remote_get (struct store *st, const char *hex, const char *out_dir,
+            const char *dir, ohr_error_t *err)
+{
+  struct cache_remote rc;
+  ohr_error_t e = NULL;
+  int r = cache_remote_open (dir, &rc, &e);
+  if (r <= 0)
+    {
+      remote_trouble (&e);
+      return 0;
+    }
+  struct buf out = { 0 }, errb = { 0 };
+  struct timespec start, end;
+  cleanup_free char *warning = NULL;
+  r = cache_remote_fetch (&rc, hex, out_dir, &out, &errb, &start, &end,
+                          &warning, &e);
+  cache_remote_close (&rc);
+  if (warning)
+    remote_line ("warning", warning);
+  remote_trouble (&e);
+  if (r == 1
+      && cache_local_put (st, hex, out_dir, &out, &errb, &start, &end, &e) < 0)
+    {
+      remote_line ("warning", e->msg);
+      ohr_error_free (&e);
+      r = 0;
+    }
+  buf_clear (&out);
+  buf_clear (&errb);
+  cache_dir_empty_out (out_dir);
+  if (r != 1)
+    return 0;
+  struct cache_hit hit;
+  r = cache_local_get (st, hex, out_dir, &hit, err);
+  if (r != 1)
+    return r;
+  if (write_out (dir, "hit-stdout", &hit.out, err) < 0
+      || write_out (dir, "hit-stderr", &hit.err, err) < 0)
+    r = -1;
+  else
+    {
+      int64_t ns = ns_between (&hit.result.exec_start, &hit.result.exec_end);
+      cache_local_log (st, "hit", hex, ns);
+      printf ("hit %s %" PRId64 " remote\n", hex, ns);
+    }
+  cache_hit_clear (&hit);
+  return r;
+}
+
+/* After a result was stored locally: upload it (read-write, with a
+ * signing key), blobs first and the entry last. */
+static void
+remote_put (const char *hex, const char *out_dir, const char *dir,
+            const struct buf *out, const struct buf *errb,
+            const struct timespec *start, const struct timespec *end)
+{
+  struct cache_remote rc;
+  ohr_error_t e = NULL;
+  int r = cache_remote_open (dir, &rc, &e);
+  if (r <= 0)
+    {
+      remote_trouble (&e);
+      return;
+    }
+  if (!rc.write)
+    remote_line ("note", "not uploaded (--result-cache-mode read)");
+  else if (rc.sign_key == NULL)
+    remote_line ("note", "not uploaded (no --result-cache-sign key)");
+  else
+    {
+      struct buf res = { 0 }, tree = { 0 };
+      r = cache_local_result (out_dir, out, errb, start, end, &res, &tree, &e);
+      if (r == 0)
+        r = cache_remote_upload (&rc, hex, out_dir, &res, &tree, out, errb,
+                                 &e);
+      buf_clear (&res);
+      buf_clear (&tree);
+      if (r == 0)
+        remote_line ("note", "uploaded");
+      remote_trouble (&e);
+    }
+  cache_remote_close (&rc);
+}
+
 int
 cache_cmd_get (const char *store_dir, char *const *args, ohr_error_t *err)
 {
@@ -107,11 +232,14 @@ cache_cmd_get (const char *store_dir, char *const *args, ohr_error_t *err)
         }
       cache_hit_clear (&hit);
     }
-  else if (r == 0)
+  else if (r == 0
+           && (r = remote_get (st, key.hex, args[1], args[2], err)) == 0)
     {
       cache_local_log (st, "miss", key.hex, 0);
       printf ("miss %s\n", key.hex);
     }
+  if (r >= 0)
+    remote_notes ();
   cache_key_clear (&key);
   return r < 0 ? -1 : 0;
 }
@@ -152,6 +280,8 @@ cache_cmd_put (const char *store_dir, char *const *args, ohr_error_t *err)
     {
       cache_local_log (st, "stored", hex, ns_between (&start, &end));
       printf ("stored %s\n", hex);
+      remote_put (hex, args[1], args[2], &out, &errb, &start, &end);
+      remote_notes ();
     }
   buf_clear (&out);
   buf_clear (&errb);

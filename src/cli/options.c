@@ -105,7 +105,19 @@ const char options_usage[]
       "                       scripts run on pinned images) or local (also\n"
       "                       on the host image, keyed by the host's\n"
       "                       software); a hit restores OUT_DIR and replays\n"
-      "                       the output [OCI_HOST_RUNNER_RESULT_CACHE]\n"
+      "                       the output; or an http(s) URL: a remote\n"
+      "                       cache (Bazel's HTTP protocol) behind the local\n"
+      "                       store [OCI_HOST_RUNNER_RESULT_CACHE]\n"
+      "  --result-cache-mode read|read-write\n"
+      "                       read: never upload (default read-write)\n"
+      "                       [OCI_HOST_RUNNER_RESULT_CACHE_MODE]\n"
+      "  --result-cache-sign KEY  sign uploaded results with this ed25519\n"
+      "                       private key; without it nothing is uploaded\n"
+      "                       [OCI_HOST_RUNNER_RESULT_CACHE_SIGN]\n"
+      "  --result-cache-trust PUBKEY|any  use remote results signed by\n"
+      "                       this key (any: unchecked, closed networks);\n"
+      "                       repeatable "
+      "[OCI_HOST_RUNNER_RESULT_CACHE_TRUST]\n"
       "  --keep-bundle, --no-keep-bundle\n"
       "                       keep the generated bundle and print its path\n"
       "                       [OCI_HOST_RUNNER_KEEP_BUNDLE]\n"
@@ -169,6 +181,9 @@ enum
   OPT_NO_ALLOW_UNPINNED,
   OPT_NO_VERBOSE,
   OPT_RESULT_CACHE,
+  OPT_RESULT_CACHE_MODE,
+  OPT_RESULT_CACHE_SIGN,
+  OPT_RESULT_CACHE_TRUST,
 };
 
 static const struct option long_options[] = {
@@ -192,6 +207,9 @@ static const struct option long_options[] = {
   { "allow-unpinned", no_argument, NULL, OPT_ALLOW_UNPINNED },
   { "no-allow-unpinned", no_argument, NULL, OPT_NO_ALLOW_UNPINNED },
   { "result-cache", required_argument, NULL, OPT_RESULT_CACHE },
+  { "result-cache-mode", required_argument, NULL, OPT_RESULT_CACHE_MODE },
+  { "result-cache-sign", required_argument, NULL, OPT_RESULT_CACHE_SIGN },
+  { "result-cache-trust", required_argument, NULL, OPT_RESULT_CACHE_TRUST },
   { "verbose", no_argument, NULL, 'v' },
   { "no-verbose", no_argument, NULL, OPT_NO_VERBOSE },
   { "help", no_argument, NULL, 'h' },
@@ -210,7 +228,7 @@ static const struct option long_options[] = {
  * drops the list the variable made. */
 struct cli_lists
 {
-  bool env, insecure, hooks_dirs, annotations;
+  bool env, insecure, hooks_dirs, annotations, trust;
 };
 
 /* A switch variable: 1, true, yes or 0, false, no (or empty: unset, so
@@ -276,6 +294,16 @@ set_result_cache (struct run_options *o, const char *v, const char *where,
                   ohr_error_t *err)
 {
   static const char *const names[] = { "auto", "off", "local" };
+  free (o->result_cache_url);
+  o->result_cache_url = NULL;
+  /* a URL: the remote behind the local store; given explicitly, so
+   * the host image is cached too, as with local */
+  if (strncmp (v, "http://", 7) == 0 || strncmp (v, "https://", 8) == 0)
+    {
+      o->result_cache = RESULT_CACHE_LOCAL;
+      o->result_cache_set = true;
+      return (o->result_cache_url = strdup (v)) ? 0 : ohr_error_nomem (err);
+    }
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (strcmp (v, names[i]) == 0)
       {
@@ -284,8 +312,23 @@ set_result_cache (struct run_options *o, const char *v, const char *where,
         return 0;
       }
   return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
-                        "%s: unknown result cache mode '%s' (use off, auto "
-                        "or local)",
+                        "%s: unknown result cache mode '%s' (use off, auto, "
+                        "local or an http(s) URL)",
+                        where, v);
+}
+
+static int
+set_result_cache_mode (struct run_options *o, const char *v, const char *where,
+                       ohr_error_t *err)
+{
+  if (strcmp (v, "read") == 0 || strcmp (v, "read-write") == 0)
+    {
+      o->result_cache_read = strcmp (v, "read") == 0;
+      return 0;
+    }
+  return ohr_error_set (err, EINVAL, OHR_ERR_USAGE,
+                        "%s: unknown result cache mode '%s' (use read or "
+                        "read-write)",
                         where, v);
 }
 
@@ -376,6 +419,14 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_RESULT_CACHE")) && *v
       && set_result_cache (o, v, "OCI_HOST_RUNNER_RESULT_CACHE", err) < 0)
     return -1;
+  if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_RESULT_CACHE_MODE")) && *v
+      && set_result_cache_mode (o, v, "OCI_HOST_RUNNER_RESULT_CACHE_MODE", err)
+             < 0)
+    return -1;
+  if (env_string (envp, "OCI_HOST_RUNNER_RESULT_CACHE_SIGN",
+                  &o->result_cache_sign, err)
+      < 0)
+    return -1;
   if ((v = envfilter_get (envp, "OCI_HOST_RUNNER_DEGRADED")) && *v
       && parse_degraded (v, "OCI_HOST_RUNNER_DEGRADED", o, err) < 0)
     return -1;
@@ -405,7 +456,10 @@ from_env (char *const *envp, struct run_options *o, ohr_error_t *err)
   if (options_env_list (envp, "OCI_HOST_RUNNER_INSECURE_REGISTRIES",
                         &o->insecure, err)
           < 0
-      || options_env_list (envp, "OCI_HOST_RUNNER_ENV", &o->env, err) < 0)
+      || options_env_list (envp, "OCI_HOST_RUNNER_ENV", &o->env, err) < 0
+      || options_env_list (envp, "OCI_HOST_RUNNER_RESULT_CACHE_TRUST",
+                           &o->result_cache_trust, err)
+             < 0)
     return -1;
   return 0;
 }
@@ -521,6 +575,12 @@ apply_option (int c, const char *arg, struct run_options *o,
       return set_mode (o, true, arg, "--paths", err);
     case OPT_RESULT_CACHE:
       return set_result_cache (o, arg, "--result-cache", err);
+    case OPT_RESULT_CACHE_MODE:
+      return set_result_cache_mode (o, arg, "--result-cache-mode", err);
+    case OPT_RESULT_CACHE_SIGN:
+      return options_set_string (&o->result_cache_sign, arg, err);
+    case OPT_RESULT_CACHE_TRUST:
+      return push_option (&o->result_cache_trust, &given->trust, arg, err);
     case OPT_ENV:
       return push_option (&o->env, &given->env, arg, err);
     case OPT_CACHE_DIR:
@@ -626,7 +686,9 @@ void
 options_clear (struct run_options *o)
 {
   free_many (o->image, o->runtime, o->policy, o->attest_dir, o->cache_dir,
-             o->store_dir, o->state_dir, o->id_range);
+             o->store_dir, o->state_dir, o->id_range, o->result_cache_url,
+             o->result_cache_sign);
+  strv_free (o->result_cache_trust);
   strv_free (o->env);
   strv_free (o->hooks_dirs);
   strv_free (o->annotations);

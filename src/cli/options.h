@@ -59,7 +59,11 @@ struct run_options
   char *attest_dir;   /* --attest DIR: a run record and statement per run */
   bool keep_bundle;
   enum result_cache_mode result_cache;
-  bool result_cache_set; /* given by flag or variable, not the default */
+  bool result_cache_set;     /* given by flag or variable, not the default */
+  char *result_cache_url;    /* --result-cache URL: the remote cache */
+  bool result_cache_read;    /* --result-cache-mode read: never upload */
+  char *result_cache_sign;   /* --result-cache-sign: signs uploads */
+  char **result_cache_trust; /* --result-cache-trust: keys, or "any" */
   bool verbose;
   bool help;
   bool version;

@@ -125,6 +125,87 @@ read_back (const char *dir, const char *name, struct buf *out)
   return 0;
 }
 
+/* ---- the remote cache: its settings go to the helper in a file of the
+ * bundle (a URL may hold credentials: not in argv), its answers come
+ * back as lines after the first, "warning TEXT" or "note TEXT" */
+
+static int
+add_setting (char **text, const char *name, const char *value)
+{
+  if (value == NULL)
+    return 0;
+  if (strchr (value, '\n'))
+    return -1;
+  char *t = NULL;
+  if (asprintf (&t, "%s%s %s\n", *text ? *text : "", name, value) < 0)
+    return -1;
+  free (*text);
+  *text = t;
+  return 0;
+}
+
+int
+run_cache_set_remote (struct run_cache *c, const char *url, bool read_only,
+                      const char *sign, char *const *trust,
+                      const char *state_dir)
+{
+  cleanup_free char *text = NULL;
+  int r = add_setting (&text, "url", url);
+  r = r < 0 ? r
+            : add_setting (&text, "mode", read_only ? "read" : "read-write");
+  r = r < 0 ? r : add_setting (&text, "sign", sign);
+  r = r < 0 ? r : add_setting (&text, "state", state_dir);
+  char ppid[24];
+  snprintf (ppid, sizeof ppid, "%ld", (long)getppid ());
+  r = r < 0 ? r : add_setting (&text, "build-pid", ppid);
+  for (size_t i = 0; r == 0 && trust && trust[i]; i++)
+    r = add_setting (&text, "trust", trust[i]);
+  if (r < 0)
+    return -1;
+  free (c->remote);
+  c->remote = steal_pointer (&text);
+  return 0;
+}
+
+static void
+write_remote (struct run_cache *c)
+{
+  if (c->remote == NULL)
+    return;
+  cleanup_free char *p = fs_path_join (c->dir, "cache-remote");
+  ohr_error_t err = NULL;
+  if (p == NULL
+      || fs_write_atomic (p, c->remote, strlen (c->remote), 0600, false, &err)
+             < 0)
+    fprintf (stderr,
+             "oci-host-runner: warning: result cache: the remote's "
+             "settings could not be written: %s\n",
+             err ? err->msg : "out of memory");
+  ohr_error_free (&err);
+}
+
+/* The helper's lines after its answer: warnings now, notes for -v. */
+static void
+remote_answers (struct run_cache *c, const char *out)
+{
+  const char *l = strchr (out, '\n');
+  while (l && *++l)
+    {
+      size_t n = strcspn (l, "\n");
+      if (strncmp (l, "warning ", 8) == 0)
+        fprintf (stderr, "oci-host-runner: warning: result cache: %.*s\n",
+                 (int)(n - 8), l + 8);
+      else if (strncmp (l, "note ", 5) == 0)
+        {
+          free (c->note);
+          c->note = strndup (l + 5, n - 5);
+        }
+      l += n;
+      if (*l == '\0')
+        break;
+    }
+}
+
 int
 run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
                   const struct cache_plan_input *plan, const char *store_dir,
@@ -143,6 +224,7 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
   cleanup_free char *request = NULL;
   if (write_request (c, plan, &request) < 0)
     return 0;
+  write_remote (c);
   char *argv[] = { NULL,    "result-get",       "--store", c->store,
                    request, plan->ctx->out_dir, c->dir,    NULL };
   struct proc_result pr = { 0 };
@@ -151,10 +233,13 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
       set_line (c, "result-cache: off (the store could not be asked)");
       return 0;
     }
-  char what[8] = "", key[65] = "";
+  char what[8] = "", key[65] = "", where[8] = "";
   long long ns = 0;
-  int n = sscanf (pr.out, "%7s %64s %lld", what, key, &ns);
+  int n = sscanf (pr.out, "%7s %64s %lld %7s", what, key, &ns, where);
+  remote_answers (c, pr.out);
   proc_result_clear (&pr);
+  c->remote_hit = n == 4 && strcmp (where, "remote") == 0;
+  n = n > 3 ? 3 : n;
   if (n < 2 || strlen (key) != 64)
     {
       set_line (c, "result-cache: off (the store helper said nothing "
@@ -167,8 +252,8 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
       && read_back (c->dir, "hit-stderr", &c->hit_err) == 0)
     {
       c->saved_ns = ns;
-      set_line (c, "result-cache: hit %.12s (saved %.1f s)", c->key,
-                (double)ns / 1e9);
+      set_line (c, "result-cache: hit %.12s (%ssaved %.1f s)", c->key,
+                c->remote_hit ? "remote, " : "", (double)ns / 1e9);
       return 1;
     }
   if (strcmp (what, "hit") == 0)
@@ -184,7 +269,10 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
       return 0;
     }
   c->active = true;
-  set_line (c, "result-cache: miss %.12s", c->key);
+  if (c->note)
+    set_line (c, "result-cache: miss %.12s (remote: %s)", c->key, c->note);
+  else
+    set_line (c, "result-cache: miss %.12s", c->key);
   return 0;
 }
 
@@ -324,8 +412,15 @@ run_cache_finish (struct run_cache *c, int code,
       set_line (c, "result-cache: miss %.12s (not stored)", c->key);
       return;
     }
+  free (c->note);
+  c->note = NULL;
+  remote_answers (c, pr.out);
   proc_result_clear (&pr);
-  set_line (c, "result-cache: miss %.12s (stored)", c->key);
+  if (c->note)
+    set_line (c, "result-cache: miss %.12s (stored; remote: %s)", c->key,
+              c->note);
+  else
+    set_line (c, "result-cache: miss %.12s (stored)", c->key);
 }
 
 void
@@ -336,7 +431,8 @@ run_cache_clear (struct run_cache *c)
   buf_clear (&c->err);
   buf_clear (&c->hit_out);
   buf_clear (&c->hit_err);
-  free_many (c->dir, c->store, c->out_dir, c->helper, c->line);
+  free_many (c->dir, c->store, c->out_dir, c->helper, c->line, c->remote,
+             c->note);
   memset (c, 0, sizeof *c);
   c->err_r = c->err_w = -1;
 }

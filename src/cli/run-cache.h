@@ -34,10 +34,22 @@ struct run_cache
   int err_r, err_w; /* the stderr tee's pipe, -1 when none */
   pthread_t tee;
   bool teeing;
-  char *line; /* for -v: "result-cache: ..." */
+  char *line;   /* for -v: "result-cache: ..." */
+  char *remote; /* the remote's settings for the helper, or NULL */
+  char *note;   /* the helper's last note about the remote, for -v */
+  bool remote_hit;
 };
 
 void run_cache_init (struct run_cache *c);
+
+/* A remote cache at url behind the local store (src/cache/remote.h):
+ * read_only never uploads, sign (or NULL) signs uploads, trust lists the
+ * public keys (or "any") whose entries are used, state_dir keeps the
+ * "down once per build" markers.  0, or -1 when a setting holds a
+ * newline (nothing set). */
+int run_cache_set_remote (struct run_cache *c, const char *url, bool read_only,
+                          const char *sign, char *const *trust,
+                          const char *state_dir);
 
 /* 1: a hit (OUT_DIR restored; replay hit_out and hit_err), 0: run the
  * script.  Never fails: c->line says why nothing was cached, a notice on

@@ -1436,6 +1436,13 @@ cache_lookup (struct run_state *s)
                                    .ws = &s->ws,
                                    .eff = &s->eff,
                                    .envp = environ };
+  if (s->opts.result_cache_url
+      && run_cache_set_remote (&s->cache, s->opts.result_cache_url,
+                               s->opts.result_cache_read,
+                               s->opts.result_cache_sign,
+                               s->opts.result_cache_trust, s->opts.state_dir)
+             < 0)
+    verbose (s, "result-cache: remote off (a setting holds a newline)");
   int hit = run_cache_lookup (&s->cache, &f, &plan,
                               s->opts.store_dir ? s->opts.store_dir
                                                 : s->opts.cache_dir,

@@ -16,16 +16,10 @@
 # A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
 # variables name: what its key covers.
 . "$(dirname "$0")/../lib/libtest.sh"
+. "$(dirname "$0")/../lib/result-cache.sh"
 
-FIX=$TOP/tests/fixtures/cache
 export XDG_RUNTIME_DIR=$T/run OCI_HOST_RUNNER_STATE_DIR=$T/state
 mkdir -p "$XDG_RUNTIME_DIR"
-
-# A checkout of the fixture at DIR.
-checkout() {
-  mkdir -p "$1"
-  cp -r "$FIX/." "$1/"
-}
 
 # cargo build in checkout DIR (its own target/), runner options after it;
 # the paths of the checkout are remapped so that the program's bytes do
@@ -34,33 +28,6 @@ build() { # dir runner-args...
   local dir=$1
   shift
   RUSTFLAGS="--remap-path-prefix=$dir=/ws" cargo_build_runner "$dir" "$dir/target" "$@"
-}
-
-# What the script of package PKG got from the cache in checkout DIR: hit,
-# miss or off (its -v line).
-cache_line() { # dir pkg
-  cat "$1"/target/debug/build/"$2"-*/stderr 2>/dev/null | sed -n 's/^oci-host-runner: result-cache: //p'
-}
-
-expect_cache() { # dir pkg regex
-  local line
-  line=$(cache_line "$1" "$2")
-  if [[ "$line" =~ $3 ]]; then return 0; fi
-  echo "# $2 in $1: expected /$3/, got '$line'" >&2
-  return 1
-}
-
-# Every OUT_DIR entry by package: type, mode, link target, sha256.
-out_snapshot() { # target_dir
-  local d n
-  for d in "$1"/debug/build/*/out; do
-    n=$(basename "$(dirname "$d")")
-    (cd "$d" && find . -mindepth 1 -printf '%P %y %m %l\n' | sort | while read -r p y m l; do
-      h=-
-      [ "$y" = f ] && h=$(sha256sum <"$p" | cut -d' ' -f1)
-      echo "${n%-*} $p $y $m $l $h"
-    done)
-  done | sort
 }
 
 for rt in $(runtimes); do
@@ -300,33 +267,9 @@ if [ "$(id -u)" -ne 0 ]; then
   finish
   exit
 fi
-ensure_test_user
-SYSROOT=$(rustc --print sysroot)
-mkdir -p "$T/bin" "$T/toolchain" "$T/u"
-cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
-declare -f out_snapshot >"$T/u/snap.sh"
+rootless_prepare
 for rt in $(runtimes); do
-  checkout "$T/u/$rt-a"
-  checkout "$T/u/$rt-checkout-b"
-  XDG=$T/u/xdg-$rt
-  install -d -m 700 -o "$TEST_USER" "$XDG"
-  chown -R "$TEST_USER" "$T/u"
-  cat >"$T/u/build-$rt.sh" <<SH
-set -e
-. $T/u/snap.sh
-export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
-export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
-export XDG_RUNTIME_DIR=$XDG XDG_CACHE_HOME=$T/u/cache-$rt
-unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
-for c in a checkout-b; do
-  cd $T/u/$rt-\$c
-  cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \
-    --config "host.runner=[\"$T/bin/oci-host-runner\",\"--runtime\",\"$rt\",\"--result-cache\",\"local\",\"-v\"]"
-  cat target/debug/build/*/stderr | sed -n 's/^oci-host-runner: result-cache: //p' >$T/u/$rt-\$c.cache
-  grep -h 'oci-host-runner: runtime' target/debug/build/gen-*/stderr >$T/u/$rt-\$c.runtime || true
-  out_snapshot target >$T/u/$rt-\$c.snap
-done
-SH
+  rootless_script "$rt" "$T/u/cache-$rt" --runtime "$rt" --result-cache local -v
   if as_test_user "$SYSROOT" "$T/u/build-$rt.sh"; then
     ok "$rt rootless: checkouts A and B build with the cache"
   else

@@ -424,6 +424,51 @@ test_result_cache (void **state)
   parse_fails (plain, badenv, "OCI_HOST_RUNNER_RESULT_CACHE", "'on'");
 }
 
+/* The remote: --result-cache URL (explicit, so the host image too),
+ * --result-cache-mode, -sign and the repeatable -trust, each over its
+ * variable. */
+static void
+test_result_cache_remote (void **state)
+{
+  struct run_options o;
+  char *plain[] = { "oci-host-runner", "script", NULL };
+  char *envp[] = { "HOME=/home/u",
+                   "OCI_HOST_RUNNER_RESULT_CACHE=https://cache:8080/team",
+                   "OCI_HOST_RUNNER_RESULT_CACHE_MODE=read",
+                   "OCI_HOST_RUNNER_RESULT_CACHE_SIGN=/k/ci.key",
+                   "OCI_HOST_RUNNER_RESULT_CACHE_TRUST=/k/a.pub,/k/b.pub",
+                   NULL };
+  parse_ok (plain, envp, &o);
+  assert_int_equal (o.result_cache, RESULT_CACHE_LOCAL);
+  assert_string_equal (o.result_cache_url, "https://cache:8080/team");
+  assert_true (o.result_cache_read);
+  assert_string_equal (o.result_cache_sign, "/k/ci.key");
+  assert_string_equal (o.result_cache_trust[0], "/k/a.pub");
+  assert_string_equal (o.result_cache_trust[1], "/k/b.pub");
+  assert_null (o.result_cache_trust[2]);
+  options_clear (&o);
+  char *argv[] = { "oci-host-runner",
+                   "--result-cache-mode",
+                   "read-write",
+                   "--result-cache-trust",
+                   "any",
+                   "--result-cache",
+                   "local",
+                   "script",
+                   NULL };
+  parse_ok (argv, envp, &o);
+  assert_false (o.result_cache_read);
+  assert_null (o.result_cache_url);
+  assert_int_equal (o.result_cache, RESULT_CACHE_LOCAL);
+  assert_string_equal (o.result_cache_trust[0], "any");
+  assert_null (o.result_cache_trust[1]);
+  options_clear (&o);
+  char *home[] = { "HOME=/home/u", NULL };
+  char *bad[]
+      = { "oci-host-runner", "--result-cache-mode", "write", "script", NULL };
+  parse_fails (bad, home, "--result-cache-mode", "'write'");
+}
+
 /* The list variables as the store helper reads them. */
 static void
 test_env_list (void **state)
@@ -740,6 +785,7 @@ main (void)
     cmocka_unit_test (test_switches),
     cmocka_unit_test (test_value_options_replace_variables),
     cmocka_unit_test (test_result_cache),
+    cmocka_unit_test (test_result_cache_remote),
     cmocka_unit_test (test_env_list),
     cmocka_unit_test (test_stops_at_first_non_option),
     cmocka_unit_test (test_double_dash),
