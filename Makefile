@@ -68,9 +68,12 @@ $(BUILD)/oci-host-runner: $(BUILD)/obj/cli/main.o $(BUILD)/libohr.a
 $(BUILD)/oci-host-runner-store: $(BUILD)/obj/cli/store-main.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# The result cache's fast path: keys and restores hits with libcrypto
-# only (src/cli/lookup-main.c); --as-needed drops the rest.
-$(BUILD)/oci-host-runner-lookup: $(BUILD)/obj/cli/lookup-main.o $(BUILD)/libohr.a
+# The result cache's fast path: keys and restores hits without libostree
+# (src/cli/lookup-main.c); --as-needed drops what it does not call.
+# Its SHA-256 is sha256-plain.c (not in libohr.a): libcrypto's start-up
+# cost more than the rest of a lookup.
+$(BUILD)/oci-host-runner-lookup: $(BUILD)/obj/cli/lookup-main.o \
+    $(BUILD)/obj/util/sha256-plain.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: it runs inside images whatever their libc (see src/init/).

@@ -1,6 +1,7 @@
 /* lookup-main.c: oci-host-runner-lookup, the result cache's fast path
  * (issue 13, part 9).  Run mode execs it first for every cacheable run:
- * it keys the request (libcrypto only: no libostree, no libcurl, whose
+ * it keys the request (libc only, with its own SHA-256,
+ * src/util/sha256-plain.c: no libcrypto, no libostree, no libcurl, whose
  * start-up alone costs the store helper ~11 ms) and, when the local
  * store's hit index (src/cache/index.h) knows the key, restores OUT_DIR
  * from the repo's objects and hands back stdout and stderr.  Anything
