@@ -4,7 +4,8 @@
 # for messages, processes, kernel settings, digests, base64, helper
 # executables, the version).  It calls no other folder.
 SRC += src/util/error.c src/util/strv.c src/util/fs.c src/util/jsoncheck.c
-SRC += src/util/proc.c src/util/digest.c src/util/sha256.c src/util/helper-exe.c
+SRC += src/util/proc.c src/util/digest.c src/util/sha256.c src/util/digest-io.c
+SRC += src/util/helper-exe.c
 SRC += src/util/walk.c src/util/base64.c
 SRC += src/util/clip.c src/util/jsonpath.c src/util/procfs.c
 SRC += src/util/gerror.c src/util/buf.c src/util/mountinfo.c

@@ -304,3 +304,32 @@ cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
   memcpy (out, d + 7, 65);
   return 0;
 }
+
+#define REQUEST_MAX (64u << 20)
+
+int
+cache_key_of_file (const char *store_dir, const char *request_path,
+                   struct cache_key *out, ohr_error_t *err)
+{
+  cleanup_free char *data = NULL, *memo_path = NULL;
+  size_t len = 0;
+  if (fs_read_file (request_path, REQUEST_MAX, &data, &len, err) < 0)
+    return -1;
+  struct cache_request req;
+  if (cache_request_decode (data, len, &req, err) < 0)
+    return -1;
+  struct memo memo;
+  int r = (memo_path = fs_path_join (store_dir, "results-memo")) == NULL
+              ? ohr_error_nomem (err)
+              : memo_load (memo_path, &memo, err);
+  if (r == 0)
+    {
+      r = cache_key_compute (&req, &memo, out, err);
+      ohr_error_t ignored = NULL;
+      memo_save (&memo, memo_path, &ignored);
+      ohr_error_free (&ignored);
+      memo_clear (&memo);
+    }
+  cache_request_clear (&req);
+  return r;
+}

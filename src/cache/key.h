@@ -99,6 +99,12 @@ int cache_key_compute (struct cache_request *r, struct memo *memo,
 
 void cache_key_clear (struct cache_key *k);
 
+/* The key of the encoded request in the file request_path, with the memo
+ * kept in STORE/results-memo (a memo not saved costs time, never
+ * correctness).  The store helper and the lookup helper both use it. */
+int cache_key_of_file (const char *store_dir, const char *request_path,
+                       struct cache_key *out, ohr_error_t *err);
+
 /* sha256 hex of the host's installed software, for the `host` image:
  * the package databases (dpkg's status, rpm's), the dynamic linker's
  * cache (ldconfig rewrites it when a library comes or goes), os-release,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache/decide.h"
+#include "cache/index.h"
 #include "cache/merkle.h"
 #include "cache/proto.h"
 #include "util/cleanup.h"
@@ -199,9 +200,112 @@ write_staging (const char *dir, const char *name, const struct buf *b,
   return fs_write_new (p, b->data ? b->data : "", b->len, 0644, err);
 }
 
+/* ---- the hit index (index.h): the commit's objects, by path */
+
+static int
+index_tree (GFile *dir, const char *rel, struct buf *b, bool *bad,
+            ohr_error_t *err)
+{
+  g_autoptr (GError) gerr = NULL;
+  g_autoptr (GFileEnumerator) en = g_file_enumerate_children (
+      dir,
+      "standard::name,standard::type,standard::size,"
+      "standard::symlink-target,unix::mode",
+      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, &gerr);
+  if (en == NULL)
+    return ohr_error_gerror (err, gerr, "cannot list a stored result");
+  for (;;)
+    {
+      GFileInfo *info = NULL;
+      GFile *child = NULL;
+      if (!g_file_enumerator_iterate (en, &info, &child, NULL, &gerr))
+        return ohr_error_gerror (err, gerr, "cannot list a stored result");
+      if (info == NULL)
+        return 0;
+      g_autofree char *path
+          = rel[0] ? g_strconcat (rel, "/", g_file_info_get_name (info), NULL)
+                   : g_strdup (g_file_info_get_name (info));
+      guint32 mode = g_file_info_get_attribute_uint32 (info, "unix::mode");
+      int r;
+      switch (g_file_info_get_file_type (info))
+        {
+        case G_FILE_TYPE_DIRECTORY:
+          r = cache_index_dir (b, path, mode, bad) < 0
+                  ? ohr_error_nomem (err)
+                  : index_tree (child, path, b, bad, err);
+          break;
+        case G_FILE_TYPE_SYMBOLIC_LINK:
+          r = cache_index_symlink (b, path,
+                                   g_file_info_get_symlink_target (info), bad);
+          break;
+        case G_FILE_TYPE_REGULAR:
+          if (!ostree_repo_file_ensure_resolved (OSTREE_REPO_FILE (child),
+                                                 &gerr))
+            return ohr_error_gerror (err, gerr, "cannot read a stored result");
+          r = cache_index_file (
+              b, path, mode,
+              ostree_repo_file_get_checksum (OSTREE_REPO_FILE (child)),
+              (uint64_t)g_file_info_get_size (info), bad);
+          break;
+        default:
+          *bad = true;
+          r = 0;
+        }
+      if (r < 0)
+        return err && *err ? -1 : ohr_error_nomem (err);
+    }
+}
+
+static int
+index_blob (GFile *root, const char *name, char which, struct buf *b,
+            bool *bad, ohr_error_t *err)
+{
+  g_autoptr (GFile) f = g_file_get_child (root, name);
+  g_autoptr (GError) gerr = NULL;
+  g_autoptr (GFileInfo) info = g_file_query_info (
+      f, "standard::size", G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, &gerr);
+  if (info == NULL
+      || !ostree_repo_file_ensure_resolved (OSTREE_REPO_FILE (f), &gerr))
+    return ohr_error_gerror (err, gerr, "cannot read the result's %s", name);
+  return cache_index_blob (
+             b, which, ostree_repo_file_get_checksum (OSTREE_REPO_FILE (f)),
+             (uint64_t)g_file_info_get_size (info),
+             bad) < 0
+             ? ohr_error_nomem (err)
+             : 0;
+}
+
+/* After the commit: a result whose index cannot be written is still a
+ * result, the store helper's to restore. */
+static void
+write_index (OstreeRepo *repo, const char *store_dir, const char *hex,
+             const char *commit, int64_t wall_ns)
+{
+  OstreeRepoMode mode = ostree_repo_get_mode (repo);
+  if (mode != OSTREE_REPO_MODE_BARE && mode != OSTREE_REPO_MODE_BARE_USER)
+    return;
+  g_autoptr (GFile) root = NULL;
+  g_autoptr (GError) gerr = NULL;
+  struct buf b = { 0 };
+  bool bad = false;
+  ohr_error_t err = NULL;
+  if (ostree_repo_read_commit (repo, commit, &root, NULL, NULL, &gerr))
+    {
+      g_autoptr (GFile) out = g_file_get_child (root, "out");
+      if (cache_index_begin (&b, wall_ns) == 0
+          && index_blob (root, "stdout", 'o', &b, &bad, &err) == 0
+          && index_blob (root, "stderr", 'e', &b, &bad, &err) == 0
+          && index_tree (out, "", &b, &bad, &err) == 0 && !bad)
+        cache_index_save (store_dir, hex, &b, &err);
+    }
+  ohr_error_free (&err);
+  buf_clear (&b);
+}
+
 static int
 commit_result (OstreeRepo *repo, const char *hex, const char *staging,
-               const char *out_dir, ohr_error_t *err)
+               const char *out_dir, const char *store_dir, int64_t wall_ns,
+               ohr_error_t *err)
 {
   g_autoptr (GError) gerr = NULL;
   g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
@@ -226,6 +330,8 @@ commit_result (OstreeRepo *repo, const char *hex, const char *staging,
     {
       ostree_repo_transaction_set_ref (repo, NULL, ref, commit);
       ok = ostree_repo_commit_transaction (repo, NULL, NULL, &gerr);
+      if (ok)
+        write_index (repo, store_dir, hex, commit, wall_ns);
     }
   ostree_repo_commit_modifier_unref (mod);
   if (!ok)
@@ -260,7 +366,11 @@ cache_local_put (struct store *st, const char *hex, const char *out_dir,
             : 0;
   buf_clear (&res);
   if (r == 0)
-    r = commit_result ((OstreeRepo *)store_repo (st), hex, tmpl, out_dir, err);
+    r = commit_result ((OstreeRepo *)store_repo (st), hex, tmpl, out_dir,
+                       store_dir (st),
+                       (int64_t)(end->tv_sec - start->tv_sec) * 1000000000LL
+                           + (end->tv_nsec - start->tv_nsec),
+                       err);
   ohr_error_t ignored = NULL;
   fs_rm_rf (tmpl, &ignored);
   ohr_error_free (&ignored);
@@ -271,15 +381,5 @@ void
 cache_local_log (struct store *st, const char *event, const char *hex,
                  int64_t ns)
 {
-  cleanup_free char *path = fs_path_join (store_dir (st), "results.log");
-  char line[160];
-  int n = snprintf (line, sizeof line, "%s %s %lld %lld\n", event, hex,
-                    (long long)ns, (long long)time (NULL));
-  cleanup_close int fd
-      = path ? open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
-             : -1;
-  /* one write under PIPE_BUF: whole lines however many runs append */
-  if (fd >= 0 && n > 0 && (size_t)n < sizeof line
-      && write (fd, line, (size_t)n) < 0)
-    return;
+  cache_index_log (store_dir (st), event, hex, ns);
 }

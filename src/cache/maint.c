@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/index.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/gerror.h"
@@ -189,6 +190,8 @@ drop_ref (struct store *st, const char *hex, ohr_error_t *err)
 {
   g_autoptr (GError) gerr = NULL;
   g_autofree char *ref = g_strconcat (REF_RESULT, hex, NULL);
+  /* the hit index first: a hit never outlives its ref (index.h) */
+  cache_index_remove (store_dir (st), hex);
   if (!ostree_repo_set_ref_immediate ((OstreeRepo *)store_repo (st), NULL, ref,
                                       NULL, NULL, &gerr))
     return ohr_error_gerror (err, gerr, "cannot remove result %s", hex);

@@ -30,6 +30,12 @@ hash_path (const char *s)
   uint64_t h = 1469598103934665603ULL;
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  /* FNV's low bits, which pick the slot, barely differ between paths
+   * that differ only in a few characters (file1.rs, file2.rs): mix the
+   * high bits down, or the probes run long (Murmur3's finaliser) */
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
   return (size_t)h;
 }
 
@@ -82,6 +88,32 @@ insert (struct memo *m, struct memo_entry *e)
   return 0;
 }
 
+/* n decimal numbers, each followed by one space: *p moves past them.  By
+ * hand: sscanf costs a microsecond a line, and a memo has one line for
+ * every file of every crate and toolchain, read on every run. */
+static int
+parse_numbers (const char **p, long long *v, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      const char *s = *p;
+      unsigned long long x = 0;
+      if (*s < '0' || *s > '9')
+        return -1;
+      for (; *s >= '0' && *s <= '9'; s++)
+        {
+          if (x > (~0ULL - 9) / 10)
+            return -1;
+          x = x * 10 + (unsigned)(*s - '0');
+        }
+      if (*s != ' ')
+        return -1;
+      v[i] = (long long)x;
+      *p = s + 1;
+    }
+  return 0;
+}
+
 int
 memo_load (const char *path, struct memo *out, ohr_error_t *err)
 {
@@ -99,28 +131,36 @@ memo_load (const char *path, struct memo *out, ohr_error_t *err)
       ohr_error_free (&ignored);
       return 0;
     }
+  /* room for every line at once: no rehashing while loading */
+  size_t lines = 0;
+  for (const char *c = data; (c = memchr (c, '\n', (size_t)(data + len - c)));
+       c++)
+    lines++;
+  while ((lines + 1) * 2 > out->cap)
+    if (grow (out) < 0)
+      {
+        memo_clear (out);
+        return ohr_error_nomem (err);
+      }
   for (char *line = data, *nl; line < data + len; line = nl + 1)
     {
       nl = memchr (line, '\n', (size_t)(data + len - line));
       if (nl == NULL)
         break; /* a last line cut short */
       *nl = '\0';
-      unsigned long long dev, ino;
-      long long size, mt, ct;
-      char hex[65];
-      int off = 0;
-      if (sscanf (line, "%llu %llu %lld %lld %lld %64[0-9a-f] %n", &dev, &ino,
-                  &size, &mt, &ct, hex, &off)
-              != 6
-          || off == 0 || strlen (hex) != 64 || line[off] != '/')
+      long long v[5];
+      const char *p = line;
+      if (parse_numbers (&p, v, 5) < 0 || strspn (p, "0123456789abcdef") != 64
+          || p[64] != ' ' || p[65] != '/')
         continue;
-      struct memo_entry e = { .dev = (dev_t)dev,
-                              .ino = (ino_t)ino,
-                              .size = (off_t)size,
-                              .mtime_ns = mt,
-                              .ctime_ns = ct };
-      memcpy (e.hex, hex, 65);
-      if ((e.path = strdup (line + off)) == NULL || insert (out, &e) < 0)
+      struct memo_entry e = { .dev = (dev_t)v[0],
+                              .ino = (ino_t)v[1],
+                              .size = (off_t)v[2],
+                              .mtime_ns = v[3],
+                              .ctime_ns = v[4] };
+      memcpy (e.hex, p, 64);
+      e.hex[64] = '\0';
+      if ((e.path = strdup (p + 65)) == NULL || insert (out, &e) < 0)
         {
           memo_clear (out);
           return ohr_error_nomem (err);

@@ -20,7 +20,6 @@
 #include "util/fs.h"
 #include "util/strv.h"
 
-#define REQUEST_MAX (64u << 20)
 #define OUTPUT_MAX (256u << 20)
 
 static int
@@ -59,28 +58,7 @@ static int
 key_of (const char *store, const char *path, struct cache_key *out,
         ohr_error_t *err)
 {
-  cleanup_free char *data = NULL, *memo_path = NULL;
-  size_t len = 0;
-  if (fs_read_file (path, REQUEST_MAX, &data, &len, err) < 0)
-    return -1;
-  struct cache_request req;
-  if (cache_request_decode (data, len, &req, err) < 0)
-    return -1;
-  struct memo memo;
-  int r = (memo_path = fs_path_join (store, "results-memo")) == NULL
-              ? ohr_error_nomem (err)
-              : memo_load (memo_path, &memo, err);
-  if (r == 0)
-    {
-      r = cache_key_compute (&req, &memo, out, err);
-      /* a memo not saved costs time, never correctness */
-      ohr_error_t ignored = NULL;
-      memo_save (&memo, memo_path, &ignored);
-      ohr_error_free (&ignored);
-      memo_clear (&memo);
-    }
-  cache_request_clear (&req);
-  return r;
+  return cache_key_of_file (store, path, out, err);
 }
 
 /* ---- the remote cache (src/cache/remote.h), behind the local store.

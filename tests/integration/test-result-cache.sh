@@ -157,9 +157,24 @@ check "... and replays stdout" assert_file_has "$T/out" '^cargo:rustc-env=X=1$'
 check "cache stats counts the result, the hit and the time saved" \
   bash -c "grep -qx 'entries: 1' '$T/stats' && grep -qx 'hits: 1' '$T/stats' && grep -q '^time saved: ' '$T/stats'"
 KEY=$(sed -n 's/.*result-cache: hit \([0-9a-f]*\) .*/\1/p' "$T/err")
+# the hit index (src/cache/index.h): a hit needs no store helper at all
+IDX=$OCI_HOST_RUNNER_CACHE_DIR/results-index
+check "the stored result has a hit index" bash -c "[ \$(ls '$IDX' | wc -l) -eq 1 ]"
+rm -f "$OUT_DIR"/*
+OCI_HOST_RUNNER_STORE=/nonexistent run "$SCRIPT"
+check "... which restores a hit without the store helper" \
+  bash -c "grep -q 'result-cache: hit ' '$T/err' && [ \"\$(cat '$OUT_DIR/new')\" = new ] && grep -qx 'cargo:rustc-env=X=1' '$T/out'"
+cp "$IDX"/* "$T/index.orig"
+sed -i 's/^f \([0-7]*\) \([0-9a-f]*\) [0-9]* /f \1 \2 999 /' "$IDX"/*
+rm -f "$OUT_DIR"/*
+run "$SCRIPT"
+check "an index that does not match the repo: still a hit, through the store helper" \
+  bash -c "grep -q 'result-cache: hit ' '$T/err' && [ \"\$(cat '$OUT_DIR/new')\" = new ] && [ \$(ls '$OUT_DIR' | wc -l) -eq 1 ] && ! grep -q notice '$T/err'"
+cp "$T/index.orig" "$IDX/$(basename "$(ls "$IDX"/*)")"
 rc=0
 "$OHR" cache rm "$KEY" >"$T/rm" 2>&1 || rc=$?
 check "cache rm KEY12 removes it" bash -c "[ $rc -eq 0 ] && grep -q '^removed $KEY' '$T/rm'"
+check "... and its hit index" bash -c "[ -z \"\$(ls '$IDX')\" ]"
 rm -f "$OUT_DIR"/*
 run "$SCRIPT"
 check "... so the next run misses, and is stored again" assert_file_has "$T/err" "result-cache: miss $KEY \\(stored\\)$"
@@ -167,6 +182,7 @@ rc=0
 "$OHR" cache gc --max-size 0 >"$T/gc" 2>&1 || rc=$?
 check "cache gc --max-size 0 removes every result" \
   bash -c "[ $rc -eq 0 ] && grep -q '^removed 1 results' '$T/gc' && '$OHR' cache stats | grep -qx 'entries: 0'"
+check "... and every hit index" bash -c "[ -z \"\$(ls '$IDX')\" ]"
 rc=0
 "$OHR" cache rm 0123456789ab >"$T/rm" 2>&1 || rc=$?
 check "cache rm of an unknown key: usage error 121, one line" \

@@ -46,7 +46,8 @@ rootless_prepare() {
   ensure_test_user
   SYSROOT=$(rustc --print sysroot)
   mkdir -p "$T/bin" "$T/toolchain" "$T/u"
-  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" "$T/bin/"
+  cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" \
+    "$(dirname "$OHR")/oci-host-runner-lookup" "$T/bin/"
   declare -f out_snapshot >"$T/u/snap.sh"
 }
 

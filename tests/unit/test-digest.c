@@ -237,6 +237,61 @@ test_file_errors (void **state)
   free (missing);
 }
 
+/* The lookup helper's SHA-256 (src/util/sha256-plain.c, not in libohr.a)
+ * must give OpenSSL's digests: compiled in here under other names. */
+#define digest_sha256 plain_digest_sha256
+#define digest_new plain_digest_new
+#define digest_update plain_digest_update
+#define digest_final plain_digest_final
+#define digest_free plain_digest_free
+#define digest_ctx plain_digest_ctx
+void plain_digest_sha256 (const void *data, size_t len, char *out);
+struct plain_digest_ctx *plain_digest_new (void);
+void plain_digest_update (struct plain_digest_ctx *c, const void *data,
+                          size_t len);
+void plain_digest_final (struct plain_digest_ctx *c, char *out);
+void plain_digest_free (struct plain_digest_ctx *c);
+#include "../../src/util/sha256-plain.c"
+#undef digest_sha256
+#undef digest_new
+#undef digest_update
+#undef digest_final
+#undef digest_free
+#undef digest_ctx
+
+static void
+test_plain_equals_openssl (void **state)
+{
+  (void)state;
+  size_t max = 3000;
+  unsigned char *data = malloc (max);
+  assert_non_null (data);
+  for (size_t i = 0; i < max; i++)
+    data[i] = (unsigned char)(i * 131 + (i >> 3));
+  char a[DIGEST_STRING_LEN + 1], b[DIGEST_STRING_LEN + 1];
+  /* every length around the padding's edges, and longer ones */
+  for (size_t len = 0; len < max; len += len < 300 ? 1 : 97)
+    {
+      digest_sha256 (data, len, a);
+      plain_digest_sha256 (data, len, b);
+      assert_string_equal (a, b);
+      /* streamed in uneven pieces */
+      struct plain_digest_ctx *c = plain_digest_new ();
+      assert_non_null (c);
+      for (size_t off = 0, step = 1; off < len;
+           off += step, step = step * 3 % 71 + 1)
+        plain_digest_update (c, data + off,
+                             off + step > len ? len - off : step);
+      plain_digest_final (c, b);
+      plain_digest_free (c);
+      assert_string_equal (a, b);
+    }
+  plain_digest_sha256 ("abc", 3, b);
+  assert_string_equal (b, "sha256:ba7816bf8f01cfea414140de5dae2223"
+                          "b00361a396177a9cb410ff61f20015ad");
+  free (data);
+}
+
 int
 main (void)
 {
@@ -244,6 +299,7 @@ main (void)
     cmocka_unit_test (test_known_vectors),
     cmocka_unit_test (test_valid),
     cmocka_unit_test (test_streaming_equals_oneshot),
+    cmocka_unit_test (test_plain_equals_openssl),
     cmocka_unit_test_setup_teardown (test_file, setup_tmp, teardown_tmp),
     cmocka_unit_test_setup_teardown (test_file_errors, setup_tmp,
                                      teardown_tmp),

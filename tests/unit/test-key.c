@@ -411,6 +411,34 @@ test_memo (void **state)
   assert_int_equal (memo_load (path, &m, &err), 0);
   assert_int_equal (m.n, 0);
   memo_clear (&m);
+  /* each line stands alone: the bad ones are skipped, the good one kept */
+  const char *lines
+      = "1 2 3 4 5 " /* 63 hex digits */
+        "000000000000000000000000000000000000000000000000000000000000000 /a\n"
+        "1 2 3 4 99999999999999999999999 "
+        "0000000000000000000000000000000000000000000000000000000000000000 /b\n"
+        "1 2 3 -4 5 "
+        "0000000000000000000000000000000000000000000000000000000000000000 /c\n"
+        "1 2 3 4 5 "
+        "000000000000000000000000000000000000000000000000000000000000000A /d\n"
+        "1 2 3 4 5 "
+        "0000000000000000000000000000000000000000000000000000000000000000 e\n"
+        "7 8 9 10 11 "
+        "0000000000000000000000000000000000000000000000000000000000000001 /f\n"
+        "7 8 9 10 11 "
+        "0000000000000000000000000000000000000000000000000000000000000001 "
+        "/cut";
+  assert_int_equal (
+      fs_write_atomic (path, lines, strlen (lines), 0600, false, &err), 0);
+  assert_int_equal (memo_load (path, &m, &err), 0);
+  assert_int_equal (m.n, 1);
+  struct stat f = { .st_dev = 7, .st_ino = 8, .st_size = 9 };
+  f.st_mtim.tv_nsec = 10;
+  f.st_ctim.tv_nsec = 11;
+  assert_string_equal (memo_get (&m, "/f", &f),
+                       "0000000000000000000000000000000000000000000000000000"
+                       "000000000001");
+  memo_clear (&m);
 }
 
 /* With a memo, the key is the same, and an entry is used: a file whose
