@@ -95,10 +95,22 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+// A run that fails is tried once more, natively and through the runner
+// alike, and the first failure goes to stderr: sccache starts a server on
+// first use, and on a loaded machine that start can time out (seen once in
+// a whole test run, as the workspace wrapper), which is sccache's, not the
+// runner's.  A tool that the runner breaks fails twice.
 fn report(key: &str, cmd: Option<Command>) {
     let what = match cmd {
         None => "unset".to_string(),
-        Some(mut c) => match c.output() {
+        Some(mut c) => match c.output().and_then(|o| {
+            if o.status.success() {
+                return Ok(o);
+            }
+            eprintln!("toolprobe: {} failed once ({}): {}", key, o.status,
+                      String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or(""));
+            c.output()
+        }) {
             Ok(o) if o.status.success() => {
                 let out = String::from_utf8_lossy(&o.stdout);
                 format!("ok {}", out.lines().next().unwrap_or("").trim())
