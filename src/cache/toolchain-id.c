@@ -211,6 +211,28 @@ on_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
   return r < 0 ? ohr_error_nomem (err) : 0;
 }
 
+/* The channel manifest (~1 MB: every target's archives) by its digest,
+ * which the memo keeps: read once, not on every run.  0 when missing. */
+static int
+take_channel (struct id_state *s, struct digest_ctx *ctx, ohr_error_t *err)
+{
+  static const char name[] = "multirust-channel-manifest.toml";
+  cleanup_free char *path = NULL;
+  struct stat st;
+  if (asprintf (&path, "%s/" RUSTLIB "/%s", s->root, name) < 0)
+    return ohr_error_nomem (err);
+  if (lstat (path, &st) < 0 || !S_ISREG (st.st_mode))
+    return 0;
+  struct merkle_options o = { .memo = s->memo };
+  struct merkle_node node = { 0 };
+  if (merkle_path (path, &o, &node, err) < 0)
+    return -1;
+  digest_update (ctx, name, sizeof name);
+  digest_update (ctx, node.digest.hash, strlen (node.digest.hash) + 1);
+  merkle_node_clear (&node);
+  return 1;
+}
+
 int
 cache_toolchain_identity (const char *root, char *const *skip,
                           struct memo *memo, char out[65], ohr_error_t *err)
@@ -221,8 +243,7 @@ cache_toolchain_identity (const char *root, char *const *skip,
   if (ctx == NULL)
     return ohr_error_nomem (err);
   digest_update (ctx, IDENTITY_FORMAT, sizeof IDENTITY_FORMAT);
-  int r = take_file (&s, ctx, "multirust-channel-manifest.toml", NULL, NULL,
-                     err);
+  int r = take_channel (&s, ctx, err);
   if (r > 0)
     r = take_file (&s, ctx, "components", &components, NULL, err);
   int n = 0;

@@ -10,8 +10,9 @@
  * far as rustup knows, the release's bytes: the manifests stand for it.
  *
  * The identity is the sha256 of a statement covering:
- *   - the bytes of the channel manifest, `components` and every
- *     `manifest-COMPONENT` it names;
+ *   - the sha256 of the channel manifest (through the memo: ~1 MB, read
+ *     once), the bytes of `components` and of every `manifest-COMPONENT`
+ *     it names;
  *   - a stat-only walk of ROOT (but the input's skip list: share/doc and
  *     share/man): every regular file's relative path and executable bit,
  *     every symlink's target, and, for a file that no manifest lists or
