@@ -83,6 +83,9 @@ helper (struct run_cache *c, char **argv, struct proc_result *pr)
   return 0;
 }
 
+/* The fast path (run-cache.h): no exec, no libostree, before any
+ * container set-up.  Silent: the store helper reports what is wrong with
+ * the store when it is asked after a miss. */
 int
 run_cache_lookup_index (struct run_cache *c, const struct cache_facts *facts,
                         const struct cache_plan_input *plan,
