@@ -32,14 +32,13 @@ ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 OBJ       = $(SRC:src/%.c=$(BUILD)/obj/%.o)
 ASAN_OBJ  = $(SRC:src/%.c=$(ASAN_BUILD)/obj/%.o)
 HEADERS  := $(wildcard src/*/*.h)
-MAINS    := src/cli/main.c src/cli/store-main.c src/cli/attest-main.c \
-            src/cli/lookup-main.c
+MAINS    := src/cli/main.c src/cli/store-main.c src/cli/attest-main.c
 
 .PHONY: all check check-fresh unit unit-asan integration format format-check deps \
         demo bench clean install check-pkgs corpus corpus-wide man docs-check
 
 all: check-pkgs $(BUILD)/oci-host-runner $(BUILD)/ohr-init \
-     $(BUILD)/oci-host-runner-store $(BUILD)/oci-host-runner-lookup
+     $(BUILD)/oci-host-runner-store
 
 check-pkgs:
 	@pkg-config --exists $(PKGS) || { \
@@ -61,20 +60,16 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 $(BUILD)/libohr.a: $(OBJ) $(BUILD)/libohr.objs
 	rm -f $@ && ar rcs $@ $(OBJ)
 
-$(BUILD)/oci-host-runner: $(BUILD)/obj/cli/main.o $(BUILD)/libohr.a
+# Run mode keys a run to find a hit (src/cli/run-cache.h): with
+# sha256-plain.c, not libcrypto, whose start-up cost more than a lookup.
+$(BUILD)/oci-host-runner: $(BUILD)/obj/cli/main.o \
+    $(BUILD)/obj/util/sha256-plain.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The store helper: the only binary that links libostree and libcurl.
 $(BUILD)/oci-host-runner-store: $(BUILD)/obj/cli/store-main.o $(BUILD)/libohr.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# The result cache's fast path: keys and restores hits without libostree
-# (src/cli/lookup-main.c); --as-needed drops what it does not call.
-# Its SHA-256 is sha256-plain.c (not in libohr.a): libcrypto's start-up
-# cost more than the rest of a lookup.
-$(BUILD)/oci-host-runner-lookup: $(BUILD)/obj/cli/lookup-main.o \
-    $(BUILD)/obj/util/sha256-plain.o $(BUILD)/libohr.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: it runs inside images whatever their libc (see src/init/).
 $(BUILD)/ohr-init: src/init/ohr-init.c
@@ -162,7 +157,6 @@ install: all
 	install -D -m 755 $(BUILD)/oci-host-runner $(DESTDIR)$(PREFIX)/bin/oci-host-runner
 	install -D -m 755 $(BUILD)/ohr-init $(DESTDIR)$(PREFIX)/libexec/oci-host-runner/ohr-init
 	install -D -m 755 $(BUILD)/oci-host-runner-store $(DESTDIR)$(PREFIX)/libexec/oci-host-runner/oci-host-runner-store
-	install -D -m 755 $(BUILD)/oci-host-runner-lookup $(DESTDIR)$(PREFIX)/libexec/oci-host-runner/oci-host-runner-lookup
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

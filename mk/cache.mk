@@ -4,4 +4,6 @@
 SRC += src/cache/proto.c src/cache/reapi.c src/cache/memo.c src/cache/merkle.c
 SRC += src/cache/request.c src/cache/key.c src/cache/decide.c src/cache/plan.c
 SRC += src/cache/local.c src/cache/maint.c src/cache/index.c
-UNIT_TESTS += test-proto test-reapi test-key test-decide
+SRC += src/cache/toolchain-id.c
+UNIT_TESTS += test-proto test-reapi test-key test-decide test-cache-index
+UNIT_TESTS += test-toolchain-id

@@ -15,6 +15,7 @@
 #include "cache/decide.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/walk.h"
 
 #define INDEX_MAGIC "ohr-result-index 1 "
 #define INDEX_MAX (64u << 20)
@@ -194,23 +195,43 @@ read_blob (const struct restore *rs, const char *checksum, uint64_t size,
 }
 
 static int
-give (const struct restore *rs, const char *path)
+give (const struct restore *rs, int dirfd, const char *name)
 {
   if (!rs->chown_to)
     return 0;
-  return fchownat (rs->out_fd, path, rs->uid, rs->gid, AT_SYMLINK_NOFOLLOW);
+  return fchownat (dirfd, name, rs->uid, rs->gid, AT_SYMLINK_NOFOLLOW);
+}
+
+/* The directory holding path (relative to OUT_DIR), opened beneath
+ * OUT_DIR without following any symlink on the way (walk.h), and path's
+ * last component in *name: a tampered index that made a symlink first
+ * cannot have a file, a directory or a link made through it, outside
+ * OUT_DIR.  -1 on failure. */
+static int
+open_parent (const struct restore *rs, char *path, const char **name)
+{
+  char *slash = strrchr (path, '/');
+  if (slash == NULL)
+    {
+      *name = path;
+      return fcntl (rs->out_fd, F_DUPFD_CLOEXEC, 3);
+    }
+  *slash = '\0';
+  int fd = walk_open_beneath (rs->out_fd, path, O_RDONLY | O_DIRECTORY);
+  *slash = '/';
+  *name = slash + 1;
+  return fd;
 }
 
 static int
-copy_object (const struct restore *rs, const char *path, mode_t mode,
-             const char *checksum, uint64_t size)
+copy_object (const struct restore *rs, int dirfd, const char *name,
+             mode_t mode, const char *checksum, uint64_t size)
 {
   cleanup_close int src = open_object (rs, checksum, size);
   if (src < 0)
     return -1;
-  cleanup_close int dst
-      = openat (rs->out_fd, path,
-                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  cleanup_close int dst = openat (
+      dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0)
     return -1;
   /* a copy, never a link into the store */
@@ -231,7 +252,7 @@ copy_object (const struct restore *rs, const char *path, mode_t mode,
         }
       left -= (uint64_t)n;
     }
-  return fchmod (dst, mode & 07777) < 0 ? -1 : give (rs, path);
+  return fchmod (dst, mode & 07777) < 0 ? -1 : give (rs, dirfd, name);
 }
 
 static int
@@ -243,6 +264,8 @@ restore_line (const struct restore *rs, char *line, struct buf *out,
   uint64_t size;
   size_t len;
   int off = 0;
+  cleanup_close int dirfd = -1;
+  const char *name = NULL;
   switch (line[0])
     {
     case 'o':
@@ -256,16 +279,19 @@ restore_line (const struct restore *rs, char *line, struct buf *out,
           || !relative_ok (line + 1 + off))
         return -1;
       line += 1 + off;
-      if (mkdirat (rs->out_fd, line, 0700) < 0
-          || fchmodat (rs->out_fd, line, mode & 07777, 0) < 0)
+      if ((dirfd = open_parent (rs, line, &name)) < 0
+          || mkdirat (dirfd, name, 0700) < 0
+          || fchmodat (dirfd, name, mode & 07777, 0) < 0)
         return -1;
-      return give (rs, line);
+      return give (rs, dirfd, name);
     case 'f':
       if (sscanf (line + 1, " %o %64s %" SCNu64 " %n", &mode, sum, &size, &off)
               != 3
           || off == 0 || !relative_ok (line + 1 + off))
         return -1;
-      return copy_object (rs, line + 1 + off, mode, sum, size);
+      if ((dirfd = open_parent (rs, line + 1 + off, &name)) < 0)
+        return -1;
+      return copy_object (rs, dirfd, name, mode, sum, size);
     case 'l':
       if (sscanf (line + 1, " %zu %n", &len, &off) != 1 || off == 0
           || strnlen (line + 1 + off, len + 1) <= len
@@ -273,10 +299,10 @@ restore_line (const struct restore *rs, char *line, struct buf *out,
         return -1;
       line += 1 + off;
       line[len] = '\0';
-      if (!relative_ok (line)
-          || symlinkat (line + len + 1, rs->out_fd, line) < 0)
+      if (!relative_ok (line) || (dirfd = open_parent (rs, line, &name)) < 0
+          || symlinkat (line + len + 1, dirfd, name) < 0)
         return -1;
-      return give (rs, line);
+      return give (rs, dirfd, name);
     default:
       return -1;
     }

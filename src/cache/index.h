@@ -4,13 +4,15 @@
  * STORE/results-index/<key>: a text file naming, for stdout, stderr and
  * every entry of OUT_DIR, the repo's content object that holds its bytes
  * (bare and bare-user repos keep a file's bytes as is in
- * repo/objects/XX/YYYY.file).  A hit then needs no libostree: the lookup
- * helper (oci-host-runner-lookup) keys the run and copies the objects
- * named here into OUT_DIR.  The file is written after the commit and its
- * ref (temp + fsync + rename: never half visible) and removed before the
- * ref (cache rm, cache gc).  Anything that does not hold (no index, an
- * object gone, a size that differs) is "not known here": OUT_DIR is
- * emptied again and the store helper answers as it did before.
+ * repo/objects/XX/YYYY.file).  A hit then needs no libostree: run mode
+ * (src/cli/run-cache.h) keys the run and copies the objects named here
+ * into OUT_DIR, each entry made in its parent directory opened beneath
+ * OUT_DIR without following a symlink (walk_open_beneath): an index that
+ * was tampered with cannot make anything outside OUT_DIR.  The file is written
+ * after the commit and its ref (temp + fsync + rename: never half visible) and
+ * removed before the ref (cache rm, cache gc).  Anything that does not hold
+ * (no index, an object gone, a size that differs) is "not known here": OUT_DIR
+ * is emptied again and the store helper answers as it did before.
  *
  * Format, one entry a line, paths relative to OUT_DIR, no newline in any
  * path or link target (such a result gets no index):

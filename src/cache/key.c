@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache/merkle.h"
+#include "cache/toolchain-id.h"
 #include "util/cleanup.h"
 #include "util/digest.h"
 #include "util/fs.h"
@@ -106,6 +107,20 @@ place_input (struct vdir *root, const struct cache_input *in,
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                           "'%s' is mounted over another input", in->container);
   d->input = in;
+  if (in->toolchain)
+    {
+      char id[65];
+      int r = cache_toolchain_identity (in->host, in->skip, memo, id, err);
+      if (r < 0)
+        return ohr_error_wrap (err, "input '%s'", in->container);
+      if (r > 0)
+        {
+          /* a node of its own kind: the identity statement's digest */
+          d->node.kind = MERKLE_DIR;
+          merkle_digest (id, 64, &d->node.digest);
+          return 0;
+        }
+    }
   struct merkle_options o
       = { .memo = memo, .skip = in->skip, .empty = in->empty };
   if (merkle_path (in->host, &o, &d->node, err) < 0)
@@ -308,28 +323,35 @@ cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
 #define REQUEST_MAX (64u << 20)
 
 int
+cache_key_of_request (const char *store_dir, struct cache_request *req,
+                      struct cache_key *out, ohr_error_t *err)
+{
+  cleanup_free char *memo_path = fs_path_join (store_dir, "results-memo");
+  if (memo_path == NULL)
+    return ohr_error_nomem (err);
+  struct memo memo;
+  if (memo_load (memo_path, &memo, err) < 0)
+    return -1;
+  int r = cache_key_compute (req, &memo, out, err);
+  ohr_error_t ignored = NULL;
+  memo_save (&memo, memo_path, &ignored);
+  ohr_error_free (&ignored);
+  memo_clear (&memo);
+  return r;
+}
+
+int
 cache_key_of_file (const char *store_dir, const char *request_path,
                    struct cache_key *out, ohr_error_t *err)
 {
-  cleanup_free char *data = NULL, *memo_path = NULL;
+  cleanup_free char *data = NULL;
   size_t len = 0;
   if (fs_read_file (request_path, REQUEST_MAX, &data, &len, err) < 0)
     return -1;
   struct cache_request req;
   if (cache_request_decode (data, len, &req, err) < 0)
     return -1;
-  struct memo memo;
-  int r = (memo_path = fs_path_join (store_dir, "results-memo")) == NULL
-              ? ohr_error_nomem (err)
-              : memo_load (memo_path, &memo, err);
-  if (r == 0)
-    {
-      r = cache_key_compute (&req, &memo, out, err);
-      ohr_error_t ignored = NULL;
-      memo_save (&memo, memo_path, &ignored);
-      ohr_error_free (&ignored);
-      memo_clear (&memo);
-    }
+  int r = cache_key_of_request (store_dir, &req, out, err);
   cache_request_clear (&req);
   return r;
 }

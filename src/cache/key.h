@@ -27,6 +27,9 @@
  *   - a toolchain's share/doc and share/man (tens of thousands of HTML
  *     files that no compiler reads: the toolchain's identity is its
  *     binaries, libraries and the rest of its tree);
+ *   - a rustup toolchain's bytes as rustup installed them: its manifests
+ *     stand for them (toolchain-id.h), and its node in the input root is
+ *     the digest of that identity, not of a Directory message (format 2);
  *   - the image's files: its manifest digest stands for them (for `host`,
  *     a fingerprint of the host's installed software: cache_host_fingerprint).
  */
@@ -43,7 +46,7 @@
 
 /* The version of what the key covers and how: a change to this module
  * that changes keys bumps it. */
-#define CACHE_KEY_FORMAT "1"
+#define CACHE_KEY_FORMAT "2"
 
 struct cache_input
 {
@@ -51,6 +54,9 @@ struct cache_input
   char *host;      /* what is mounted there */
   char **skip;     /* paths relative to host left out of the key */
   char **empty;    /* relative paths the container sees empty (masked) */
+  /* a toolchain: a rustup toolchain enters the key by its identity
+   * (toolchain-id.h), anything else file by file */
+  bool toolchain;
 };
 
 struct cache_request
@@ -104,6 +110,10 @@ void cache_key_clear (struct cache_key *k);
  * correctness).  The store helper and the lookup helper both use it. */
 int cache_key_of_file (const char *store_dir, const char *request_path,
                        struct cache_key *out, ohr_error_t *err);
+
+/* The same for a request in memory (run mode's own lookup). */
+int cache_key_of_request (const char *store_dir, struct cache_request *req,
+                          struct cache_key *out, ohr_error_t *err);
 
 /* sha256 hex of the host's installed software, for the `host` image:
  * the package databases (dpkg's status, rpm's), the dynamic linker's

@@ -94,9 +94,11 @@ add_pairs (const struct cache_plan_input *in, struct cache_request *r,
       /* a toolchain's documentation: no compiler reads it (key.h) */
       if (strncmp (p->container, LAYOUT_CARGO_TOOLCHAIN,
                    strlen (LAYOUT_CARGO_TOOLCHAIN))
-              == 0
-          && (strv_push (&ci->skip, "share/doc") < 0
-              || strv_push (&ci->skip, "share/man") < 0))
+          != 0)
+        continue;
+      ci->toolchain = true;
+      if (strv_push (&ci->skip, "share/doc") < 0
+          || strv_push (&ci->skip, "share/man") < 0)
         return ohr_error_nomem (err);
     }
   return 0;

@@ -354,6 +354,23 @@ put (struct cache_remote *r, int ns, const char *hex, const struct buf *b,
                          err);
 }
 
+/* A blob the server does not have yet: HEAD first (Bazel's HTTP cache
+ * protocol), so that what another build uploaded is not sent again.  1:
+ * the server has it; 0: send it; < 0: an error (unavailable too). */
+static int
+has_blob (struct cache_remote *r, const char *hex, ohr_error_t *err)
+{
+  return cache_http_has (r->http, OHR_NS_CAS, hex, err);
+}
+
+static int
+put_blob (struct cache_remote *r, const char *hex, const struct buf *b,
+          ohr_error_t *err)
+{
+  int g = has_blob (r, hex, err);
+  return g != 0 ? (g < 0 ? g : 0) : put (r, OHR_NS_CAS, hex, b, err);
+}
+
 static int
 put_dir (struct cache_remote *r, struct reapi_tree *t,
          const struct reapi_directory *d, const char *path, int depth,
@@ -369,10 +386,17 @@ put_dir (struct cache_remote *r, struct reapi_tree *t,
       size_t len = 0;
       if (p == NULL)
         return ohr_error_nomem (err);
+      int g = has_blob (r, d->files[i].digest.hash, err);
+      if (g != 0)
+        {
+          if (g < 0)
+            return g;
+          continue;
+        }
       if (fs_read_file (p, 1u << 30, &data, &len, err) < 0)
         return -1;
-      int g = cache_http_put (r->http, OHR_NS_CAS, d->files[i].digest.hash,
-                              data, len, err);
+      g = cache_http_put (r->http, OHR_NS_CAS, d->files[i].digest.hash, data,
+                          len, err);
       if (g < 0)
         return g;
     }
@@ -407,11 +431,11 @@ cache_remote_upload (struct cache_remote *r, const char *hex,
     g = put_dir (r, &t, &t.root, out_dir, 0, err);
   reapi_tree_clear (&t);
   merkle_digest (tree->data ? tree->data : "", tree->len, &d);
-  g = g < 0 ? g : put (r, OHR_NS_CAS, d.hash, tree, err);
+  g = g < 0 ? g : put_blob (r, d.hash, tree, err);
   merkle_digest (out->data ? out->data : "", out->len, &d);
-  g = g < 0 ? g : put (r, OHR_NS_CAS, d.hash, out, err);
+  g = g < 0 ? g : put_blob (r, d.hash, out, err);
   merkle_digest (errb->data ? errb->data : "", errb->len, &d);
-  g = g < 0 ? g : put (r, OHR_NS_CAS, d.hash, errb, err);
+  g = g < 0 ? g : put_blob (r, d.hash, errb, err);
   digest_sha256 (res->data ? res->data : "", res->len, result_hex);
   if (g == 0)
     g = cache_sign_entry (r->sign_key, hex, result_hex + 7, &env, &env_len,

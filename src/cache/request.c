@@ -133,7 +133,8 @@ cache_request_add_input (struct cache_request *r, const char *container,
 }
 
 /* Request { command = 1 (bytes: a Command); inputs = 2: Input {
- *   container = 1, host = 2, skip = 3, empty = 4 }; host_fingerprint = 3 } */
+ *   container = 1, host = 2, skip = 3, empty = 4, toolchain = 5 };
+ *   host_fingerprint = 3 } */
 int
 cache_request_encode (struct cache_request *r, struct buf *out,
                       ohr_error_t *err)
@@ -156,6 +157,7 @@ cache_request_encode (struct cache_request *r, struct buf *out,
         rc = proto_put_string (&sub, 3, in->skip[j]);
       for (size_t j = 0; rc == 0 && in->empty && in->empty[j]; j++)
         rc = proto_put_string (&sub, 4, in->empty[j]);
+      rc = rc < 0 ? rc : proto_put_uint_opt (&sub, 5, in->toolchain);
       rc = rc < 0 ? rc : proto_put_message (out, 2, &sub);
       buf_clear (&sub);
     }
@@ -183,10 +185,13 @@ decode_input (const struct proto_field *in, struct cache_request *r,
   int rc;
   cleanup_free char *container = NULL, *host = NULL;
   cleanup_strv char **skip = NULL, **empty = NULL;
+  bool toolchain = false;
   proto_reader_init (&rd, in->data, in->len);
   while ((rc = proto_next (&rd, in->data, &f, err)) > 0)
     {
       char *s = NULL;
+      if (f.number == 5 && f.wire == PROTO_VARINT)
+        toolchain = f.value != 0;
       if (f.number < 1 || f.number > 4)
         continue;
       if (field_string (&f, &s, err) < 0)
@@ -208,6 +213,7 @@ decode_input (const struct proto_field *in, struct cache_request *r,
     return -1;
   ci->skip = steal_pointer (&skip);
   ci->empty = steal_pointer (&empty);
+  ci->toolchain = toolchain;
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache/index.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/helper-exe.h"
@@ -82,34 +83,43 @@ helper (struct run_cache *c, char **argv, struct proc_result *pr)
   return 0;
 }
 
-/* ---- the fast path (cache-perf): oci-host-runner-lookup answers a hit
- * that the store's hit index knows without loading libostree
- * (src/cli/lookup-main.c); 0 with its "hit KEY NS" in pr, else -1 and
- * the store helper asks as before.  Silent: the store helper reports
- * what is wrong with the store. */
-static int
-lookup_fast (char **argv, struct proc_result *pr)
+/* The fast path (run-cache.h): no exec, no libostree, before any
+ * container set-up.  Silent: the store helper reports what is wrong with
+ * the store when it is asked after a miss. */
+int
+run_cache_lookup_index (struct run_cache *c, const struct cache_facts *facts,
+                        const struct cache_plan_input *plan,
+                        const char *store_dir)
 {
+  if (cache_refusal (facts))
+    return 0;
+  struct cache_request req;
+  struct cache_key key;
   ohr_error_t err = NULL;
-  cleanup_free char *exe = NULL;
-  if (helper_exe_find ("oci-host-runner-lookup", "OCI_HOST_RUNNER_LOOKUP",
-                       &exe, &err)
-      < 0)
+  if (cache_plan_request (plan, &req, &err) < 0)
     {
       ohr_error_free (&err);
-      return -1;
+      return 0;
     }
-  argv[0] = exe;
-  int r = proc_run (argv, pr, &err);
-  argv[0] = NULL;
+  int r = cache_key_of_request (store_dir, &req, &key, &err);
+  cache_request_clear (&req);
   ohr_error_free (&err);
-  if (r == 0 && pr->status == 0 && strncmp (pr->out, "hit ", 4) == 0)
+  if (r < 0)
     return 0;
-  if (r == 0)
-    proc_result_clear (pr);
-  return -1;
+  int64_t ns = 0;
+  int hit = cache_index_restore (store_dir, key.hex, plan->ctx->out_dir,
+                                 &c->hit_out, &c->hit_err, &ns);
+  if (hit > 0)
+    {
+      cache_index_log (store_dir, "hit", key.hex, ns);
+      memcpy (c->key, key.hex, 65);
+      c->saved_ns = ns;
+      set_line (c, "result-cache: hit %.12s (saved %.1f s)", c->key,
+                (double)ns / 1e9);
+    }
+  cache_key_clear (&key);
+  return hit > 0;
 }
-/* ---- end of the fast path */
 
 static int
 write_request (struct run_cache *c, const struct cache_plan_input *plan,
@@ -257,7 +267,7 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
   char *argv[] = { NULL,    "result-get",       "--store", c->store,
                    request, plan->ctx->out_dir, c->dir,    NULL };
   struct proc_result pr = { 0 };
-  if (lookup_fast (argv, &pr) < 0 && helper (c, argv, &pr) < 0)
+  if (helper (c, argv, &pr) < 0)
     {
       set_line (c, "result-cache: off (the store could not be asked)");
       return 0;

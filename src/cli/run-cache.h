@@ -3,8 +3,10 @@
  * (which restores OUT_DIR on a hit), and after a miss keep what the
  * script printed (stdout in container form, as it reaches the directive
  * mapping; stderr through a tee that still streams it) to store it when
- * the run succeeded.  Run mode loads no libcrypto or libostree: keys and
- * the store are the helper's (src/cli/cache-cmd.c).
+ * the run succeeded.  Run mode loads no libcrypto or libostree: it keys
+ * a run itself (a SHA-256 of its own, src/util/sha256-plain.c) to find
+ * a hit in the store's hit index (src/cache/index.h); the store itself
+ * and the remote are the helper's (src/cli/cache-cmd.c).
  *
  * The cache never fails a build: a store that cannot be read or written
  * is a notice, and the run goes on uncached. */
@@ -51,7 +53,18 @@ int run_cache_set_remote (struct run_cache *c, const char *url, bool read_only,
                           const char *sign, char *const *trust,
                           const char *state_dir);
 
-/* 1: a hit (OUT_DIR restored; replay hit_out and hit_err), 0: run the
+/* The fast path, before any container set-up: key the run in this
+ * process and, when the store's hit index knows the key, restore OUT_DIR
+ * from it.  1: a hit (replay hit_out and hit_err; c->line says so), 0:
+ * not cached, or not a hit the index knows (OUT_DIR left empty: ask
+ * run_cache_lookup).  Silent: the store helper reports what is wrong. */
+int run_cache_lookup_index (struct run_cache *c,
+                            const struct cache_facts *facts,
+                            const struct cache_plan_input *plan,
+                            const char *store_dir);
+
+/* Ask the store helper (the local store, then the remote): 1: a hit
+ * (OUT_DIR restored; replay hit_out and hit_err), 0: run the
  * script.  Never fails: c->line says why nothing was cached, a notice on
  * stderr why the store could not be asked. */
 int run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,

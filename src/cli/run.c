@@ -461,6 +461,9 @@ suggest (const struct run_state *s, const char *field, const char *value)
                                      policy_source_of (&s->src), field, value);
 }
 
+/* What the run is: its context, policy, image, toolchain, hooks.  All a
+ * result-cache lookup needs (cache_lookup_early): nothing here sets up a
+ * container, which prepare_runtime does after a miss. */
 static int
 prepare (struct run_state *s, ohr_error_t *err)
 {
@@ -481,12 +484,6 @@ prepare (struct run_state *s, ohr_error_t *err)
         return ohr_error_wrap (err, "--id-range");
       s->mapped = true;
     }
-  /* as root on cgroup v1 the runtime will join cgroups: its first join
-   * waits for an RCU grace period, which this starts now (cgprime.h) */
-  if (!s->host.rootless
-      && (s->host.cgroups == CGROUP_MODE_LEGACY
-          || s->host.cgroups == CGROUP_MODE_HYBRID))
-    cgprime_start (&s->prime);
   struct image_options io = {
     .cache_dir = s->opts.cache_dir,
     .store_dir = s->opts.store_dir,
@@ -500,10 +497,34 @@ prepare (struct run_state *s, ohr_error_t *err)
   verbose (s, "image %s: rootfs %s", s->image->ref, s->image->rootfs);
   for (size_t i = 0; s->image->notes && s->image->notes[i]; i++)
     fprintf (stderr, "oci-host-runner: %s\n", s->image->notes[i]);
-  if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
-    return ohr_error_wrap (err, "state directory");
   if (check_glibc (s, err) < 0)
     return -1;
+  if (toolchain_find (environ, &s->tc, err) < 0
+      || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
+                          &s->js, err)
+             < 0
+      || helper_exe_find ("ohr-init", "OCI_HOST_RUNNER_INIT", &s->init_path,
+                          err)
+             < 0)
+    return -1;
+  for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
+    verbose (s, "toolchain: %s", s->tc.notes[i]);
+  return select_hooks (s, err);
+}
+
+/* What running it takes: the state directory, the runtime, its mount
+ * namespace, the jobserver's fifo. */
+static int
+prepare_runtime (struct run_state *s, ohr_error_t *err)
+{
+  /* as root on cgroup v1 the runtime will join cgroups: its first join
+   * waits for an RCU grace period, which this starts now (cgprime.h) */
+  if (!s->host.rootless
+      && (s->host.cgroups == CGROUP_MODE_LEGACY
+          || s->host.cgroups == CGROUP_MODE_HYBRID))
+    cgprime_start (&s->prime);
+  if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
+    return ohr_error_wrap (err, "state directory");
   if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,
                       err)
       < 0)
@@ -529,16 +550,6 @@ prepare (struct run_state *s, ohr_error_t *err)
   if (s->mapped)
     verbose (s, "the container's root is host uid %u, gid %u (%u ids)",
              (unsigned)s->idmap.uid, (unsigned)s->idmap.gid, s->idmap.size);
-  if (toolchain_find (environ, &s->tc, err) < 0
-      || jobserver_parse (getenv ("CARGO_MAKEFLAGS"), JOBSERVER_FIRST_FD,
-                          &s->js, err)
-             < 0
-      || helper_exe_find ("ohr-init", "OCI_HOST_RUNNER_INIT", &s->init_path,
-                          err)
-             < 0)
-    return -1;
-  for (size_t i = 0; s->tc.notes && s->tc.notes[i]; i++)
-    verbose (s, "toolchain: %s", s->tc.notes[i]);
   if (s->mapped && jobserver_open_fifo (&s->js, JOBSERVER_FIRST_FD, err) < 0)
     return -1;
   return 0;
@@ -613,8 +624,10 @@ prepare_mapped_bundle (struct run_state *s, ohr_error_t *err)
 
 static int cache_narrow_view (struct run_state *s, ohr_error_t *err);
 
-static int
-generate (struct run_state *s, ohr_error_t *err)
+/* The view's input but for the bundle's parts (the source overlay's
+ * directories, the submounts): generate adds them. */
+static void
+view_input_of (struct run_state *s, struct view_input *out)
 {
   struct view_input li = {
     .ctx = &s->ctx,
@@ -630,13 +643,21 @@ generate (struct run_state *s, ohr_error_t *err)
     .host_proc = s->opts.degraded_proc,
     .extra_mounts = s->eff.settings.mounts,
     .n_extra_mounts = s->eff.settings.n_mounts,
-    .source_upper = s->bundle.upper,
-    .source_work = s->bundle.work,
     .workspace = &s->ws,
+    .build_subtrees = s->cache_subtrees,
+    .userns = s->mapped,
+    .tmpfs_size = s->eff.settings.tmpfs,
   };
+  *out = li;
+}
+
+static int
+generate (struct run_state *s, ohr_error_t *err)
+{
+  struct view_input li;
   if (cache_narrow_view (s, err) < 0)
     return -1;
-  li.build_subtrees = s->cache_subtrees;
+  view_input_of (s, &li);
   if (bundle_create (s->opts.state_dir, &s->bundle, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   /* a kept bundle keeps its scratch layer: on the state directory then */
@@ -650,8 +671,6 @@ generate (struct run_state *s, ohr_error_t *err)
   if (s->mapped && prepare_mapped_bundle (s, err) < 0)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   li.source_lower = s->lower;
-  li.userns = s->mapped;
-  li.tmpfs_size = s->eff.settings.tmpfs;
   decide_limits (s);
   /* a scope under the user's user.slice, named after the container */
   if (s->rt.systemd_cgroups
@@ -692,7 +711,7 @@ generate (struct run_state *s, ohr_error_t *err)
       && idshift_make_mount_points (s->image->rootfs, &s->layout.mounts, err)
              < 0)
     return -1;
-  if (select_hooks (s, err) < 0 || add_seccomp_program (s, err) < 0)
+  if (add_seccomp_program (s, err) < 0)
     return -1;
   struct utsname uts;
   if (uname (&uts) < 0)
@@ -1418,10 +1437,53 @@ cache_narrow_view (struct run_state *s, ohr_error_t *err)
 {
   struct cache_facts f;
   cache_facts_of (s, &f);
-  if (cache_refusal (&f))
+  if (s->cache_subtrees || cache_refusal (&f))
     return 0;
   return cache_plan_dependencies (s->ctx.build_dir, environ,
                                   &s->cache_subtrees, err);
+}
+
+/* Before any container set-up: key the run in this process and restore
+ * a hit that the store's hit index knows.  1 on a hit (OUT_DIR restored,
+ * s->layout the run's view, for the replay); 0 to go on (the index does
+ * not know the key, or the run is not cached: the store helper is asked
+ * after generate, cache_lookup). */
+static int
+cache_lookup_early (struct run_state *s)
+{
+  struct cache_facts f;
+  cache_facts_of (s, &f);
+  if (cache_refusal (&f))
+    return 0;
+  ohr_error_t err = NULL;
+  struct view_input li;
+  struct view early = { 0 };
+  if (cache_narrow_view (s, &err) < 0
+      || (view_input_of (s, &li), view_build (&li, &early, &err)) < 0)
+    {
+      /* generate meets it again and says so */
+      ohr_error_free (&err);
+      view_clear (&early);
+      return 0;
+    }
+  struct cache_plan_input plan = { .ctx = &s->ctx,
+                                   .view = &early,
+                                   .image = s->image,
+                                   .ws = &s->ws,
+                                   .eff = &s->eff,
+                                   .envp = environ };
+  int hit = run_cache_lookup_index (&s->cache, &f, &plan,
+                                    s->opts.store_dir ? s->opts.store_dir
+                                                      : s->opts.cache_dir);
+  if (hit > 0)
+    {
+      view_clear (&s->layout);
+      s->layout = early;
+      verbose (s, "%s", s->cache.line);
+    }
+  else
+    view_clear (&early);
+  return hit;
 }
 
 /* Ask for this run's result: 1 on a hit (OUT_DIR restored). */
@@ -1491,7 +1553,11 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
       printf ("oci-host-runner %s\n", OHR_VERSION);
       r = 0;
     }
-  else if (prepare (&s, err) < 0 || generate (&s, err) < 0)
+  else if (prepare (&s, err) < 0)
+    r = -1;
+  else if (cache_lookup_early (&s) > 0)
+    r = cache_replay (&s, err);
+  else if (prepare_runtime (&s, err) < 0 || generate (&s, err) < 0)
     r = -1;
   else if (open_attest (&s, err) < 0)
     r = -1;

@@ -1,9 +1,9 @@
 /* sha256-plain.c: digest.h's SHA-256 primitives (digest_sha256,
  * digest_new, digest_update, digest_final, digest_free) in plain C, after
- * FIPS 180-4.  Only oci-host-runner-lookup links it (it is not in
- * libohr.a): loading and initialising libcrypto was more than half of
- * what that helper cost per build-script run, and it hashes only small
- * messages when the memo knows the files.  Everything else keeps
+ * FIPS 180-4.  Only the runner itself links it (it is not in libohr.a),
+ * to key a run for the result cache's hit index: loading and
+ * initialising libcrypto cost more than the rest of such a lookup, which
+ * hashes only small messages when the memo knows the files.  Everything else keeps
  * OpenSSL's (sha256.c), which is several times faster on large files.
  * test-digest checks that both give the same digests. */
 #define _GNU_SOURCE

@@ -25,7 +25,7 @@ for tool in buildah runc umoci skopeo docker-registry; do
   command -v "$tool" >/dev/null || fatal "test-pod needs $tool (apt-get install $tool)"
 done
 BIN=$(cd "$(dirname "$OHR")" && pwd)
-for f in oci-host-runner ohr-init oci-host-runner-store oci-host-runner-lookup oci-host-runner-attest; do
+for f in oci-host-runner ohr-init oci-host-runner-store oci-host-runner-attest; do
   [ -x "$BIN/$f" ] || fatal "test-pod builds the image from a build tree: no $BIN/$f"
 done
 PY=/usr/bin/python3

@@ -7,7 +7,8 @@
 # Poisoning: a flipped byte in an action entry, in a CAS blob, and entries
 # signed by a key not trusted: each a miss with one warning naming it, and
 # correct output; trust any: hits, each with a warning.
-# --result-cache-mode read never PUTs (nginx's access log).  nginx killed
+# --result-cache-mode read never PUTs (nginx's access log); a second upload
+# of the same blobs sends HEADs and no blob PUT.  nginx killed
 # mid-build, or down for a whole build: the build succeeds, with at most
 # one warning.  Rootless too: A uploads, B gets remote hits.
 . "$(dirname "$0")/../lib/libtest.sh"
@@ -118,6 +119,29 @@ for rt in $(runtimes); do
     failed "$rt: no signing key: the build"
   fi
   check "$rt: ... and nothing was PUT" assert_eq "$before" "$(puts)" "PUT count"
+
+  # the same results uploaded again (the action entries gone from the
+  # server, the blobs kept): HEAD finds every blob, and only the entries
+  # and their signatures are PUT
+  cp -a "$NGINX_STORE" "$T/store.keep"
+  rm -f "$NGINX_STORE"/team-a/ac/*
+  : >"$NGINX_DIR/access.log"
+  C=$T/$rt-c-again
+  checkout "$C"
+  if build "$C" --runtime "$rt" --result-cache "$URL" --result-cache-sign "$T/keys/good.key" "${TRUST[@]}" -v; then
+    for p in gen depsys; do
+      check "$rt: again: $p missed, was stored and uploaded" expect_cache "$C" "$p" '^miss [0-9a-f]{12} \(stored; remote: uploaded\)$'
+    done
+    check "$rt: ... no blob was PUT again (nginx's access log)" \
+      assert_eq 0 "$(grep -c '"PUT [^ ]*/cas/' "$NGINX_DIR/access.log" || true)" "blob PUTs"
+    check "$rt: ... every blob was asked for with HEAD" \
+      bash -c "[ \$(grep -c '\"HEAD [^ ]*/cas/' '$NGINX_DIR/access.log') -ge 6 ]"
+    check "$rt: ... the two entries and their signatures were PUT" \
+      assert_eq 4 "$(grep -c '"PUT [^ ]*/ac/' "$NGINX_DIR/access.log" || true)" "entry PUTs"
+  else
+    failed "$rt: the same results uploaded again: the build"
+  fi
+  rm -rf "${NGINX_STORE:?}" && cp -a "$T/store.keep" "$NGINX_STORE" && rm -rf "$T/store.keep"
 
   # poisoning: each a miss with a warning, and correct output
   gen_key=$(cache_line "$A" gen | cut -d' ' -f2)

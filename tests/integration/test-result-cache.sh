@@ -14,7 +14,8 @@
 # one script at once on one store; a store on a full file system.
 # Rootless too: A then B by an unprivileged user, on both runtimes.
 # A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
-# variables name: what its key covers.
+# variables name: what its key covers.  A rustup toolchain is keyed by its
+# identity: the same at another path, another when a file of it changes.
 . "$(dirname "$0")/../lib/libtest.sh"
 . "$(dirname "$0")/../lib/result-cache.sh"
 
@@ -164,6 +165,10 @@ rm -f "$OUT_DIR"/*
 OCI_HOST_RUNNER_STORE=/nonexistent run "$SCRIPT"
 check "... which restores a hit without the store helper" \
   bash -c "grep -q 'result-cache: hit ' '$T/err' && [ \"\$(cat '$OUT_DIR/new')\" = new ] && grep -qx 'cargo:rustc-env=X=1' '$T/out'"
+rm -f "$OUT_DIR"/*
+OCI_HOST_RUNNER_STATE_DIR=$T/no-state run "$SCRIPT"
+check "... before any container set-up: no state directory, no bundle made" \
+  bash -c "grep -q 'result-cache: hit ' '$T/err' && [ \"\$(cat '$OUT_DIR/new')\" = new ] && [ ! -e '$T/no-state' ]"
 cp "$IDX"/* "$T/index.orig"
 sed -i 's/^f \([0-7]*\) \([0-9a-f]*\) [0-9]* /f \1 \2 999 /' "$IDX"/*
 rm -f "$OUT_DIR"/*
@@ -230,6 +235,49 @@ check "... which keeps Cargo's LD_LIBRARY_PATH as it was" \
   assert_file_has "$T/err" "^library path: $T/look/target/debug:"
 unset DEP_DEP_INCLUDE LD_LIBRARY_PATH
 check "no bundle or container left behind" assert_eq 0 "$(leftovers "$OCI_HOST_RUNNER_STATE_DIR")" "leftovers"
+
+# ---- a rustup toolchain enters the key by its identity (toolchain-id.h):
+# copies of the real one (its rustc and rustup's manifests, mtimes kept)
+# at two paths give one key; a file changed in a copy, or a copy without
+# rustup's components list (hashed file by file), another
+SYSROOT=$(rustc --print sysroot)
+tc_copy() { # dir
+  mkdir -p "$1/bin" "$1/lib/rustlib"
+  cp -a "$SYSROOT/bin/rustc" "$1/bin/"
+  cp -a "$SYSROOT/lib/rustlib/multirust-channel-manifest.toml" \
+    "$SYSROOT/lib/rustlib/components" "$SYSROOT"/lib/rustlib/manifest-* "$1/lib/rustlib/"
+}
+tc_run() { # toolchain: run ok.sh over an empty OUT_DIR; $T/key its key
+  rm -rf "${OUT_DIR:?}"/*
+  RUSTC=$1/bin/rustc
+  export RUSTC
+  run "$SCRIPT"
+  unset RUSTC
+  sed -n 's/.*result-cache: \(hit\|miss\) \([0-9a-f]*\) .*/\2/p' "$T/err" >"$T/key"
+}
+tc_copy "$T/tc-one"
+tc_copy "$T/tc/elsewhere"
+fake_cargo_context "$T/tcid" "$T/ok.sh"
+tc_run "$T/tc-one"
+k1=$(cat "$T/key")
+check "a rustup toolchain's copy: a miss, stored" assert_file_has "$T/err" 'result-cache: miss [0-9a-f]{12} \(stored\)$'
+tc_run "$T/tc/elsewhere"
+check "the same toolchain at another path: a hit" assert_file_has "$T/err" 'result-cache: hit [0-9a-f]{12} '
+check "... of the same key" assert_eq "$k1" "$(cat "$T/key")" "key"
+printf x >>"$T/tc/elsewhere/bin/rustc"
+tc_run "$T/tc/elsewhere"
+check "a file of the copy changed: a miss" assert_file_has "$T/err" 'result-cache: miss [0-9a-f]{12} \(stored\)$'
+check "... of another key" bash -c "[ -s '$T/key' ] && [ \"\$(cat '$T/key')\" != '$k1' ]"
+rm "$T/tc-one/lib/rustlib/components"
+tc_run "$T/tc-one"
+check "not a rustup toolchain (no components list): a miss" assert_file_has "$T/err" 'result-cache: miss [0-9a-f]{12} \(stored\)$'
+check "... of another key" bash -c "[ -s '$T/key' ] && [ \"\$(cat '$T/key')\" != '$k1' ]"
+k4=$(cat "$T/key")
+printf x >>"$T/tc-one/bin/rustc"
+touch -r "$SYSROOT/bin/rustc" "$T/tc-one/bin/rustc"
+tc_run "$T/tc-one"
+check "... whose files are hashed: a change with the mtime put back is another key" \
+  bash -c "[ -s '$T/key' ] && [ \"\$(cat '$T/key')\" != '$k4' ]"
 
 # ---- faults: eight runs of one script at once on one store; a store on a
 # full file system

@@ -47,7 +47,7 @@ rootless_prepare() {
   SYSROOT=$(rustc --print sysroot)
   mkdir -p "$T/bin" "$T/toolchain" "$T/u"
   cp "$OHR" "$(dirname "$OHR")/ohr-init" "$(dirname "$OHR")/oci-host-runner-store" \
-    "$(dirname "$OHR")/oci-host-runner-lookup" "$T/bin/"
+    "$T/bin/"
   declare -f out_snapshot >"$T/u/snap.sh"
 }
 

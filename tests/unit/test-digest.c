@@ -237,7 +237,7 @@ test_file_errors (void **state)
   free (missing);
 }
 
-/* The lookup helper's SHA-256 (src/util/sha256-plain.c, not in libohr.a)
+/* Run mode's SHA-256 (src/util/sha256-plain.c, not in libohr.a)
  * must give OpenSSL's digests: compiled in here under other names. */
 #define digest_sha256 plain_digest_sha256
 #define digest_new plain_digest_new
