@@ -269,6 +269,21 @@ reapi_encode_action_result (struct buf *out,
                             const struct reapi_action_result *r,
                             ohr_error_t *err)
 {
+  for (size_t i = 0; i < r->n_files; i++)
+    {
+      SUB_BEGIN;
+      if (proto_put_string (&sub, 1, r->files[i].path) < 0)
+        {
+          buf_clear (&sub);
+          return nomem (err);
+        }
+      if (put_digest (&sub, 2, &r->files[i].digest, err) < 0)
+        {
+          buf_clear (&sub);
+          return -1;
+        }
+      SUB_END (out, 2);
+    }
   for (size_t i = 0; i < r->n_dirs; i++)
     {
       SUB_BEGIN;
@@ -867,6 +882,42 @@ decode_output_dir (const struct proto_field *in,
 }
 
 static int
+decode_output_file (const struct proto_field *in, struct reapi_output_file *o,
+                    ohr_error_t *err)
+{
+  if (in->wire != PROTO_LEN)
+    return bad (err, "output file");
+  struct proto_field f;
+  int r;
+  bool have = false;
+  for (FIELDS (in->data, in->len))
+    {
+      if (f.number == 1 && take_string (&f, &o->path, "output", err) < 0)
+        return -1;
+      if (f.number == 2)
+        {
+          if (decode_digest (&f, &o->digest, err) < 0)
+            return -1;
+          have = true;
+        }
+    }
+  if (r < 0)
+    return -1;
+  if (o->path == NULL || !have)
+    return bad (err, "output file (no path or digest)");
+  return 0;
+}
+
+const struct reapi_output_file *
+reapi_result_file (const struct reapi_action_result *r, const char *path)
+{
+  for (size_t i = 0; i < r->n_files; i++)
+    if (strcmp (r->files[i].path, path) == 0)
+      return &r->files[i];
+  return NULL;
+}
+
+static int
 decode_result_fields (const void *data, size_t len,
                       struct reapi_action_result *o, ohr_error_t *err)
 {
@@ -875,8 +926,14 @@ decode_result_fields (const void *data, size_t len,
   for (FIELDS (data, len))
     {
       struct reapi_output_directory *d;
+      struct reapi_output_file *of;
       switch (f.number)
         {
+        case 2:
+          if ((of = PUSH (o->files, o->n_files, err)) == NULL
+              || decode_output_file (&f, of, err) < 0)
+            return -1;
+          break;
         case 3:
           if ((d = PUSH (o->dirs, o->n_dirs, err)) == NULL
               || decode_output_dir (&f, d, err) < 0)
@@ -977,6 +1034,8 @@ reapi_action_result_clear (struct reapi_action_result *r)
 {
   for (size_t i = 0; i < r->n_dirs; i++)
     free (r->dirs[i].path);
-  free (r->dirs);
+  for (size_t i = 0; i < r->n_files; i++)
+    free (r->files[i].path);
+  free_many (r->dirs, r->files);
   memset (r, 0, sizeof *r);
 }
