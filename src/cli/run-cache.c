@@ -446,12 +446,10 @@ ns_string (const struct timespec *t)
              : s;
 }
 
-void
-run_cache_finish (struct run_cache *c, int code,
-                  const struct timespec *started,
-                  const struct timespec *finished)
+static void
+finish (struct run_cache *c, int code, const struct timespec *started,
+        const struct timespec *finished)
 {
-  run_cache_stderr_done (c);
   if (!c->active)
     return;
   c->active = false;
@@ -500,6 +498,24 @@ run_cache_finish (struct run_cache *c, int code,
               c->note);
   else
     set_line (c, "result-cache: miss %.12s (stored)", c->key);
+}
+
+void
+run_cache_finish (struct run_cache *c, int code,
+                  const struct timespec *started,
+                  const struct timespec *finished)
+{
+  run_cache_stderr_done (c);
+  bool was_active = c->active;
+  finish (c, code, started, finished);
+  /* why an attested run missed comes first: "miss KEY (WHY; stored)" */
+  const char *paren = c->line ? strstr (c->line, " (") : NULL;
+  if (was_active && c->why && paren)
+    {
+      cleanup_free char *old = steal_pointer (&c->line);
+      set_line (c, "%.*s (%s; %s", (int)(paren - old), old, c->why,
+                old + (paren - old) + 2);
+    }
 }
 
 void
