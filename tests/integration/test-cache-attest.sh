@@ -24,12 +24,6 @@ ATTEST=$(dirname "$OHR")/oci-host-runner-attest
 export XDG_RUNTIME_DIR=$T/run OCI_HOST_RUNNER_STATE_DIR=$T/state
 mkdir -p "$XDG_RUNTIME_DIR"
 
-build() { # dir runner-args...
-  local dir=$1
-  shift
-  RUSTFLAGS="--remap-path-prefix=$dir=/ws" cargo_build_runner "$dir" "$dir/target" "$@"
-}
-
 failed() { # what
   not_ok "$1"
   tail -20 "$T/cargo.out" | sed 's/^/# /'
@@ -87,7 +81,7 @@ for rt in $(runtimes); do
   B=$T/$rt-checkout-b-elsewhere
   checkout "$A"
   checkout "$B"
-  if build "$A" --runtime "$rt" --result-cache local --attest "$A-att" -v; then
+  if build_remapped "$A" --runtime "$rt" --result-cache local --attest "$A-att" -v; then
     ok "$rt: checkout A builds with --attest and the cache"
   else
     failed "$rt: checkout A builds with --attest and the cache"
@@ -104,7 +98,7 @@ for rt in $(runtimes); do
   check "$rt: the store holds gen's statement with its result, byte for byte" \
     bash -c "ostree --repo='$OCI_HOST_RUNNER_CACHE_DIR/repo' cat 'ohr/result/$key' /statement | cmp - '$SA'"
 
-  if build "$B" --runtime "$rt" --result-cache local --attest "$B-att" -v; then
+  if build_remapped "$B" --runtime "$rt" --result-cache local --attest "$B-att" -v; then
     ok "$rt: checkout B (another path) builds with --attest"
   else
     failed "$rt: checkout B (another path) builds with --attest"
@@ -172,12 +166,11 @@ open(p, 'wb').write(b)
 PY
 C=$T/c-tampered
 checkout "$C"
-if build "$C" --runtime "$RT" --result-cache local --attest "$C-att" -v; then
+if build_remapped "$C" --runtime "$RT" --result-cache local --attest "$C-att" -v; then
   check "a changed stored statement: gen misses, saying why, and stores again" \
     expect_cache "$C" gen '^miss [0-9a-f]{12} \(its stored statement was changed; stored\)$'
   check "... with one warning naming the result" \
     assert_eq 1 "$(cat "$C"/target/debug/build/gen-*/stderr | grep -c "^oci-host-runner: warning: result cache: result ${key:0:12}: its stored statement does not match")" "warnings"
-  check "... gen's script ran" assert_file_has "$(ls "$C"/target/debug/build/gen-*/stderr)" '^gen build script ran$'
   SC=$(statement_of "$C-att" gen) || SC=/nonexistent
   check "... and its statement is of a run" assert_eq none "$(field "$SC" hit)" "resultCache"
   check "... depsys, untouched, still hits" expect_cache "$C" depsys '^hit '
@@ -186,7 +179,7 @@ else
 fi
 D=$T/d-after-tamper
 checkout "$D"
-if build "$D" --runtime "$RT" --result-cache local --attest "$D-att" -v; then
+if build_remapped "$D" --runtime "$RT" --result-cache local --attest "$D-att" -v; then
   check "the next build hits the result stored again" expect_cache "$D" gen '^hit '
   SD=$(statement_of "$D-att" gen) || SD=/nonexistent
   check "... naming the statement of the run that stored it" assert_eq "$(sha "$SC")" "$(field "$SD" statement)" "resultCache.statement"
@@ -202,21 +195,20 @@ G=$T/g-attested
 checkout "$E"
 checkout "$F"
 checkout "$G"
-if build "$E" --runtime "$RT" --result-cache local -v; then
+if build_remapped "$E" --runtime "$RT" --result-cache local -v; then
   check "without --attest: gen is stored" expect_cache "$E" gen '^miss [0-9a-f]{12} \(stored\)$'
 else
   failed "without --attest: the build"
 fi
-if build "$F" --runtime "$RT" --result-cache local --attest "$F-att" -v; then
+if build_remapped "$F" --runtime "$RT" --result-cache local --attest "$F-att" -v; then
   check "with --attest over a result stored without: gen misses and says why" \
     expect_cache "$F" gen '^miss [0-9a-f]{12} \(stored without a statement \(a run without --attest\): run to store one; stored\)$'
-  check "... its script ran" assert_file_has "$(ls "$F"/target/debug/build/gen-*/stderr)" '^gen build script ran$'
   SF=$(statement_of "$F-att" gen) || SF=/nonexistent
   check "... and its statement is of a run, claiming no reuse" assert_eq none "$(field "$SF" hit)" "resultCache"
 else
   failed "with --attest over a result stored without: the build"
 fi
-if build "$G" --runtime "$RT" --result-cache local --attest "$G-att" -v; then
+if build_remapped "$G" --runtime "$RT" --result-cache local --attest "$G-att" -v; then
   check "... the next attested build hits" expect_cache "$G" gen '^hit '
   SG=$(statement_of "$G-att" gen) || SG=/nonexistent
   check "... naming the statement stored by the re-run" assert_eq "$(sha "$SF")" "$(field "$SG" statement)" "resultCache.statement"
@@ -225,7 +217,7 @@ else
 fi
 H=$T/h-plain
 checkout "$H"
-if build "$H" --runtime "$RT" --result-cache local -v; then
+if build_remapped "$H" --runtime "$RT" --result-cache local -v; then
   check "a build without --attest hits an attested result too" expect_cache "$H" gen '^hit '
 else
   failed "without --attest, an attested result: the build"
@@ -243,7 +235,7 @@ checkout "$RA"
 checkout "$RB"
 checkout "$RC"
 export OCI_HOST_RUNNER_CACHE_DIR=$RA-store
-if build "$RA" --runtime "$RT" --result-cache "$URL" --result-cache-sign "$T/good.key" "${TRUST[@]}" --attest "$RA-att" -v; then
+if build_remapped "$RA" --runtime "$RT" --result-cache "$URL" --result-cache-sign "$T/good.key" "${TRUST[@]}" --attest "$RA-att" -v; then
   check "remote: A with --attest uploads gen" expect_cache "$RA" gen '^miss [0-9a-f]{12} \(stored; remote: uploaded\)$'
   SRA=$(statement_of "$RA-att" gen) || SRA=/nonexistent
   check "... its statement is a CAS blob on the server" test -f "$NGINX_STORE/att/cas/$(sha "$SRA")"
@@ -252,7 +244,7 @@ else
   SRA=/nonexistent
 fi
 export OCI_HOST_RUNNER_CACHE_DIR=$RB-store
-if build "$RB" --runtime "$RT" --result-cache "$URL" "${TRUST[@]}" --attest "$RB-att" -v; then
+if build_remapped "$RB" --runtime "$RT" --result-cache "$URL" "${TRUST[@]}" --attest "$RB-att" -v; then
   check "remote: B with an empty local store: gen is a remote hit" expect_cache "$RB" gen '^hit [0-9a-f]{12} \(remote, saved '
   SRB=$(statement_of "$RB-att" gen) || SRB=/nonexistent
   check "... whose statement names A's by its sha256" assert_eq "$(sha "$SRA")" "$(field "$SRB" statement)" "resultCache.statement"
@@ -270,7 +262,7 @@ open(p, 'wb').write(b)
 PY
 fi
 export OCI_HOST_RUNNER_CACHE_DIR=$RC-store
-if build "$RC" --runtime "$RT" --result-cache "$URL" "${TRUST[@]}" --attest "$RC-att" -v; then
+if build_remapped "$RC" --runtime "$RT" --result-cache "$URL" "${TRUST[@]}" --attest "$RC-att" -v; then
   check "remote: a flipped byte in the statement's blob: gen misses" expect_cache "$RC" gen '^miss '
   check "... with a warning naming the result" \
     bash -c "cat '$RC'/target/debug/build/gen-*/stderr | grep '^oci-host-runner: warning: result cache: remote result [0-9a-f]\{12\}: not used: ' >/dev/null"
