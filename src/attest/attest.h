@@ -128,6 +128,9 @@ struct attest_inputs
   /* the record's policy_digest, else the digest of its "policy" file, else
    * "" (left out) */
   char policy_digest[DIGEST_STRING_LEN + 1];
+  /* a result-cache hit: the digest of the reused run's statement, checked
+   * to name the outputs as restored; "" for a run */
+  char reused[DIGEST_STRING_LEN + 1];
 };
 
 /* Compute them (digests, `--version` probes); record_dir holds the record

@@ -156,6 +156,13 @@ runrecord_path (const char *dir, const char *id)
 }
 
 char *
+runrecord_reused_name (const char *id)
+{
+  char *s = NULL;
+  return asprintf (&s, "%s.reused.json", id) < 0 ? NULL : s;
+}
+
+char *
 runrecord_directives_name (const char *id)
 {
   char *s = NULL;
@@ -213,6 +220,14 @@ gen_record (yajl_gen g, const struct runrecord *rr)
   G (gen_kv (g, "policy", rr->policy));
   G (gen_kv (g, "policy_digest", rr->policy_digest));
   G (gen_kv (g, "profile", rr->profile));
+  if (rr->cache_key)
+    {
+      G (gen_str (g, "result_cache"));
+      G (yajl_gen_map_open (g));
+      G (gen_kv (g, "key", rr->cache_key));
+      G (gen_kv (g, "statement", rr->cache_statement));
+      G (yajl_gen_map_close (g));
+    }
   G (gen_kv (g, "runner_version", rr->runner_version));
   G (gen_str (g, "runtime"));
   G (yajl_gen_map_open (g));
@@ -257,6 +272,12 @@ check_writable (const struct runrecord *rr, ohr_error_t *err)
   if (!runrecord_valid_id (rr->id))
     return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                           "run record: '%s' is not a valid id", rr->id);
+  if (rr->cache_key
+      && (rr->cache_statement == NULL
+          || !runrecord_valid_id (rr->cache_statement)))
+    return ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                          "run record: a result-cache hit needs the reused "
+                          "statement's file name");
   return 0;
 }
 
@@ -454,35 +475,39 @@ check_env (struct reader *r, char *const *env)
   return 0;
 }
 
-static const char *const top_keys[] = { "version",
-                                        "id",
-                                        "package",
-                                        "features",
-                                        "profile",
-                                        "target",
-                                        "host",
-                                        "opt_level",
-                                        "debug",
-                                        "args",
-                                        "script",
-                                        "out_dir",
-                                        "manifest_dir",
-                                        "cwd",
-                                        "toolchains",
-                                        "rustc",
-                                        "image",
-                                        "runtime",
-                                        "runner_version",
-                                        "policy_digest",
-                                        "policy",
-                                        "paths",
-                                        "network",
-                                        "env",
-                                        "directives",
-                                        "exit_status",
-                                        "started",
-                                        "finished",
-                                        NULL };
+static const char *const top_keys[]
+    = { "version",      "id",          "package",        "features",
+        "profile",      "target",      "host",           "opt_level",
+        "debug",        "args",        "script",         "out_dir",
+        "manifest_dir", "cwd",         "toolchains",     "rustc",
+        "image",        "runtime",     "runner_version", "policy_digest",
+        "policy",       "paths",       "network",        "env",
+        "directives",   "exit_status", "started",        "finished",
+        "result_cache", NULL };
+static const char *const cache_keys[] = { "key", "statement", NULL };
+
+/* "result_cache", a hit's: absent for a run */
+static int
+read_result_cache (struct reader *r, yajl_val root, struct runrecord *rr)
+{
+  yajl_val rc;
+  if (json_get (root, "result_cache") == NULL)
+    return 0;
+  if (get_object (r, root, "result_cache", cache_keys, &rc) < 0
+      || get_sub (r, rc, "result_cache", "key", STR_ANY, &rr->cache_key) < 0
+      || get_sub (r, rc, "result_cache", "statement", STR_ANY,
+                  &rr->cache_statement)
+             < 0)
+    return -1;
+  if (strlen (rr->cache_key) != 64
+      || strspn (rr->cache_key, "0123456789abcdef") != 64)
+    return invalid (r->err, r->what,
+                    "'result_cache.key' must be 64 lowercase hex digits");
+  if (!runrecord_valid_id (rr->cache_statement))
+    return invalid (r->err, r->what,
+                    "'result_cache.statement' must be a plain file name");
+  return 0;
+}
 static const char *const package_keys[] = { "name", "version", NULL };
 static const char *const image_keys[] = { "ref", "digest", NULL };
 static const char *const runtime_keys[] = { "name", "path", NULL };
@@ -545,7 +570,8 @@ read_record (struct reader *r, yajl_val root, struct runrecord *rr)
       || check_env (r, rr->env) < 0
       || get_str (r, root, "directives", STR_NAME, &rr->directives) < 0
       || get_str (r, root, "started", STR_ANY, &rr->started) < 0
-      || get_str (r, root, "finished", STR_ANY, &rr->finished) < 0)
+      || get_str (r, root, "finished", STR_ANY, &rr->finished) < 0
+      || read_result_cache (r, root, rr) < 0)
     return -1;
   if (rr->policy && !runrecord_valid_id (rr->policy))
     return invalid (r->err, r->what, "'policy' must be a plain file name");
@@ -606,7 +632,7 @@ runrecord_clear (struct runrecord *rr)
              rr->out_dir, rr->manifest_dir, rr->cwd, rr->rustc, rr->image_ref,
              rr->image_digest, rr->runtime_name, rr->runtime_path,
              rr->runner_version, rr->policy_digest, rr->policy, rr->directives,
-             rr->started, rr->finished);
+             rr->started, rr->finished, rr->cache_key, rr->cache_statement);
   strv_free (rr->features);
   strv_free (rr->args);
   strv_free (rr->toolchains);

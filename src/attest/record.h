@@ -26,7 +26,14 @@
  *     "env": ["NAME=VALUE", ...],
  *     "directives": "<id>.directives",
  *     "exit_status": 0,
- *     "started": "2024-05-01T12:00:00.123Z", "finished": "..." }
+ *     "started": "2024-05-01T12:00:00.123Z", "finished": "...",
+ *     "result_cache": {"key": "<64 hex>", "statement": "<id>.reused.json"} }
+ *
+ * "result_cache" is there only for a result-cache hit (docs/cache.md): the
+ * script did not run, OUT_DIR and the directive stream were restored from
+ * the result of key, and "statement" names, beside the record, a copy of
+ * the statement of the run that stored it (the hit's statement names it by
+ * digest).  "started" and "finished" are then the hit's.
  *
  * "policy" names a copy of the exact policy bytes the runner parsed,
  * beside the record, for when the runner did not digest them itself (run
@@ -86,7 +93,13 @@ struct runrecord
   int exit_status;
   char *started; /* RFC 3339, UTC, milliseconds */
   char *finished;
+  char *cache_key;       /* a result-cache hit: its key (64 hex), or NULL */
+  char *cache_statement; /* and the reused statement's file name */
 };
+
+/* "<id>.reused.json": the reused run's statement beside a hit's record
+ * (not "*.intoto.json": `attest bundle` takes those as this DIR's own). */
+char *runrecord_reused_name (const char *id);
 
 /* Fill package_name, package_version, features, profile, target, host,
  * opt_level, debug and rustc from a build script's environment (Cargo's

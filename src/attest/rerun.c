@@ -169,7 +169,8 @@ rerun_env (const struct runrecord *rr, const char *out_dir, char ***out,
  * printed it, as it did for the recorded run: the two are compared in that
  * form (container paths with canonical paths), not as mapped for Cargo.
  * It also makes the re-run's own (unsigned: no key reaches the runner)
- * statement, kept with --keep. */
+ * statement, kept with --keep.  The result cache is off: verify runs the
+ * script, for a statement of a cache hit as for any other. */
 static int
 rerun_argv (const struct runrecord *rr, const char *runner, char *const *extra,
             const char *attest_dir, char ***out, ohr_error_t *err)
@@ -187,7 +188,10 @@ rerun_argv (const struct runrecord *rr, const char *runner, char *const *extra,
       || strv_push (&argv, "--network") < 0
       || strv_push (&argv, rr->network == NETWORK_HOST ? "host" : "none") < 0
       || strv_push (&argv, "--attest") < 0
-      || strv_push (&argv, attest_dir) < 0)
+      || strv_push (&argv, attest_dir) < 0
+      /* a re-run that a result cache answered would prove nothing */
+      || strv_push (&argv, "--result-cache") < 0
+      || strv_push (&argv, "off") < 0)
     return ohr_error_nomem (err);
   for (size_t i = 0; extra && extra[i]; i++)
     if (strv_push (&argv, "--env") < 0 || strv_push (&argv, extra[i]) < 0)

@@ -60,6 +60,42 @@ attest_digest_directives (const char *path, char *out, ohr_error_t *err)
   return 0;
 }
 
+/* A hit's record names a copy of the statement of the run it reuses: its
+ * digest goes into the hit's statement, once its subjects are the
+ * outputs as restored (a statement of another result would lend this one
+ * provenance it does not have). */
+static int
+reused_statement (const struct runrecord *rr, const char *record_dir,
+                  struct attest_inputs *in, ohr_error_t *err)
+{
+  cleanup_free char *path = fs_path_join (record_dir, rr->cache_statement);
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  cleanup_statement struct attest_statement st = { 0 };
+  struct attest_diffs d = { 0 };
+  if (path == NULL)
+    return ohr_error_nomem (err);
+  if (fs_read_file (path, ATTEST_MAX_SIZE, &data, &len, err) < 0
+      || attest_statement_parse (data, len, path, &st, err) < 0
+      || attest_check_subjects (&st, rr, record_dir, &d, err) < 0)
+    return -1;
+  if (d.n)
+    {
+      int r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
+                             "the statement of result %.12s does not name "
+                             "the outputs as restored (%s: %s)",
+                             rr->cache_key,
+                             d.v[0].kind == ATTEST_DIFF_MISSING ? "missing"
+                             : d.v[0].kind == ATTEST_DIFF_EXTRA ? "extra"
+                                                                : "changed",
+                             d.v[0].name);
+      attest_diffs_clear (&d);
+      return r;
+    }
+  digest_sha256 (data, len, in->reused);
+  return 0;
+}
+
 static int
 collect (const struct runrecord *rr, const char *record_dir,
          struct attest_inputs *in, ohr_error_t *err)
@@ -100,6 +136,8 @@ collect (const struct runrecord *rr, const char *record_dir,
                                   &in->rustc_release, err)
              < 0)
     return -1;
+  if (rr->cache_key && reused_statement (rr, record_dir, in, err) < 0)
+    return ohr_error_wrap (err, "result cache");
   return 0;
 }
 
@@ -190,6 +228,21 @@ gen_build_definition (yajl_gen g, const struct runrecord *rr,
   G (gen_kv (g, "paths",
              rr->paths == PATHS_CANONICAL ? "canonical" : "identity"));
   G (gen_kv (g, "network", rr->network == NETWORK_HOST ? "host" : "none"));
+  if (rr->cache_key)
+    {
+      /* the script did not run: its outputs are those of the run whose
+       * statement this names (docs/attestations.md, "Cache hits") */
+      G (gen_str (g, "resultCache"));
+      G (yajl_gen_map_open (g));
+      G (gen_str (g, "hit"));
+      G (yajl_gen_bool (g, 1));
+      G (gen_kv (g, "key", rr->cache_key));
+      G (gen_str (g, "statement"));
+      G (yajl_gen_map_open (g));
+      G (gen_kv (g, "sha256", SHA256_HEX (in->reused)));
+      G (yajl_gen_map_close (g));
+      G (yajl_gen_map_close (g));
+    }
   G (yajl_gen_map_close (g));
   G (gen_str (g, "resolvedDependencies"));
   G (yajl_gen_array_open (g));
@@ -199,6 +252,8 @@ gen_build_definition (yajl_gen g, const struct runrecord *rr,
   if (in->toolchain[0])
     G (gen_dependency (g, "toolchain", NULL, in->toolchain,
                        in->rustc_release));
+  if (rr->cache_key)
+    G (gen_dependency (g, "result-cache-statement", NULL, in->reused, NULL));
   G (yajl_gen_array_close (g));
   G (yajl_gen_map_close (g));
 fail:

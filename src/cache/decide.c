@@ -29,8 +29,6 @@ cache_refusal (const struct cache_facts *f)
     return "OCI hooks may change the container";
   if (f->degraded_proc)
     return "--degraded proc shows the host's processes";
-  if (f->attest)
-    return "--attest (statements of cache hits are not written yet)";
   return NULL;
 }
 

@@ -27,7 +27,6 @@ struct cache_facts
   bool pinned_image; /* the image has a manifest digest */
   bool hooks;        /* OCI hooks were selected for the container */
   bool degraded_proc;
-  bool attest;    /* --attest: statements of hits are not written yet */
   bool build_dir; /* OUT_DIR has Cargo's shape (<target>/<profile>/build) */
 };
 

@@ -35,6 +35,7 @@ cache_hit_clear (struct cache_hit *h)
 {
   buf_clear (&h->out);
   buf_clear (&h->err);
+  buf_clear (&h->statement);
   reapi_action_result_clear (&h->result);
 }
 
@@ -122,6 +123,20 @@ cache_local_get (struct store *st, const char *hex, const char *out_dir,
             : reapi_decode_action_result (result.data ? result.data : "",
                                           result.len, &hit->result, err);
   buf_clear (&result);
+  const struct reapi_output_file *sf
+      = r == 0 ? reapi_result_file (&hit->result, CACHE_STATEMENT_PATH) : NULL;
+  if (sf && (r = read_child (root, "statement", &hit->statement, err)) == 0)
+    {
+      /* the store is trusted like the image store, but a statement is
+       * provenance: it is served only as the result recorded it */
+      struct reapi_digest got;
+      merkle_digest (hit->statement.data ? hit->statement.data : "",
+                     hit->statement.len, &got);
+      hit->has_statement = strcmp (got.hash, sf->digest.hash) == 0
+                                   && got.size == sf->digest.size
+                               ? CACHE_STATEMENT_OK
+                               : CACHE_STATEMENT_CHANGED;
+    }
   if (r == 0 && hit->result.exit_code != 0)
     r = ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL,
                        "result %s records a failed run", hex);
@@ -147,15 +162,14 @@ normalise (OstreeRepo *repo, const char *path, GFileInfo *info, gpointer data)
 }
 
 int
-cache_local_result (const char *out_dir, const struct buf *out,
-                    const struct buf *errb, const struct timespec *start,
-                    const struct timespec *end, struct buf *res,
-                    struct buf *tree_out, ohr_error_t *err)
+cache_local_result (const char *out_dir, const struct cache_outputs *o,
+                    struct buf *res, struct buf *tree_out, ohr_error_t *err)
 {
+  const struct buf *out = o->out, *errb = o->err;
   struct buf root = { 0 }, tree = { 0 };
-  struct merkle_options o = { .tree_children = &tree, .root_bytes = &root };
+  struct merkle_options mo = { .tree_children = &tree, .root_bytes = &root };
   struct merkle_node n = { 0 };
-  int r = merkle_path (out_dir, &o, &n, err);
+  int r = merkle_path (out_dir, &mo, &n, err);
   merkle_node_clear (&n);
   struct buf whole = { 0 };
   if (r == 0
@@ -178,13 +192,19 @@ cache_local_result (const char *out_dir, const struct buf *out,
     }
   else
     buf_clear (&whole);
-  struct reapi_action_result ar = { .dirs = &od,
+  struct reapi_output_file sf = { .path = CACHE_STATEMENT_PATH };
+  if (o->statement)
+    merkle_digest (o->statement->data ? o->statement->data : "",
+                   o->statement->len, &sf.digest);
+  struct reapi_action_result ar = { .files = o->statement ? &sf : NULL,
+                                    .n_files = o->statement ? 1 : 0,
+                                    .dirs = &od,
                                     .n_dirs = 1,
                                     .has_stdout = true,
                                     .has_stderr = true,
                                     .has_times = true,
-                                    .exec_start = *start,
-                                    .exec_end = *end };
+                                    .exec_start = o->start,
+                                    .exec_end = o->end };
   merkle_digest (out->data ? out->data : "", out->len, &ar.stdout_digest);
   merkle_digest (errb->data ? errb->data : "", errb->len, &ar.stderr_digest);
   return reapi_encode_action_result (res, &ar, err);
@@ -346,9 +366,7 @@ commit_result (OstreeRepo *repo, const char *hex, const char *staging,
 
 int
 cache_local_put (struct store *st, const char *hex, const char *out_dir,
-                 const struct buf *out, const struct buf *errb,
-                 const struct timespec *start, const struct timespec *end,
-                 ohr_error_t *err)
+                 const struct cache_outputs *o, ohr_error_t *err)
 {
   cleanup_free char *tmpl = NULL;
   if (asprintf (&tmpl, "%s/results-tmp.XXXXXX", store_dir (st)) < 0)
@@ -357,20 +375,23 @@ cache_local_put (struct store *st, const char *hex, const char *out_dir,
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
                             tmpl);
   struct buf res = { 0 };
-  int r = cache_local_result (out_dir, out, errb, start, end, &res, NULL, err);
+  int r = cache_local_result (out_dir, o, &res, NULL, err);
   if (r == 0)
-    r = write_staging (tmpl, "stdout", out, err) < 0
-                || write_staging (tmpl, "stderr", errb, err) < 0
+    r = write_staging (tmpl, "stdout", o->out, err) < 0
+                || write_staging (tmpl, "stderr", o->err, err) < 0
                 || write_staging (tmpl, "result", &res, err) < 0
+                || (o->statement
+                    && write_staging (tmpl, "statement", o->statement, err)
+                           < 0)
             ? -1
             : 0;
   buf_clear (&res);
   if (r == 0)
-    r = commit_result ((OstreeRepo *)store_repo (st), hex, tmpl, out_dir,
-                       store_dir (st),
-                       (int64_t)(end->tv_sec - start->tv_sec) * 1000000000LL
-                           + (end->tv_nsec - start->tv_nsec),
-                       err);
+    r = commit_result (
+        (OstreeRepo *)store_repo (st), hex, tmpl, out_dir, store_dir (st),
+        (int64_t)(o->end.tv_sec - o->start.tv_sec) * 1000000000LL
+            + (o->end.tv_nsec - o->start.tv_nsec),
+        err);
   ohr_error_t ignored = NULL;
   fs_rm_rf (tmpl, &ignored);
   ohr_error_free (&ignored);

@@ -9,7 +9,11 @@
  *            mapping runs at replay, for the checkout at hand)
  *   stderr
  *   result   the REAPI ActionResult (exit code, the digests of stdout,
- *            stderr and OUT_DIR's Tree, the run's start and end)
+ *            stderr and OUT_DIR's Tree, the run's start and end; for a
+ *            run with --attest, the digest of its statement as the
+ *            output file CACHE_STATEMENT_PATH)
+ *   statement  the run's in-toto statement (docs/attestations.md), when
+ *            it was attested
  * A commit is whole or absent (one transaction): a result half-written
  * is never visible.  A restore copies (never hard links: a later run
  * could write through a link into the store).
@@ -28,9 +32,23 @@
 #include "util/buf.h"
 #include "util/error.h"
 
+/* The ActionResult's output file that names a run's attestation
+ * statement (its bytes are the commit's "statement", the remote's CAS
+ * blob of that digest). */
+#define CACHE_STATEMENT_PATH "oci-host-runner/statement.intoto.json"
+
+enum cache_statement
+{
+  CACHE_STATEMENT_NONE,    /* stored by a run without --attest */
+  CACHE_STATEMENT_OK,      /* in hit->statement, its digest checked */
+  CACHE_STATEMENT_CHANGED, /* its bytes do not match the result's digest */
+};
+
 struct cache_hit
 {
   struct buf out, err; /* stdout, stderr */
+  struct buf statement;
+  enum cache_statement has_statement;
   struct reapi_action_result result;
 };
 
@@ -39,20 +57,24 @@ struct cache_hit
 int cache_local_get (struct store *st, const char *hex, const char *out_dir,
                      struct cache_hit *hit, ohr_error_t *err);
 
-/* Store the result of a successful run: OUT_DIR as it is now, the
- * script's stdout and stderr, its start and end. */
-int cache_local_put (struct store *st, const char *hex, const char *out_dir,
-                     const struct buf *out, const struct buf *errb,
-                     const struct timespec *start, const struct timespec *end,
-                     ohr_error_t *err);
+/* The outputs of a run: stdout, stderr, its attestation statement (NULL
+ * when it was not attested), its start and end. */
+struct cache_outputs
+{
+  const struct buf *out, *err, *statement;
+  struct timespec start, end;
+};
 
-/* The ActionResult of a run (Tree of OUT_DIR as it is now, stdout and
- * stderr, its start and end) as cache_local_put stores it, into *res;
+/* Store the result of a successful run: OUT_DIR as it is now and o. */
+int cache_local_put (struct store *st, const char *hex, const char *out_dir,
+                     const struct cache_outputs *o, ohr_error_t *err);
+
+/* The ActionResult of a run (Tree of OUT_DIR as it is now, the digests of
+ * o's blobs, its start and end) as cache_local_put stores it, into *res;
  * with tree_out, the Tree's bytes too (for the remote cache). */
-int cache_local_result (const char *out_dir, const struct buf *out,
-                        const struct buf *errb, const struct timespec *start,
-                        const struct timespec *end, struct buf *res,
-                        struct buf *tree_out, ohr_error_t *err);
+int cache_local_result (const char *out_dir, const struct cache_outputs *o,
+                        struct buf *res, struct buf *tree_out,
+                        ohr_error_t *err);
 
 void cache_hit_clear (struct cache_hit *h);
 

@@ -264,26 +264,38 @@ put_timestamp (struct buf *out, uint32_t field, const struct timespec *ts)
   return r;
 }
 
+/* An OutputFile (field 2, its digest in 2) or an OutputDirectory (field 3,
+ * its tree's digest in 3): a path and a digest. */
+static int
+put_output (struct buf *out, uint32_t field, const char *path,
+            const struct reapi_digest *d, ohr_error_t *err)
+{
+  SUB_BEGIN;
+  if (proto_put_string (&sub, 1, path) < 0)
+    {
+      buf_clear (&sub);
+      return nomem (err);
+    }
+  if (put_digest (&sub, field, d, err) < 0)
+    {
+      buf_clear (&sub);
+      return -1;
+    }
+  SUB_END (out, field);
+  return 0;
+}
+
 int
 reapi_encode_action_result (struct buf *out,
                             const struct reapi_action_result *r,
                             ohr_error_t *err)
 {
+  for (size_t i = 0; i < r->n_files; i++)
+    if (put_output (out, 2, r->files[i].path, &r->files[i].digest, err) < 0)
+      return -1;
   for (size_t i = 0; i < r->n_dirs; i++)
-    {
-      SUB_BEGIN;
-      if (proto_put_string (&sub, 1, r->dirs[i].path) < 0)
-        {
-          buf_clear (&sub);
-          return nomem (err);
-        }
-      if (put_digest (&sub, 3, &r->dirs[i].tree_digest, err) < 0)
-        {
-          buf_clear (&sub);
-          return -1;
-        }
-      SUB_END (out, 3);
-    }
+    if (put_output (out, 3, r->dirs[i].path, &r->dirs[i].tree_digest, err) < 0)
+      return -1;
   /* int32: a negative value is sign-extended to 64 bits */
   if (proto_put_uint_opt (out, 4, (uint64_t)(int64_t)r->exit_code) < 0)
     return nomem (err);
@@ -839,31 +851,44 @@ decode_metadata (const struct proto_field *in, struct reapi_action_result *o,
   return r;
 }
 
+/* An OutputDirectory (the tree's digest in field 3) or an OutputFile
+ * (its digest in field 2): a path and a digest, both required. */
 static int
-decode_output_dir (const struct proto_field *in,
-                   struct reapi_output_directory *o, ohr_error_t *err)
+decode_output (const struct proto_field *in, uint32_t digest_field,
+               const char *what, char **path, struct reapi_digest *digest,
+               ohr_error_t *err)
 {
   if (in->wire != PROTO_LEN)
-    return bad (err, "output directory");
+    return bad (err, what);
   struct proto_field f;
   int r;
   bool have = false;
   for (FIELDS (in->data, in->len))
     {
-      if (f.number == 1 && take_string (&f, &o->path, "output", err) < 0)
+      if (f.number == 1 && take_string (&f, path, "output", err) < 0)
         return -1;
-      if (f.number == 3)
+      if (f.number == digest_field)
         {
-          if (decode_digest (&f, &o->tree_digest, err) < 0)
+          if (decode_digest (&f, digest, err) < 0)
             return -1;
           have = true;
         }
     }
   if (r < 0)
     return -1;
-  if (o->path == NULL || !have)
-    return bad (err, "output directory (no path or tree)");
+  if (*path == NULL || !have)
+    return ohr_error_set (err, EBADMSG, OHR_ERR_INTERNAL,
+                          "malformed %s (no path or digest)", what);
   return 0;
+}
+
+const struct reapi_output_file *
+reapi_result_file (const struct reapi_action_result *r, const char *path)
+{
+  for (size_t i = 0; i < r->n_files; i++)
+    if (strcmp (r->files[i].path, path) == 0)
+      return &r->files[i];
+  return NULL;
 }
 
 static int
@@ -875,11 +900,21 @@ decode_result_fields (const void *data, size_t len,
   for (FIELDS (data, len))
     {
       struct reapi_output_directory *d;
+      struct reapi_output_file *of;
       switch (f.number)
         {
+        case 2:
+          if ((of = PUSH (o->files, o->n_files, err)) == NULL
+              || decode_output (&f, 2, "output file", &of->path, &of->digest,
+                                err)
+                     < 0)
+            return -1;
+          break;
         case 3:
           if ((d = PUSH (o->dirs, o->n_dirs, err)) == NULL
-              || decode_output_dir (&f, d, err) < 0)
+              || decode_output (&f, 3, "output directory", &d->path,
+                                &d->tree_digest, err)
+                     < 0)
             return -1;
           break;
         case 4:
@@ -977,6 +1012,8 @@ reapi_action_result_clear (struct reapi_action_result *r)
 {
   for (size_t i = 0; i < r->n_dirs; i++)
     free (r->dirs[i].path);
-  free (r->dirs);
+  for (size_t i = 0; i < r->n_files; i++)
+    free (r->files[i].path);
+  free_many (r->dirs, r->files);
   memset (r, 0, sizeof *r);
 }

@@ -108,8 +108,18 @@ struct reapi_output_directory
   struct reapi_digest tree_digest;
 };
 
+/* An OutputFile: a file the action produced, by path and digest (the
+ * result cache names a run's attestation statement this way). */
+struct reapi_output_file
+{
+  char *path;
+  struct reapi_digest digest;
+};
+
 struct reapi_action_result
 {
+  struct reapi_output_file *files; /* encoded in this order */
+  size_t n_files;
   struct reapi_output_directory *dirs;
   size_t n_dirs;
   int32_t exit_code;
@@ -151,6 +161,10 @@ int reapi_decode_action (const void *data, size_t len,
 int reapi_decode_action_result (const void *data, size_t len,
                                 struct reapi_action_result *out,
                                 ohr_error_t *err);
+
+/* The output file at path in r, or NULL. */
+const struct reapi_output_file *
+reapi_result_file (const struct reapi_action_result *r, const char *path);
 
 /* Whether name is one path component a restore may create. */
 bool reapi_name_valid (const char *name, size_t len);

@@ -11,6 +11,7 @@
 
 #include "cache/decide.h"
 #include "cache/down.h"
+#include "cache/local.h"
 #include "cache/merkle.h"
 #include "cache/proto.h"
 #include "cache/reapi.h"
@@ -305,8 +306,8 @@ trusted_entry (struct cache_remote *r, const char *hex,
 int
 cache_remote_fetch (struct cache_remote *r, const char *hex,
                     const char *out_dir, struct buf *out, struct buf *errb,
-                    struct timespec *start, struct timespec *end,
-                    char **warning, ohr_error_t *err)
+                    struct buf *statement, struct timespec *start,
+                    struct timespec *end, char **warning, ohr_error_t *err)
 {
   struct reapi_action_result ar = { 0 };
   int g = trusted_entry (r, hex, &ar, warning, err);
@@ -321,6 +322,10 @@ cache_remote_fetch (struct cache_remote *r, const char *hex,
     g = blob (r, &ar.stdout_digest, out, err);
   if (g == 0)
     g = blob (r, &ar.stderr_digest, errb, err);
+  const struct reapi_output_file *sf
+      = reapi_result_file (&ar, CACHE_STATEMENT_PATH);
+  if (g == 0 && sf)
+    g = blob (r, &sf->digest, statement, err);
   if (g == 0)
     g = materialize (r, &tree, &tree.root, out_dir, 0, err);
   buf_clear (&tb);
@@ -336,6 +341,7 @@ cache_remote_fetch (struct cache_remote *r, const char *hex,
   cache_dir_empty_out (out_dir);
   buf_clear (out);
   buf_clear (errb);
+  buf_clear (statement);
   if (g == CACHE_HTTP_UNAVAILABLE)
     return g;
   /* a blob missing, refused or malformed: the entry is not used */
@@ -418,7 +424,8 @@ int
 cache_remote_upload (struct cache_remote *r, const char *hex,
                      const char *out_dir, const struct buf *res,
                      const struct buf *tree, const struct buf *out,
-                     const struct buf *errb, ohr_error_t *err)
+                     const struct buf *errb, const struct buf *statement,
+                     ohr_error_t *err)
 {
   struct reapi_tree t = { 0 };
   struct reapi_digest d;
@@ -436,6 +443,14 @@ cache_remote_upload (struct cache_remote *r, const char *hex,
   g = g < 0 ? g : put_blob (r, d.hash, out, err);
   merkle_digest (errb->data ? errb->data : "", errb->len, &d);
   g = g < 0 ? g : put_blob (r, d.hash, errb, err);
+  if (statement)
+    {
+      /* the ActionResult names it as an output file: a blob like the
+       * others, covered by the entry's signature through its digest */
+      merkle_digest (statement->data ? statement->data : "", statement->len,
+                     &d);
+      g = g < 0 ? g : put_blob (r, d.hash, statement, err);
+    }
   digest_sha256 (res->data ? res->data : "", res->len, result_hex);
   if (g == 0)
     g = cache_sign_entry (r->sign_key, hex, result_hex + 7, &env, &env_len,

@@ -10,7 +10,10 @@
  *                   signature v1 " KEY): an ActionResult whose stdout_raw
  *                   (field 5) is the DSSE envelope of sign.h over KEY and
  *                   the sha256 of ac/KEY's bytes
- *   cas/HEX         the blobs: stdout, stderr, the Tree, every file
+ *   cas/HEX         the blobs: stdout, stderr, the Tree, every file, and
+ *                   the run's attestation statement when it was attested
+ *                   (the ActionResult's output file CACHE_STATEMENT_PATH,
+ *                   local.h: bazel-remote checks that it is there)
  * The signature cannot live inside the ActionResult it signs; this is the
  * second of the two ways src/cache/README.md proposes (a second AC entry,
  * which bazel-remote's default validation accepts: it names no blob).
@@ -56,21 +59,26 @@ void cache_remote_close (struct cache_remote *r);
 void cache_remote_sig_name (const char *hex, char out[65]);
 
 /* Fetch result hex into the empty directory out_dir and its stdout and
- * stderr into out and errb, its times into *start and *end.  1: a hit;
+ * stderr into out and errb, its attestation statement (when the result
+ * names one; else it stays empty) into statement, its times into *start
+ * and *end.  1: a hit;
  * 0: a miss, *warning set when the entry was there but not used
  * (untrusted, tampered, a bad blob: out_dir emptied again);
  * CACHE_HTTP_UNAVAILABLE or -1 with *err (out_dir emptied again). */
 int cache_remote_fetch (struct cache_remote *r, const char *hex,
                         const char *out_dir, struct buf *out, struct buf *errb,
-                        struct timespec *start, struct timespec *end,
-                        char **warning, ohr_error_t *err);
+                        struct buf *statement, struct timespec *start,
+                        struct timespec *end, char **warning,
+                        ohr_error_t *err);
 
 /* Upload the result hex: its ActionResult bytes res, the Tree bytes tree,
- * OUT_DIR's files (read from out_dir), stdout and stderr; then the
+ * OUT_DIR's files (read from out_dir), stdout, stderr and the statement
+ * (NULL: none); then the
  * signature entry, then ac/hex last.  0, CACHE_HTTP_UNAVAILABLE or -1. */
 int cache_remote_upload (struct cache_remote *r, const char *hex,
                          const char *out_dir, const struct buf *res,
                          const struct buf *tree, const struct buf *out,
-                         const struct buf *errb, ohr_error_t *err);
+                         const struct buf *errb, const struct buf *statement,
+                         ohr_error_t *err);
 
 #endif

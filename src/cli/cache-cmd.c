@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "util/strv.h"
 
 #define OUTPUT_MAX (256u << 20)
+/* the statement of an attested run that is to be stored (run mode) */
+#define RUN_STATEMENT "run-statement"
 
 static int
 read_into (const char *dir, const char *name, struct buf *out,
@@ -95,6 +98,59 @@ remote_trouble (ohr_error_t *e)
   ohr_error_free (e);
 }
 
+/* ---- --attest (docs/attestations.md, "Cache hits"): run mode leaves
+ * DIR/cache-attest when the run is attested.  A hit then needs the
+ * statement of the run that stored it: a result stored without one, or
+ * whose statement does not match the digest its ActionResult recorded, is
+ * a miss (the script runs and stores the result again, with its
+ * statement), never a hit whose statement names no provenance. */
+
+#define ATTEST_MARK "cache-attest"
+#define HIT_STATEMENT "hit-statement"
+
+static bool
+attest_wanted (const char *dir)
+{
+  cleanup_free char *p = fs_path_join (dir, ATTEST_MARK);
+  return p && fs_exists (p);
+}
+
+/* Whether hit may serve this run; when not, OUT_DIR is emptied again, the
+ * hit cleared, and the answer says why. */
+static bool
+attested_hit (const char *hex, const char *out_dir, const char *dir,
+              struct cache_hit *hit)
+{
+  if (!attest_wanted (dir) || hit->has_statement == CACHE_STATEMENT_OK)
+    return true;
+  if (hit->has_statement == CACHE_STATEMENT_CHANGED)
+    {
+      cleanup_free char *w = NULL;
+      if (asprintf (&w,
+                    "result %.12s: its stored statement does not match "
+                    "the digest its result recorded: not used",
+                    hex)
+          >= 0)
+        remote_line ("warning", w);
+      remote_line ("attest", "its stored statement was changed");
+    }
+  else
+    remote_line ("attest", "stored without a statement (a run without "
+                           "--attest): run to store one");
+  cache_hit_clear (hit);
+  cache_dir_empty_out (out_dir);
+  return false;
+}
+
+static int
+write_statement (const char *dir, const struct cache_hit *hit,
+                 ohr_error_t *err)
+{
+  if (!attest_wanted (dir))
+    return 0;
+  return write_out (dir, HIT_STATEMENT, &hit->statement, err);
+}
+
 /* A local miss: ask the remote, import a hit into the local store and
  * restore it from there as a local hit is.  1 (the answer printed), 0 (a
  * miss), -1 only when the local store fails after the import. */
@@ -110,17 +166,17 @@ remote_get (struct store *st, const char *hex, const char *out_dir,
       remote_trouble (&e);
       return 0;
     }
-  struct buf out = { 0 }, errb = { 0 };
-  struct timespec start, end;
+  struct buf out = { 0 }, errb = { 0 }, statement = { 0 };
+  struct cache_outputs o = { .out = &out, .err = &errb };
   cleanup_free char *warning = NULL;
-  r = cache_remote_fetch (&rc, hex, out_dir, &out, &errb, &start, &end,
-                          &warning, &e);
+  r = cache_remote_fetch (&rc, hex, out_dir, &out, &errb, &statement, &o.start,
+                          &o.end, &warning, &e);
   cache_remote_close (&rc);
   if (warning)
     remote_line ("warning", warning);
   remote_trouble (&e);
-  if (r == 1
-      && cache_local_put (st, hex, out_dir, &out, &errb, &start, &end, &e) < 0)
+  o.statement = statement.data ? &statement : NULL;
+  if (r == 1 && cache_local_put (st, hex, out_dir, &o, &e) < 0)
     {
       remote_line ("warning", e->msg);
       ohr_error_free (&e);
@@ -128,15 +184,19 @@ remote_get (struct store *st, const char *hex, const char *out_dir,
     }
   buf_clear (&out);
   buf_clear (&errb);
+  buf_clear (&statement);
   cache_dir_empty_out (out_dir);
   if (r != 1)
     return 0;
   struct cache_hit hit;
   r = cache_local_get (st, hex, out_dir, &hit, err);
+  if (r == 1 && !attested_hit (hex, out_dir, dir, &hit))
+    r = 0;
   if (r != 1)
     return r;
   if (write_out (dir, "hit-stdout", &hit.out, err) < 0
-      || write_out (dir, "hit-stderr", &hit.err, err) < 0)
+      || write_out (dir, "hit-stderr", &hit.err, err) < 0
+      || write_statement (dir, &hit, err) < 0)
     r = -1;
   else
     {
@@ -152,8 +212,7 @@ remote_get (struct store *st, const char *hex, const char *out_dir,
  * signing key), blobs first and the entry last. */
 static void
 remote_put (const char *hex, const char *out_dir, const char *dir,
-            const struct buf *out, const struct buf *errb,
-            const struct timespec *start, const struct timespec *end)
+            const struct cache_outputs *o)
 {
   struct cache_remote rc;
   ohr_error_t e = NULL;
@@ -170,10 +229,10 @@ remote_put (const char *hex, const char *out_dir, const char *dir,
   else
     {
       struct buf res = { 0 }, tree = { 0 };
-      r = cache_local_result (out_dir, out, errb, start, end, &res, &tree, &e);
+      r = cache_local_result (out_dir, o, &res, &tree, &e);
       if (r == 0)
-        r = cache_remote_upload (&rc, hex, out_dir, &res, &tree, out, errb,
-                                 &e);
+        r = cache_remote_upload (&rc, hex, out_dir, &res, &tree, o->out,
+                                 o->err, o->statement, &e);
       buf_clear (&res);
       buf_clear (&tree);
       if (r == 0)
@@ -194,10 +253,13 @@ cache_cmd_get (const char *store_dir, char *const *args, ohr_error_t *err)
   int r = store_open (store_dir, geteuid () != 0, &st, err);
   if (r == 0)
     r = cache_local_get (st, key.hex, args[1], &hit, err);
+  if (r == 1 && !attested_hit (key.hex, args[1], args[2], &hit))
+    r = 0;
   if (r == 1)
     {
       if (write_out (args[2], "hit-stdout", &hit.out, err) < 0
-          || write_out (args[2], "hit-stderr", &hit.err, err) < 0)
+          || write_out (args[2], "hit-stderr", &hit.err, err) < 0
+          || write_statement (args[2], &hit, err) < 0)
         r = -1;
       else
         {
@@ -242,26 +304,34 @@ cache_cmd_put (const char *store_dir, char *const *args, ohr_error_t *err)
   if (strlen (hex) != 64 || strspn (hex, "0123456789abcdef") != 64)
     return ohr_error_set (err, EINVAL, OHR_ERR_USAGE, "'%s' is not a key",
                           hex);
-  struct timespec start, end;
-  struct buf out = { 0 }, errb = { 0 };
+  struct buf out = { 0 }, errb = { 0 }, statement = { 0 };
+  struct cache_outputs o = { .out = &out, .err = &errb };
   cleanup_store struct store *st = NULL;
-  int r = parse_ns (args[3], &start, err) < 0
-                  || parse_ns (args[4], &end, err) < 0
-                  || read_into (args[2], "run-stdout", &out, err) < 0
-                  || read_into (args[2], "run-stderr", &errb, err) < 0
-                  || store_open (store_dir, geteuid () != 0, &st, err) < 0
-              ? -1
-              : 0;
+  cleanup_free char *spath = fs_path_join (args[2], RUN_STATEMENT);
+  if (spath == NULL)
+    return ohr_error_nomem (err);
+  int r
+      = parse_ns (args[3], &o.start, err) < 0
+                || parse_ns (args[4], &o.end, err) < 0
+                || read_into (args[2], "run-stdout", &out, err) < 0
+                || read_into (args[2], "run-stderr", &errb, err) < 0
+                || (fs_exists (spath)
+                    && read_into (args[2], RUN_STATEMENT, &statement, err) < 0)
+                || store_open (store_dir, geteuid () != 0, &st, err) < 0
+            ? -1
+            : 0;
+  o.statement = statement.data ? &statement : NULL;
   if (r == 0)
-    r = cache_local_put (st, hex, args[1], &out, &errb, &start, &end, err);
+    r = cache_local_put (st, hex, args[1], &o, err);
   if (r == 0)
     {
-      cache_local_log (st, "stored", hex, ns_between (&start, &end));
+      cache_local_log (st, "stored", hex, ns_between (&o.start, &o.end));
       printf ("stored %s\n", hex);
-      remote_put (hex, args[1], args[2], &out, &errb, &start, &end);
+      remote_put (hex, args[1], args[2], &o);
       remote_notes ();
     }
   buf_clear (&out);
   buf_clear (&errb);
+  buf_clear (&statement);
   return r;
 }

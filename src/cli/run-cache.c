@@ -148,10 +148,24 @@ write_request (struct run_cache *c, const struct cache_plan_input *plan,
   return 0;
 }
 
+/* --attest: the store helper serves only hits that bring a statement */
 static int
-read_back (const char *dir, const char *name, struct buf *out)
+write_attest_mark (struct run_cache *c)
 {
-  cleanup_free char *p = fs_path_join (dir, name);
+  cleanup_free char *p = fs_path_join (c->dir, "cache-attest");
+  ohr_error_t err = NULL;
+  if (p == NULL || fs_write_atomic (p, "", 0, 0600, false, &err) < 0)
+    {
+      set_line (c, "result-cache: off (%s)", err ? err->msg : "out of memory");
+      ohr_error_free (&err);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+read_back_path (const char *p, struct buf *out)
+{
   cleanup_free char *data = NULL;
   size_t len = 0;
   ohr_error_t err = NULL;
@@ -162,6 +176,13 @@ read_back (const char *dir, const char *name, struct buf *out)
       return -1;
     }
   return 0;
+}
+
+static int
+read_back (const char *dir, const char *name, struct buf *out)
+{
+  cleanup_free char *p = fs_path_join (dir, name);
+  return read_back_path (p, out);
 }
 
 /* ---- the remote cache: its settings go to the helper in a file of the
@@ -239,6 +260,11 @@ remote_answers (struct run_cache *c, const char *out)
           free (c->note);
           c->note = strndup (l + 5, n - 5);
         }
+      else if (strncmp (l, "attest ", 7) == 0)
+        {
+          free (c->why);
+          c->why = strndup (l + 7, n - 7);
+        }
       l += n;
       if (*l == '\0')
         break;
@@ -264,6 +290,8 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
   if (write_request (c, plan, &request) < 0)
     return 0;
   write_remote (c);
+  if (c->attest && write_attest_mark (c) < 0)
+    return 0;
   char *argv[] = { NULL,    "result-get",       "--store", c->store,
                    request, plan->ctx->out_dir, c->dir,    NULL };
   struct proc_result pr = { 0 };
@@ -288,7 +316,9 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
   memcpy (c->key, key, 65);
   if (strcmp (what, "hit") == 0 && n == 3
       && read_back (c->dir, "hit-stdout", &c->hit_out) == 0
-      && read_back (c->dir, "hit-stderr", &c->hit_err) == 0)
+      && read_back (c->dir, "hit-stderr", &c->hit_err) == 0
+      && (!c->attest
+          || read_back (c->dir, "hit-statement", &c->hit_statement) == 0))
     {
       c->saved_ns = ns;
       set_line (c, "result-cache: hit %.12s (%ssaved %.1f s)", c->key,
@@ -308,8 +338,13 @@ run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
       return 0;
     }
   c->active = true;
-  if (c->note)
+  if (c->note && c->why)
+    set_line (c, "result-cache: miss %.12s (%s; remote: %s)", c->key, c->why,
+              c->note);
+  else if (c->note)
     set_line (c, "result-cache: miss %.12s (remote: %s)", c->key, c->note);
+  else if (c->why)
+    set_line (c, "result-cache: miss %.12s (%s)", c->key, c->why);
   else
     set_line (c, "result-cache: miss %.12s", c->key);
   return 0;
@@ -419,12 +454,10 @@ ns_string (const struct timespec *t)
              : s;
 }
 
-void
-run_cache_finish (struct run_cache *c, int code,
-                  const struct timespec *started,
-                  const struct timespec *finished)
+static void
+finish (struct run_cache *c, int code, const struct timespec *started,
+        const struct timespec *finished)
 {
-  run_cache_stderr_done (c);
   if (!c->active)
     return;
   c->active = false;
@@ -436,6 +469,19 @@ run_cache_finish (struct run_cache *c, int code,
     }
   cleanup_free char *start = ns_string (started);
   cleanup_free char *end = ns_string (finished);
+  struct buf statement = { 0 };
+  int sr = c->statement ? read_back_path (c->statement, &statement) : 0;
+  if (sr == 0 && c->statement)
+    sr = write_output (c, "run-statement", &statement);
+  buf_clear (&statement);
+  if (sr < 0)
+    {
+      set_line (c,
+                "result-cache: miss %.12s (not stored: its statement "
+                "could not be kept)",
+                c->key);
+      return;
+    }
   if (start == NULL || end == NULL || write_output (c, "run-stdout", &c->out)
       || write_output (c, "run-stderr", &c->err))
     {
@@ -463,6 +509,24 @@ run_cache_finish (struct run_cache *c, int code,
 }
 
 void
+run_cache_finish (struct run_cache *c, int code,
+                  const struct timespec *started,
+                  const struct timespec *finished)
+{
+  run_cache_stderr_done (c);
+  bool was_active = c->active;
+  finish (c, code, started, finished);
+  /* why an attested run missed comes first: "miss KEY (WHY; stored)" */
+  const char *paren = c->line ? strstr (c->line, " (") : NULL;
+  if (was_active && c->why && paren)
+    {
+      cleanup_free char *old = steal_pointer (&c->line);
+      set_line (c, "%.*s (%s; %s", (int)(paren - old), old, c->why,
+                old + (paren - old) + 2);
+    }
+}
+
+void
 run_cache_clear (struct run_cache *c)
 {
   run_cache_stderr_done (c);
@@ -470,8 +534,9 @@ run_cache_clear (struct run_cache *c)
   buf_clear (&c->err);
   buf_clear (&c->hit_out);
   buf_clear (&c->hit_err);
+  buf_clear (&c->hit_statement);
   free_many (c->dir, c->store, c->out_dir, c->helper, c->line, c->remote,
-             c->note);
+             c->note, c->statement, c->why);
   memset (c, 0, sizeof *c);
   c->err_r = c->err_w = -1;
 }

@@ -40,6 +40,12 @@ struct run_cache
   char *remote; /* the remote's settings for the helper, or NULL */
   char *note;   /* the helper's last note about the remote, for -v */
   bool remote_hit;
+  /* --attest: a hit must bring the statement of the run it reuses
+   * (hit_statement); a miss stores the run's (statement, its path) */
+  bool attest;
+  struct buf hit_statement;
+  char *statement;
+  char *why; /* why an attested run missed, for -v */
 };
 
 void run_cache_init (struct run_cache *c);
@@ -64,7 +70,8 @@ int run_cache_lookup_index (struct run_cache *c,
                             const char *store_dir);
 
 /* Ask the store helper (the local store, then the remote): 1: a hit
- * (OUT_DIR restored; replay hit_out and hit_err), 0: run the
+ * (OUT_DIR restored; replay hit_out and hit_err; with attest,
+ * hit_statement is the reused run's statement), 0: run the
  * script.  Never fails: c->line says why nothing was cached, a notice on
  * stderr why the store could not be asked. */
 int run_cache_lookup (struct run_cache *c, const struct cache_facts *facts,
@@ -82,7 +89,7 @@ void run_cache_stderr_done (struct run_cache *c);
 void run_cache_capture (struct run_cache *c, const void *buf, size_t len);
 
 /* After the run: store its result when code is 0 (c->line says what was
- * done). */
+ * done), with the statement at c->statement when it is set. */
 void run_cache_finish (struct run_cache *c, int code,
                        const struct timespec *started,
                        const struct timespec *finished);

@@ -106,6 +106,7 @@ struct run_state
   int idmap_fd;       /* user namespace the lower is idmapped through */
   char *seccomp_json; /* the profile's "seccomp" object (seccomp-bpf.h) */
   struct run_cache cache; /* the result cache (run-cache.h) */
+  bool cache_hit;         /* OUT_DIR and the output came from it */
   char **cache_subtrees;  /* what the view mounts of the build dir */
 };
 
@@ -1371,6 +1372,25 @@ fill_record (struct run_state *s, struct runrecord *rr, ohr_error_t *err)
   return 0;
 }
 
+/* A hit's record: the key, and a copy of the reused run's statement
+ * beside it (DIR/<id>.reused.json), which the hit's statement names by
+ * digest. */
+static int
+cache_record_hit (struct run_state *s, struct runrecord *rr, ohr_error_t *err)
+{
+  cleanup_free char *name = runrecord_reused_name (s->bundle.id);
+  cleanup_free char *path
+      = name ? fs_path_join (s->opts.attest_dir, name) : NULL;
+  if (path == NULL || (rr->cache_key = strdup (s->cache.key)) == NULL)
+    return ohr_error_nomem (err);
+  const struct buf *b = &s->cache.hit_statement;
+  if (fs_write_atomic (path, b->data ? b->data : "", b->len, 0644, true, err)
+      < 0)
+    return -1;
+  rr->cache_statement = steal_pointer (&name);
+  return 0;
+}
+
 /* The statement is made by oci-host-runner-attest (it hashes OUT_DIR,
  * the source and the toolchain with libcrypto, which run mode does not
  * load); its stdout is kept off Cargo's directive channel. */
@@ -1381,6 +1401,8 @@ attest (struct run_state *s, ohr_error_t *err)
   cleanup_free char *path = runrecord_path (s->opts.attest_dir, s->bundle.id);
   cleanup_free char *helper = NULL;
   int r = path ? fill_record (s, &rr, err) : ohr_error_nomem (err);
+  if (r == 0 && s->cache_hit && cache_record_hit (s, &rr, err) < 0)
+    r = -1;
   if (r == 0)
     r = runrecord_write (&rr, path, err);
   runrecord_clear (&rr);
@@ -1403,7 +1425,13 @@ attest (struct run_state *s, ohr_error_t *err)
                          last ? last + 1 : pr.err);
     }
   else
-    verbose (s, "attestation: %.*s", (int)strcspn (pr.out, "\n"), pr.out);
+    {
+      /* its first line is the statement's path: a miss stores it */
+      size_t n = strcspn (pr.out, "\n");
+      verbose (s, "attestation: %.*s", (int)n, pr.out);
+      free (s->cache.statement);
+      s->cache.statement = n ? strndup (pr.out, n) : NULL;
+    }
   proc_result_clear (&pr);
   return r;
 }
@@ -1423,7 +1451,6 @@ cache_facts_of (struct run_state *s, struct cache_facts *out)
     .pinned_image = s->image->digest != NULL,
     .hooks = !spec_hooks_empty (&s->selected_hooks),
     .degraded_proc = s->opts.degraded_proc,
-    .attest = s->opts.attest_dir != NULL,
     .build_dir = s->ctx.build_dir != NULL,
   };
   *out = f;
@@ -1451,6 +1478,10 @@ cache_narrow_view (struct run_state *s, ohr_error_t *err)
 static int
 cache_lookup_early (struct run_state *s)
 {
+  /* the hit index holds no statements: an attested hit is the store
+   * helper's (cache_lookup) */
+  if (s->opts.attest_dir)
+    return 0;
   struct cache_facts f;
   cache_facts_of (s, &f);
   if (cache_refusal (&f))
@@ -1505,6 +1536,7 @@ cache_lookup (struct run_state *s)
                                s->opts.result_cache_trust, s->opts.state_dir)
              < 0)
     verbose (s, "result-cache: remote off (a setting holds a newline)");
+  s->cache.attest = s->opts.attest_dir != NULL;
   int hit = run_cache_lookup (&s->cache, &f, &plan,
                               s->opts.store_dir ? s->opts.store_dir
                                                 : s->opts.cache_dir,
@@ -1562,7 +1594,15 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
   else if (open_attest (&s, err) < 0)
     r = -1;
   else if (cache_lookup (&s) > 0)
-    r = cache_replay (&s, err);
+    {
+      /* --attest: the hit's own statement, naming the reused run's */
+      clock_gettime (CLOCK_REALTIME, &s.started);
+      s.cache_hit = true;
+      r = cache_replay (&s, err);
+      clock_gettime (CLOCK_REALTIME, &s.finished);
+      if (r == 0 && s.opts.attest_dir && attest (&s, err) < 0)
+        r = -1;
+    }
   else
     {
       clock_gettime (CLOCK_REALTIME, &s.started);

@@ -10,6 +10,15 @@ checkout() {
   cp -r "$FIX/." "$1/"
 }
 
+# cargo build in checkout DIR (its own target/), runner options after it;
+# the paths of the checkout are remapped so that the program's bytes do
+# not depend on where the checkout lives.
+build_remapped() { # dir runner-args...
+  local dir=$1
+  shift
+  RUSTFLAGS="--remap-path-prefix=$dir=/ws" cargo_build_runner "$dir" "$dir/target" "$@"
+}
+
 # What the script of package PKG got from the cache in checkout DIR: hit,
 # miss or off (its -v line).
 cache_line() { # dir pkg

@@ -209,6 +209,84 @@ test_statement_determinism (void **state)
   free (dir);
 }
 
+/* A result-cache hit's statement: "resultCache" says it is a hit, gives
+ * the key and the sha256 of the reused run's statement (also a resolved
+ * dependency); the reused statement must name the outputs as they are. */
+static void
+test_statement_hit (void **state)
+{
+  (void)state;
+  static const char key[]
+      = "abababababababababababababababababababababababababababababababab";
+  char *dir = make_dir ();
+  struct runrecord a, b;
+  make_run (dir, "ohr-1-aaaa", "2024-05-01T12:00:00.000Z", &a);
+  char *sa = statement_of (&a, dir);
+  assert_null (strstr (sa, "resultCache"));
+  assert_null (strstr (sa, "result-cache-statement"));
+  make_run (dir, "ohr-2-bbbb", "2024-05-02T08:30:00.500Z", &b);
+  b.cache_key = strdup (key);
+  b.cache_statement = runrecord_reused_name (b.id);
+  char *reused = join (dir, b.cache_statement);
+  assert_int_equal (
+      fs_write_atomic (reused, sa, strlen (sa), 0644, false, NULL), 0);
+  char *sb = statement_of (&b, dir);
+  char d[DIGEST_STRING_LEN + 1], *want = NULL;
+  digest_sha256 (sa, strlen (sa), d);
+  assert_true (asprintf (&want,
+                         "\"resultCache\":{\"hit\":true,\"key\":\"%s\","
+                         "\"statement\":{\"sha256\":\"%s\"}}",
+                         key, d + 7)
+               > 0);
+  if (strstr (sb, want) == NULL)
+    fail_msg ("no '%s' in %s", want, sb);
+  free (want);
+  assert_true (asprintf (&want,
+                         "{\"digest\":{\"sha256\":\"%s\"},"
+                         "\"name\":\"result-cache-statement\"}",
+                         d + 7)
+               > 0);
+  if (strstr (sb, want) == NULL)
+    fail_msg ("no '%s' in %s", want, sb);
+  free (want);
+  /* the same subjects as the reused run's */
+  struct attest_statement st_a = { 0 }, st_b = { 0 };
+  assert_int_equal (attest_statement_parse (sa, strlen (sa), "a", &st_a, NULL),
+                    0);
+  assert_int_equal (attest_statement_parse (sb, strlen (sb), "b", &st_b, NULL),
+                    0);
+  assert_int_equal (st_a.subjects.n, st_b.subjects.n);
+  for (size_t i = 0; i < st_a.subjects.n; i++)
+    assert_string_equal (st_a.subjects.v[i].digest, st_b.subjects.v[i].digest);
+
+  /* outputs that are not the reused statement's: no statement */
+  put (b.out_dir, "gen.rs", "pub const X: u32 = 9;\n", 0644);
+  struct attest_inputs in = { 0 };
+  ohr_error_t err = NULL;
+  assert_true (attest_collect (&b, dir, &in, &err) < 0);
+  if (strstr (err->msg, "does not name the outputs as restored (changed: "
+                        "out/gen.rs)")
+      == NULL)
+    fail_msg ("message: %s", err->msg);
+  ohr_error_free (&err);
+  attest_inputs_clear (&in);
+  /* a reused statement that is not one */
+  put (b.out_dir, "gen.rs", "pub const X: u32 = 1;\n", 0644);
+  assert_int_equal (fs_write_atomic (reused, "{}", 2, 0644, false, NULL), 0);
+  assert_true (attest_collect (&b, dir, &in, &err) < 0);
+  assert_non_null (strstr (err->msg, "result cache"));
+  ohr_error_free (&err);
+  attest_inputs_clear (&in);
+
+  attest_statement_clear (&st_a);
+  attest_statement_clear (&st_b);
+  free (sa), free (sb), free (reused);
+  runrecord_clear (&a);
+  runrecord_clear (&b);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
 static void
 test_statement_reader (void **state)
 {
@@ -803,6 +881,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_statement_determinism),
     cmocka_unit_test (test_statement_reader),
+    cmocka_unit_test (test_statement_hit),
     cmocka_unit_test (test_dsse),
     cmocka_unit_test (test_source_digest),
     cmocka_unit_test (test_bundle),

@@ -72,9 +72,6 @@ test_refusals (void **state)
   f.degraded_proc = true;
   expect (&f, "--degraded proc");
   f = good;
-  f.attest = true;
-  expect (&f, "--attest");
-  f = good;
   f.build_dir = false;
   expect (&f, "build directory");
 }

@@ -289,6 +289,48 @@ sample_tree (struct buf *b)
   assert_int_equal (reapi_encode_tree (b, &t, &err), 0);
 }
 
+/* An output file (the result cache's attestation statement) goes out as
+ * field 2, before the directories, and comes back; one without a digest
+ * is refused. */
+static void
+test_action_result_file (void **state)
+{
+  (void)state;
+  struct reapi_output_file of = { .path = "a/s.json", .digest = { HEX_A, 9 } };
+  struct reapi_output_directory od
+      = { .path = "out", .tree_digest = { HEX_B, 7 } };
+  struct reapi_action_result r
+      = { .files = &of, .n_files = 1, .dirs = &od, .n_dirs = 1 };
+  struct buf b = { 0 };
+  ohr_error_t err = NULL;
+  assert_int_equal (reapi_encode_action_result (&b, &r, &err), 0);
+  static const char want[]
+      = "\x12\x50\x0a\x08"
+        "a/s.json\x12\x44\x0a\x40" HEX_A "\x10\x09"
+        "\x1a\x4b\x0a\x03out\x1a\x44\x0a\x40" HEX_B "\x10\x07";
+  assert_bytes (&b, want, sizeof want - 1);
+  struct reapi_action_result back;
+  assert_int_equal (reapi_decode_action_result (b.data, b.len, &back, &err),
+                    0);
+  assert_int_equal (back.n_files, 1);
+  const struct reapi_output_file *f = reapi_result_file (&back, "a/s.json");
+  assert_non_null (f);
+  assert_string_equal (f->digest.hash, HEX_A);
+  assert_int_equal (f->digest.size, 9);
+  assert_null (reapi_result_file (&back, "out"));
+  assert_int_equal (back.n_dirs, 1);
+  reapi_action_result_clear (&back);
+  buf_clear (&b);
+
+  /* path only */
+  static const char no_digest[] = "\x12\x03\x0a\x01x";
+  assert_true (
+      reapi_decode_action_result (no_digest, sizeof no_digest - 1, &back, &err)
+      < 0);
+  assert_non_null (err);
+  ohr_error_free (&err);
+}
+
 static void
 test_tree_round_trip (void **state)
 {
@@ -443,6 +485,7 @@ main (void)
     cmocka_unit_test (test_command),
     cmocka_unit_test (test_action),
     cmocka_unit_test (test_action_result),
+    cmocka_unit_test (test_action_result_file),
     cmocka_unit_test (test_tree_round_trip),
     cmocka_unit_test (test_tree_truncated),
     cmocka_unit_test (test_tree_garbage),

@@ -125,6 +125,8 @@ same_record (const struct runrecord *a, const struct runrecord *b)
   assert_int_equal (a->exit_status, b->exit_status);
   same_str (a->started, b->started);
   same_str (a->finished, b->finished);
+  same_str (a->cache_key, b->cache_key);
+  same_str (a->cache_statement, b->cache_statement);
 }
 
 static void
@@ -340,6 +342,82 @@ test_strict (void **state)
   runrecord_clear (&w);
 }
 
+#define KEY64                                                                 \
+  "abababababababababababababababababababababababababababababababab"
+
+/* A result-cache hit's record: "result_cache" written (keys sorted) and
+ * read back; a run's record has none.  Bad keys, names and extra fields
+ * are refused, and the writer refuses a key without its statement. */
+static void
+test_cache_hit (void **state)
+{
+  (void)state;
+  struct runrecord rr, back = { 0 };
+  fill (&rr, false);
+  char *json = NULL;
+  size_t len = 0;
+  assert_int_equal (runrecord_to_json (&rr, &json, &len, NULL), 0);
+  assert_null (strstr (json, "result_cache"));
+  free (json);
+  rr.cache_key = strdup (KEY64);
+  rr.cache_statement = runrecord_reused_name (rr.id);
+  assert_string_equal (rr.cache_statement, "ohr-42-0123456789ab.reused.json");
+  assert_int_equal (runrecord_to_json (&rr, &json, &len, NULL), 0);
+  assert_non_null (
+      strstr (json, "\"result_cache\":{\"key\":\"" KEY64
+                    "\",\"statement\":\"ohr-42-0123456789ab.reused.json\"}"));
+  yajl_val root = yajl_tree_parse (json, NULL, 0);
+  assert_non_null (root);
+  keys_sorted (root);
+  yajl_tree_free (root);
+  assert_int_equal (runrecord_parse (json, len, "hit", &back, NULL), 0);
+  same_record (&rr, &back);
+  runrecord_clear (&back);
+
+  static const struct
+  {
+    const char *from, *to, *why;
+  } bad[] = {
+    { KEY64, "0123", "'result_cache.key' must be 64" },
+    { KEY64,
+      "ABababababababababababababababababababababababababababababababab",
+      "'result_cache.key' must be 64" },
+    { "\"statement\":\"ohr", "\"statement\":\"../ohr",
+      "'result_cache.statement' must be a plain file name" },
+    { "\"statement\":\"ohr", "\"x\":1,\"statement\":\"ohr",
+      "unknown key 'result_cache.x'" },
+    { "\"result_cache\":{\"key\":\"" KEY64
+      "\",\"statement\":\"ohr-42-0123456789ab.reused.json\"}",
+      "\"result_cache\":3", "'result_cache' must be an object" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      char *at = strstr (json, bad[i].from);
+      assert_non_null (at);
+      char *edited = NULL;
+      assert_true (asprintf (&edited, "%.*s%s%s", (int)(at - json), json,
+                             bad[i].to, at + strlen (bad[i].from))
+                   > 0);
+      ohr_error_t err = NULL;
+      assert_true (
+          runrecord_parse (edited, strlen (edited), "hit", &back, &err) < 0);
+      if (strstr (err->msg, bad[i].why) == NULL)
+        fail_msg ("case %zu: message '%s' lacks '%s'", i, err->msg,
+                  bad[i].why);
+      ohr_error_free (&err);
+      free (edited);
+    }
+  free (json);
+
+  free (rr.cache_statement);
+  rr.cache_statement = NULL;
+  ohr_error_t err = NULL;
+  assert_true (runrecord_to_json (&rr, &json, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "reused statement"));
+  ohr_error_free (&err);
+  runrecord_clear (&rr);
+}
+
 int
 main (void)
 {
@@ -347,6 +425,7 @@ main (void)
     cmocka_unit_test (test_round_trip),
     cmocka_unit_test (test_cargo_env),
     cmocka_unit_test (test_strict),
+    cmocka_unit_test (test_cache_hit),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
