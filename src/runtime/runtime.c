@@ -200,6 +200,8 @@ child_prep (const struct runtime *rt, char *const *stage_binds,
             const struct runtime_io *io, int errfd)
 {
   enum runtime_prep prep = rt->prep;
+  if (io->join_cgroup_fd && write (*io->join_cgroup_fd, "0", 1) != 1)
+    child_fail (errfd, "cannot join the run's memory cgroup");
   /* runtime_private_ns did the unified tree's part already, in the
    * runner's own namespace */
   bool hide = prep == RUNTIME_PREP_HIDE_UNIFIED && !rt->private_ns;

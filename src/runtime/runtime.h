@@ -61,6 +61,9 @@ struct runtime
   /* the spec's limits go to a scope of the user's systemd (rootless on a
    * delegated cgroup v2: hostinfo_delegation_refusal) */
   bool systemd_cgroups;
+  /* the runtime makes no cgroups (crun --cgroup-manager=disabled): as root
+   * the runner made the one that bounds anything (memcg.h) */
+  bool no_cgroups;
 };
 
 /* ---- which runtime (select.c) */
@@ -176,6 +179,11 @@ struct runtime_io
    * before that line are held, then forwarded.  runtime_run reads exactly
    * the line and leaves the rest of the pipe.  -1: forward at once. */
   int ready_fd;
+  /* When not NULL, the runtime's child writes itself into the cgroup whose
+   * cgroup.procs this is before it execs the runtime (memcg.h): the
+   * runtime and the container it makes are charged there.  Under
+   * CLONE_VFORK the runner waits for that write. */
+  const int *join_cgroup_fd;
   /* As root, host paths the container's root (an unprivileged id range)
    * cannot reach, such as a rootfs under /root, are bound where it can in
    * a private mount namespace of the runtime's own: source, target pairs,
