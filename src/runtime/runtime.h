@@ -24,7 +24,8 @@ enum runtime_prep
 {
   RUNTIME_PREP_NONE,
   /* crun as root on a hybrid-cgroup host: a private mount namespace in
-   * which the v2 "unified" tree is unmounted, so crun sees plain v1. */
+   * which the v2 "unified" tree is hidden under an empty tmpfs, so crun
+   * sees plain v1. */
   RUNTIME_PREP_HIDE_UNIFIED,
   /* crun rootless on a hybrid host: the runner makes the user namespace
    * (0 -> our uid) and a mount namespace with an empty /sys/fs/cgroup; the
