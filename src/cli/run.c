@@ -682,7 +682,9 @@ generate (struct run_state *s, ohr_error_t *err)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   /* a kept bundle keeps its scratch layer: on the state directory then */
   if (s->rt.private_ns && !s->opts.keep_bundle
-      && bundle_bound_scratch (&s->bundle, s->eff.settings.tmpfs, err) < 0)
+      && bundle_bound_scratch (&s->bundle, s->opts.state_dir,
+                               s->eff.settings.tmpfs, err)
+             < 0)
     return -1;
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;

@@ -138,11 +138,12 @@ next_run_sweeps() { # who runtime what
     assert_file_has "$T/err2" "stale run ohr-[0-9]+-[0-9]+-[0-9a-f]{12}: bundle and source overlay removed"
   check "$rt ($who) $3: no bundle, no source overlay upper left" assert_eq 0 "$(bundles "$who")" "bundles"
   # as root under crun on cgroup v1 the run made its memory cgroup itself
-  # (src/runtime/memcg.h): the sweep removes it, named by the run's id
+  # (src/runtime/memcg.h; not with --degraded proc, where crun makes its
+  # cgroups): the sweep removes it, named by the run's id
   local id mp
   id=$(sed -n 's/.*stale run \(ohr-[0-9]*-[0-9]*-[0-9a-f]*\): bundle.*/\1/p' "$T/err2" | head -1)
   mp=$(memcg_parent)
-  if [ "$who" = r ] && [ "$rt" = crun ] && [ -n "$mp" ]; then
+  if [ "$who" = r ] && [ "$rt" = crun ] && [ -n "$mp" ] && [ "$3" != "--degraded proc" ]; then
     check "$rt ($who) $3: the next run removed the stale run's memory cgroup" \
       assert_file_has "$T/err2" "stale run $id: its memory cgroup removed"
   fi
