@@ -7,7 +7,8 @@
  *     NAME  FLAGS  ARG0  ARG1 ...
  * FLAGS is "-" or a comma-separated list of
  *     hide-unified  in the child, before exec: unshare(CLONE_NEWNS), make
- *                   every mount a slave, unmount /sys/fs/cgroup/unified:
+ *                   every mount a slave, an empty tmpfs over
+ *                   /sys/fs/cgroup/unified:
  *                   exactly what oci-host-runner does before it starts crun
  *                   on a hybrid-cgroup host (src/runtime/runtime.c, child_prep)
  *     shared-ns     in the child, before exec: setns() into ONE mount
@@ -114,9 +115,11 @@ hide_unified (void)
     die ("unshare(CLONE_NEWNS)");
   if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     die ("mount(/, MS_REC|MS_SLAVE)");
-  if (umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
+  if (mount ("tmpfs", "/sys/fs/cgroup/unified", "tmpfs",
+             MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
+          < 0
       && errno != ENOENT)
-    die ("umount2(/sys/fs/cgroup/unified)");
+    die ("mount(tmpfs, /sys/fs/cgroup/unified)");
 }
 
 /* Make the shared namespace, then go back to the original one. */

@@ -4,5 +4,5 @@
 # mode).
 SRC += src/runtime/runtime.c src/runtime/select.c src/runtime/crun.c
 SRC += src/runtime/runc.c src/runtime/userns.c src/runtime/hostinfo.c
-SRC += src/runtime/cgprime.c
-UNIT_TESTS += test-hostinfo test-runtime-select test-cgprime test-runtime-run
+SRC += src/runtime/cgprime.c src/runtime/memcg.c
+UNIT_TESTS += test-hostinfo test-runtime-select test-cgprime test-memcg test-runtime-run

@@ -46,6 +46,7 @@
 #include "run/wsview.h"
 #include "runtime/cgprime.h"
 #include "runtime/hostinfo.h"
+#include "runtime/memcg.h"
 #include "runtime/runtime.h"
 #include "runtime/userns.h"
 #include "util/cleanup.h"
@@ -82,6 +83,8 @@ struct run_state
   bool cgroups;                /* limits can be enforced through cgroups */
   struct limits limits;        /* what bounds the script, and how */
   struct cgprime prime;        /* the head start on cgroup v1 joins */
+  struct memcg memcg;          /* the runner's memory cgroup (memcg.h) */
+  uint64_t memcg_oom_kills;    /* by the OOM killer in it, this run */
   char *cgroups_path;          /* systemd's "slice:prefix:name" */
   struct directive_filter *directives; /* maps stdout (maps_directives) */
   int died_by;       /* the signal that killed the script, or 0 */
@@ -115,6 +118,7 @@ state_clear (struct run_state *s)
 {
   bundle_finish (&s->bundle, s->opts.keep_bundle);
   cgprime_finish (&s->prime);
+  memcg_remove (&s->memcg);
   options_clear (&s->opts);
   context_clear (&s->ctx);
   image_free (s->image);
@@ -271,8 +275,45 @@ decide_limits (struct run_state *s)
      * run: RLIMIT_NPROC counts its processes alone */
     .own_userns = s->host.rootless || s->mapped,
   };
+  /* as root on cgroup v1 with the container's root mapped, the memory
+   * cgroup is the only one that bounds anything: the runner makes it and
+   * crun makes none (memcg.h) */
+  cleanup_free char *parent = NULL;
+  f.runner_memcg
+      = s->cgroups && s->mapped
+        && s->rt.backend == &runtime_backend_crun
+        /* without a PID namespace only a cgroup finds every process left
+         * (the runtime's delete --force) */
+        && !s->opts.degraded_proc
+        && (s->host.cgroups == CGROUP_MODE_LEGACY
+            || s->host.cgroups == CGROUP_MODE_HYBRID)
+        && (p->memory == 0 || (parent = memcg_parent_here ()) != NULL);
   limits_probe_nofile (&f);
   limits_decide (&f, &s->limits);
+  if (s->limits.runner_cgroup && s->limits.runner_memory)
+    {
+      ohr_error_t e = NULL;
+      if (memcg_create (&s->memcg, parent, s->bundle.id,
+                        s->limits.runner_memory, &e)
+          < 0)
+        {
+          /* the runtime's cgroups then, as without */
+          verbose (s, "%s: the runtime makes the cgroups", e->msg);
+          ohr_error_free (&e);
+          f.runner_memcg = false;
+          limits_decide (&f, &s->limits);
+        }
+    }
+  if (s->limits.runner_cgroup)
+    {
+      s->cgroups = false;
+      s->rt.no_cgroups = true;
+      verbose (s,
+               "limits: memory by the run's own cgroup%s%s, processes by "
+               "RLIMIT_NPROC; the runtime makes no cgroups",
+               s->memcg.dir ? " " : " (none: no memory limit)",
+               s->memcg.dir ? s->memcg.dir : "");
+    }
   if (s->limits.notice[0])
     fprintf (stderr, "oci-host-runner: notice: %s\n", s->limits.notice);
 }
@@ -663,7 +704,9 @@ generate (struct run_state *s, ohr_error_t *err)
     return ohr_error_wrap (err, "state directory '%s'", s->opts.state_dir);
   /* a kept bundle keeps its scratch layer: on the state directory then */
   if (s->rt.private_ns && !s->opts.keep_bundle
-      && bundle_bound_scratch (&s->bundle, s->eff.settings.tmpfs, err) < 0)
+      && bundle_bound_scratch (&s->bundle, s->opts.state_dir,
+                               s->eff.settings.tmpfs, err)
+             < 0)
     return -1;
   li.source_upper = s->bundle.upper;
   li.source_work = s->bundle.work;
@@ -857,8 +900,9 @@ interpret (struct run_state *s, const struct runtime_result *rr,
     {
       /* the kernel's OOM killer is the usual sender of an unasked-for
        * SIGKILL inside a memory-limited container */
-      bool oom = rep->value == SIGKILL && !rr->forwarded && s->cgroups
-                 && s->eff.settings.memory;
+      bool oom = rep->value == SIGKILL && !rr->forwarded
+                 && ((s->cgroups && s->eff.settings.memory)
+                     || s->memcg_oom_kills > 0);
       fprintf (stderr,
                "oci-host-runner: build script of %s was killed by signal %d "
                "(SIG%s)%s\n",
@@ -1103,6 +1147,7 @@ execute (struct run_state *s, ohr_error_t *err)
     .stage_binds = s->stage_binds,
     .idmap_userns_fd = s->idmap_fd,
     .idmap_target = s->lower,
+    .join_cgroup_fd = s->memcg.procs_fd >= 0 ? &s->memcg.procs_fd : NULL,
   };
   cleanup_close int out_r = -1;
   if (maps_directives (s) || s->attest_fd >= 0 || watches (s)
@@ -1126,6 +1171,10 @@ execute (struct run_state *s, ohr_error_t *err)
   struct runtime_result rr;
   int r = runtime_run (&s->rt, s->bundle.dir, s->bundle.id, s->bundle.log, &io,
                        &rr, err);
+  s->memcg_oom_kills = memcg_oom_kills (&s->memcg);
+  if (!memcg_remove (&s->memcg))
+    verbose (s, "the run's memory cgroup is still busy: the next run's "
+                "sweep removes it");
   close (steal_fd (&status_w));
   run_cache_stderr_done (&s->cache);
   if (r < 0)
@@ -1570,6 +1619,7 @@ cmd_run (int argc, char **argv, ohr_error_t *err)
   struct run_state s
       = { .attest_fd = -1,
           .idmap_fd = -1,
+          .memcg = MEMCG_INIT,
           .js = { .read_fd = -1, .write_fd = -1, .fifo_fd = -1 } };
   int r;
   run_cache_init (&s.cache);

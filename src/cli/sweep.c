@@ -9,6 +9,7 @@
 
 #include "run/bundle.h"
 #include "run/outcheck.h"
+#include "runtime/memcg.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -109,6 +110,8 @@ struct sweep
   const struct runtime *current;
   const struct hostinfo *host;
   char ***notes;
+  char *memcg_parent; /* as root: where runs make their memory cgroup */
+  bool memcg_looked;
 };
 
 static void
@@ -116,6 +119,15 @@ sweep_one (int bundles_fd, const char *id, int dfd, void *ctx)
 {
   struct sweep *sw = ctx;
   delete_container (sw->state_dir, id, sw->current, sw->host, sw->notes);
+  /* the memory cgroup a root run under crun made itself (memcg.h): empty
+   * once its container is gone */
+  if (!sw->host->rootless && !sw->memcg_looked)
+    {
+      sw->memcg_parent = memcg_parent_here ();
+      sw->memcg_looked = true;
+    }
+  if (sw->memcg_parent && memcg_remove_stale (sw->memcg_parent, id))
+    strv_pushf (sw->notes, "stale run %s: its memory cgroup removed", id);
   neutralise_out_dir (dfd, id, sw->notes);
   ohr_error_t err = NULL;
   if (fs_rm_rf_at (bundles_fd, id, &err) < 0)
@@ -129,6 +141,7 @@ void
 sweep_stale_runs (const char *state_dir, const struct runtime *current,
                   const struct hostinfo *host, char ***notes)
 {
-  struct sweep sw = { state_dir, current, host, notes };
+  struct sweep sw = { state_dir, current, host, notes, NULL, false };
   bundle_each_stale (state_dir, sweep_one, &sw);
+  free (sw.memcg_parent);
 }

@@ -112,17 +112,17 @@ bundle_create (const char *state_base, struct bundle *out, ohr_error_t *err)
 }
 
 int
-bundle_bound_scratch (struct bundle *b, unsigned long long size,
-                      ohr_error_t *err)
+bundle_bound_scratch (struct bundle *b, const char *state_base,
+                      unsigned long long size, ohr_error_t *err)
 {
-  cleanup_free char *scratch = fs_path_join (b->dir, "scratch");
+  cleanup_free char *scratch = fs_path_join (state_base, "scratch");
   cleanup_free char *upper = fs_path_join (scratch, "upper");
   cleanup_free char *work = fs_path_join (scratch, "work");
   char opts[64];
   snprintf (opts, sizeof opts, "mode=0755,size=%llu", size);
   if (scratch == NULL || upper == NULL || work == NULL)
     return ohr_error_nomem (err);
-  if (mkdir (scratch, 0700) < 0
+  if ((mkdir (scratch, 0700) < 0 && errno != EEXIST)
       || mount ("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
     return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
                             "cannot mount the source overlay's scratch "
@@ -160,10 +160,8 @@ bundle_write_config (const struct bundle *b, const char *config,
 void
 bundle_finish (struct bundle *b, int keep)
 {
-  /* the tmpfs first: its files go with it, and its mount point can then
-   * be removed */
-  if (b->scratch)
-    umount2 (b->scratch, MNT_DETACH);
+  /* the scratch tmpfs stays mounted: it goes with the runner's mount
+   * namespace, and an unmount here would wait for an RCU grace period */
   if (b->dir && !keep)
     fs_rm_rf (b->dir, NULL);
   else if (b->dir)

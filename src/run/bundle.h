@@ -28,13 +28,15 @@ int bundle_create (const char *state_base, struct bundle *out,
                    ohr_error_t *err);
 
 /* Move the overlay's upper and work dirs onto a tmpfs of SIZE bytes
- * mounted at DIR/scratch, so that a script writing its source gets ENOSPC
- * at SIZE instead of filling the state directory's file system (/run as
- * root).  Only in a mount namespace of the runner's own
- * (runtime_private_ns): the host never sees the mount, and it goes away
- * with the runner, whatever kills it.  Needs CAP_SYS_ADMIN there. */
-int bundle_bound_scratch (struct bundle *b, unsigned long long size,
-                          ohr_error_t *err);
+ * mounted at STATE_BASE/scratch (an empty directory on the host), so that
+ * a script writing its source gets ENOSPC at SIZE instead of filling the
+ * state directory's file system (/run as root).  Only in a mount
+ * namespace of the runner's own (runtime_private_ns): the host and other
+ * runners never see the mount, and it goes away with the runner, whatever
+ * kills it, so bundle_finish leaves it mounted.  Needs CAP_SYS_ADMIN
+ * there. */
+int bundle_bound_scratch (struct bundle *b, const char *state_base,
+                          unsigned long long size, ohr_error_t *err);
 
 /* Write config.json into it. */
 int bundle_write_config (const struct bundle *b, const char *config,

@@ -48,6 +48,12 @@ limits_decide (const struct limits_facts *in, struct limits *out)
   bool nproc = in->own_userns && in->pids > 0;
   if (nproc)
     add (out, "RLIMIT_NPROC", in->pids, in->pids);
+  if (in->cgroups && in->runner_memcg && (nproc || in->pids == 0))
+    {
+      out->runner_cgroup = true;
+      out->runner_memory = in->memory;
+      return;
+    }
   if (in->cgroups)
     {
       out->cgroup_memory = in->memory;

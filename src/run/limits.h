@@ -20,6 +20,10 @@
  *   RLIMIT_DATA    the policy's memory, only where no memory cgroup
  *                  applies: it bounds each process, not their sum
  *
+ * Where RLIMIT_NPROC bounds the pids and the runner can make the memory
+ * cgroup itself (runner_memcg), the runtime is spared its cgroups: one
+ * memory cgroup instead of one in every v1 hierarchy (bench/README.md).
+ *
  * May call src/util/ only.
  */
 #ifndef OHR_LIMITS_H
@@ -41,6 +45,9 @@ struct limits_facts
   /* the container's processes run in a user namespace of their own whose
    * root is not the host's uid 0 */
   bool own_userns;
+  /* the runner can make a memory cgroup of its own for the run and the
+   * runtime can do without cgroups (runtime/memcg.h: root, crun, v1) */
+  bool runner_memcg;
   uint64_t nofile_soft, nofile_hard; /* the runner's own RLIMIT_NOFILE */
 };
 
@@ -56,6 +63,10 @@ struct limits
 {
   uint64_t cgroup_memory; /* 0: none in the spec */
   uint64_t cgroup_pids;
+  /* the runtime makes no cgroup: the runner's memory cgroup (memcg.h) of
+   * runner_memory bytes, none when 0, bounds memory, RLIMIT_NPROC pids */
+  bool runner_cgroup;
+  uint64_t runner_memory;
   struct limits_rlimit rlimits[LIMITS_MAX_RLIMITS];
   size_t n_rlimits;
   /* what is not bounded as the policy says (static text, or the notice

@@ -6,6 +6,7 @@
  * makes the user namespace itself and hides /sys/fs/cgroup altogether
  * (rootless containers on v1 get no cgroups anyway).  select.c decides
  * which (runtime_choose); here it only means --cgroup-manager=disabled.
+ * So does a run whose one cgroup the runner made itself (memcg.h).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -17,7 +18,7 @@
 static int
 crun_global_args (const struct runtime *rt, const char *log_path, char ***argv)
 {
-  if (rt->prep == RUNTIME_PREP_OWN_USERNS
+  if ((rt->prep == RUNTIME_PREP_OWN_USERNS || rt->no_cgroups)
       && strv_push (argv, "--cgroup-manager=disabled") < 0)
     return -1;
   if (rt->systemd_cgroups && strv_push (argv, "--cgroup-manager=systemd") < 0)

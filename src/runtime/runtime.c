@@ -115,6 +115,24 @@ runtime_spec_needs_userns (const struct runtime *rt,
   return rt->prep != RUNTIME_PREP_OWN_USERNS;
 }
 
+/* crun tells hybrid hosts by the file system type of the v2 tree's mount
+ * point: an empty tmpfs over it makes the host plain v1 to it.  Mounting
+ * over costs less than unmounting, which waits for an RCU grace period
+ * (slow on a busy VM), and the namespace goes with the runner.  Writable:
+ * crun making its cgroups on v1 also makes a directory for the v2 line of
+ * /proc/self/cgroup there, which then lands in this private tmpfs rather
+ * than in the host's /sys/fs/cgroup under the unmounted tree. */
+static int
+hide_unified (void)
+{
+  if (mount ("tmpfs", "/sys/fs/cgroup/unified", "tmpfs",
+             MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
+          < 0
+      && errno != ENOENT)
+    return -1;
+  return 0;
+}
+
 int
 runtime_private_ns (struct runtime *rt, ohr_error_t *err)
 {
@@ -126,11 +144,9 @@ runtime_private_ns (struct runtime *rt, ohr_error_t *err)
     return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
                             "cannot make mounts private");
   /* on failure the runtime's child tries again, and says why */
-  if (rt->prep == RUNTIME_PREP_HIDE_UNIFIED
-      && umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL
-      && errno != ENOENT)
+  if (rt->prep == RUNTIME_PREP_HIDE_UNIFIED && hide_unified () < 0)
     return ohr_error_errno (err, errno, OHR_ERR_RUNTIME,
-                            "cannot unmount /sys/fs/cgroup/unified");
+                            "cannot hide /sys/fs/cgroup/unified");
   rt->private_ns = true;
   /* Bound over its real path, the one /proc/self/exe names; a failure
    * only costs the runtime its own copy, as before. */
@@ -200,6 +216,8 @@ child_prep (const struct runtime *rt, char *const *stage_binds,
             const struct runtime_io *io, int errfd)
 {
   enum runtime_prep prep = rt->prep;
+  if (io->join_cgroup_fd && write (*io->join_cgroup_fd, "0", 1) != 1)
+    child_fail (errfd, "cannot join the run's memory cgroup");
   /* runtime_private_ns did the unified tree's part already, in the
    * runner's own namespace */
   bool hide = prep == RUNTIME_PREP_HIDE_UNIFIED && !rt->private_ns;
@@ -212,9 +230,8 @@ child_prep (const struct runtime *rt, char *const *stage_binds,
       if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         child_fail (errfd, "cannot make mounts private");
     }
-  if (hide && umount2 ("/sys/fs/cgroup/unified", MNT_DETACH) < 0
-      && errno != EINVAL && errno != ENOENT)
-    child_fail (errfd, "cannot unmount /sys/fs/cgroup/unified");
+  if (hide && hide_unified () < 0)
+    child_fail (errfd, "cannot hide /sys/fs/cgroup/unified");
   /* seen only by the runtime and the container it makes, gone with them */
   for (size_t i = 0; stage && stage_binds[i] && stage_binds[i + 1]; i += 2)
     {

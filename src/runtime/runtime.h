@@ -24,7 +24,8 @@ enum runtime_prep
 {
   RUNTIME_PREP_NONE,
   /* crun as root on a hybrid-cgroup host: a private mount namespace in
-   * which the v2 "unified" tree is unmounted, so crun sees plain v1. */
+   * which the v2 "unified" tree is hidden under an empty tmpfs, so crun
+   * sees plain v1. */
   RUNTIME_PREP_HIDE_UNIFIED,
   /* crun rootless on a hybrid host: the runner makes the user namespace
    * (0 -> our uid) and a mount namespace with an empty /sys/fs/cgroup; the
@@ -61,6 +62,9 @@ struct runtime
   /* the spec's limits go to a scope of the user's systemd (rootless on a
    * delegated cgroup v2: hostinfo_delegation_refusal) */
   bool systemd_cgroups;
+  /* the runtime makes no cgroups (crun --cgroup-manager=disabled): as root
+   * the runner made the one that bounds anything (memcg.h) */
+  bool no_cgroups;
 };
 
 /* ---- which runtime (select.c) */
@@ -176,6 +180,11 @@ struct runtime_io
    * before that line are held, then forwarded.  runtime_run reads exactly
    * the line and leaves the rest of the pipe.  -1: forward at once. */
   int ready_fd;
+  /* When not NULL, the runtime's child writes itself into the cgroup whose
+   * cgroup.procs this is before it execs the runtime (memcg.h): the
+   * runtime and the container it makes are charged there.  Under
+   * CLONE_VFORK the runner waits for that write. */
+  const int *join_cgroup_fd;
   /* As root, host paths the container's root (an unprivileged id range)
    * cannot reach, such as a rootfs under /root, are bound where it can in
    * a private mount namespace of the runtime's own: source, target pairs,

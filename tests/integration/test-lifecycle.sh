@@ -137,6 +137,17 @@ next_run_sweeps() { # who runtime what
   check "$rt ($who) $3: the next run says it swept the stale run" \
     assert_file_has "$T/err2" "stale run ohr-[0-9]+-[0-9]+-[0-9a-f]{12}: bundle and source overlay removed"
   check "$rt ($who) $3: no bundle, no source overlay upper left" assert_eq 0 "$(bundles "$who")" "bundles"
+  # as root under crun on cgroup v1 the run made its memory cgroup itself
+  # (src/runtime/memcg.h; not with --degraded proc, where crun makes its
+  # cgroups): the sweep removes it, named by the run's id
+  local id mp
+  id=$(sed -n 's/.*stale run \(ohr-[0-9]*-[0-9]*-[0-9a-f]*\): bundle.*/\1/p' "$T/err2" | head -1)
+  mp=$(memcg_parent)
+  if [ "$who" = r ] && [ "$rt" = crun ] && [ -n "$mp" ] && [ "$3" != "--degraded proc" ]; then
+    check "$rt ($who) $3: the next run removed the stale run's memory cgroup" \
+      assert_file_has "$T/err2" "stale run $id: its memory cgroup removed"
+  fi
+  check "$rt ($who) $3: no memory cgroup of the stale run left" test ! -e "${mp:-/nonexistent}/$id"
   check "$rt ($who) $3: no container left under the runtime's root" \
     assert_eq "" "$(containers "$who" "$rt"; containers "$who" runc; containers "$who" crun)" "containers"
   check "$rt ($who) $3: OUT_DIR's link to /etc/passwd is removed" test ! -L "$(out_dir "$who")/passwd-link"

@@ -55,6 +55,7 @@ fn fill(path: &Path) -> String {
 fn main() {
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).to_path_buf();
     std::fs::copy("/proc/self/limits", out.join("limits.txt")).unwrap();
+    std::fs::copy("/proc/self/cgroup", out.join("cgroup.txt")).unwrap();
     let home = std::env::var("HOME").unwrap();
     let src = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let mut r = String::new();
@@ -89,7 +90,7 @@ export OCI_HOST_RUNNER_POLICY=$T/policy.json
 ulimit -Sn >$T/w-$who/nofile-soft; ulimit -Hn >$T/w-$who/nofile-hard
 cd $T/crate
 cargo build --offline -vv -Zhost-config -Ztarget-applies-to-host --target-dir $tgt \
-  --config 'host.runner=["$T/bin/oci-host-runner","--runtime","$rt"]'
+  --config 'host.runner=["$T/bin/oci-host-runner","-v","--runtime","$rt"]'
 SH
   chmod 755 "$T/build-$who-$rt.sh"
   local as="bash $T/build-$who-$rt.sh"
@@ -149,6 +150,25 @@ for who in r u; do
       check "$P: RLIMIT_NPROC is the policy's pids as root too ($PIDS)" \
         assert_eq "$PIDS $PIDS" "$(limit "Max processes")" "nproc limit"
       check "$P: no notice: the cgroups apply" assert_file_lacks "$T/cargo-$who-$rt.out" "notice: no cgroup limits"
+      # cgroup v1: under crun the runner makes the one memory cgroup
+      # itself and crun none (src/runtime/memcg.h); runc makes its own
+      mp=$(memcg_parent)
+      if [ -n "$mp" ]; then
+        memline=$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' "$OUT/cgroup.txt" || true)
+        pidsline=$(grep -E '^[0-9]+:([^:]*,)?pids(,[^:]*)?:' "$OUT/cgroup.txt" || true)
+        id=$(echo "$memline" | grep -oE 'ohr-[0-9]+-[0-9]+-[0-9a-f]{12}$' || true)
+        check "$P: the script ran in a memory cgroup named after its run" test -n "$id"
+        if [ "$rt" = crun ]; then
+          check "$P: ... the runner's own, under the runner's memory cgroup" \
+            assert_eq "$mp/$id" "/sys/fs/cgroup/memory${memline#*memory*:}" "memory cgroup"
+          check "$P: ... and no other cgroup (crun made none)" assert_eq "" "$(echo "$pidsline" | grep -o 'ohr-.*' || true)" "pids cgroup"
+          check "$P: the runner says how the limits apply" \
+            assert_file_has "$T/cargo-$who-$rt.out" "limits: memory by the run's own cgroup $mp/$id, processes by RLIMIT_NPROC; the runtime makes no cgroups"
+        else
+          check "$P: ... and runc's pids cgroup" assert_file_has "$OUT/cgroup.txt" "pids:.*ohr-"
+        fi
+        check "$P: the run's memory cgroup is gone after it" test ! -e "$mp/$id"
+      fi
     fi
     check "$P: /tmp is full at ${TMPFS_MIB}M (ENOSPC)" full_at_size tmp
     check "$P: HOME is full at ${TMPFS_MIB}M (ENOSPC)" full_at_size home

@@ -138,6 +138,16 @@ fake_cargo_context() { # dir script-source
 }
 
 # Containers and bundles this test left behind (must be none).
+# memcg_parent: this shell's cgroup in the v1 memory hierarchy, where a
+# root run under crun makes its own memory cgroup (src/runtime/memcg.h);
+# empty on a host without one (cgroup v2 alone)
+memcg_parent() {
+  local p
+  p=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' /proc/self/cgroup)
+  [ -n "$p" ] && [ -d "/sys/fs/cgroup/memory$p" ] && echo "/sys/fs/cgroup/memory${p%/}"
+  return 0
+}
+
 leftovers() { # state_dir
   local n=0
   [ -d "$1/bundles" ] && n=$(find "$1/bundles" -mindepth 1 -maxdepth 1 | wc -l)

@@ -60,6 +60,56 @@ test_root_with_cgroups (void **state)
   assert_string_equal (l.notice, "");
 }
 
+/* root, crun, cgroup v1, the container's root mapped: RLIMIT_NPROC bounds
+ * the pids, so only memory needs a cgroup, and the runner makes that one
+ * itself (runtime/memcg.h): nothing in the spec's resources */
+static void
+test_root_runner_memcg (void **state)
+{
+  (void)state;
+  struct limits_facts f = facts ();
+  f.cgroups = true;
+  f.own_userns = true;
+  f.runner_memcg = true;
+  struct limits l;
+  limits_decide (&f, &l);
+  assert_true (l.runner_cgroup);
+  assert_int_equal (l.runner_memory, 4ULL << 30);
+  assert_int_equal (l.cgroup_memory, 0);
+  assert_int_equal (l.cgroup_pids, 0);
+  const struct limits_rlimit *n = find (&l, "RLIMIT_NPROC");
+  assert_non_null (n);
+  assert_int_equal (n->soft, 4096);
+  assert_null (find (&l, "RLIMIT_DATA"));
+  assert_string_equal (l.notice, "");
+  /* no memory limit: no cgroup at all */
+  f.memory = 0;
+  limits_decide (&f, &l);
+  assert_true (l.runner_cgroup);
+  assert_int_equal (l.runner_memory, 0);
+  /* without the mapping RLIMIT_NPROC cannot bound uid 0: the runtime's
+   * pids cgroup stays */
+  f = facts ();
+  f.cgroups = true;
+  f.runner_memcg = true;
+  limits_decide (&f, &l);
+  assert_false (l.runner_cgroup);
+  assert_int_equal (l.cgroup_pids, 4096);
+  assert_int_equal (l.cgroup_memory, 4ULL << 30);
+  /* ... unless no pids limit is asked for */
+  f.pids = 0;
+  limits_decide (&f, &l);
+  assert_true (l.runner_cgroup);
+  assert_int_equal (l.runner_memory, 4ULL << 30);
+  /* where the runner cannot, the runtime's cgroups as before */
+  f = facts ();
+  f.cgroups = true;
+  f.own_userns = true;
+  limits_decide (&f, &l);
+  assert_false (l.runner_cgroup);
+  assert_int_equal (l.cgroup_memory, 4ULL << 30);
+}
+
 static void
 test_nofile_never_above_native (void **state)
 {
@@ -168,6 +218,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_root_with_cgroups),
+    cmocka_unit_test (test_root_runner_memcg),
     cmocka_unit_test (test_nofile_never_above_native),
     cmocka_unit_test (test_rootless_without_cgroups),
     cmocka_unit_test (test_rootless_with_cgroups),
