@@ -8,7 +8,9 @@
 # signed by a key not trusted: each a miss with one warning naming it, and
 # correct output; trust any: hits, each with a warning.
 # --result-cache-mode read never PUTs (nginx's access log); a second upload
-# of the same blobs sends HEADs and no blob PUT.  nginx killed
+# of the same blobs sends HEADs and no blob PUT.  Eight runs at once on
+# one local store and one server all succeed, and a ninth with an empty
+# store gets the stored result from the server.  nginx killed
 # mid-build, or down for a whole build: the build succeeds, with at most
 # one warning.  Rootless too: A uploads, B gets remote hits.
 . "$(dirname "$0")/../lib/libtest.sh"
@@ -241,6 +243,67 @@ else
     check "$rt rootless: ... and not empty" assert_file_has "$T/u/$rt-checkout-b.snap" '^gen lib/tool.sh f 750 '
   done
 fi
+
+# eight builds at once sharing one local store and one server: a script
+# of its own at eight checkouts (another path each), all at the same
+# moment; every run succeeds with its whole OUT_DIR and output, the
+# store and the server end with one entry, and a ninth run with an
+# empty local store gets it from the server
+rt=$(runtimes | sed -n 1p)
+cat >"$T/par.sh" <<'SH'
+#!/bin/sh
+echo "cargo:rustc-env=P=1"
+head -c 65536 /dev/urandom >"$OUT_DIR/blob"
+echo done >"$OUT_DIR/mark"
+SH
+export OCI_HOST_RUNNER_CACHE_DIR=$T/par-store
+pids=()
+for i in 1 2 3 4 5 6 7 8 9; do
+  d=$T/par$i
+  mkdir -p "$d/pkg" "$d/target/debug/build/pkg-0000/out" "$d/target/debug/build/pkg-1111"
+  install -m 755 "$T/par.sh" "$d/target/debug/build/pkg-1111/build-script-build"
+done
+par_run() { # i
+  local d=$T/par$1
+  (cd "$d/pkg" && OUT_DIR=$d/target/debug/build/pkg-0000/out CARGO_MANIFEST_DIR=$d/pkg \
+    "$OHR" --runtime "$rt" --result-cache "$NGINX_URL/par" --result-cache-sign "$T/keys/good.key" \
+    "${TRUST[@]}" -v "$d/target/debug/build/pkg-1111/build-script-build" >"$d/out" 2>"$d/err")
+}
+for i in 1 2 3 4 5 6 7 8; do
+  par_run "$i" &
+  pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+check "eight runs at once on one store and one server all succeed" assert_eq 0 "$failed" "failed runs"
+par_complete() { # i...: each OUT_DIR whole, each stdout printed or replayed
+  local i d
+  for i in "$@"; do
+    d=$T/par$i/target/debug/build/pkg-0000/out
+    [ "$(cat "$d/mark")" = done ] && [ "$(stat -c %s "$d/blob")" = 65536 ] &&
+      grep -x 'cargo:rustc-env=P=1' "$T/par$i/out" >/dev/null || { echo "# run $i incomplete" >&2; return 1; }
+  done
+}
+check "... each OUT_DIR complete, each stdout printed or replayed" par_complete 1 2 3 4 5 6 7 8
+check "... no warning, no notice" bash -c "! grep -h 'warning: result cache\|notice: result cache' $T/par[1-8]/err"
+check "... the server holds one entry and its signature" \
+  bash -c "[ \$(ls '$NGINX_STORE/par/ac' | wc -l) -eq 2 ]"
+stored=$(cat "$T"/par[1-8]/err | grep -c 'result-cache: miss .*stored' || true)
+check "... at least one run stored it" bash -c "[ $stored -ge 1 ]"
+# the blob is random: the runs that hit got the stored run's bytes
+export OCI_HOST_RUNNER_CACHE_DIR=$T/par-store-empty
+par_run 9
+check "a ninth run with an empty local store: a remote hit" assert_file_has "$T/par9/err" 'result-cache: hit [0-9a-f]{12}'
+check "... OUT_DIR complete" par_complete 9
+same_blob() { # the ninth run's blob is one of the eight runs' (the stored one)
+  local i
+  for i in 1 2 3 4 5 6 7 8; do
+    cmp -s "$T/par9/target/debug/build/pkg-0000/out/blob" "$T/par$i/target/debug/build/pkg-0000/out/blob" && return 0
+  done
+  return 1
+}
+check "... the stored run's bytes" same_blob
+unset OCI_HOST_RUNNER_CACHE_DIR
 
 # nginx killed in the middle of a build (at its first PUT, one job at a
 # time): the build succeeds, with correct output and at most one warning
