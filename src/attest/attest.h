@@ -333,6 +333,10 @@ struct attest_rerun
  * the re-run's stream there as the script printed it, the form the
  * statement recorded, so the two are compared in the same form
  * (attest_diff_directives); a re-run that fails keeps none (MISSING).
+ * The dependencies' OUT_DIRs the recorded DEP_* variables name are copied
+ * to their recorded paths below <tmp>/tree (the re-run's build
+ * directory), as they are now, and those variables name the copies; one
+ * that is not as the statement recorded it is a note.
  * Returns 0 when it could compare (out->diffs empty: reproducible).
  *
  * The runner gets: --image (a registry reference by tag pinned by the

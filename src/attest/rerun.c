@@ -139,20 +139,20 @@ rerun_env (const struct runrecord *rr, const char *out_dir,
     {
       const char *e = rr->env[i];
       cleanup_free char *name = strndup (e, strcspn (e, "="));
-      if (name == NULL)
+      cleanup_free char *moved = NULL;
+      if (name == NULL || attest_dep_rewrite (e, build_dir, tree, &moved) < 0)
         return ohr_error_nomem (err);
       if (strcmp (name, "CARGO_MAKEFLAGS") == 0
           || strcmp (name, "MAKEFLAGS") == 0 || strcmp (name, "MFLAGS") == 0)
         continue;
+      if (moved)
+        e = moved;
       int r;
-      cleanup_free char *moved = NULL;
       if (strcmp (name, "OUT_DIR") == 0)
         {
           have_out = true;
           r = strv_pushf (&env, "OUT_DIR=%s", out_dir);
         }
-      else if ((r = attest_dep_rewrite (e, build_dir, tree, &moved)) != 0)
-        r = r < 0 ? -1 : strv_push (&env, moved);
       else if (!envfilter_allowed (name) || envfilter_looks_secret (name)
                || process_setting (name))
         r = strv_push (extra, e);
@@ -278,8 +278,6 @@ note (struct attest_rerun *r, const char *what, const char *recorded,
                      what, recorded, now);
 }
 
-/* Inputs that are not what the statement recorded: the re-run then says
- * less, and the user should know. */
 /* The dependencies' OUT_DIRs the statement names, now: each as recorded,
  * changed, or gone. */
 static int
