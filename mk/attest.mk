@@ -11,7 +11,7 @@ SRC += src/attest/record.c
 SRC += src/attest/canonical.c src/attest/tree.c src/attest/probe.c
 SRC += src/attest/statement.c src/attest/parse.c src/attest/keys.c
 SRC += src/attest/dsse.c src/attest/diff.c src/attest/bundle.c
-SRC += src/attest/rerun.c
+SRC += src/attest/rerun.c src/attest/deps.c
 UNIT_TESTS += test-runrecord test-attest
 
 $(BUILD)/oci-host-runner-attest: $(BUILD)/obj/cli/attest-main.o $(BUILD)/libohr.a

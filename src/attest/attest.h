@@ -12,10 +12,10 @@
  * type) also by the result cache's entry signatures (src/cache/sign.c).
  *
  * It may call src/util/ (trees only through the one walker, walk.h),
- * src/image/ref.h and src/run/envfilter.h (a re-run pins the image and
- * filters the environment as run mode would), and runs the runner as a
- * program.  It uses libcrypto: only the attest helper links these files,
- * never run mode.
+ * src/image/ref.h, src/run/envfilter.h and src/run/context.h (a re-run
+ * pins the image, filters the environment and finds the dependencies'
+ * OUT_DIRs as run mode would), and runs the runner as a program.  It uses
+ * libcrypto: only the attest helper links these files, never run mode.
  *
  * The statement (all JSON here: keys sorted, compact, integers only, so
  * two statements of the same inputs differ only in
@@ -35,7 +35,10 @@
  *                         manifest digest), "build-script" (the
  *                         executable), "source" (attest_tree_list of the
  *                         package root), "toolchain" (attest_toolchain_list,
- *                         annotations.rustc: the release line)
+ *                         annotations.rustc: the release line), and
+ *                         "dependency-out-dir:<pkg>-<hash>/out" for each
+ *                         dependency's OUT_DIR its DEP_* variables name
+ *                         (attest_tree_digest of it), by name
  *   runDetails            builder.id ATTEST_BUILDER_PREFIX<version>;
  *                         metadata {invocationId: the container id,
  *                         startedOn, finishedOn}
@@ -95,6 +98,11 @@ void attest_files_clear (struct attest_files *f);
 int attest_tree_list (const char *root, const char *skip_dir, char **out,
                       size_t *out_len, ohr_error_t *err);
 
+/* The sha256 of the canonical list of the whole tree at root, as above
+ * but with nothing skipped: the digest of a dependency's OUT_DIR. */
+int attest_tree_digest (const char *root, char out[DIGEST_STRING_LEN + 1],
+                        ohr_error_t *err);
+
 /* The "source" digest: attest_tree_list of manifest_dir, skipping the
  * Cargo target directory holding out_dir when it is inside the source
  * (the nearest ancestor of out_dir with a CACHEDIR.TAG, else
@@ -125,6 +133,10 @@ struct attest_inputs
   char source[DIGEST_STRING_LEN + 1];
   char toolchain[DIGEST_STRING_LEN + 1]; /* "" when the record has no rustc */
   char *rustc_release;
+  /* the dependencies' OUT_DIRs its DEP_* variables name, by name
+   * ("dependency-out-dir:<pkg>-<hash>/out", below the build directory)
+   * with the digest of each tree (attest_tree_digest) */
+  struct attest_files dep_out_dirs;
   /* the record's policy_digest, else the digest of its "policy" file, else
    * "" (left out) */
   char policy_digest[DIGEST_STRING_LEN + 1];
@@ -321,6 +333,10 @@ struct attest_rerun
  * the re-run's stream there as the script printed it, the form the
  * statement recorded, so the two are compared in the same form
  * (attest_diff_directives); a re-run that fails keeps none (MISSING).
+ * The dependencies' OUT_DIRs the recorded DEP_* variables name are copied
+ * to their recorded paths below <tmp>/tree (the re-run's build
+ * directory), as they are now, and those variables name the copies; one
+ * that is not as the statement recorded it is a note.
  * Returns 0 when it could compare (out->diffs empty: reproducible).
  *
  * The runner gets: --image (a registry reference by tag pinned by the

@@ -81,6 +81,32 @@ const char *attest_str_at (yajl_val root, const char *const *path);
   ohr_error_set (err, EINVAL, OHR_ERR_INTERNAL, "%s: " fmt, what,             \
                  ##__VA_ARGS__)
 
+/* ---- deps.c: the dependencies' OUT_DIRs a run read */
+
+/* "dependency-out-dir:<pkg>-<hash>/out": a resolved dependency's name */
+#define ATTEST_DEP_OUT_DIR "dependency-out-dir:"
+
+/* The record's build directory (NULL when OUT_DIR is not of Cargo's
+ * shape) and the dependencies' OUT_DIRs below it that its DEP_* variables
+ * name, as context_dependency_dirs finds them (existing directories). */
+int attest_dep_dirs (const struct runrecord *rr, char **out_build_dir,
+                     char ***out_dirs, ohr_error_t *err);
+
+/* Each of them as ATTEST_DEP_OUT_DIR<path below the build directory>
+ * with attest_tree_digest of it, sorted by name. */
+int attest_dep_digests (const struct runrecord *rr, struct attest_files *out,
+                        ohr_error_t *err);
+
+/* Copy each of dirs (absolute) to the same path below tree (tree + path). */
+int attest_dep_copy (char *const *dirs, const char *tree, ohr_error_t *err);
+
+/* A recorded environment entry for a re-run whose build directory is the
+ * recorded one below tree: a DEP_* value below build_dir is prefixed with
+ * tree (*out, "NAME=<tree><value>"; returns 1); anything else stays as it
+ * is (returns 0; also when build_dir is NULL).  -1: out of memory. */
+int attest_dep_rewrite (const char *entry, const char *build_dir,
+                        const char *tree, char **out);
+
 /* ---- diff.c */
 
 /* A new difference at the end of d; NULL when out of memory. */

@@ -122,13 +122,16 @@ process_setting (const char *name)
 }
 
 /* The environment of the re-run.  The runner gets the recorded variables
- * its allowlist passes (with OUT_DIR replaced, and without the jobserver
- * of the original build, whose fds are gone) plus what it needs of ours
- * (runner_setting); every other recorded variable reaches the script as
- * as "--env NAME=VALUE" (in *extra), as it did when it was recorded. */
+ * its allowlist passes (with OUT_DIR replaced, DEP_* values that name the
+ * recorded build directory build_dir pointed at its copy below tree, and
+ * without the jobserver of the original build, whose fds are gone) plus
+ * what it needs of ours (runner_setting); every other recorded variable
+ * reaches the script as "--env NAME=VALUE" (in *extra), as it did when it
+ * was recorded. */
 static int
-rerun_env (const struct runrecord *rr, const char *out_dir, char ***out,
-           char ***extra, ohr_error_t *err)
+rerun_env (const struct runrecord *rr, const char *out_dir,
+           const char *build_dir, const char *tree, char ***out, char ***extra,
+           ohr_error_t *err)
 {
   cleanup_strv char **env = NULL;
   bool have_out = false;
@@ -136,11 +139,14 @@ rerun_env (const struct runrecord *rr, const char *out_dir, char ***out,
     {
       const char *e = rr->env[i];
       cleanup_free char *name = strndup (e, strcspn (e, "="));
-      if (name == NULL)
+      cleanup_free char *moved = NULL;
+      if (name == NULL || attest_dep_rewrite (e, build_dir, tree, &moved) < 0)
         return ohr_error_nomem (err);
       if (strcmp (name, "CARGO_MAKEFLAGS") == 0
           || strcmp (name, "MAKEFLAGS") == 0 || strcmp (name, "MFLAGS") == 0)
         continue;
+      if (moved)
+        e = moved;
       int r;
       if (strcmp (name, "OUT_DIR") == 0)
         {
@@ -272,6 +278,43 @@ note (struct attest_rerun *r, const char *what, const char *recorded,
                      what, recorded, now);
 }
 
+/* The dependencies' OUT_DIRs the statement names, now: each as recorded,
+ * changed, or gone. */
+static int
+dep_out_dir_notes (const struct attest_statement *st,
+                   const struct runrecord *rr, struct attest_rerun *r,
+                   ohr_error_t *err)
+{
+  const size_t n = strlen (ATTEST_DEP_OUT_DIR);
+  cleanup_files struct attest_files now = { 0 };
+  ohr_error_t e = NULL;
+  if (attest_dep_digests (rr, &now, &e) < 0)
+    {
+      int pr = strv_pushf (
+          &r->notes, "cannot check the dependencies' OUT_DIRs: %s", e->msg);
+      ohr_error_free (&e);
+      return pr < 0 ? ohr_error_nomem (err) : 0;
+    }
+  for (size_t i = 0; i < st->deps.n; i++)
+    {
+      const struct attest_file *dep = &st->deps.v[i];
+      if (strncmp (dep->name, ATTEST_DEP_OUT_DIR, n) != 0)
+        continue;
+      const struct attest_file *f = attest_files_find (&now, dep->name);
+      cleanup_free char *what = NULL;
+      if (asprintf (&what, "dependency OUT_DIR '%s'", dep->name + n) < 0)
+        return ohr_error_nomem (err);
+      int pr = f ? note (r, what, dep->digest, f->digest)
+                 : strv_pushf (&r->notes,
+                               "the %s is gone, or no DEP_* variable of the "
+                               "run record names it",
+                               what);
+      if (pr < 0)
+        return ohr_error_nomem (err);
+    }
+  return 0;
+}
+
 /* Inputs that are not what the statement recorded: the re-run then says
  * less, and the user should know. */
 static int
@@ -300,7 +343,7 @@ input_notes (const struct attest_statement *st, const struct runrecord *rr,
       if (pr < 0)
         return ohr_error_nomem (err);
     }
-  return 0;
+  return dep_out_dir_notes (st, rr, r, err);
 }
 
 struct compare
@@ -550,6 +593,17 @@ rerun (const char *statement_path, const struct attest_rerun_options *opts,
     }
   if (fs_mkdir_p (r->out_dir, 0755, err) < 0)
     return -1;
+  /* the dependencies' OUT_DIRs the script reads (DEP_*), as they are now
+   * (input_notes said whether that is as recorded), at their place below
+   * the temporary tree's build directory, which the runner mounts */
+  cleanup_free char *tree = fs_path_join (r->tmp, "tree");
+  cleanup_free char *build_dir = NULL;
+  cleanup_strv char **dep_dirs = NULL;
+  if (tree == NULL)
+    return ohr_error_nomem (err);
+  if (attest_dep_dirs (&rr, &build_dir, &dep_dirs, err) < 0
+      || attest_dep_copy (dep_dirs, tree, err) < 0)
+    return ohr_error_wrap (err, "the re-run's tree");
 
   cleanup_strv char **env = NULL, **extra = NULL, **argv = NULL;
   cleanup_free char *out_path = fs_path_join (r->tmp, "stdout");
@@ -558,7 +612,7 @@ rerun (const char *statement_path, const struct attest_rerun_options *opts,
   cleanup_free char *new_directives = NULL;
   if (out_path == NULL || err_path == NULL || attest_dir == NULL)
     return ohr_error_nomem (err);
-  if (rerun_env (&rr, r->out_dir, &env, &extra, err) < 0
+  if (rerun_env (&rr, r->out_dir, build_dir, tree, &env, &extra, err) < 0
       || rerun_argv (&rr, opts->runner, extra, attest_dir, &argv, err) < 0
       || spawn_runner (argv, env, rr.cwd, out_path, err_path, &r->status, err)
              < 0)

@@ -19,6 +19,7 @@ void
 attest_inputs_clear (struct attest_inputs *in)
 {
   attest_files_clear (&in->subjects);
+  attest_files_clear (&in->dep_out_dirs);
   free (in->runtime_version);
   free (in->rustc_release);
   *in = (struct attest_inputs){ 0 };
@@ -136,6 +137,8 @@ collect (const struct runrecord *rr, const char *record_dir,
                                   &in->rustc_release, err)
              < 0)
     return -1;
+  if (attest_dep_digests (rr, &in->dep_out_dirs, err) < 0)
+    return -1;
   if (rr->cache_key && reused_statement (rr, record_dir, in, err) < 0)
     return ohr_error_wrap (err, "result cache");
   return 0;
@@ -252,6 +255,9 @@ gen_build_definition (yajl_gen g, const struct runrecord *rr,
   if (in->toolchain[0])
     G (gen_dependency (g, "toolchain", NULL, in->toolchain,
                        in->rustc_release));
+  for (size_t i = 0; i < in->dep_out_dirs.n; i++)
+    G (gen_dependency (g, in->dep_out_dirs.v[i].name, NULL,
+                       in->dep_out_dirs.v[i].digest, NULL));
   if (rr->cache_key)
     G (gen_dependency (g, "result-cache-statement", NULL, in->reused, NULL));
   G (yajl_gen_array_close (g));

@@ -222,17 +222,14 @@ attest_tree_files (const char *dir, const char *prefix,
   return 0;
 }
 
-int
-attest_tree_list (const char *root, const char *skip_dir, char **out,
-                  size_t *out_len, ohr_error_t *err)
+/* The canonical list (attest_tree_list) of the tree t describes. */
+static int
+tree_list (struct tree *t, char **out, size_t *out_len, ohr_error_t *err)
 {
   cleanup_entries struct entries e = { 0 };
-  struct tree t = { .root = root,
-                    .links = true,
-                    .top_skips = true,
-                    .skip_dir = skip_dir,
-                    .out = &e };
-  if (walk_entries (&t, err) < 0)
+  t->links = true;
+  t->out = &e;
+  if (walk_entries (t, err) < 0)
     return -1;
   char *buf = NULL;
   size_t len = 0;
@@ -254,6 +251,27 @@ attest_tree_list (const char *root, const char *skip_dir, char **out,
     }
   *out = buf;
   *out_len = len;
+  return 0;
+}
+
+int
+attest_tree_list (const char *root, const char *skip_dir, char **out,
+                  size_t *out_len, ohr_error_t *err)
+{
+  struct tree t = { .root = root, .top_skips = true, .skip_dir = skip_dir };
+  return tree_list (&t, out, out_len, err);
+}
+
+int
+attest_tree_digest (const char *root, char out[DIGEST_STRING_LEN + 1],
+                    ohr_error_t *err)
+{
+  struct tree t = { .root = root };
+  cleanup_free char *list = NULL;
+  size_t len = 0;
+  if (tree_list (&t, &list, &len, err) < 0)
+    return -1;
+  digest_sha256 (list, len, out);
   return 0;
 }
 

@@ -108,34 +108,7 @@ int
 cache_plan_dependencies (const char *build_dir, char *const *envp, char ***out,
                          ohr_error_t *err)
 {
-  cleanup_strv char **found = NULL;
-  for (size_t i = 0; build_dir && envp && envp[i]; i++)
-    {
-      const char *e = envp[i], *eq = strchr (e, '=');
-      if (strncmp (e, "DEP_", 4) != 0 || eq == NULL || eq[1] != '/')
-        continue;
-      cleanup_free char *value = fs_path_normalize (eq + 1);
-      if (value == NULL || !fs_path_is_under (value, build_dir)
-          || strcmp (value, build_dir) == 0)
-        continue;
-      /* <pkg>-<hash>/out: the first two components below the build dir */
-      const char *rel = value + strlen (build_dir) + 1;
-      size_t n = strcspn (rel, "/");
-      if (rel[n] == '/')
-        n += 1 + strcspn (rel + n + 1, "/");
-      cleanup_free char *host = NULL;
-      if (asprintf (&host, "%s/%.*s", build_dir, (int)n, rel) < 0)
-        return ohr_error_nomem (err);
-      if (strv_contains (found, host) || !fs_is_dir (host))
-        continue;
-      if (strv_push (&found, host) < 0)
-        return ohr_error_nomem (err);
-    }
-  /* an empty list, not NULL: nothing of the build directory is seen */
-  if (found == NULL && (found = calloc (1, sizeof *found)) == NULL)
-    return ohr_error_nomem (err);
-  *out = steal_pointer (&found);
-  return 0;
+  return context_dependency_dirs (build_dir, envp, out, err);
 }
 
 /* The dependencies' OUT_DIRs, as the container sees them. */

@@ -33,8 +33,9 @@ int cache_plan_request (const struct cache_plan_input *in,
                         struct cache_request *out, ohr_error_t *err);
 
 /* The dependencies' OUT_DIRs that the DEP_* variables of envp name, as
- * host paths below build_dir (existing directories, each once): what
- * the view mounts of the build directory when the run may be cached. */
+ * host paths below build_dir (existing directories, each once:
+ * context_dependency_dirs): what the view mounts of the build directory
+ * when the run may be cached. */
 int cache_plan_dependencies (const char *build_dir, char *const *envp,
                              char ***out, ohr_error_t *err);
 

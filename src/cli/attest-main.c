@@ -348,6 +348,9 @@ static const struct attest_command commands[] = {
     "they are identical, 1 with the differences and hints otherwise.\n"
     "Directive streams are compared as the scripts printed them (the\n"
     "re-run's is kept by the runner's --attest), their cargo: lines only.\n"
+    "The dependencies' OUT_DIRs its DEP_* variables name are copied into\n"
+    "the temporary tree as they are now; a note says when one is not as\n"
+    "the statement recorded it.\n"
     "--keep keeps the temporary tree and prints its path.\n",
     cmd_verify, 1, 1, OPT_RUNNER | OPT_KEEP },
 };

@@ -41,6 +41,18 @@ int context_cargo_dirs (const char *out_dir, const char *target,
                         char **out_build_dir, char **out_target_dir,
                         ohr_error_t *err);
 
+/* The dependencies' OUT_DIRs that the DEP_* variables of envp name (a
+ * dependency's build script exported `cargo:include=...` or other
+ * metadata naming its OUT_DIR): for each value that is a path below
+ * build_dir, the first two components below it (`<pkg>-<hash>/out`), as
+ * a host path, when it is an existing directory, each once, in envp's
+ * order.  An empty list (never NULL) when there is none or build_dir is
+ * NULL.  What a dependent script reads of the build directory: the
+ * result cache keys on them and mounts only them (src/cache/plan.h), and
+ * a statement records them as inputs (src/attest/). */
+int context_dependency_dirs (const char *build_dir, char *const *envp,
+                             char ***out, ohr_error_t *err);
+
 int context_load (char *const *command, char *const *envp,
                   struct run_context *out, ohr_error_t *err);
 

@@ -314,6 +314,104 @@ fs_copy_entry (const char *src, const char *dst, ohr_error_t *err)
   return 0;
 }
 
+/* fd's content to a new file at dst, with mode */
+static int
+copy_fd_to (int fd, const char *dst, mode_t mode, ohr_error_t *err)
+{
+  cleanup_close int out
+      = open (dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot create '%s'",
+                            dst);
+  char b[65536];
+  for (;;)
+    {
+      ssize_t n = read (fd, b, sizeof b);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot read the source of '%s'", dst);
+      if (n == 0)
+        break;
+      if (write_all (out, b, (size_t)n) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot write '%s'", dst);
+    }
+  if (fchmod (out, mode & 07777) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot set the mode of '%s'", dst);
+  return 0;
+}
+
+struct copy_tree
+{
+  const char *src, *dst;
+};
+
+static int
+copy_tree_entry (const struct walk_entry *e, void *ctx, ohr_error_t *err)
+{
+  const struct copy_tree *c = ctx;
+  cleanup_free char *to = fs_path_join (c->dst, e->path);
+  if (to == NULL)
+    return ohr_error_nomem (err);
+  mode_t mode = e->st->st_mode;
+  if (S_ISDIR (mode))
+    {
+      if (mkdir (to, (mode & 07777) | S_IRWXU) < 0
+          || chmod (to, (mode & 07777) | S_IRWXU) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot create directory '%s'", to);
+      return WALK_CONTINUE;
+    }
+  if (S_ISLNK (mode))
+    {
+      char target[4096];
+      ssize_t n = readlinkat (e->dirfd, e->name, target, sizeof target - 1);
+      if (n < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot read link '%s/%s'", c->src, e->path);
+      target[n] = '\0';
+      if (symlink (target, to) < 0)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot create link '%s'", to);
+      return WALK_CONTINUE;
+    }
+  if (!S_ISREG (mode))
+    return WALK_CONTINUE;
+  cleanup_close int fd = openat (
+      e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot open '%s/%s'", c->src, e->path);
+  if (!S_ISREG (st.st_mode) || st.st_ino != e->st->st_ino
+      || st.st_dev != e->st->st_dev)
+    return ohr_error_set (err, EAGAIN, OHR_ERR_INTERNAL,
+                          "'%s/%s' changed during the copy", c->src, e->path);
+  return copy_fd_to (fd, to, mode, err);
+}
+
+int
+fs_copy_tree (const char *src, const char *dst, ohr_error_t *err)
+{
+  struct stat st;
+  if (lstat (src, &st) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL, "cannot stat '%s'",
+                            src);
+  if (!S_ISDIR (st.st_mode))
+    return ohr_error_set (err, ENOTDIR, OHR_ERR_INTERNAL,
+                          "'%s' is not a directory", src);
+  if (mkdir (dst, (st.st_mode & 07777) | S_IRWXU) < 0
+      || chmod (dst, (st.st_mode & 07777) | S_IRWXU) < 0)
+    return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                            "cannot create directory '%s'", dst);
+  struct copy_tree c = { .src = src, .dst = dst };
+  struct walk_options opts = { .flags = WALK_ROOT_NOFOLLOW };
+  return walk_tree (AT_FDCWD, src, &opts, copy_tree_entry, &c, err);
+}
+
 int
 fs_ensure_private_dir (const char *path, ohr_error_t *err)
 {

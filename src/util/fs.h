@@ -54,6 +54,14 @@ int fs_rm_rf_at (int dirfd, const char *name, ohr_error_t *err);
  * atomically. */
 int fs_copy_entry (const char *src, const char *dst, ohr_error_t *err);
 
+/* Copy the directory tree src to dst, which must not exist: directories
+ * (their mode, and always writable by us), regular files (content and
+ * mode) and symlinks (as symlinks, never followed); sockets, fifos and
+ * devices are left out.  On the tree walker (walk.h): a tree that changes
+ * under the copy is an error, never a way out of it.  Not durable: for a
+ * scratch copy.  Errors of kind OHR_ERR_INTERNAL. */
+int fs_copy_tree (const char *src, const char *dst, ohr_error_t *err);
+
 /* mkdir -p, then insist the directory is ours and private: owned by the
  * effective uid, not a symlink, not writable by group or others (state in
  * a shared /tmp must not be pre-created by someone else). */

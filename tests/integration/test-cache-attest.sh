@@ -16,6 +16,13 @@
 # CAS blob to a checkout with an empty local store, and a flipped byte in
 # that blob makes the entry a miss with a warning.  Rootless too: A then B
 # with --attest by an unprivileged user, on both runtimes.
+#
+# gen reads depsys's OUT_DIR (DEP_DEPSYS_INCLUDE): its statements name
+# that OUT_DIR as an input (resolvedDependencies
+# "dependency-out-dir:depsys-<hash>/out"), and `verify` of gen's
+# statements, of a run and of a hit, with the cache and with --result-cache
+# off, root and rootless, reproduces; after a byte of depsys's OUT_DIR
+# changed it does not, naming the output and the changed OUT_DIR.
 . "$(dirname "$0")/../lib/libtest.sh"
 . "$(dirname "$0")/../lib/result-cache.sh"
 . "$(dirname "$0")/../lib/nginx-cache.sh"
@@ -41,8 +48,9 @@ statement_of() { # dir pkg
 }
 
 # A field of a statement's result-cache part: hit, key, statement (its
-# sha256), dep (the sha256 of its result-cache-statement dependency), or
-# subjects (name=sha256 lines).
+# sha256), dep (the sha256 of its result-cache-statement dependency),
+# outdirs (the names of its dependency-out-dir dependencies), or subjects
+# (name=sha256 lines).
 field() { # statement field
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -57,6 +65,10 @@ elif f == "dep":
     for d in bd["resolvedDependencies"]:
         if d["name"] == "result-cache-statement":
             print(d["digest"]["sha256"])
+elif f == "outdirs":
+    for d in bd["resolvedDependencies"]:
+        if d["name"].startswith("dependency-out-dir:") and "sha256" in d["digest"]:
+            print(d["name"])
 elif rc is None:
     print("none")
 elif f == "statement":
@@ -74,6 +86,30 @@ full_key() { # store-dir key12
 }
 
 hits() { grep -c '^hit ' "$1/results.log" || true; }
+
+# verify STATEMENT [ENV=VALUE...]: exit code in $rc, output in $T/verify.out
+verify() {
+  local st=$1
+  shift
+  rc=0
+  env "$@" "$OHR" verify "$st" >"$T/verify.out" 2>&1 || rc=$?
+}
+verified() { # expected-rc output-regex...
+  local want=$1 re
+  shift
+  [ "$rc" -eq "$want" ] || {
+    echo "# exit $rc, expected $want" >&2
+    sed 's/^/# /' "$T/verify.out" >&2
+    return 1
+  }
+  for re in "$@"; do
+    grep -E -- "$re" "$T/verify.out" >/dev/null || {
+      echo "# no /$re/ in:" >&2
+      sed 's/^/# /' "$T/verify.out" >&2
+      return 1
+    }
+  done
+}
 
 for rt in $(runtimes); do
   export OCI_HOST_RUNNER_CACHE_DIR=$T/$rt-cache
@@ -125,9 +161,7 @@ for rt in $(runtimes); do
   "$OHR" attest verify "$SB" >"$T/averify.out" 2>&1 || rc=$?
   check "$rt: attest verify of the hit's statement: its subjects are on disk (exit 0)" \
     bash -c "[ $rc -eq 0 ] && grep OK '$T/averify.out' >/dev/null"
-  # verify re-runs in a temporary target dir, where gen's dependency's
-  # OUT_DIR (DEP_DEPSYS_INCLUDE) is not: depsys, which has none, is the
-  # script to re-run
+  # depsys's hit statement (gen's, which reads depsys's OUT_DIR, below)
   SBD=$(statement_of "$B-att" depsys) || SBD=/nonexistent
   # with the cache on in the environment (the host image is cached only
   # with local), which the re-run inherits: without its --result-cache off
@@ -147,7 +181,55 @@ for rt in $(runtimes); do
   check "$rt: verify of a hit whose source changed since: it differs (exit 1, naming the file)" \
     bash -c "[ $rc -eq 1 ] && grep 'out/include/depsys.h' '$T/verify.out' >/dev/null || { sed 's/^/# /' '$T/verify.out'; exit 1; }"
   sed -i 's/DEPSYS 7/DEPSYS 1/' "$B/depsys/depsys.h"
+
+  # gen reads depsys's OUT_DIR: its statements name it as an input
+  depout=$(basename "$(dirname "$(ls -d "$B"/target/debug/build/depsys-*/out)")")/out
+  check "$rt: A: gen's statement names depsys's OUT_DIR as an input" \
+    assert_eq "dependency-out-dir:$depout" "$(field "$SA" outdirs)" "dependency-out-dir"
+  check "$rt: B: so does the statement of gen's hit" \
+    assert_eq "dependency-out-dir:$depout" "$(field "$SB" outdirs)" "dependency-out-dir"
+  # verify's re-run gets a copy of it, where DEP_DEPSYS_INCLUDE names it
+  verify "$SB" OCI_HOST_RUNNER_RESULT_CACHE=local
+  check "$rt: verify of gen's hit statement (it reads depsys's OUT_DIR) matches (exit 0)" \
+    verified 0 '^reproducible'
+  verify "$SA"
+  check "$rt: verify of gen's statement of A's run matches (exit 0)" verified 0 '^reproducible'
+  # one byte of depsys's OUT_DIR, as the runner mounts it to gen, changed
+  hdr=$(ls "$B"/target/debug/build/depsys-*/out/include/depsys.h)
+  sed -i 's/DEPSYS 1/DEPSYS 3/' "$hdr"
+  verify "$SB"
+  check "$rt: after a byte of depsys's OUT_DIR changed: gen's differs (exit 1), naming the output and the OUT_DIR" \
+    verified 1 '^changed: out/generated\.rs$' "DEPSYS 3" \
+    "^note: the dependency OUT_DIR '$depout' changed since the statement"
+  sed -i 's/DEPSYS 3/DEPSYS 1/' "$hdr"
+  verify "$SB"
+  check "$rt: ... and matches again once it is back" verified 0 '^reproducible'
+
+  # the same without the result cache: --result-cache off
+  O=$T/$rt-off
+  checkout "$O"
+  if build_remapped "$O" --runtime "$rt" --result-cache off --attest "$O-att" -v; then
+    SO=$(statement_of "$O-att" gen) || SO=/nonexistent
+    check "$rt: --result-cache off: gen's statement names depsys's OUT_DIR" \
+      assert_eq "dependency-out-dir:$depout" "$(field "$SO" outdirs)" "dependency-out-dir"
+    verify "$SO"
+    check "$rt: --result-cache off: verify of gen's statement matches (exit 0)" \
+      verified 0 '^reproducible: 4 outputs match$'
+  else
+    failed "$rt: --result-cache off: the build"
+  fi
 done
+
+# identity paths: the re-run's DEP_* variables name the copy by its own
+# path; the outputs do not depend on it
+O=$T/identity
+checkout "$O"
+if build_remapped "$O" --runtime "$(runtimes | sed -n 1p)" --result-cache off --paths identity --attest "$O-att"; then
+  verify "$(statement_of "$O-att" gen || echo /nonexistent)"
+  check "--paths identity: verify of gen's statement matches (exit 0)" verified 0 '^reproducible'
+else
+  failed "--paths identity: the build"
+fi
 
 RT=$(runtimes | sed -n 1p)
 
@@ -305,6 +387,20 @@ for rt in $(runtimes); do
   done
   check "$rt rootless: gen's hit has a statement" assert_eq 1 "$n" "hit statements"
   check "$rt rootless: ... naming the statement of A's run by its sha256" assert_eq 1 "$named" "statements named"
+  # verify of gen's statements (A's run, B's hit) by the user
+  cat >"$T/u/verify-$rt.sh" <<SH
+export PATH=$T/toolchain/bin:/usr/bin:/bin HOME=$T/u/home CARGO_HOME=$T/u/cargo-home
+export XDG_RUNTIME_DIR=$T/u/xdg-$rt XDG_CACHE_HOME=$T/u/cache-$rt
+unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
+for s in $T/u/att-$rt/gen-0.1.0-*.intoto.json; do
+  rc=0
+  $T/bin/oci-host-runner verify "\$s" >>$T/u/verify-$rt.out 2>&1 || rc=\$?
+  echo "\$rc" >>$T/u/verify-$rt.rc
+done
+SH
+  as_test_user "$SYSROOT" "$T/u/verify-$rt.sh" || true
+  check "$rt rootless: verify of gen's two statements (they read depsys's OUT_DIR) match" \
+    bash -c "[ \"\$(cat '$T/u/verify-$rt.rc' 2>/dev/null | tr '\n' ' ')\" = '0 0 ' ] || { sed 's/^/# /' '$T/u/verify-$rt.out' '$T/cargo.out'; exit 1; }"
 done
 
 finish

@@ -287,6 +287,107 @@ test_statement_hit (void **state)
   free (dir);
 }
 
+/* A run that read a dependency's OUT_DIR (a DEP_* variable names it):
+ * the statement names it, below the build directory, with the digest of
+ * its whole tree; a re-run copies it and points DEP_* at the copy. */
+static void
+test_dep_out_dirs (void **state)
+{
+  (void)state;
+  char *dir = make_dir ();
+  struct runrecord a;
+  make_run (dir, "ohr-1-aaaa", "2024-05-01T12:00:00.000Z", &a);
+  char *build = join (dir, "target/debug/build");
+  char *dep = join (build, "depsys-4dc6/out");
+  put (dep, "include/depsys.h", "#define DEPSYS 1\n", 0644);
+  /* a top-level target/ of an OUT_DIR counts (a source tree's does not) */
+  put (dep, "target/x", "1", 0644);
+  char *link = join (dep, "include/alias.h");
+  assert_int_equal (symlink ("depsys.h", link), 0);
+  char *dep_env = NULL;
+  assert_true (asprintf (&dep_env, "DEP_DEPSYS_INCLUDE=%s/include", dep) > 0);
+  assert_int_equal (strv_push (&a.env, dep_env), 0);
+  assert_int_equal (strv_push (&a.env, "DEP_Z_ROOT=/usr"), 0);
+
+  char d[DIGEST_STRING_LEN + 1], *want = NULL;
+  assert_int_equal (attest_tree_digest (dep, d, NULL), 0);
+  char *sa = statement_of (&a, dir);
+  assert_true (asprintf (&want,
+                         "{\"digest\":{\"sha256\":\"%s\"},"
+                         "\"name\":\"" ATTEST_DEP_OUT_DIR "depsys-4dc6/out\"}",
+                         d + 7)
+               > 0);
+  if (strstr (sa, want) == NULL)
+    fail_msg ("no '%s' in %s", want, sa);
+  free (want);
+  struct attest_statement st = { 0 };
+  assert_int_equal (attest_statement_parse (sa, strlen (sa), "a", &st, NULL),
+                    0);
+  /* build-script, source, the dependency's OUT_DIR: /usr is no input */
+  assert_int_equal (st.deps.n, 3);
+  attest_statement_clear (&st);
+
+  /* a byte of it, or of its target/, changes the digest, not the
+   * subjects */
+  char *ma = without_metadata (sa);
+  put (dep, "target/x", "2", 0644);
+  char d2[DIGEST_STRING_LEN + 1];
+  assert_int_equal (attest_tree_digest (dep, d2, NULL), 0);
+  assert_string_not_equal (d, d2);
+  put (dep, "include/depsys.h", "#define DEPSYS 2\n", 0644);
+  char *sb = statement_of (&a, dir);
+  char *mb = without_metadata (sb);
+  assert_string_not_equal (ma, mb);
+  assert_null (strstr (sb, d + 7));
+  struct attest_diffs diffs = { 0 };
+  assert_int_equal (attest_statement_parse (sa, strlen (sa), "a", &st, NULL),
+                    0);
+  assert_int_equal (attest_check_subjects (&st, &a, dir, &diffs, NULL), 0);
+  assert_int_equal (diffs.n, 0);
+  attest_statement_clear (&st);
+
+  /* the re-run's copy: the same tree at the same path below tree */
+  char *tree = join (dir, "rerun/tree");
+  char *build_dir = NULL, **dirs = NULL;
+  assert_int_equal (attest_dep_dirs (&a, &build_dir, &dirs, NULL), 0);
+  assert_string_equal (build_dir, build);
+  assert_non_null (dirs[0]);
+  assert_string_equal (dirs[0], dep);
+  assert_null (dirs[1]);
+  assert_int_equal (attest_dep_copy (dirs, tree, NULL), 0);
+  char *copy = NULL, dc[DIGEST_STRING_LEN + 1], dn[DIGEST_STRING_LEN + 1];
+  assert_true (asprintf (&copy, "%s%s", tree, dep) > 0);
+  assert_int_equal (attest_tree_digest (copy, dc, NULL), 0);
+  assert_int_equal (attest_tree_digest (dep, dn, NULL), 0);
+  assert_string_equal (dc, dn);
+
+  /* its DEP_* values name the copy; nothing else moves */
+  char *moved = NULL, *expect = NULL;
+  assert_int_equal (attest_dep_rewrite (dep_env, build, tree, &moved), 1);
+  assert_true (asprintf (&expect, "DEP_DEPSYS_INCLUDE=%s%s/include", tree, dep)
+               > 0);
+  assert_string_equal (moved, expect);
+  free (moved), free (expect);
+  moved = NULL;
+  assert_int_equal (
+      attest_dep_rewrite ("DEP_Z_ROOT=/usr", build, tree, &moved), 0);
+  assert_int_equal (attest_dep_rewrite ("DEP_R_INC=rel", build, tree, &moved),
+                    0);
+  assert_int_equal (attest_dep_rewrite (dep_env, NULL, tree, &moved), 0);
+  char *not_dep = NULL;
+  assert_true (asprintf (&not_dep, "FOO=%s/include", dep) > 0);
+  assert_int_equal (attest_dep_rewrite (not_dep, build, tree, &moved), 0);
+  assert_null (moved);
+
+  free (not_dep), free (copy), free (tree), free (build_dir);
+  strv_free (dirs);
+  free (sa), free (sb), free (ma), free (mb), free (dep_env), free (link);
+  free (dep), free (build);
+  runrecord_clear (&a);
+  fs_rm_rf (dir, NULL);
+  free (dir);
+}
+
 static void
 test_statement_reader (void **state)
 {
@@ -882,6 +983,7 @@ main (void)
     cmocka_unit_test (test_statement_determinism),
     cmocka_unit_test (test_statement_reader),
     cmocka_unit_test (test_statement_hit),
+    cmocka_unit_test (test_dep_out_dirs),
     cmocka_unit_test (test_dsse),
     cmocka_unit_test (test_source_digest),
     cmocka_unit_test (test_bundle),

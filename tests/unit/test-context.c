@@ -325,6 +325,55 @@ test_cargo_dirs (void **state)
     }
 }
 
+/* The dependencies' OUT_DIRs the DEP_* variables name: each an existing
+ * directory <pkg>-<hash>/out below the build directory, once, in order. */
+static void
+test_dependency_dirs (void **state)
+{
+  struct fixture *f = *state;
+  char *dep = join (f->build, "depsys-4dc6/out");
+  char *other = join (f->build, "other-77/out");
+  mkdirs (dep);
+  mkdirs (other);
+  char **envp = NULL;
+  assert_int_equal (strv_pushf (&envp, "DEP_DEPSYS_INCLUDE=%s/include", dep),
+                    0);
+  /* the same OUT_DIR again, unnormalized */
+  assert_int_equal (strv_pushf (&envp, "DEP_DEPSYS_ROOT=%s//./", dep), 0);
+  assert_int_equal (strv_pushf (&envp, "DEP_OTHER_LIB=%s/lib", other), 0);
+  /* not below the build directory, the directory itself, not a DEP_*
+   * variable, relative, a directory that is not there, and ".." */
+  assert_int_equal (strv_push (&envp, "DEP_Z_ROOT=/usr"), 0);
+  assert_int_equal (strv_pushf (&envp, "DEP_B_DIR=%s", f->build), 0);
+  assert_int_equal (strv_pushf (&envp, "OUT_DIR=%s", f->out_dir), 0);
+  assert_int_equal (strv_push (&envp, "DEP_R_INCLUDE=include"), 0);
+  assert_int_equal (
+      strv_pushf (&envp, "DEP_G_INCLUDE=%s/gone-1/out/x", f->build), 0);
+  assert_int_equal (
+      strv_pushf (&envp, "DEP_U_INCLUDE=%s/../build/other-77/out", f->build),
+      0);
+  char **dirs = NULL;
+  ohr_error_t err = NULL;
+  assert_int_equal (context_dependency_dirs (f->build, envp, &dirs, &err), 0);
+  assert_non_null (dirs);
+  assert_non_null (dirs[0]);
+  assert_string_equal (dirs[0], dep);
+  assert_non_null (dirs[1]);
+  assert_string_equal (dirs[1], other);
+  assert_null (dirs[2]);
+  strv_free (dirs);
+
+  /* no build directory (OUT_DIR not of Cargo's shape): an empty list */
+  dirs = NULL;
+  assert_int_equal (context_dependency_dirs (NULL, envp, &dirs, &err), 0);
+  assert_non_null (dirs);
+  assert_null (dirs[0]);
+  strv_free (dirs);
+  strv_free (envp);
+  free (dep);
+  free (other);
+}
+
 static void
 test_cwd_below_manifest_or_symlinked (void **state)
 {
@@ -456,6 +505,7 @@ main (void)
         test_relative_script_and_unnormalized_dirs, setup, teardown),
     cmocka_unit_test_setup_teardown (test_package_name, setup, teardown),
     cmocka_unit_test (test_cargo_dirs),
+    cmocka_unit_test_setup_teardown (test_dependency_dirs, setup, teardown),
     cmocka_unit_test_setup_teardown (test_build_dir_only_for_cargo_shape,
                                      setup, teardown),
     cmocka_unit_test_setup_teardown (test_cwd_below_manifest_or_symlinked,

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -556,6 +557,67 @@ test_copy_entry (void **state)
 }
 
 static void
+test_copy_tree (void **state)
+{
+  struct tmp *t = *state;
+  ohr_error_t err = NULL;
+  char *src = at (t, "src");
+  char *deep = at (t, "src/a/b");
+  assert_int_equal (fs_mkdir_p (deep, 0755, &err), 0);
+  char *f1 = at (t, "src/top.h"), *f2 = at (t, "src/a/b/tool");
+  char *link = at (t, "src/a/link"), *fifo = at (t, "src/a/fifo");
+  char *ro = at (t, "src/ro");
+  write_file (f1, "#define X 1\n", 0644);
+  write_file (f2, "#!/bin/sh\n", 0750);
+  assert_int_equal (symlink ("b/tool", link), 0);
+  assert_int_equal (mkfifo (fifo, 0600), 0);
+  assert_int_equal (mkdir (ro, 0555), 0);
+
+  char *dst = at (t, "copy");
+  assert_int_equal (fs_copy_tree (src, dst, &err), 0);
+  assert_null (err);
+  char *c1 = at (t, "copy/top.h"), *c2 = at (t, "copy/a/b/tool");
+  char *clink = at (t, "copy/a/link"), *cfifo = at (t, "copy/a/fifo");
+  char *cro = at (t, "copy/ro");
+  char *got = NULL;
+  assert_int_equal (fs_read_file (c1, 100, &got, NULL, &err), 0);
+  assert_string_equal (got, "#define X 1\n");
+  free (got);
+  struct stat st;
+  assert_int_equal (lstat (c2, &st), 0);
+  assert_true (S_ISREG (st.st_mode));
+  assert_int_equal (st.st_mode & 07777, 0750);
+  /* a symlink stays a link, never followed */
+  assert_int_equal (lstat (clink, &st), 0);
+  assert_true (S_ISLNK (st.st_mode));
+  char target[64];
+  ssize_t n = readlink (clink, target, sizeof target - 1);
+  assert_int_equal (n, 6);
+  target[n] = '\0';
+  assert_string_equal (target, "b/tool");
+  /* a fifo is not content */
+  assert_false (fs_exists (cfifo));
+  /* a directory stays writable by us (to fill it, and to remove it) */
+  assert_int_equal (lstat (cro, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0755);
+
+  /* the destination must not exist */
+  assert_true (fs_copy_tree (src, dst, &err) < 0);
+  assert_int_equal (err->status, EEXIST);
+  ohr_error_free (&err);
+  /* the source must be a directory, not a link to one */
+  char *to_src = at (t, "to-src"), *other = at (t, "other");
+  assert_int_equal (symlink (src, to_src), 0);
+  assert_true (fs_copy_tree (to_src, other, &err) < 0);
+  assert_int_equal (err->status, ENOTDIR);
+  ohr_error_free (&err);
+  assert_false (fs_exists (other));
+
+  free_many (src, deep, f1, f2, link, fifo, ro, dst, c1, c2, clink, cfifo);
+  free_many (cro, to_src, other);
+}
+
+static void
 test_ensure_private_dir (void **state)
 {
   struct tmp *t = *state;
@@ -621,6 +683,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_rm_rf_read_only_dirs, setup_tmp,
                                      teardown_tmp),
     cmocka_unit_test_setup_teardown (test_copy_entry, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_copy_tree, setup_tmp, teardown_tmp),
     cmocka_unit_test_setup_teardown (test_ensure_private_dir, setup_tmp,
                                      teardown_tmp),
   };
