@@ -208,6 +208,28 @@ mkdir -p "$T/keys"
 "$ATTEST" keygen --out "$T/keys/good" >/dev/null
 start_nginx_cache nginx
 URL=$NGINX_URL/corpus
+# The checkout's path is remapped (--remap-path-prefix, as for the fixture)
+# so that binaries are the same bytes in every checkout: build scripts that
+# include generated code by absolute path (clang-sys's, under zstd-sys and
+# nettle-sys) otherwise differ, and rightly miss.  Not through RUSTFLAGS:
+# Cargo hands build scripts CARGO_ENCODED_RUSTFLAGS, where the path of the
+# checkout stays a host path for registry crates' scripts (they do not see
+# the workspace, so nothing maps it): another path is then another
+# environment, and every such script would rightly miss too
+# (docs/cache.md).  A RUSTC_WRAPPER at one path for every checkout adds the
+# flag, from a variable the scripts do not get.
+cat >"$T/rustc-remap" <<'SH'
+#!/bin/sh
+[ -n "${OHR_E2E_REMAP:-}" ] && exec "$@" "--remap-path-prefix=$OHR_E2E_REMAP=/ws"
+exec "$@"
+SH
+chmod 755 "$T/rustc-remap"
+corpus_build() { # dir store runner-args...
+  local dir=$1 store=$2
+  shift 2
+  OCI_HOST_RUNNER_CACHE_DIR=$store RUSTC_WRAPPER=$T/rustc-remap OHR_E2E_REMAP=$dir \
+    cargo_build_runner "$dir" "$dir/target" "$@"
+}
 corpus_checkout() { # dir
   mkdir -p "$1"
   tar -C "$CORPUS" --exclude=./target -cf - . | tar -C "$1" -xf -
@@ -224,7 +246,7 @@ keys() { # file: the keys, sorted
 CA=$T/corpus-a
 corpus_checkout "$CA"
 start=$(date +%s)
-if OCI_HOST_RUNNER_CACHE_DIR=$T/corpus-a-store build "$CA" --runtime "$RT_A" --result-cache "$URL" \
+if corpus_build "$CA" "$T/corpus-a-store" --runtime "$RT_A" --result-cache "$URL" \
   --result-cache-sign "$T/keys/good.key" --result-cache-trust "$T/keys/good.pub" -v; then
   ok "$RT_A: tests/corpus in checkout A, an empty local store, uploading"
 else
@@ -260,7 +282,7 @@ check_corpus_b() {
 CB=$T/elsewhere/corpus-checkout-b
 corpus_checkout "$CB"
 start=$(date +%s)
-if OCI_HOST_RUNNER_CACHE_DIR=$T/corpus-b-store build "$CB" --runtime "$RT_B" --result-cache "$URL" \
+if corpus_build "$CB" "$T/corpus-b-store" --runtime "$RT_B" --result-cache "$URL" \
   --result-cache-mode read --result-cache-trust "$T/keys/good.pub" -v; then
   ok "$RT_B: tests/corpus in checkout B at another path, another empty local store"
   echo "# corpus B ($RT_B, remote hits): $(($(date +%s) - start)) s"
@@ -288,7 +310,7 @@ set -e
 # as rustup's proxy does for root's builds: the toolchain's lib/ first
 export PATH=$T/toolchain/bin:/usr/bin:/bin LD_LIBRARY_PATH=$T/toolchain/lib
 export HOME=$T/u/home CARGO_HOME=$T/u/cargo-home XDG_CACHE_HOME=$T/u/cache XDG_RUNTIME_DIR=$T/u/xdg
-export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never RUSTFLAGS=--remap-path-prefix=$CU=/ws
+export RUSTC_BOOTSTRAP=1 CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never RUSTC_WRAPPER=$T/rustc-remap OHR_E2E_REMAP=$CU
 unset OCI_HOST_RUNNER_STATE_DIR OCI_HOST_RUNNER_CACHE_DIR OCI_HOST_RUNNER_STORE_DIR
 cd $CU
 cargo build --offline -Zhost-config -Ztarget-applies-to-host --target-dir target \\
