@@ -9,8 +9,9 @@
 # proven by a new timestamp and "hit" by A's replayed one, besides the -v
 # line.  Each of these runs the scripts again: another pinned image,
 # another toolchain (a copy with one file changed), another policy setting
-# for the package (only that package), another build-script binary (the
-# same source, build scripts optimised).  test-result-cache covers a
+# for the package (only that package), a changed file in a directory the
+# policy mounts for it, another build-script binary (the same source,
+# build scripts optimised).  test-result-cache covers a
 # changed source file, --env and a changed dependency OUT_DIR.  And each
 # of these must still hit, as the script cannot see them: another checkout
 # path, a changed file beside the checkout (outside the package and any
@@ -69,10 +70,11 @@ with_toolchain() { # dir command...
 }
 
 # Policies: A's (no rule), and one whose rule for gen changes a setting
-# (memory) that depsys does not get.
+# (memory) and mounts a directory, which depsys does not get.
 printf '{"version": 1}\n' >"$T/policy-a.json"
-printf '{"version": 1, "packages": [{"package": "gen", "source": "path", "memory": "3G"}]}\n' \
-  >"$T/policy-gen.json"
+mkdir "$T/pmount"
+printf '{"version": 1, "packages": [{"package": "gen", "source": "path", "memory": "3G",
+  "mounts": [{"source": "%s", "destination": "/opt/e2e"}]}]}\n' "$T/pmount" >"$T/policy-gen.json"
 chmod 600 "$T"/policy-*.json
 
 # A checkout whose scripts print a timestamp and what cargo told them of
@@ -94,14 +96,14 @@ stamp() { # dir pkg
 }
 key_of() { cache_line "$1" "$2" | cut -d' ' -f2; }
 
-# ran_again DIR PKG: the script missed, was stored and really ran (its
-# stamp is not A's)
+# ran_again DIR PKG [REF]: the script missed, was stored and really ran
+# (its stamp is not that of checkout REF, by default A)
 ran_again() {
   expect_cache "$1" "$2" '^miss [0-9a-f]{12} \(stored\)$' || return 1
-  local s
+  local s ref=${3:-$A}
   s=$(stamp "$1" "$2")
-  [ -n "$s" ] && [ "$s" != "$(stamp "$A" "$2")" ] && return 0
-  echo "# $2 in $1: stamp '$s', A's '$(stamp "$A" "$2")': it did not run" >&2
+  [ -n "$s" ] && [ "$s" != "$(stamp "$ref" "$2")" ] && return 0
+  echo "# $2 in $1: stamp '$s', $ref's '$(stamp "$ref" "$2")': it did not run" >&2
   return 1
 }
 # hit_of_a DIR PKG: a hit of A's key, which replayed A's stamp
@@ -179,10 +181,17 @@ for rt in $(runtimes); do
     both "$rt: a toolchain with one file changed" ran_again "$C"
   fi
 
+  echo one >"$T/pmount/data"
   C=$T/$rt-policy/ws
   if e2e_build "$rt: another policy" "$C" "${COMMON[@]}" --image "$IMG1" --policy "$T/policy-gen.json"; then
-    check "$rt: a policy rule for gen (memory): gen runs again" ran_again "$C" gen
+    check "$rt: a policy rule for gen (memory, a mount): gen runs again" ran_again "$C" gen
     check "$rt: ... depsys, which the rule is not for, hits" hit_of_a "$C" depsys
+  fi
+  echo two >"$T/pmount/data"
+  C2=$T/$rt-policy-mount/ws
+  if e2e_build "$rt: a changed file in a policy mount" "$C2" "${COMMON[@]}" --image "$IMG1" --policy "$T/policy-gen.json"; then
+    check "$rt: a changed file in gen's policy mount: gen runs again" ran_again "$C2" gen "$C"
+    check "$rt: ... depsys hits" hit_of_a "$C2" depsys
   fi
 
   C=$T/$rt-binary/ws
