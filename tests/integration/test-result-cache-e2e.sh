@@ -307,7 +307,8 @@ fi
 # rootless: checkout C by an unprivileged user (its own empty store, the
 # toolchain bound under $T as test-result-cache does).  Not `cargo check`,
 # which would be quicker: 6 of the corpus's scripts get another key under
-# it (other actions; measured once).
+# it, rightly: Cargo gives them another OUT_DIR (another unit hash) or
+# another LD_LIBRARY_PATH there.
 if [ "$(id -u)" -ne 0 ]; then
   skip "rootless: needs root to create the test user"
 else
