@@ -67,8 +67,8 @@ give_to (const struct walk_entry *e, void *ctx, ohr_error_t *err)
 
 /* Copies made by the helper belong to its user: as root they go to
  * OUT_DIR's owner, as the files a script writes there do. */
-static int
-restore_owner (const char *out_dir, ohr_error_t *err)
+int
+cache_local_restore_owner (const char *out_dir, ohr_error_t *err)
 {
   struct stat st;
   if (stat (out_dir, &st) < 0)
@@ -94,7 +94,7 @@ restore (OstreeRepo *repo, const char *commit, const char *out_dir,
   if (!ostree_repo_checkout_at (repo, &opts, AT_FDCWD, out_dir, commit, NULL,
                                 &gerr))
     return ohr_error_gerror (err, gerr, "cannot restore OUT_DIR");
-  return restore_owner (out_dir, err);
+  return cache_local_restore_owner (out_dir, err);
 }
 
 int
@@ -335,7 +335,23 @@ commit_result (OstreeRepo *repo, const char *hex, const char *staging,
   cleanup_free char *ref = result_ref (hex);
   OstreeRepoCommitModifier *mod = ostree_repo_commit_modifier_new (
       OSTREE_REPO_COMMIT_MODIFIER_FLAGS_SKIP_XATTRS, normalise, NULL, NULL);
+  /* One sync point instead of ostree's syncfs, an fsync of every
+   * objects/XX directory it renamed into (22 for a small result, each a
+   * journal commit: most of a remote hit's time on a busy disk) and one
+   * of the ref: the objects and the commit are written without fsync,
+   * then the whole file system is synced once, and only then is the ref
+   * set (not synced: a ref lost in a crash is a miss, never a ref to
+   * objects that did not reach the disk).  A shared lock from before
+   * the transaction to the ref keeps `cache gc`'s prune (an exclusive
+   * lock) from taking the commit while it has no ref yet.  docs/cache.md
+   * "The store". */
+  gboolean no_fsync = ostree_repo_get_disable_fsync (repo);
+  ostree_repo_set_disable_fsync (repo, TRUE);
+  g_autoptr (OstreeRepoAutoLock) lock = NULL;
   gboolean ok = ref
+                && (lock = ostree_repo_auto_lock_push (
+                        repo, OSTREE_REPO_LOCK_SHARED, NULL, &gerr))
+                       != NULL
                 && ostree_repo_prepare_transaction (repo, NULL, NULL, &gerr)
                 && ostree_repo_write_dfd_to_mtree (repo, AT_FDCWD, staging,
                                                    mtree, mod, NULL, &gerr)
@@ -346,19 +362,32 @@ commit_result (OstreeRepo *repo, const char *hex, const char *staging,
                 && ostree_repo_write_commit (repo, NULL, hex, NULL, NULL,
                                              OSTREE_REPO_FILE (root), &commit,
                                              NULL, &gerr);
+  bool committed = false;
   if (ok)
+    ok = committed = ostree_repo_commit_transaction (repo, NULL, NULL, &gerr);
+  int sync_errno = 0;
+  if (ok && syncfs (ostree_repo_get_dfd (repo)) < 0)
     {
-      ostree_repo_transaction_set_ref (repo, NULL, ref, commit);
-      ok = ostree_repo_commit_transaction (repo, NULL, NULL, &gerr);
-      if (ok)
-        write_index (repo, store_dir, hex, commit, wall_ns);
+      sync_errno = errno;
+      ok = FALSE;
     }
+  if (ok)
+    ok = ostree_repo_set_ref_immediate (repo, NULL, ref, commit, NULL, &gerr);
+  ostree_repo_set_disable_fsync (repo, no_fsync);
   ostree_repo_commit_modifier_unref (mod);
+  if (ok)
+    write_index (repo, store_dir, hex, commit, wall_ns);
   if (!ok)
     {
-      ostree_repo_abort_transaction (repo, NULL, NULL);
+      if (!committed)
+        ostree_repo_abort_transaction (repo, NULL, NULL);
       if (ref == NULL)
         return ohr_error_nomem (err);
+      if (sync_errno)
+        return ohr_error_errno (err, sync_errno, OHR_ERR_INTERNAL,
+                                "cannot store result %s: cannot sync the "
+                                "store",
+                                hex);
       return ohr_error_gerror (err, gerr, "cannot store result %s", hex);
     }
   return 0;

@@ -78,6 +78,10 @@ int cache_local_result (const char *out_dir, const struct cache_outputs *o,
 
 void cache_hit_clear (struct cache_hit *h);
 
+/* Give what the helper made in OUT_DIR to OUT_DIR's owner (as root: the
+ * owner a script's files would have had), as a restore does. */
+int cache_local_restore_owner (const char *out_dir, ohr_error_t *err);
+
 /* Append "EVENT KEY NS TIME\n" to the results log (best effort): hit
  * (NS: the original run's wall time), miss, stored (NS: the run's). */
 void cache_local_log (struct store *st, const char *event, const char *hex,

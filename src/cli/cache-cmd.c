@@ -151,9 +151,13 @@ write_statement (const char *dir, const struct cache_hit *hit,
   return write_out (dir, HIT_STATEMENT, &hit->statement, err);
 }
 
-/* A local miss: ask the remote, import a hit into the local store and
- * restore it from there as a local hit is.  1 (the answer printed), 0 (a
- * miss), -1 only when the local store fails after the import. */
+/* A local miss: ask the remote.  A hit's OUT_DIR is restored from the
+ * fetched blobs (each checked against its digest, copies made by the
+ * helper), then imported into the local store from there (so that the
+ * next run hits locally) and served as it is: no second restore out of
+ * the store.  1 (the answer printed), 0 (a miss), -1 only when writing
+ * the answer fails.  A hit that cannot be imported is still served, with
+ * a warning: its bytes are the verified ones either way. */
 static int
 remote_get (struct store *st, const char *hex, const char *out_dir,
             const char *dir, ohr_error_t *err)
@@ -166,41 +170,45 @@ remote_get (struct store *st, const char *hex, const char *out_dir,
       remote_trouble (&e);
       return 0;
     }
-  struct buf out = { 0 }, errb = { 0 }, statement = { 0 };
-  struct cache_outputs o = { .out = &out, .err = &errb };
+  struct cache_hit hit = { 0 };
+  struct cache_outputs o = { .out = &hit.out, .err = &hit.err };
   cleanup_free char *warning = NULL;
-  r = cache_remote_fetch (&rc, hex, out_dir, &out, &errb, &statement, &o.start,
-                          &o.end, &warning, &e);
+  r = cache_remote_fetch (&rc, hex, out_dir, &hit.out, &hit.err,
+                          &hit.statement, &o.start, &o.end, &warning, &e);
   cache_remote_close (&rc);
   if (warning)
     remote_line ("warning", warning);
   remote_trouble (&e);
-  o.statement = statement.data ? &statement : NULL;
+  /* the statement was a blob of the entry, checked against its digest */
+  hit.has_statement
+      = hit.statement.data ? CACHE_STATEMENT_OK : CACHE_STATEMENT_NONE;
+  o.statement = hit.statement.data ? &hit.statement : NULL;
   if (r == 1 && cache_local_put (st, hex, out_dir, &o, &e) < 0)
+    {
+      remote_line ("warning", e->msg);
+      ohr_error_free (&e);
+    }
+  if (r == 1 && cache_local_restore_owner (out_dir, &e) < 0)
     {
       remote_line ("warning", e->msg);
       ohr_error_free (&e);
       r = 0;
     }
-  buf_clear (&out);
-  buf_clear (&errb);
-  buf_clear (&statement);
-  cache_dir_empty_out (out_dir);
-  if (r != 1)
-    return 0;
-  struct cache_hit hit;
-  r = cache_local_get (st, hex, out_dir, &hit, err);
   if (r == 1 && !attested_hit (hex, out_dir, dir, &hit))
     r = 0;
   if (r != 1)
-    return r;
+    {
+      cache_hit_clear (&hit);
+      cache_dir_empty_out (out_dir);
+      return 0;
+    }
   if (write_out (dir, "hit-stdout", &hit.out, err) < 0
       || write_out (dir, "hit-stderr", &hit.err, err) < 0
       || write_statement (dir, &hit, err) < 0)
     r = -1;
   else
     {
-      int64_t ns = ns_between (&hit.result.exec_start, &hit.result.exec_end);
+      int64_t ns = ns_between (&o.start, &o.end);
       cache_local_log (st, "hit", hex, ns);
       printf ("hit %s %" PRId64 " remote\n", hex, ns);
     }

@@ -82,6 +82,7 @@ for rt in $(runtimes); do
     bash -c "[ \$(ls '$NGINX_STORE/team-a/ac' | wc -l) -eq 4 ] && [ \$(ls '$NGINX_STORE/team-a/cas' | wc -l) -ge 6 ]"
 
   before=$(puts)
+  log_at=$(wc -l <"$NGINX_DIR/access.log")
   if build "$B" --runtime "$rt" --result-cache "$URL" --result-cache-mode read "${TRUST[@]}" -v; then
     ok "$rt: checkout B (another path, empty local store) builds"
   else
@@ -100,6 +101,33 @@ for rt in $(runtimes); do
     assert_file_has "$(ls "$B"/target/debug/build/gen-*/stderr)" '^gen build script ran$'
   check "$rt: the remote hit was imported into B's local store" \
     bash -c "OCI_HOST_RUNNER_CACHE_DIR='$B-store' '$OHR' cache stats | grep -E 'entries:? *2' >/dev/null"
+  # what the two remote hits asked the server (nginx's access log): each
+  # its entry and its signature, then its blobs, all GETs on one kept
+  # connection per hit (the store helper's one libcurl handle)
+  tail -n +$((log_at + 1)) "$NGINX_DIR/access.log" >"$T/b.log"
+  check "$rt: B: two GETs of action entries per hit" \
+    assert_eq 4 "$(grep -c '"GET [^ ]*/ac/' "$T/b.log" || true)" "ac GETs"
+  check "$rt: B: the blobs were GETs too, and nothing else was asked" \
+    bash -c "[ \$(grep -c '\"GET [^ ]*/cas/' '$T/b.log') -ge 6 ] && [ \$(grep -vc '\"GET ' '$T/b.log') -eq 0 ]"
+  check "$rt: B: one connection per hit, kept between its requests" \
+    assert_eq 2 "$(awk '{print $(NF-1)}' "$T/b.log" | sort -u | wc -l)" "connections"
+  check "$rt: B: OUT_DIR's files are copies (one link each), not the store's" \
+    bash -c "[ -z \"\$(find '$B'/target/debug/build/*/out -type f -links +1)\" ]"
+  # the import is a local result: a build at a third path with B's store
+  # hits locally and asks the server nothing
+  B2=$T/$rt-b-again
+  checkout "$B2"
+  log_at=$(wc -l <"$NGINX_DIR/access.log")
+  if OCI_HOST_RUNNER_CACHE_DIR=$B-store RUSTFLAGS="--remap-path-prefix=$B2=/ws" \
+    cargo_build_runner "$B2" "$B2/target" --runtime "$rt" --result-cache "$URL" \
+    --result-cache-mode read "${TRUST[@]}" -v; then
+    for p in gen depsys; do
+      check "$rt: B's store again: $p is a local hit" expect_cache "$B2" "$p" '^hit [0-9a-f]{12} \(saved [0-9.]+ s\)$'
+    done
+    check "$rt: ... and the server was not asked" assert_eq "$log_at" "$(wc -l <"$NGINX_DIR/access.log")" "requests logged"
+  else
+    failed "$rt: B's store again: the build"
+  fi
 
   # read mode, a miss, with a signing key: stored locally, never PUT
   C=$T/$rt-c-read

@@ -54,7 +54,10 @@ pid $d/nginx.pid;
 error_log $d/error.log warn;
 events { worker_connections 64; }
 http {
-  access_log $d/access.log;
+  # combined, then the connection's serial number and its request count
+  # (tests of keep-alive read the last two fields)
+  log_format ohr '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" \$connection \$connection_requests';
+  access_log $d/access.log ohr;
   client_body_temp_path $d/tmp/body;
   proxy_temp_path $d/tmp/proxy;
   fastcgi_temp_path $d/tmp/fastcgi;
