@@ -108,6 +108,9 @@ now_us (void)
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* the tmpfs takes what crun, making v1 cgroups, writes for the v2 line of
+ * /proc/self/cgroup; in the shared namespace (shared-ns) that piles up over
+ * the whole run, hence more room than the runner's per-run one needs */
 static void
 hide_unified (void)
 {
@@ -116,7 +119,7 @@ hide_unified (void)
   if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     die ("mount(/, MS_REC|MS_SLAVE)");
   if (mount ("tmpfs", "/sys/fs/cgroup/unified", "tmpfs",
-             MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
+             MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16m,mode=0755")
           < 0
       && errno != ENOENT)
     die ("mount(tmpfs, /sys/fs/cgroup/unified)");
