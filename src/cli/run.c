@@ -83,9 +83,10 @@ struct run_state
   bool cgroups;                /* limits can be enforced through cgroups */
   struct limits limits;        /* what bounds the script, and how */
   struct cgprime prime;        /* the head start on cgroup v1 joins */
-  struct memcg memcg;          /* the runner's memory cgroup (memcg.h) */
-  uint64_t memcg_oom_kills;    /* by the OOM killer in it, this run */
-  char *cgroups_path;          /* systemd's "slice:prefix:name" */
+  char *proc_cgroup;  /* /proc/self/cgroup, as root on cgroup v1 or NULL */
+  struct memcg memcg; /* the runner's memory cgroup (memcg.h) */
+  uint64_t memcg_oom_kills;            /* by the OOM killer in it, this run */
+  char *cgroups_path;                  /* systemd's "slice:prefix:name" */
   struct directive_filter *directives; /* maps stdout (maps_directives) */
   int died_by;       /* the signal that killed the script, or 0 */
   int attest_fd;     /* the directive stream as Cargo saw it, or -1 */
@@ -126,7 +127,8 @@ state_clear (struct run_state *s)
   toolchain_clear (&s->tc);
   jobserver_clear (&s->js);
   view_clear (&s->layout);
-  free_many (s->init_path, s->config, s->attest_path, s->cgroups_path);
+  free_many (s->init_path, s->config, s->attest_path, s->cgroups_path,
+             s->proc_cgroup);
   directive_filter_free (s->directives);
   policy_effective_clear (&s->eff);
   pkgsource_clear (&s->src);
@@ -287,7 +289,8 @@ decide_limits (struct run_state *s)
         && !s->opts.degraded_proc
         && (s->host.cgroups == CGROUP_MODE_LEGACY
             || s->host.cgroups == CGROUP_MODE_HYBRID)
-        && (p->memory == 0 || (parent = memcg_parent_here ()) != NULL);
+        && (p->memory == 0
+            || (parent = memcg_parent_usable (s->proc_cgroup)) != NULL);
   limits_probe_nofile (&f);
   limits_decide (&f, &s->limits);
   if (s->limits.runner_cgroup && s->limits.runner_memory)
@@ -564,7 +567,15 @@ prepare_runtime (struct run_state *s, ohr_error_t *err)
   if (!s->host.rootless
       && (s->host.cgroups == CGROUP_MODE_LEGACY
           || s->host.cgroups == CGROUP_MODE_HYBRID))
-    cgprime_start (&s->prime);
+    {
+      /* read once: the memory cgroup's parent comes from it too */
+      ohr_error_t e = NULL;
+      if (fs_read_file ("/proc/self/cgroup", 1 << 16, &s->proc_cgroup, NULL,
+                        &e)
+          < 0)
+        ohr_error_free (&e);
+      cgprime_start (&s->prime, s->proc_cgroup);
+    }
   if (fs_ensure_private_dir (s->opts.state_dir, err) < 0)
     return ohr_error_wrap (err, "state directory");
   if (runtime_select (s->opts.runtime, &s->host, s->opts.state_dir, &s->rt,

@@ -65,16 +65,11 @@ prime (void *arg)
 }
 
 void
-cgprime_start (struct cgprime *p)
+cgprime_start (struct cgprime *p, const char *text)
 {
   memset (p, 0, sizeof *p);
-  cleanup_free char *text = NULL;
-  ohr_error_t e = NULL;
-  if (fs_read_file ("/proc/self/cgroup", 1 << 16, &text, NULL, &e) < 0)
-    {
-      ohr_error_free (&e);
-      return;
-    }
+  if (text == NULL)
+    return;
   /* pids: a hierarchy both runtimes join, and a cheap one */
   p->procs = cgprime_procs_path (text, "/sys/fs/cgroup", "pids");
   if (p->procs == NULL)

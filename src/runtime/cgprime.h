@@ -38,7 +38,7 @@ char *cgprime_procs_path (const char *proc_self_cgroup, const char *root,
 
 /* Start the thread (all signals blocked in it); on any failure nothing is
  * started and the run goes on as without. */
-void cgprime_start (struct cgprime *p);
+void cgprime_start (struct cgprime *p, const char *proc_self_cgroup);
 
 /* Wait for the thread, if one was started. */
 void cgprime_finish (struct cgprime *p);

@@ -28,6 +28,18 @@ memcg_parent_dir (const char *text, const char *root)
 }
 
 char *
+memcg_parent_usable (const char *text)
+{
+  char *dir = text ? memcg_parent_dir (text, "/sys/fs/cgroup") : NULL;
+  if (dir && access (dir, W_OK | X_OK) < 0)
+    {
+      free (dir);
+      return NULL;
+    }
+  return dir;
+}
+
+char *
 memcg_parent_here (void)
 {
   cleanup_free char *text = NULL;
@@ -37,13 +49,7 @@ memcg_parent_here (void)
       ohr_error_free (&e);
       return NULL;
     }
-  char *dir = memcg_parent_dir (text, "/sys/fs/cgroup");
-  if (dir && access (dir, W_OK | X_OK) < 0)
-    {
-      free (dir);
-      return NULL;
-    }
-  return dir;
+  return memcg_parent_usable (text);
 }
 
 static int

@@ -47,9 +47,11 @@ struct memcg
  * unit tests. */
 char *memcg_parent_dir (const char *proc_self_cgroup, const char *root);
 
-/* This process's memory cgroup directory on this host (/proc/self/cgroup,
- * /sys/fs/cgroup), when it exists and this process may make children in
- * it; NULL otherwise. */
+/* memcg_parent_dir's directory under /sys/fs/cgroup, when it exists and
+ * this process may make children in it; NULL otherwise (or for NULL). */
+char *memcg_parent_usable (const char *proc_self_cgroup);
+
+/* The same from this process's /proc/self/cgroup, read here. */
 char *memcg_parent_here (void);
 
 /* Make PARENT/NAME with memory.limit_in_bytes LIMIT (and the memory+swap

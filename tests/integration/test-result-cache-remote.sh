@@ -278,19 +278,9 @@ fi
 # store and the server end with one entry, and a ninth run with an
 # empty local store gets it from the server
 rt=$(runtimes | sed -n 1p)
-cat >"$T/par.sh" <<'SH'
-#!/bin/sh
-echo "cargo:rustc-env=P=1"
-head -c 65536 /dev/urandom >"$OUT_DIR/blob"
-echo done >"$OUT_DIR/mark"
-SH
+par_checkouts 9 /dev/urandom
 export OCI_HOST_RUNNER_CACHE_DIR=$T/par-store
 pids=()
-for i in 1 2 3 4 5 6 7 8 9; do
-  d=$T/par$i
-  mkdir -p "$d/pkg" "$d/target/debug/build/pkg-0000/out" "$d/target/debug/build/pkg-1111"
-  install -m 755 "$T/par.sh" "$d/target/debug/build/pkg-1111/build-script-build"
-done
 par_run() { # i
   local d=$T/par$1
   (cd "$d/pkg" && OUT_DIR=$d/target/debug/build/pkg-0000/out CARGO_MANIFEST_DIR=$d/pkg \
@@ -304,14 +294,6 @@ done
 failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 check "eight runs at once on one store and one server all succeed" assert_eq 0 "$failed" "failed runs"
-par_complete() { # i...: each OUT_DIR whole, each stdout printed or replayed
-  local i d
-  for i in "$@"; do
-    d=$T/par$i/target/debug/build/pkg-0000/out
-    [ "$(cat "$d/mark")" = done ] && [ "$(stat -c %s "$d/blob")" = 65536 ] &&
-      grep -x 'cargo:rustc-env=P=1' "$T/par$i/out" >/dev/null || { echo "# run $i incomplete" >&2; return 1; }
-  done
-}
 check "... each OUT_DIR complete, each stdout printed or replayed" par_complete 1 2 3 4 5 6 7 8
 check "... no warning, no notice" bash -c "! grep -h 'warning: result cache\|notice: result cache' $T/par[1-8]/err"
 check "... the server holds one entry and its signature" \

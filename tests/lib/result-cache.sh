@@ -91,3 +91,28 @@ done
 SH
   chown -R "$TEST_USER" "$T/u"
 }
+
+# par_checkouts N SOURCE: N checkouts $T/par1..N (another path each) of one
+# fake-Cargo package whose script prints a directive and writes OUT_DIR's
+# mark and a 64 KiB blob from SOURCE (/dev/zero, or /dev/urandom to tell
+# whose bytes a hit restored); the script is also at $T/par.sh
+par_checkouts() {
+  local i d
+  printf '#!/bin/sh\necho "cargo:rustc-env=P=1"\nhead -c 65536 %s >"$OUT_DIR/blob"\necho done >"$OUT_DIR/mark"\n' "$2" >"$T/par.sh"
+  for i in $(seq "$1"); do
+    d=$T/par$i
+    mkdir -p "$d/pkg" "$d/target/debug/build/pkg-0000/out" "$d/target/debug/build/pkg-1111"
+    install -m 755 "$T/par.sh" "$d/target/debug/build/pkg-1111/build-script-build"
+  done
+}
+
+# par_complete I...: each such checkout's OUT_DIR whole and its stdout
+# (in $T/parI/out) holding the directive, printed or replayed
+par_complete() {
+  local i d
+  for i in "$@"; do
+    d=$T/par$i/target/debug/build/pkg-0000/out
+    [ "$(cat "$d/mark")" = done ] && [ "$(stat -c %s "$d/blob")" = 65536 ] &&
+      grep -x 'cargo:rustc-env=P=1' "$T/par$i/out" >/dev/null || { echo "# run $i incomplete" >&2; return 1; }
+  done
+}

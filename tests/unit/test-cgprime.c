@@ -70,7 +70,11 @@ test_live (void **state)
   assert_int_equal (
       fs_read_file ("/proc/self/cgroup", 1 << 16, &before, NULL, &e), 0);
   struct cgprime p;
-  cgprime_start (&p);
+  /* nothing to read from: nothing started */
+  cgprime_start (&p, NULL);
+  assert_false (p.started);
+  cgprime_finish (&p);
+  cgprime_start (&p, before);
   /* with a v1 pids hierarchy there is a file to write to */
   cleanup_free char *procs
       = cgprime_procs_path (before, "/sys/fs/cgroup", "pids");

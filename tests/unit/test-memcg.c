@@ -53,6 +53,9 @@ test_parent (void **state)
   /* v2 only, or no memory controller: none */
   expect ("0::/user.slice\n", NULL);
   expect ("8:pids:/\n4:memoryx:/\n", NULL);
+  /* no text, or a directory that is not there: not usable */
+  assert_null (memcg_parent_usable (NULL));
+  assert_null (memcg_parent_usable ("4:memory:/ohr-no-such-cgroup-here\n"));
 }
 
 /* As root where the v1 memory controller is: a cgroup under this
