@@ -123,6 +123,8 @@ place_input (struct vdir *root, const struct cache_input *in,
     }
   struct merkle_options o
       = { .memo = memo, .skip = in->skip, .empty = in->empty };
+  if (memo && memo_scope (memo, in->host, err) < 0)
+    return -1;
   if (merkle_path (in->host, &o, &d->node, err) < 0)
     return ohr_error_wrap (err, "input '%s'", in->container);
   return 0;
@@ -300,6 +302,11 @@ cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
       const char *h = "missing";
       if (fs_exists (paths[i]))
         {
+          if (memo && memo_scope (memo, paths[i], err) < 0)
+            {
+              rc = -1;
+              break;
+            }
           if (merkle_path (paths[i], &o, &n, err) < 0)
             {
               rc = -1;
@@ -326,15 +333,15 @@ int
 cache_key_of_request (const char *store_dir, struct cache_request *req,
                       struct cache_key *out, ohr_error_t *err)
 {
-  cleanup_free char *memo_path = fs_path_join (store_dir, "results-memo");
-  if (memo_path == NULL)
+  cleanup_free char *memo_dir = fs_path_join (store_dir, CACHE_MEMO_DIR);
+  if (memo_dir == NULL)
     return ohr_error_nomem (err);
   struct memo memo;
-  if (memo_load (memo_path, &memo, err) < 0)
+  if (memo_load (memo_dir, &memo, err) < 0)
     return -1;
   int r = cache_key_compute (req, &memo, out, err);
   ohr_error_t ignored = NULL;
-  memo_save (&memo, memo_path, &ignored);
+  memo_save (&memo, &ignored);
   ohr_error_free (&ignored);
   memo_clear (&memo);
   return r;

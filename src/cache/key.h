@@ -106,7 +106,7 @@ int cache_key_compute (struct cache_request *r, struct memo *memo,
 void cache_key_clear (struct cache_key *k);
 
 /* The key of the encoded request in the file request_path, with the memo
- * kept in STORE/results-memo (a memo not saved costs time, never
+ * kept in STORE/results-memo.d (memo.h; a memo not saved costs time, never
  * correctness).  The store helper and the lookup helper both use it. */
 int cache_key_of_file (const char *store_dir, const char *request_path,
                        struct cache_key *out, ohr_error_t *err);

@@ -1,21 +1,27 @@
-/* memo.c: see memo.h.  File format: one entry a line,
+/* memo.c: see memo.h.  A shard's file format: one entry a line,
  *   DEV INO SIZE MTIME_NS CTIME_NS HEX PATH\n
  * (paths with a newline are never remembered). */
 #define _GNU_SOURCE
 #include "cache/memo.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
 #define MEMO_MAX_FILE (64u << 20)
+/* a shard read but not written gets a new mtime this often */
+#define MEMO_REFRESH_NS (86400LL * 1000000000LL)
 
 static long long
 ns_of (const struct timespec *ts)
@@ -40,7 +46,7 @@ hash_path (const char *s)
 }
 
 static struct memo_entry *
-slot (const struct memo *m, const char *path)
+slot (const struct memo_shard *m, const char *path)
 {
   size_t i = hash_path (path) & (m->cap - 1);
   while (m->v[i].path && strcmp (m->v[i].path, path) != 0)
@@ -49,7 +55,7 @@ slot (const struct memo *m, const char *path)
 }
 
 static int
-grow (struct memo *m)
+grow (struct memo_shard *m)
 {
   size_t cap = m->cap ? m->cap * 2 : 1024;
   struct memo_entry *old = m->v;
@@ -70,7 +76,7 @@ grow (struct memo *m)
 
 /* Takes e->path. */
 static int
-insert (struct memo *m, struct memo_entry *e)
+insert (struct memo_shard *m, struct memo_entry *e)
 {
   if ((m->n + 1) * 2 > m->cap && grow (m) < 0)
     {
@@ -114,34 +120,28 @@ parse_numbers (const char **p, long long *v, int n)
   return 0;
 }
 
-int
-memo_load (const char *path, struct memo *out, ohr_error_t *err)
+static void
+shard_clear (struct memo_shard *sh)
 {
-  memset (out, 0, sizeof *out);
-  struct timespec now;
-  clock_gettime (CLOCK_REALTIME, &now);
-  out->now_ns = ns_of (&now);
-  if (grow (out) < 0)
-    return ohr_error_nomem (err);
-  cleanup_free char *data = NULL;
-  size_t len = 0;
-  ohr_error_t ignored = NULL;
-  if (fs_read_file (path, MEMO_MAX_FILE, &data, &len, &ignored) < 0)
-    {
-      ohr_error_free (&ignored);
-      return 0;
-    }
+  for (size_t i = 0; i < sh->cap; i++)
+    free (sh->v[i].path);
+  free (sh->v);
+  sh->v = NULL;
+  sh->cap = sh->n = 0;
+}
+
+/* Parse a shard's text into sh (a malformed line is skipped). */
+static int
+shard_parse (struct memo_shard *sh, char *data, size_t len)
+{
   /* room for every line at once: no rehashing while loading */
   size_t lines = 0;
   for (const char *c = data; (c = memchr (c, '\n', (size_t)(data + len - c)));
        c++)
     lines++;
-  while ((lines + 1) * 2 > out->cap)
-    if (grow (out) < 0)
-      {
-        memo_clear (out);
-        return ohr_error_nomem (err);
-      }
+  while ((lines + 1) * 2 > sh->cap)
+    if (grow (sh) < 0)
+      return -1;
   for (char *line = data, *nl; line < data + len; line = nl + 1)
     {
       nl = memchr (line, '\n', (size_t)(data + len - line));
@@ -160,21 +160,105 @@ memo_load (const char *path, struct memo *out, ohr_error_t *err)
                               .ctime_ns = v[4] };
       memcpy (e.hex, p, 64);
       e.hex[64] = '\0';
-      if ((e.path = strdup (p + 65)) == NULL || insert (out, &e) < 0)
-        {
-          memo_clear (out);
-          return ohr_error_nomem (err);
-        }
+      if ((e.path = strdup (p + 65)) == NULL || insert (sh, &e) < 0)
+        return -1;
     }
   return 0;
 }
 
-const char *
-memo_get (const struct memo *m, const char *path, const struct stat *st)
+/* Read the shard's file, once.  Missing or unreadable: empty.  A file
+ * read but not written for a day gets a new mtime (memo_prune). */
+static int
+shard_load (const struct memo *m, struct memo_shard *sh)
 {
-  if (m->cap == 0)
+  if (sh->loaded)
+    return 0;
+  sh->loaded = true;
+  if (grow (sh) < 0)
+    return -1;
+  if (m->dir == NULL)
+    return 0;
+  cleanup_free char *path = fs_path_join (m->dir, sh->name);
+  if (path == NULL)
+    return -1;
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)
+      || (size_t)st.st_size > MEMO_MAX_FILE)
+    return 0;
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  ohr_error_t ignored = NULL;
+  if (fs_read_fd (fd, NULL, MEMO_MAX_FILE, OHR_ERR_INTERNAL, &data, &len,
+                  &ignored)
+      < 0)
+    {
+      ohr_error_free (&ignored);
+      return 0;
+    }
+  if (m->now_ns - ns_of (&st.st_mtim) > MEMO_REFRESH_NS)
+    (void)futimens (fd, NULL);
+  return shard_parse (sh, data, len);
+}
+
+int
+memo_load (const char *dir, struct memo *out, ohr_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  out->now_ns = ns_of (&now);
+  if (dir && (out->dir = strdup (dir)) == NULL)
+    return ohr_error_nomem (err);
+  return memo_scope (out, "/", err);
+}
+
+int
+memo_scope (struct memo *m, const char *root, ohr_error_t *err)
+{
+  char name[17];
+  snprintf (name, sizeof name, "%016llx",
+            (unsigned long long)hash_path (root));
+  for (size_t i = 0; i < m->n_shards; i++)
+    if (strcmp (m->shards[i].name, name) == 0)
+      {
+        m->cur = i;
+        return 0;
+      }
+  struct memo_shard *v
+      = reallocarray (m->shards, m->n_shards + 1, sizeof *m->shards);
+  if (v == NULL)
+    return ohr_error_nomem (err);
+  m->shards = v;
+  m->cur = m->n_shards++;
+  memset (&v[m->cur], 0, sizeof *v);
+  memcpy (v[m->cur].name, name, sizeof name);
+  return 0;
+}
+
+/* The scope's shard, read; NULL when memory runs out (or before
+ * memo_load). */
+static struct memo_shard *
+current (struct memo *m)
+{
+  if (m->n_shards == 0)
     return NULL;
-  const struct memo_entry *e = slot (m, path);
+  struct memo_shard *sh = &m->shards[m->cur];
+  if (shard_load (m, sh) < 0)
+    {
+      shard_clear (sh);
+      return NULL;
+    }
+  return sh;
+}
+
+const char *
+memo_get (struct memo *m, const char *path, const struct stat *st)
+{
+  const struct memo_shard *sh = current (m);
+  if (sh == NULL || sh->cap == 0)
+    return NULL;
+  const struct memo_entry *e = slot (sh, path);
   if (e->path == NULL || e->dev != st->st_dev || e->ino != st->st_ino
       || e->size != st->st_size || e->mtime_ns != ns_of (&st->st_mtim)
       || e->ctime_ns != ns_of (&st->st_ctim))
@@ -190,27 +274,28 @@ memo_put (struct memo *m, const char *path, const struct stat *st,
   if (strchr (path, '\n') || path[0] != '/' || m->now_ns - mt < MEMO_RACY_NS
       || m->now_ns - ct < MEMO_RACY_NS)
     return 0;
+  struct memo_shard *sh = current (m);
+  if (sh == NULL)
+    return ohr_error_nomem (err);
   struct memo_entry e = { .dev = st->st_dev,
                           .ino = st->st_ino,
                           .size = st->st_size,
                           .mtime_ns = mt,
                           .ctime_ns = ct };
   snprintf (e.hex, sizeof e.hex, "%s", hex);
-  if ((e.path = strdup (path)) == NULL || insert (m, &e) < 0)
+  if ((e.path = strdup (path)) == NULL || insert (sh, &e) < 0)
     return ohr_error_nomem (err);
-  m->dirty = true;
+  sh->dirty = true;
   return 0;
 }
 
-int
-memo_save (struct memo *m, const char *path, ohr_error_t *err)
+static int
+shard_save (const struct memo *m, struct memo_shard *sh, ohr_error_t *err)
 {
-  if (!m->dirty)
-    return 0;
   struct buf b = { 0 };
-  for (size_t i = 0; i < m->cap; i++)
+  for (size_t i = 0; i < sh->cap; i++)
     {
-      const struct memo_entry *e = &m->v[i];
+      const struct memo_entry *e = &sh->v[i];
       char *line = NULL;
       if (e->path == NULL)
         continue;
@@ -226,19 +311,70 @@ memo_save (struct memo *m, const char *path, ohr_error_t *err)
         }
       free (line);
     }
-  int r
-      = fs_write_atomic (path, b.data ? b.data : "", b.len, 0600, false, err);
+  cleanup_free char *path = fs_path_join (m->dir, sh->name);
+  int r = path == NULL ? ohr_error_nomem (err)
+                       : fs_write_atomic (path, b.data ? b.data : "", b.len,
+                                          0600, false, err);
   buf_clear (&b);
   if (r == 0)
-    m->dirty = false;
+    sh->dirty = false;
   return r;
+}
+
+int
+memo_save (struct memo *m, ohr_error_t *err)
+{
+  if (m->dir == NULL)
+    return 0;
+  bool made = false;
+  for (size_t i = 0; i < m->n_shards; i++)
+    {
+      if (!m->shards[i].dirty)
+        continue;
+      if (!made && mkdir (m->dir, 0700) < 0 && errno != EEXIST)
+        return ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                "cannot create '%s'", m->dir);
+      made = true;
+      if (shard_save (m, &m->shards[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+memo_prune (const char *dir, const char *legacy, long long max_age_s,
+            size_t *removed, ohr_error_t *err)
+{
+  *removed = 0;
+  if (legacy && unlink (legacy) == 0)
+    (*removed)++;
+  cleanup_dir DIR *d = opendir (dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0
+                           : ohr_error_errno (err, errno, OHR_ERR_INTERNAL,
+                                              "cannot open '%s'", dir);
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
+  struct dirent *de;
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      if (de->d_name[0] == '.'
+          || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (now.tv_sec - st.st_mtim.tv_sec > max_age_s
+          && unlinkat (dirfd (d), de->d_name, 0) == 0)
+        (*removed)++;
+    }
+  return 0;
 }
 
 void
 memo_clear (struct memo *m)
 {
-  for (size_t i = 0; i < m->cap; i++)
-    free (m->v[i].path);
-  free (m->v);
+  for (size_t i = 0; i < m->n_shards; i++)
+    shard_clear (&m->shards[i]);
+  free (m->shards);
+  free (m->dir);
   memset (m, 0, sizeof *m);
 }

@@ -238,6 +238,8 @@ cache_toolchain_identity (const char *root, char *const *skip,
                           struct memo *memo, char out[65], ohr_error_t *err)
 {
   struct id_state s = { .root = root, .skip = skip, .memo = memo };
+  if (memo && memo_scope (memo, root, err) < 0)
+    return -1;
   struct digest_ctx *ctx = digest_new ();
   cleanup_free char *components = NULL;
   if (ctx == NULL)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cache/maint.h"
+#include "cache/memo.h"
 #include "cli/cache-cmd.h"
 #include "cli/dispatch.h"
 #include "cli/exitcodes.h"
@@ -397,6 +398,18 @@ cmd_cache (struct store_cli *cli, ohr_error_t *err)
         return -1;
       cleanup_free char *f = human_size (freed);
       printf ("removed %zu results (%s)\n", removed, f ? f : "?");
+      /* the memo's shards of trees no run has walked for a while */
+      cleanup_free char *dir = fs_path_join (store_dir (st), CACHE_MEMO_DIR);
+      cleanup_free char *legacy
+          = fs_path_join (store_dir (st), CACHE_MEMO_LEGACY);
+      size_t pruned = 0;
+      if (dir == NULL || legacy == NULL)
+        return ohr_error_nomem (err);
+      if (memo_prune (dir, legacy, MEMO_UNUSED_S, &pruned, err) < 0)
+        return -1;
+      if (pruned)
+        printf ("removed %zu memo files unused for %d days\n", pruned,
+                (int)(MEMO_UNUSED_S / 86400));
       return 0;
     }
   if (strcmp (what, "rm") == 0 && cli->args[1] && cli->args[2] == NULL)

@@ -183,10 +183,27 @@ check "... and its hit index" bash -c "[ -z \"\$(ls '$IDX')\" ]"
 rm -f "$OUT_DIR"/*
 run "$SCRIPT"
 check "... so the next run misses, and is stored again" assert_file_has "$T/err" "result-cache: miss $KEY \\(stored\\)$"
+# The memo of file digests: a shard per tree a key walks, read only by
+# the runs that walk it; a hit brings the shards it read back to now, and
+# cache gc removes those no run has read for 30 days (and an earlier
+# version's single-file memo).
+MEMO=$OCI_HOST_RUNNER_CACHE_DIR/results-memo.d
+check "the memo is kept in shards, one per tree walked" \
+  bash -c "[ \$(ls '$MEMO' | wc -l) -ge 3 ]"
+shards=$(ls "$MEMO" | wc -l)
+printf '1 2 3 4 5 %064d /gone/file\n' 0 >"$MEMO/0000000000000000"
+touch -d '40 days ago' "$MEMO"/*
+echo old >"$OCI_HOST_RUNNER_CACHE_DIR/results-memo"
+rm -f "$OUT_DIR"/*
+run "$SCRIPT"
+check "a hit reads its trees' shards and keeps them" \
+  bash -c "grep -q 'result-cache: hit ' '$T/err' && [ -n \"\$(find '$MEMO' -type f -newermt '1 day ago')\" ]"
 rc=0
 "$OHR" cache gc --max-size 0 >"$T/gc" 2>&1 || rc=$?
 check "cache gc --max-size 0 removes every result" \
   bash -c "[ $rc -eq 0 ] && grep -q '^removed 1 results' '$T/gc' && '$OHR' cache stats | grep -qx 'entries: 0'"
+check "... and the memo shards no run read for 30 days, and the old memo" \
+  bash -c "grep -qx 'removed [0-9]* memo files unused for 30 days' '$T/gc' && [ ! -e '$MEMO/0000000000000000' ] && [ ! -e '$OCI_HOST_RUNNER_CACHE_DIR/results-memo' ] && [ -n \"\$(ls '$MEMO')\" ] && [ \$(ls '$MEMO' | wc -l) -le $shards ]"
 check "... and every hit index" bash -c "[ -z \"\$(ls '$IDX')\" ]"
 rc=0
 "$OHR" cache rm 0123456789ab >"$T/rm" 2>&1 || rc=$?

@@ -13,11 +13,13 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/key.h"
@@ -352,6 +354,26 @@ test_fifo_refused (void **state)
   cache_request_clear (&r);
 }
 
+/* The only file in dir (a memo directory with one shard), a fresh
+ * string. */
+static char *
+only_file (const char *dir)
+{
+  DIR *d = opendir (dir);
+  assert_non_null (d);
+  char *found = NULL;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.')
+      {
+        assert_null (found);
+        found = fs_path_join (dir, de->d_name);
+      }
+  closedir (d);
+  assert_non_null (found);
+  return found;
+}
+
 /* The memo: used only while every stat field matches; racy entries are
  * not kept; saved and loaded back. */
 static void
@@ -359,7 +381,7 @@ test_memo (void **state)
 {
   ohr_error_t err = NULL;
   struct memo m;
-  cleanup_free char *path = fs_path_join (tmp, "memo");
+  cleanup_free char *path = fs_path_join (tmp, "memo.d");
   assert_int_equal (memo_load (path, &m, &err), 0);
   struct stat st = { .st_dev = 1, .st_ino = 2, .st_size = 3 };
   st.st_mtim.tv_sec = 1000;
@@ -397,19 +419,21 @@ test_memo (void **state)
       st.st_ino = (ino_t)i;
       assert_int_equal (memo_put (&m, p, &st, hex, &err), 0);
     }
-  assert_int_equal (memo_save (&m, path, &err), 0);
+  assert_int_equal (memo_save (&m, &err), 0);
   memo_clear (&m);
+  cleanup_free char *shard = only_file (path);
   assert_int_equal (memo_load (path, &m, &err), 0);
   st.st_ino = 2999;
   assert_string_equal (memo_get (&m, "/x/f2999", &st), hex);
   st.st_ino = 2;
   assert_string_equal (memo_get (&m, "/x/a", &st), hex);
   memo_clear (&m);
-  /* a malformed memo is an empty one */
+  /* a malformed shard is an empty one */
   assert_int_equal (
-      fs_write_atomic (path, "garbage\n1 2\n", 12, 0600, false, &err), 0);
+      fs_write_atomic (shard, "garbage\n1 2\n", 12, 0600, false, &err), 0);
   assert_int_equal (memo_load (path, &m, &err), 0);
-  assert_int_equal (m.n, 0);
+  assert_null (memo_get (&m, "/x/a", &st));
+  assert_int_equal (m.shards[m.cur].n, 0);
   memo_clear (&m);
   /* each line stands alone: the bad ones are skipped, the good one kept */
   const char *lines
@@ -429,16 +453,87 @@ test_memo (void **state)
         "0000000000000000000000000000000000000000000000000000000000000001 "
         "/cut";
   assert_int_equal (
-      fs_write_atomic (path, lines, strlen (lines), 0600, false, &err), 0);
+      fs_write_atomic (shard, lines, strlen (lines), 0600, false, &err), 0);
   assert_int_equal (memo_load (path, &m, &err), 0);
-  assert_int_equal (m.n, 1);
   struct stat f = { .st_dev = 7, .st_ino = 8, .st_size = 9 };
   f.st_mtim.tv_nsec = 10;
   f.st_ctim.tv_nsec = 11;
   assert_string_equal (memo_get (&m, "/f", &f),
                        "0000000000000000000000000000000000000000000000000000"
                        "000000000001");
+  assert_int_equal (m.shards[m.cur].n, 1);
   memo_clear (&m);
+}
+
+/* Shards: an entry belongs to the scope it was put in; a run reads only
+ * the shards of the scopes it uses; cache gc's prune removes the shards
+ * not read for MEMO_UNUSED_S, and reading an old shard keeps it. */
+static void
+test_memo_shards (void **state)
+{
+  ohr_error_t err = NULL;
+  struct memo m;
+  cleanup_free char *dir = fs_path_join (tmp, "shards.d");
+  cleanup_free char *legacy = fs_path_join (tmp, "results-memo");
+  const char *hex
+      = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  struct stat st = { .st_dev = 1, .st_ino = 2, .st_size = 3 };
+  st.st_mtim.tv_sec = 1000;
+  st.st_ctim.tv_sec = 1000;
+  assert_int_equal (memo_load (dir, &m, &err), 0);
+  assert_int_equal (memo_scope (&m, "/crates/a", &err), 0);
+  assert_int_equal (memo_put (&m, "/crates/a/lib.rs", &st, hex, &err), 0);
+  assert_int_equal (memo_scope (&m, "/crates/b", &err), 0);
+  assert_null (memo_get (&m, "/crates/a/lib.rs", &st));
+  assert_int_equal (memo_put (&m, "/crates/b/lib.rs", &st, hex, &err), 0);
+  assert_int_equal (memo_save (&m, &err), 0);
+  memo_clear (&m);
+  /* a run that walks only b reads only b's shard */
+  assert_int_equal (memo_load (dir, &m, &err), 0);
+  assert_int_equal (memo_scope (&m, "/crates/b", &err), 0);
+  assert_string_equal (memo_get (&m, "/crates/b/lib.rs", &st), hex);
+  size_t loaded = 0;
+  for (size_t i = 0; i < m.n_shards; i++)
+    loaded += m.shards[i].loaded;
+  assert_int_equal (loaded, 1);
+  assert_int_equal (memo_scope (&m, "/crates/a", &err), 0);
+  assert_string_equal (memo_get (&m, "/crates/a/lib.rs", &st), hex);
+  memo_clear (&m);
+  /* both shards 40 days old; reading a's brings it back to now */
+  DIR *d = opendir (dir);
+  assert_non_null (d);
+  struct dirent *de;
+  size_t files = 0;
+  struct timespec old[2] = { { .tv_sec = time (NULL) - 40 * 86400 },
+                             { .tv_sec = time (NULL) - 40 * 86400 } };
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.')
+      {
+        assert_int_equal (utimensat (dirfd (d), de->d_name, old, 0), 0);
+        files++;
+      }
+  closedir (d);
+  assert_int_equal (files, 2);
+  assert_int_equal (memo_load (dir, &m, &err), 0);
+  assert_int_equal (memo_scope (&m, "/crates/a", &err), 0);
+  assert_string_equal (memo_get (&m, "/crates/a/lib.rs", &st), hex);
+  memo_clear (&m);
+  assert_int_equal (fs_write_atomic (legacy, "x\n", 2, 0600, false, &err), 0);
+  size_t removed = 0;
+  assert_int_equal (memo_prune (dir, legacy, MEMO_UNUSED_S, &removed, &err),
+                    0);
+  assert_int_equal (removed, 2); /* b's shard and the legacy file */
+  assert_false (fs_exists (legacy));
+  assert_int_equal (memo_load (dir, &m, &err), 0);
+  assert_int_equal (memo_scope (&m, "/crates/a", &err), 0);
+  assert_string_equal (memo_get (&m, "/crates/a/lib.rs", &st), hex);
+  assert_int_equal (memo_scope (&m, "/crates/b", &err), 0);
+  assert_null (memo_get (&m, "/crates/b/lib.rs", &st));
+  memo_clear (&m);
+  /* a missing directory prunes nothing */
+  cleanup_free char *none = fs_path_join (tmp, "none.d");
+  assert_int_equal (memo_prune (none, NULL, 0, &removed, &err), 0);
+  assert_int_equal (removed, 0);
 }
 
 /* With a memo, the key is the same, and an entry is used: a file whose
@@ -458,17 +553,27 @@ test_key_uses_memo (void **state)
   key_of (&s, k0);
   struct memo m;
   ohr_error_t err = NULL;
-  cleanup_free char *path = fs_path_join (tmp, "memo");
+  cleanup_free char *path = fs_path_join (tmp, "memo.d");
   assert_int_equal (memo_load (path, &m, &err), 0);
   m.now_ns += 10 * MEMO_RACY_NS;
+  struct cache_request r;
+  struct cache_key k;
+  request (&s, &r);
+  /* in the shard of the input that holds it, as the key's walk scopes it */
+  bool scoped = false;
+  for (size_t i = 0; i < r.n_inputs; i++)
+    if (strncmp (lib, r.inputs[i].host, strlen (r.inputs[i].host)) == 0
+        && lib[strlen (r.inputs[i].host)] == '/')
+      {
+        assert_int_equal (memo_scope (&m, r.inputs[i].host, &err), 0);
+        scoped = true;
+      }
+  assert_true (scoped);
   assert_int_equal (memo_put (&m, lib, &st,
                               "00000000000000000000000000000000"
                               "00000000000000000000000000000000",
                               &err),
                     0);
-  struct cache_request r;
-  struct cache_key k;
-  request (&s, &r);
   assert_int_equal (cache_key_compute (&r, &m, &k, &err), 0);
   assert_string_not_equal (k.hex, k0);
   cache_key_clear (&k);
@@ -490,6 +595,7 @@ main (void)
     T (test_nested_inputs),
     T (test_fifo_refused),
     T (test_memo),
+    T (test_memo_shards),
     T (test_key_uses_memo),
   };
 #undef T
