@@ -268,6 +268,24 @@ assert_map (const struct view *v, const char *value, const char *want)
   free (got);
 }
 
+/* The directive line comes back out as want, with no note. */
+static void
+assert_maps_back (const struct directive_pathmap *pm, const char *line,
+                  const char *want)
+{
+  char *back = NULL;
+  size_t back_len = 0;
+  ohr_error_t err = NULL;
+  struct directive_notes notes = { 0 };
+  assert_int_equal (directive_map_line (pm, line, strlen (line), &back,
+                                        &back_len, &notes, &err),
+                    1);
+  assert_string_equal (back, want);
+  assert_int_equal (notes.n, 0);
+  directive_notes_clear (&notes);
+  free (back);
+}
+
 /* ---- identity paths: inside is outside */
 
 static void
@@ -497,21 +515,13 @@ test_map_both_ways (void **state)
       assert_non_null (inside);
       if (strncmp (inside, LAYOUT_CARGO_ROOT "/", 6) != 0)
         fail_msg ("'%s' maps to '%s', not under /cargo", host[i], inside);
-      char *line = NULL, *want = NULL, *back = NULL;
-      size_t back_len = 0;
+      char *line = NULL, *want = NULL;
       assert_true (asprintf (&line, "cargo::rerun-if-changed=%s", inside) > 0);
       assert_true (asprintf (&want, "cargo::rerun-if-changed=%s", host[i])
                    > 0);
-      struct directive_notes notes = { 0 };
-      assert_int_equal (directive_map_line (pm, line, strlen (line), &back,
-                                            &back_len, &notes, &err),
-                        1);
-      assert_string_equal (back, want);
-      assert_int_equal (notes.n, 0);
-      directive_notes_clear (&notes);
+      assert_maps_back (pm, line, want);
       free (line);
       free (want);
-      free (back);
       free (inside);
     }
   /* a path the script names above OUT_DIR's mounts (cbindgen's
@@ -526,18 +536,7 @@ test_map_both_ways (void **state)
       "cargo::rerun-if-changed=" OUT "/x" },
   };
   for (size_t i = 0; i < sizeof target_line / sizeof *target_line; i++)
-    {
-      char *back = NULL;
-      size_t back_len = 0;
-      struct directive_notes notes = { 0 };
-      assert_int_equal (directive_map_line (pm, target_line[i][0],
-                                            strlen (target_line[i][0]), &back,
-                                            &back_len, &notes, &err),
-                        1);
-      assert_string_equal (back, target_line[i][1]);
-      assert_int_equal (notes.n, 0);
-      free (back);
-    }
+    assert_maps_back (pm, target_line[i][0], target_line[i][1]);
   /* the second toolchain has its own place */
   assert_map (v, TC2, LAYOUT_CARGO_TOOLCHAIN "-2");
   assert_ro_bind (v, LAYOUT_CARGO_TOOLCHAIN "-2", TC2);
@@ -911,18 +910,7 @@ test_workspace_named_in_values (void **state)
       "cargo::warning=flags --remap-path-prefix=" PKG "=/src" },
   };
   for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
-    {
-      char *back = NULL;
-      size_t back_len = 0;
-      struct directive_notes notes = { 0 };
-      assert_int_equal (directive_map_line (pm_back, lines[i][0],
-                                            strlen (lines[i][0]), &back,
-                                            &back_len, &notes, &err),
-                        1);
-      assert_string_equal (back, lines[i][1]);
-      directive_notes_clear (&notes);
-      free (back);
-    }
+    assert_maps_back (pm_back, lines[i][0], lines[i][1]);
   directive_pathmap_free (pm_back);
   free (maps);
   /* a generated file naming /cargo/workspace names nothing on the host;
