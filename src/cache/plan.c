@@ -85,7 +85,8 @@ add_pairs (const struct cache_plan_input *in, struct cache_request *r,
     {
       const struct path_pair *p = &in->view->pairs[i];
       struct cache_input *ci;
-      if (strcmp (p->host, ctx->out_dir) == 0
+      /* an unmounted pair is text in values, no input (view.h) */
+      if (p->unmounted || strcmp (p->host, ctx->out_dir) == 0
           || (ctx->build_dir && strcmp (p->host, ctx->build_dir) == 0))
         continue;
       if (cache_request_add_input (r, p->container, p->host, &ci, err) < 0

@@ -700,8 +700,28 @@ view_input_of (struct run_state *s, struct view_input *out)
     .build_subtrees = s->cache_subtrees,
     .userns = s->mapped,
     .tmpfs_size = s->eff.settings.tmpfs,
+    .build_workspace = s->src.build_workspace,
   };
   *out = li;
+}
+
+/* -v: how values name the workspace Cargo builds (view.h), or that
+ * nothing maps it when the package's view does not show it. */
+static void
+verbose_workspace (const struct run_state *s, const struct view *l)
+{
+  if (s->opts.paths != PATHS_CANONICAL)
+    return;
+  for (size_t i = 0; i < l->n_pairs; i++)
+    if (strcmp (l->pairs[i].container, LAYOUT_CARGO_WORKSPACE) == 0)
+      {
+        verbose (s, "values: '%s' named %s (not mounted)", l->pairs[i].host,
+                 LAYOUT_CARGO_WORKSPACE);
+        return;
+      }
+  if (s->src.build_workspace == NULL && s->src.kind != PKGSOURCE_PATH)
+    verbose (s, "values: the workspace is unknown (the target directory is "
+                "not <workspace>/target): paths in it are left as they are");
 }
 
 static int
@@ -762,6 +782,7 @@ generate (struct run_state *s, ohr_error_t *err)
   mountinfo_clear (&mi);
   if (r < 0)
     return -1;
+  verbose_workspace (s, &s->layout);
   if (s->mapped
       && idshift_make_mount_points (s->image->rootfs, &s->layout.mounts, err)
              < 0)
@@ -1570,6 +1591,7 @@ cache_lookup_early (struct run_state *s)
     {
       view_clear (&s->layout);
       s->layout = early;
+      verbose_workspace (s, &s->layout);
       verbose (s, "%s", s->cache.line);
     }
   else

@@ -500,8 +500,8 @@ pkgsource_target_dir (const char *out_dir)
 void
 pkgsource_clear (struct pkgsource *s)
 {
-  free_many (s->root, s->workspace, s->target_dir, s->lock, s->source,
-             s->checksum);
+  free_many (s->root, s->workspace, s->target_dir, s->build_workspace, s->lock,
+             s->source, s->checksum);
   memset (s, 0, sizeof *s);
 }
 
@@ -561,6 +561,24 @@ too_wide (const char *ws, const char *home)
          || (home && home[0] == '/' && fs_path_is_under (home, ws));
 }
 
+/* The workspace Cargo builds, from its default target directory
+ * <workspace>/target (pkgsource.h): 0 and *out set or left NULL, -1 out
+ * of memory. */
+static int
+workspace_of_target (const char *target_dir, const char *home, char **out)
+{
+  const char *base = target_dir ? strrchr (target_dir, '/') : NULL;
+  if (base == NULL || strcmp (base, "/target") != 0)
+    return 0;
+  cleanup_free char *ws = parent_dir (target_dir);
+  cleanup_free char *toml = ws ? fs_path_join (ws, "Cargo.toml") : NULL;
+  if (toml == NULL)
+    return -1;
+  if (fs_exists (toml) && !too_wide (ws, home))
+    *out = steal_pointer (&ws);
+  return 0;
+}
+
 int
 pkgsource_identify (const struct pkgsource_input *in, struct pkgsource *out,
                     ohr_error_t *err)
@@ -573,6 +591,8 @@ pkgsource_identify (const struct pkgsource_input *in, struct pkgsource *out,
   if (find_workspace (in->manifest_dir, home, &s.workspace) < 0)
     goto oom;
   s.target_dir = pkgsource_target_dir (in->out_dir);
+  if (workspace_of_target (s.target_dir, in->home, &s.build_workspace) < 0)
+    goto oom;
   int r = find_entry (in, &s, where, &e);
   if (r < 0)
     goto oom;

@@ -31,6 +31,16 @@
  * open the user's home).  For every other kind root is the package's own
  * directory: a vendored crate under vendor/ is never a member.
  *
+ * The workspace Cargo builds (build_workspace) is told to no build
+ * script: a registry crate's script sees only its own directory.  Cargo's
+ * default target directory is <workspace>/target, so when the target
+ * directory derived from OUT_DIR is named "target" and a Cargo.toml lies
+ * beside it, that directory is taken (not "/", nor one that contains
+ * $HOME: a path package would not see it either).  A target directory
+ * elsewhere (CARGO_TARGET_DIR, --target-dir, build.target-dir) tells
+ * nothing, and a guess next to another project's Cargo.toml only names
+ * another directory: view.h maps it both ways, mounting nothing.
+ *
  * Only the little TOML these files need is read: table headers, and
  * key = "string" lines, with comments, odd spacing and multi-line strings
  * skipped.  Unreadable or malformed files count as absent; the only error
@@ -62,12 +72,13 @@ struct pkgsource_input
 struct pkgsource
 {
   enum pkgsource_kind kind;
-  char *root;       /* what the script may read (see above) */
-  char *workspace;  /* the workspace root found, or NULL */
-  char *target_dir; /* from OUT_DIR, or NULL */
-  char *lock;       /* the Cargo.lock the entry came from, or NULL */
-  char *source;     /* the entry's "source", or NULL */
-  char *checksum;   /* the entry's "checksum", or NULL */
+  char *root;            /* what the script may read (see above) */
+  char *workspace;       /* the workspace root found, or NULL */
+  char *target_dir;      /* from OUT_DIR, or NULL */
+  char *build_workspace; /* the workspace Cargo builds (above), or NULL */
+  char *lock;            /* the Cargo.lock the entry came from, or NULL */
+  char *source;          /* the entry's "source", or NULL */
+  char *checksum;        /* the entry's "checksum", or NULL */
 };
 
 int pkgsource_identify (const struct pkgsource_input *in,

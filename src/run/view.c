@@ -85,8 +85,8 @@ add_pair (struct view *l, const char *host, const char *container,
   if (nv == NULL)
     return ohr_error_nomem (err);
   l->pairs = nv;
-  nv[l->n_pairs].host = strdup (host);
-  nv[l->n_pairs].container = strdup (container);
+  nv[l->n_pairs] = (struct path_pair){ .host = strdup (host),
+                                       .container = strdup (container) };
   l->n_pairs++;
   if (nv[l->n_pairs - 1].host == NULL || nv[l->n_pairs - 1].container == NULL)
     return ohr_error_nomem (err);
@@ -160,9 +160,73 @@ add_source_pairs (const struct view_input *in, struct view *l,
              : 0;
 }
 
+/* A pair for values and directives only (view.h). */
+static int
+add_unmounted_pair (struct view *l, const char *host, const char *container,
+                    ohr_error_t *err)
+{
+  if (add_pair (l, host, container, err) < 0)
+    return -1;
+  l->pairs[l->n_pairs - 1].unmounted = true;
+  return 0;
+}
+
+/* Is host shown already: at or below the host path of a mounted pair, or
+ * the source of a bind of the image or the policy? */
+static bool
+shown (const struct view_input *in, const struct view *l, const char *host)
+{
+  for (size_t i = 0; i < l->n_pairs; i++)
+    if (fs_path_is_under (host, l->pairs[i].host))
+      return true;
+  const struct mount_table *ib = &in->image->binds;
+  for (size_t i = 0; i < ib->n; i++)
+    if (ib->v[i].source && ib->v[i].source[0] == '/'
+        && fs_path_is_under (host, ib->v[i].source))
+      return true;
+  for (size_t i = 0; i < in->n_extra_mounts; i++)
+    if (fs_path_is_under (host, in->extra_mounts[i].source))
+      return true;
+  return false;
+}
+
+/* The workspace Cargo builds, where the view does not show it (view.h):
+ * named LAYOUT_CARGO_WORKSPACE in values; what the image, the policy and
+ * the jobserver mount from below it keeps its place, so that a value
+ * naming it still leads there.  Called with the mounted pairs made. */
+static int
+add_workspace_pairs (const struct view_input *in, struct view *l,
+                     ohr_error_t *err)
+{
+  const char *ws = in->build_workspace;
+  if (in->paths != PATHS_CANONICAL || ws == NULL || ws[0] != '/'
+      || strcmp (ws, "/") == 0 || shown (in, l, ws))
+    return 0;
+  if (add_unmounted_pair (l, ws, LAYOUT_CARGO_WORKSPACE, err) < 0)
+    return -1;
+  const struct mount_table *ib = &in->image->binds;
+  for (size_t i = 0; i < ib->n; i++)
+    if (ib->v[i].source && fs_path_is_under (ib->v[i].source, ws)
+        && add_unmounted_pair (l, ib->v[i].source, ib->v[i].destination, err)
+               < 0)
+      return -1;
+  for (size_t i = 0; i < in->n_extra_mounts; i++)
+    {
+      const struct policy_mount *m = &in->extra_mounts[i];
+      if (fs_path_is_under (m->source, ws)
+          && add_unmounted_pair (l, m->source, m->destination, err) < 0)
+        return -1;
+    }
+  const char *fifo = in->jobserver->fifo;
+  if (fifo && fs_path_is_under (fifo, ws)
+      && add_unmounted_pair (l, fifo, fifo, err) < 0)
+    return -1;
+  return 0;
+}
+
 /* The path pairs of this run: package, OUT_DIR, build dir, script,
- * toolchains, tools mounted alone.  Sorted longest host path first, so the
- * deepest wins. */
+ * toolchains, tools mounted alone, the workspace Cargo builds.  Sorted
+ * longest host path first, so the deepest wins. */
 static int
 build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
 {
@@ -213,6 +277,8 @@ build_pairs (const struct view_input *in, struct view *l, ohr_error_t *err)
       if (add_pair (l, file, place (in, file, canonical), err) < 0)
         return -1;
     }
+  if (add_workspace_pairs (in, l, err) < 0)
+    return -1;
   qsort (l->pairs, l->n_pairs, sizeof *l->pairs, compare_pairs);
   return 0;
 }
@@ -238,7 +304,7 @@ static bool
 pair_below (const struct view *l, const char *host)
 {
   for (size_t i = 0; i < l->n_pairs; i++)
-    if (strcmp (l->pairs[i].host, host) != 0
+    if (!l->pairs[i].unmounted && strcmp (l->pairs[i].host, host) != 0
         && fs_path_is_under (l->pairs[i].host, host))
       return true;
   return false;
@@ -319,6 +385,8 @@ add_binds (const struct view_input *in, struct view *l, ohr_error_t *err)
     {
       const struct path_pair *p = &l->pairs[i];
       int r;
+      if (p->unmounted)
+        continue;
       if (strcmp (p->host, ctx->out_dir) == 0)
         r = mounts_add_bind (t, p->host, p->container, true, false, err);
       else if (in->build_subtrees && ctx->build_dir
@@ -366,9 +434,11 @@ view_generated_prefixes (const struct view *l, char ***out, ohr_error_t *err)
   for (size_t i = 0; i < l->n_pairs; i++)
     {
       const char *c = l->pairs[i].container;
+      /* what the image, the policy and the jobserver show are not ours */
       if (strncmp (c, LAYOUT_CARGO_TOOLCHAIN, strlen (LAYOUT_CARGO_TOOLCHAIN))
               == 0
-          || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0)
+          || strcmp (c, LAYOUT_CARGO_SCRIPT) == 0
+          || (l->pairs[i].unmounted && strcmp (c, LAYOUT_CARGO_WORKSPACE)))
         continue;
       if (strv_push (out, c) < 0)
         return ohr_error_nomem (err);

@@ -45,9 +45,23 @@
  * workspace it does not depend on the checkout's path; for a path
  * dependency outside the workspace it does (Cargo hashes its absolute
  * path).  An OUT_DIR of another shape (a runner called by hand) is at
- * LAYOUT_CARGO_OUT_UNSHAPED. */
+ * LAYOUT_CARGO_OUT_UNSHAPED.
+ *
+ * The workspace Cargo builds (pkgsource.h) is named LAYOUT_CARGO_WORKSPACE
+ * in values when this package's view does not show it: a registry, git or
+ * vendored crate (its own directory is at LAYOUT_CARGO_SRC), a path
+ * dependency outside the workspace.  Nothing is mounted there and nothing
+ * of it is keyed: only the text of a value that names the checkout
+ * (--remap-path-prefix=<checkout>=/src in CARGO_ENCODED_RUSTFLAGS, a
+ * CC=<checkout>/tools/cc) is the same at every checkout path, and a
+ * directive naming LAYOUT_CARGO_WORKSPACE/x reaches Cargo as the host
+ * path.  A distinct place, not LAYOUT_CARGO_SRC: a path there must map
+ * back to one host directory.  Not when the view shows the workspace
+ * already (it is the package's root, or below a mounted pair, an image or
+ * a policy bind): a value keeps naming what the script can reach. */
 #define LAYOUT_CARGO_ROOT "/cargo"
 #define LAYOUT_CARGO_SRC "/cargo/src"
+#define LAYOUT_CARGO_WORKSPACE "/cargo/workspace"
 #define LAYOUT_CARGO_TARGET "/cargo/target"
 #define LAYOUT_CARGO_OUT_UNSHAPED "/cargo/target/out"
 #define LAYOUT_CARGO_SCRIPT "/cargo/bin/build-script"
@@ -58,6 +72,11 @@ struct path_pair
 {
   char *host;
   char *container;
+  /* only values and directives are mapped: add_binds mounts nothing for
+   * it and the result cache keys nothing of it (the workspace Cargo
+   * builds; a bind of the image or the policy, or the jobserver's fifo,
+   * below it, which keep their places) */
+  bool unmounted;
 };
 
 struct view_input
@@ -102,6 +121,9 @@ struct view_input
    * its canonical place below it, so that the script sees exactly what
    * its key covers.  NULL: the whole build directory. */
   char *const *build_subtrees;
+  /* Canonical paths: the workspace Cargo builds (pkgsource.h), or NULL;
+   * named LAYOUT_CARGO_WORKSPACE in values when not shown (above). */
+  const char *build_workspace;
 };
 
 struct view

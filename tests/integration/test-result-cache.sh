@@ -12,6 +12,9 @@
 # host and identity paths are not either; --result-cache off does not ask.
 # `cache stats`, `cache rm KEY` and `cache gc --max-size`.  Eight runs of
 # one script at once on one store; a store on a full file system.
+# A registry crate's script with RUSTFLAGS=--remap-path-prefix=<checkout>=..
+# hits in B too (the checkout is /cargo/workspace in its values), and its
+# directives come back with the host path.
 # Rootless too: A then B by an unprivileged user, on both runtimes.
 # A cacheable run sees of the build directory only the OUT_DIRs its DEP_*
 # variables name: what its key covers.  A rustup toolchain is keyed by its
@@ -111,6 +114,58 @@ for rt in $(runtimes); do
       bash -c "'$C/target/debug/app' | grep -q '| #define DEPSYS 2 |'"
   else
     not_ok "$rt: a changed dependency: the build"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+  fi
+done
+
+# ---- a registry crate's script, RUSTFLAGS=--remap-path-prefix=<checkout>=/ws
+# (tests/fixtures/cache-registry): the checkout is named /cargo/workspace in
+# its values (it sees only its own directory, at /cargo/src), so checkout B
+# hits A's key; flagprobe's warning comes back with B's path.  A target
+# directory that is not <checkout>/target names no workspace: the value
+# keeps the host path and the script misses (what every registry crate did
+# before).
+[ -d /usr/share/cargo/registry/crunchy-0.2.2 ] ||
+  fatal "crate crunchy 0.2.2 missing from /usr/share/cargo/registry (make deps: librust-crunchy-dev)"
+for rt in $(runtimes); do
+  export OCI_HOST_RUNNER_CACHE_DIR=$T/$rt-reg-cache
+  A=$T/$rt-reg-a
+  B=$T/$rt-reg-checkout-b-elsewhere
+  reg_checkout "$A"
+  reg_checkout "$B"
+  if ! build "$A" --runtime "$rt" --result-cache local -v || ! build "$B" --runtime "$rt" --result-cache local -v; then
+    not_ok "$rt: registry crates: checkouts A and B build"
+    tail -20 "$T/cargo.out" | sed 's/^/# /'
+    continue
+  fi
+  for p in crunchy flagprobe; do
+    check "$rt: registry: A: $p missed and was stored" expect_cache "$A" "$p" '^miss [0-9a-f]{12} \(stored\)$'
+    check "$rt: registry: B: $p is a hit of A's key" expect_cache "$B" "$p" "^hit $(cache_line "$A" "$p" | cut -d' ' -f2) "
+  done
+  check "$rt: registry: -v names the checkout's place in values" \
+    assert_file_has "$(ls "$B"/target/debug/build/crunchy-*/stderr)" "^oci-host-runner: values: '$B' named /cargo/workspace \(not mounted\)\$"
+  check "$rt: registry: the script saw the checkout as /cargo/workspace" \
+    assert_file_has "$(ls "$A"/target/debug/build/flagprobe-*/out/flags.txt)" '^--remap-path-prefix=/cargo/workspace=/ws$'
+  check "$rt: registry: its warning reached Cargo with A's path" \
+    assert_file_has "$(ls "$A"/target/debug/build/flagprobe-*/output)" "^cargo::warning=rustflags --remap-path-prefix=$A=/ws\$"
+  flag_out=$(ls "$B"/target/debug/build/flagprobe-*/output)
+  check "$rt: registry: ... and, replayed, with B's" \
+    assert_file_has "$flag_out" "^cargo::warning=rustflags --remap-path-prefix=$B=/ws\$"
+  check "$rt: registry: ... never A's" assert_file_lacks "$flag_out" "$A"
+  C=$T/$rt-reg-c-out
+  reg_checkout "$C"
+  if RUSTFLAGS="--remap-path-prefix=$C=/ws" cargo_build_runner "$C" "$C/out" --runtime "$rt" --result-cache local -v; then
+    line=$(sed -n 's/^oci-host-runner: result-cache: //p' "$C"/out/debug/build/crunchy-*/stderr)
+    if [[ "$line" =~ ^miss\ [0-9a-f]{12}\ \(stored\)$ ]]; then
+      ok "$rt: registry: target dir $C/out: crunchy misses (the value keeps the host path)"
+    else
+      not_ok "$rt: registry: target dir $C/out: crunchy misses (the value keeps the host path)"
+      echo "# got '$line'"
+    fi
+    check "$rt: registry: ... and -v says the workspace is unknown" \
+      assert_file_has "$(ls "$C"/out/debug/build/crunchy-*/stderr)" '^oci-host-runner: values: the workspace is unknown'
+  else
+    not_ok "$rt: registry: a target dir that is not <checkout>/target: the build"
     tail -20 "$T/cargo.out" | sed 's/^/# /'
   fi
 done

@@ -19,6 +19,23 @@ build_remapped() { # dir runner-args...
   RUSTFLAGS="--remap-path-prefix=$dir=/ws" cargo_build_runner "$dir" "$dir/target" "$@"
 }
 
+# ---- a registry crate's script (tests/fixtures/cache-registry)
+
+# reg_checkout DIR: a checkout of the fixture's workspace at DIR whose
+# crates come from one directory source outside every checkout,
+# $T/registry: Debian's crunchy and the fixture's flagprobe.
+reg_checkout() {
+  local fix=$TOP/tests/fixtures/cache-registry
+  if [ ! -d "$T/registry" ]; then
+    mkdir -p "$T/registry"
+    cp -r /usr/share/cargo/registry/crunchy-0.2.2 "$fix/registry/flagprobe-0.1.0" "$T/registry/"
+  fi
+  mkdir -p "$1/.cargo"
+  cp -r "$fix/ws/." "$1/"
+  printf '[source.crates-io]\nreplace-with = "fixture"\n\n[source.fixture]\ndirectory = "%s"\n' \
+    "$T/registry" >"$1/.cargo/config.toml"
+}
+
 # What the script of package PKG got from the cache in checkout DIR: hit,
 # miss or off (its -v line).
 cache_line() { # dir pkg

@@ -260,6 +260,55 @@ test_registry_and_git (void **state)
   pkgsource_clear (&s);
 }
 
+/* The workspace Cargo builds, for every kind of package: beside Cargo's
+ * default target directory <workspace>/target only. */
+static void
+test_build_workspace (void **state)
+{
+  make_tree ();
+  struct pkgsource s;
+  identify ("home/.cargo/registry/src/index-1/foo-1.0.0", "foo", "1.0.0",
+            "ws/target/x86_64-unknown-linux-gnu/debug/build/foo-1/out",
+            "home/.cargo", &s);
+  assert_int_equal (s.kind, PKGSOURCE_REGISTRY);
+  assert_at (s.build_workspace, "ws");
+  pkgsource_clear (&s);
+  identify ("ws/gen", "gen", "0.1.0", "ws/target/debug/build/gen-0123/out",
+            NULL, &s);
+  assert_at (s.build_workspace, "ws");
+  pkgsource_clear (&s);
+  /* a target directory of another name (CARGO_TARGET_DIR=/ci/out) */
+  mkdirs ("ci/out/debug/build/foo-1/out");
+  put ("ci/Cargo.toml", "[workspace]\n");
+  identify ("home/.cargo/registry/src/index-1/foo-1.0.0", "foo", "1.0.0",
+            "ci/out/debug/build/foo-1/out", "home/.cargo", &s);
+  assert_null (s.build_workspace);
+  pkgsource_clear (&s);
+  /* named target, but no Cargo.toml beside it */
+  mkdirs ("shared/target/debug/build/foo-1/out");
+  identify ("home/.cargo/registry/src/index-1/foo-1.0.0", "foo", "1.0.0",
+            "shared/target/debug/build/foo-1/out", "home/.cargo", &s);
+  assert_null (s.build_workspace);
+  pkgsource_clear (&s);
+  /* no OUT_DIR of Cargo's shape */
+  identify ("ws/gen", "gen", "0.1.0", NULL, NULL, &s);
+  assert_null (s.build_workspace);
+  pkgsource_clear (&s);
+  /* one that contains $HOME is too wide, as for a path package */
+  char *manifest = at ("ws/gen");
+  char *out_dir = at ("ws/target/debug/build/gen-0123/out");
+  char *home = at ("ws/home");
+  struct pkgsource_input in
+      = { .manifest_dir = manifest, .out_dir = out_dir, .home = home };
+  ohr_error_t err = NULL;
+  assert_int_equal (pkgsource_identify (&in, &s, &err), 0);
+  assert_null (s.build_workspace);
+  pkgsource_clear (&s);
+  free (manifest);
+  free (out_dir);
+  free (home);
+}
+
 static void
 test_same_name_and_version (void **state)
 {
@@ -392,6 +441,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_package_workspace_key, setup_tmp,
                                      teardown_tmp),
     cmocka_unit_test_setup_teardown (test_too_wide, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown (test_build_workspace, setup_tmp,
+                                     teardown_tmp),
     cmocka_unit_test (test_target_dir),
     cmocka_unit_test (test_lexical),
   };

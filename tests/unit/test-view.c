@@ -268,6 +268,24 @@ assert_map (const struct view *v, const char *value, const char *want)
   free (got);
 }
 
+/* The directive line comes back out as want, with no note. */
+static void
+assert_maps_back (const struct directive_pathmap *pm, const char *line,
+                  const char *want)
+{
+  char *back = NULL;
+  size_t back_len = 0;
+  ohr_error_t err = NULL;
+  struct directive_notes notes = { 0 };
+  assert_int_equal (directive_map_line (pm, line, strlen (line), &back,
+                                        &back_len, &notes, &err),
+                    1);
+  assert_string_equal (back, want);
+  assert_int_equal (notes.n, 0);
+  directive_notes_clear (&notes);
+  free (back);
+}
+
 /* ---- identity paths: inside is outside */
 
 static void
@@ -497,21 +515,13 @@ test_map_both_ways (void **state)
       assert_non_null (inside);
       if (strncmp (inside, LAYOUT_CARGO_ROOT "/", 6) != 0)
         fail_msg ("'%s' maps to '%s', not under /cargo", host[i], inside);
-      char *line = NULL, *want = NULL, *back = NULL;
-      size_t back_len = 0;
+      char *line = NULL, *want = NULL;
       assert_true (asprintf (&line, "cargo::rerun-if-changed=%s", inside) > 0);
       assert_true (asprintf (&want, "cargo::rerun-if-changed=%s", host[i])
                    > 0);
-      struct directive_notes notes = { 0 };
-      assert_int_equal (directive_map_line (pm, line, strlen (line), &back,
-                                            &back_len, &notes, &err),
-                        1);
-      assert_string_equal (back, want);
-      assert_int_equal (notes.n, 0);
-      directive_notes_clear (&notes);
+      assert_maps_back (pm, line, want);
       free (line);
       free (want);
-      free (back);
       free (inside);
     }
   /* a path the script names above OUT_DIR's mounts (cbindgen's
@@ -526,18 +536,7 @@ test_map_both_ways (void **state)
       "cargo::rerun-if-changed=" OUT "/x" },
   };
   for (size_t i = 0; i < sizeof target_line / sizeof *target_line; i++)
-    {
-      char *back = NULL;
-      size_t back_len = 0;
-      struct directive_notes notes = { 0 };
-      assert_int_equal (directive_map_line (pm, target_line[i][0],
-                                            strlen (target_line[i][0]), &back,
-                                            &back_len, &notes, &err),
-                        1);
-      assert_string_equal (back, target_line[i][1]);
-      assert_int_equal (notes.n, 0);
-      free (back);
-    }
+    assert_maps_back (pm, target_line[i][0], target_line[i][1]);
   /* the second toolchain has its own place */
   assert_map (v, TC2, LAYOUT_CARGO_TOOLCHAIN "-2");
   assert_ro_bind (v, LAYOUT_CARGO_TOOLCHAIN "-2", TC2);
@@ -829,6 +828,144 @@ test_policy_mounts_and_jobserver (void **state)
               "-j4 --jobserver-auth=fifo:/tmp/cargo-jobserver-1");
 }
 
+/* The workspace Cargo builds, for a registry crate's script: named
+ * /cargo/workspace in values, mounted nowhere, mapped back in directives;
+ * deeper pairs (OUT_DIR, a toolchain, a policy mount and the jobserver's
+ * fifo below the workspace) win; the package's own directory stays at
+ * /cargo/src. */
+#define REG "/usr/share/cargo/registry/foo-1.0.0"
+#define FLAGS "--remap-path-prefix=" PKG "=/src\x1f-Copt-level=1"
+static void
+test_workspace_named_in_values (void **state)
+{
+  struct fixture *f = *state;
+  free (f->ctx.manifest_dir);
+  free (f->ctx.cwd);
+  f->ctx.manifest_dir = dup (REG);
+  f->ctx.cwd = dup (REG);
+  push (&f->tc.roots, PKG "/.toolchain");
+  struct policy_mount pm[] = { { .source = (char *)PKG "/sdk",
+                                 .destination = (char *)"/opt/sdk" } };
+  f->in.extra_mounts = pm;
+  f->in.n_extra_mounts = 1;
+  f->js.fifo = dup (PKG "/tmp/fifo");
+  f->js.makeflags = dup ("-j2 --jobserver-auth=fifo:" PKG "/tmp/fifo");
+  strv_free (f->envp);
+  f->envp = NULL;
+  push (&f->envp, "OUT_DIR=" OUT);
+  push (&f->envp, "CARGO_MANIFEST_DIR=" REG);
+  push (&f->envp, "CARGO_MANIFEST_PATH=" REG "/Cargo.toml");
+  push (&f->envp, "CARGO_ENCODED_RUSTFLAGS=" FLAGS);
+  push (&f->envp, "CC=" PKG "/tools/cc");
+  push (&f->envp, "PKG_CONFIG_PATH=" PKG "/sdk/lib/pkgconfig:/usr/lib");
+  push (&f->envp, "CARGO_TARGET_TMPDIR=" PKG "2/x"); /* not below it */
+  f->in.envp = f->envp;
+  f->in.build_workspace = PKG;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  assert_invariants (f);
+  const struct view *v = &f->view;
+  assert_env (v, "CARGO_ENCODED_RUSTFLAGS",
+              "--remap-path-prefix=" LAYOUT_CARGO_WORKSPACE
+              "=/src\x1f-Copt-level=1");
+  assert_env (v, "CC", LAYOUT_CARGO_WORKSPACE "/tools/cc");
+  assert_env (v, "PKG_CONFIG_PATH", "/opt/sdk/lib/pkgconfig:/usr/lib");
+  assert_env (v, "CARGO_MANIFEST_DIR", LAYOUT_CARGO_SRC);
+  assert_env (v, "CARGO_MANIFEST_PATH", LAYOUT_CARGO_SRC "/Cargo.toml");
+  assert_env (v, "OUT_DIR", C_OUT);
+  assert_env (v, "CARGO_TARGET_TMPDIR", PKG "2/x");
+  assert_env (v, "CARGO_MAKEFLAGS",
+              "-j2 --jobserver-auth=fifo:" PKG "/tmp/fifo");
+  assert_map (v, PKG "/.toolchain/bin/rustc",
+              LAYOUT_CARGO_TOOLCHAIN "-2/bin/rustc");
+  assert_map (v, TARGET_DIR "/debug/deps",
+              LAYOUT_CARGO_WORKSPACE "/target/debug/deps");
+  /* the source is the crate's own directory; nothing of the workspace is
+   * mounted, at /cargo/workspace or anywhere */
+  assert_ro_bind (v, LAYOUT_CARGO_SRC, REG);
+  assert_null (mounts_find (&v->mounts, LAYOUT_CARGO_WORKSPACE));
+  for (size_t i = 0; i < v->mounts.n; i++)
+    if (v->mounts.v[i].source && strcmp (v->mounts.v[i].source, PKG) == 0)
+      fail_msg ("the workspace is mounted at '%s'",
+                v->mounts.v[i].destination);
+  mount_at (v, "/opt/sdk", "bind", PKG "/sdk");
+  mount_at (v, PKG "/tmp/fifo", "bind", PKG "/tmp/fifo");
+  /* back out: each container path to its own host path */
+  struct directive_map *maps = NULL;
+  size_t n_maps = 0;
+  ohr_error_t err = NULL;
+  assert_int_equal (view_directive_maps (v, &maps, &n_maps, &err), 0);
+  struct directive_pathmap *pm_back = NULL;
+  assert_int_equal (
+      directive_pathmap_new (maps, n_maps, NULL, 0, &pm_back, &err), 0);
+  static const char *const lines[][2] = {
+    { "cargo::rerun-if-changed=" LAYOUT_CARGO_WORKSPACE "/tools/cc",
+      "cargo::rerun-if-changed=" PKG "/tools/cc" },
+    { "cargo::rerun-if-changed=" LAYOUT_CARGO_SRC "/build.rs",
+      "cargo::rerun-if-changed=" REG "/build.rs" },
+    { "cargo::rustc-link-search=native=" C_OUT "/lib",
+      "cargo::rustc-link-search=native=" OUT "/lib" },
+    { "cargo::warning=flags --remap-path-prefix=" LAYOUT_CARGO_WORKSPACE
+      "=/src",
+      "cargo::warning=flags --remap-path-prefix=" PKG "=/src" },
+  };
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+    assert_maps_back (pm_back, lines[i][0], lines[i][1]);
+  directive_pathmap_free (pm_back);
+  free (maps);
+  /* a generated file naming /cargo/workspace names nothing on the host;
+   * the policy's destination is not ours to refuse */
+  char **prefixes = NULL;
+  assert_int_equal (view_generated_prefixes (v, &prefixes, &err), 0);
+  assert_true (strv_contains (prefixes, LAYOUT_CARGO_WORKSPACE));
+  assert_false (strv_contains (prefixes, "/opt/sdk"));
+  strv_free (prefixes);
+
+  /* identity paths: nothing is renamed */
+  f->in.paths = PATHS_IDENTITY;
+  build (f);
+  assert_env (&f->view, "CARGO_ENCODED_RUSTFLAGS", FLAGS);
+  assert_env (&f->view, "CC", PKG "/tools/cc");
+  /* shown already (a bind of the image, or of the policy, above it):
+   * values keep naming what the script reaches */
+  f->in.paths = PATHS_CANONICAL;
+  struct policy_mount home[]
+      = { { .source = (char *)"/home/u", .destination = (char *)"/home/u" } };
+  f->in.extra_mounts = home;
+  build (f);
+  assert_env (&f->view, "CC", PKG "/tools/cc");
+  f->in.extra_mounts = pm;
+  assert_int_equal (
+      mounts_add_bind (&f->image.binds, "/home", "/home", false, true, &err),
+      0);
+  build (f);
+  assert_env (&f->view, "CC", PKG "/tools/cc");
+}
+
+/* A path package whose root is the workspace shows it at /cargo/src, as
+ * before; unknown (NULL), no pair. */
+static void
+test_workspace_of_path_package (void **state)
+{
+  struct fixture *f = *state;
+  push (&f->envp, "CC=" PKG "/tools/cc");
+  f->in.envp = f->envp;
+  f->in.build_workspace = PKG;
+  f->in.paths = PATHS_CANONICAL;
+  build (f);
+  assert_env (&f->view, "CC", LAYOUT_CARGO_SRC "/tools/cc");
+  for (size_t i = 0; i < f->view.n_pairs; i++)
+    assert_string_not_equal (f->view.pairs[i].container,
+                             LAYOUT_CARGO_WORKSPACE);
+  free (f->ctx.manifest_dir);
+  free (f->ctx.cwd);
+  f->ctx.manifest_dir = dup (REG);
+  f->ctx.cwd = dup (REG);
+  f->in.build_workspace = NULL;
+  build (f);
+  assert_env (&f->view, "CC", PKG "/tools/cc");
+}
+
 static void
 test_clear (void **state)
 {
@@ -868,6 +1005,8 @@ main (void)
     T (test_source_overlay),
     T (test_rootless_and_host_proc),
     T (test_policy_mounts_and_jobserver),
+    T (test_workspace_named_in_values),
+    T (test_workspace_of_path_package),
     T (test_clear),
 #undef T
   };
