@@ -80,7 +80,7 @@ $(BUILD)/ohr-init: src/init/ohr-init.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libohr.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter-out src/%,$^) $(PKG_LIBS) $(TEST_LIBS)
 
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -95,7 +95,7 @@ $(ASAN_BUILD)/libohr.a: $(ASAN_OBJ) $(ASAN_BUILD)/libohr.objs
 
 $(ASAN_BUILD)/tests/%: tests/unit/%.c $(ASAN_BUILD)/libohr.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(TEST_CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(TEST_CFLAGS) -o $@ $(filter-out src/%,$^) $(PKG_LIBS) $(TEST_LIBS)
 
 unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

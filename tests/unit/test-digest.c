@@ -260,9 +260,8 @@ void plain_digest_free (struct plain_digest_ctx *c);
 #undef digest_ctx
 
 static void
-test_plain_equals_openssl (void **state)
+plain_equals_openssl (void)
 {
-  (void)state;
   size_t max = 3000;
   unsigned char *data = malloc (max);
   assert_non_null (data);
@@ -290,6 +289,29 @@ test_plain_equals_openssl (void **state)
   assert_string_equal (b, "sha256:ba7816bf8f01cfea414140de5dae2223"
                           "b00361a396177a9cb410ff61f20015ad");
   free (data);
+}
+
+/* Both block functions: the plain one, and the SHA extensions' where the
+ * CPU has them (then the one picked on first use). */
+static void
+test_plain_equals_openssl (void **state)
+{
+  (void)state;
+  compress_fn = compress;
+  plain_equals_openssl ();
+  compress_fn = NULL;
+  plain_equals_openssl ();
+  if (cpu_has_sha_ni ())
+    {
+      assert_ptr_equal (compress_fn, compress_ni);
+      compress_fn = compress_ni;
+      plain_equals_openssl ();
+    }
+  else
+    {
+      assert_ptr_equal (compress_fn, compress);
+      print_message ("no SHA extensions on this CPU: the plain code only\n");
+    }
 }
 
 int
