@@ -210,7 +210,12 @@ memo_load (const char *dir, struct memo *out, ohr_error_t *err)
   out->now_ns = ns_of (&now);
   if (dir && (out->dir = strdup (dir)) == NULL)
     return ohr_error_nomem (err);
-  return memo_scope (out, "/", err);
+  if (memo_scope (out, "/", err) < 0)
+    {
+      memo_clear (out);
+      return -1;
+    }
+  return 0;
 }
 
 int
