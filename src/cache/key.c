@@ -283,7 +283,8 @@ int
 cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
 {
   /* files and trees alike through merkle_path: the memo spares reading
-   * the package database again on every run */
+   * the package database again on every run; all of them in the shard of
+   * "/", one file to read rather than one per path */
   static const char *const paths[]
       = { "/var/lib/dpkg/status",      "/var/lib/rpm/rpmdb.sqlite",
           "/var/lib/rpm/Packages",     "/etc/ld.so.cache",
@@ -291,6 +292,8 @@ cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
           "/usr/local/sbin",           "/usr/local/lib",
           "/usr/local/lib64",          "/usr/local/include",
           "/usr/local/share/pkgconfig" };
+  if (memo && memo_scope (memo, "/", err) < 0)
+    return -1;
   struct digest_ctx *ctx = digest_new ();
   if (ctx == NULL)
     return ohr_error_nomem (err);
@@ -302,11 +305,6 @@ cache_host_fingerprint (struct memo *memo, char out[65], ohr_error_t *err)
       const char *h = "missing";
       if (fs_exists (paths[i]))
         {
-          if (memo && memo_scope (memo, paths[i], err) < 0)
-            {
-              rc = -1;
-              break;
-            }
           if (merkle_path (paths[i], &o, &n, err) < 0)
             {
               rc = -1;

@@ -361,7 +361,7 @@ memo_prune (const char *dir, const char *legacy, long long max_age_s,
   struct timespec now;
   clock_gettime (CLOCK_REALTIME, &now);
   struct dirent *de;
-  while ((errno = 0, de = readdir (d)) != NULL)
+  while ((de = readdir (d)) != NULL)
     {
       struct stat st;
       if (de->d_name[0] == '.'

@@ -10,7 +10,8 @@
  * would leave every stat field as it was).
  *
  * Kept in shards, one file per tree a key walks (memo_scope: a package's
- * source, the toolchain, a dependency's OUT_DIR, the script), named after
+ * source, the toolchain, a dependency's OUT_DIR, the script; the host
+ * image's fingerprint in the shard of "/"), named after
  * the tree's root in the directory given to memo_load.  A run reads only
  * the shards of the trees it walks: what a hit costs does not grow with
  * every crate the store has ever seen (one file for all was 2,500 lines,
